@@ -1,0 +1,17 @@
+"""The Bakhmach Business Hub platform: one stack per environment (see README.md)."""
+
+import pulumi
+
+from components.platform import build_platform
+from settings import load_settings
+
+settings = load_settings()
+platform = build_platform(settings, pulumi.get_stack())
+
+pulumi.export("environment", settings.environment)
+pulumi.export("cloud", settings.cloud)
+pulumi.export("cluster", platform.cluster.description)
+pulumi.export("namespaces", sorted(platform.namespaces))
+pulumi.export("services", {name: svc.deployment.metadata.name for name, svc in platform.services.items()})
+if platform.cluster.kubeconfig is not None:
+    pulumi.export("kubeconfig", pulumi.Output.secret(platform.cluster.kubeconfig))

@@ -1,0 +1,268 @@
+"""`ContextService`: one application row of the seed's service matrix, as this stack runs it.
+
+ServiceAccount, Deployment, ClusterIP Service; in staging/prod a HorizontalPodAutoscaler and a
+PodDisruptionBudget; everywhere a VerticalPodAutoscaler in recommendation mode.
+
+Why the VPA does not update pods: the seed asks for VPA "Auto" beside an HPA that scales on CPU
+and memory. The Kubernetes autoscaler project documents that combination as a conflict (both
+react to the same utilisation signal: VPA raises requests, which lowers utilisation, which makes
+the HPA scale in, and so on). So the HPA owns scaling and the VPA only recommends
+(`updateMode: "Off"`); its recommendations feed the seed's "weekly evaluation" of requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.labels import standard_labels
+from settings.frameworks import Probe
+from settings.model import ServiceSpec
+
+RUN_AS_USER = 10001  # an unprivileged UID no image's files belong to; root filesystem is read-only
+
+
+@dataclass(frozen=True)
+class ContextServiceArgs:
+    spec: ServiceSpec
+    namespace: str
+    # What must exist first: the namespace's objects, the metrics API, the VPA CRDs.
+    namespace_dependencies: tuple[pulumi.Resource, ...] = ()
+    hpa_dependencies: tuple[pulumi.Resource, ...] = ()
+    vpa_dependencies: tuple[pulumi.Resource, ...] = ()
+
+
+def _probe(probe: Probe, port_name: str, model: str) -> k8s.core.v1.ProbeArgs:
+    http_get = tcp_socket = None
+    if probe.kind == "tcp":
+        tcp_socket = k8s.core.v1.TCPSocketActionArgs(port=port_name)
+    else:
+        assert probe.path is not None
+        http_get = k8s.core.v1.HTTPGetActionArgs(path=probe.path.format(model=model), port=port_name)
+    return k8s.core.v1.ProbeArgs(
+        http_get=http_get,
+        tcp_socket=tcp_socket,
+        initial_delay_seconds=probe.initial_delay_seconds,
+        period_seconds=probe.period_seconds,
+        failure_threshold=probe.failure_threshold,
+        timeout_seconds=probe.timeout_seconds,
+    )
+
+
+class ContextService(pulumi.ComponentResource):
+    deployment: k8s.apps.v1.Deployment
+    service: k8s.core.v1.Service
+
+    def __init__(self, name: str, args: ContextServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("bakhmach:platform:ContextService", name, None, opts)
+        spec = args.spec
+        labels = standard_labels(
+            context=spec.context, environment=spec.environment, component="api", name=spec.name
+        ) | {"bakhmach.io/framework": spec.framework}
+        selector = {"app.kubernetes.io/name": spec.name}
+        meta = k8s.meta.v1.ObjectMetaArgs(name=spec.name, namespace=args.namespace, labels=labels)
+        inside = pulumi.ResourceOptions(parent=self, depends_on=list(args.namespace_dependencies))
+
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata=meta,
+            # The services call no Kubernetes API, so no token is mounted.
+            automount_service_account_token=False,
+            opts=inside,
+        )
+
+        probes = spec.probes
+        port_name = "http"
+        container = k8s.core.v1.ContainerArgs(
+            name=spec.name,
+            image=spec.image,
+            image_pull_policy="IfNotPresent",
+            args=list(spec.args) or None,
+            ports=[k8s.core.v1.ContainerPortArgs(name=port_name, container_port=spec.port, protocol="TCP")],
+            env=[
+                k8s.core.v1.EnvVarArgs(name="SERVICE_NAME", value=spec.name),
+                k8s.core.v1.EnvVarArgs(name="BUSINESS_CONTEXT", value=spec.context),
+                k8s.core.v1.EnvVarArgs(name="ENVIRONMENT", value=spec.environment),
+                k8s.core.v1.EnvVarArgs(name="PORT", value=str(spec.port)),
+            ],
+            resources=k8s.core.v1.ResourceRequirementsArgs(
+                requests={"cpu": spec.resources.cpu_request, "memory": spec.resources.memory_request},
+                limits={"cpu": spec.resources.cpu_limit, "memory": spec.resources.memory_limit},
+            ),
+            liveness_probe=_probe(probes.liveness, port_name, spec.name),
+            readiness_probe=_probe(probes.readiness, port_name, spec.name),
+            startup_probe=_probe(probes.startup, port_name, spec.name) if probes.startup else None,
+            security_context=k8s.core.v1.SecurityContextArgs(
+                run_as_non_root=True,
+                run_as_user=RUN_AS_USER,
+                run_as_group=RUN_AS_USER,
+                read_only_root_filesystem=True,
+                allow_privilege_escalation=False,
+                privileged=False,
+                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+            ),
+            # Frameworks write temp files (Spring Boot, uvicorn workers): give them a scratch
+            # volume instead of a writable root filesystem.
+            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")],
+        )
+
+        spread = None
+        if spec.replicas > 1:
+            # Replicas spread over zones and nodes, so one zone's loss leaves the service up.
+            spread = [
+                k8s.core.v1.TopologySpreadConstraintArgs(
+                    max_skew=1,
+                    topology_key=key,
+                    when_unsatisfiable="ScheduleAnyway",
+                    label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                )
+                for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+            ]
+
+        deployment_opts = inside
+        if spec.autoscaling:
+            # The HPA owns the replica count once running; Pulumi sets the starting value only.
+            deployment_opts = pulumi.ResourceOptions.merge(
+                inside, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])
+            )
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=meta,
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=spec.replicas,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                    type="RollingUpdate",
+                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
+                        max_surge=1, max_unavailable=0 if spec.replicas > 1 else 1
+                    ),
+                ),
+                revision_history_limit=5,
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        service_account_name=account.metadata.name,
+                        automount_service_account_token=False,
+                        enable_service_links=False,
+                        host_network=False,
+                        host_pid=False,
+                        host_ipc=False,
+                        security_context=k8s.core.v1.PodSecurityContextArgs(
+                            run_as_non_root=True,
+                            run_as_user=RUN_AS_USER,
+                            run_as_group=RUN_AS_USER,
+                            fs_group=RUN_AS_USER,
+                            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+                        ),
+                        containers=[container],
+                        volumes=[
+                            k8s.core.v1.VolumeArgs(
+                                name="tmp",
+                                empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="256Mi"),
+                            )
+                        ],
+                        topology_spread_constraints=spread,
+                        termination_grace_period_seconds=30,
+                    ),
+                ),
+            ),
+            opts=deployment_opts,
+        )
+
+        self.service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=meta,
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="ClusterIP",
+                selector=selector,
+                ports=[k8s.core.v1.ServicePortArgs(name=port_name, port=80, target_port=port_name, protocol="TCP")],
+            ),
+            opts=inside,
+        )
+
+        target = k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
+            api_version="apps/v1", kind="Deployment", name=spec.name
+        )
+        after_deployment = pulumi.ResourceOptions(parent=self, depends_on=[self.deployment])
+        rule = spec.autoscaling
+        if rule:
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-hpa",
+                metadata=meta,
+                spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
+                    scale_target_ref=target,
+                    min_replicas=spec.replicas,
+                    max_replicas=rule.max_replicas,
+                    metrics=[
+                        k8s.autoscaling.v2.MetricSpecArgs(
+                            type="Resource",
+                            resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
+                                name=resource,
+                                target=k8s.autoscaling.v2.MetricTargetArgs(
+                                    type="Utilization", average_utilization=percent
+                                ),
+                            ),
+                        )
+                        for resource, percent in (
+                            ("cpu", rule.cpu_percent),
+                            ("memory", rule.memory_percent),
+                        )
+                    ],
+                    behavior=k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs(
+                        scale_up=k8s.autoscaling.v2.HPAScalingRulesArgs(
+                            stabilization_window_seconds=rule.scale_up_seconds,
+                            select_policy="Max",
+                            policies=[
+                                k8s.autoscaling.v2.HPAScalingPolicyArgs(
+                                    type="Pods", value=2, period_seconds=rule.scale_up_seconds
+                                )
+                            ],
+                        ),
+                        scale_down=k8s.autoscaling.v2.HPAScalingRulesArgs(
+                            stabilization_window_seconds=rule.scale_down_seconds,
+                            select_policy="Min",
+                            # The seed's two-minute cooldown: at most one pod removed per period.
+                            policies=[
+                                k8s.autoscaling.v2.HPAScalingPolicyArgs(
+                                    type="Pods", value=1, period_seconds=rule.cooldown_seconds
+                                )
+                            ],
+                        ),
+                    ),
+                ),
+                opts=pulumi.ResourceOptions.merge(
+                    after_deployment,
+                    pulumi.ResourceOptions(depends_on=list(args.hpa_dependencies)),
+                ),
+            )
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-pdb",
+                metadata=meta,
+                spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                    max_unavailable=1,
+                    selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                ),
+                opts=after_deployment,
+            )
+
+        k8s.apiextensions.CustomResource(
+            f"{name}-vpa",
+            api_version="autoscaling.k8s.io/v1",
+            kind="VerticalPodAutoscaler",
+            metadata=meta,
+            spec={
+                "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec.name},
+                # Recommendation only: an updating VPA beside a CPU/memory HPA fights it.
+                "updatePolicy": {"updateMode": "Off"},
+                "resourcePolicy": {
+                    "containerPolicies": [{"containerName": spec.name, "controlledResources": ["cpu", "memory"]}]
+                },
+            },
+            opts=pulumi.ResourceOptions.merge(
+                after_deployment, pulumi.ResourceOptions(depends_on=list(args.vpa_dependencies))
+            ),
+        )
+        self.register_outputs({"deployment": spec.name, "namespace": args.namespace, "port": spec.port})

@@ -1,0 +1,28 @@
+"""Labels every object carries, so policy, cost and on-call tooling can find its owner."""
+
+from __future__ import annotations
+
+PART_OF = "bakhmach-business-hub"
+CONTEXT_LABEL = "bakhmach.io/context"
+TENANT_LABEL = "bakhmach.io/tenant"
+ENVIRONMENT_LABEL = "bakhmach.io/environment"
+# Namespaces whose pods may reach the context services (the gateway, a later issue).
+GATEWAY_ROLE_LABEL = "bakhmach.io/role"
+GATEWAY_ROLE = "gateway"
+
+
+def standard_labels(
+    *, context: str, environment: str, component: str | None = None, name: str | None = None
+) -> dict[str, str]:
+    labels = {
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/managed-by": "pulumi",
+        CONTEXT_LABEL: context,
+        TENANT_LABEL: context,
+        ENVIRONMENT_LABEL: environment,
+    }
+    if name:
+        labels["app.kubernetes.io/name"] = name
+    if component:
+        labels["app.kubernetes.io/component"] = component
+    return labels

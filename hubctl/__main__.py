@@ -1,0 +1,5 @@
+import sys
+
+from hubctl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Mock answers for the cloud resources (computed outputs, invokes)."""

@@ -1,0 +1,1 @@
+"""Mock answers for the data resources (computed outputs, invokes)."""

@@ -1,0 +1,86 @@
+"""Read `Pulumi.yaml` and `Pulumi.<stack>.yaml` into the config map Pulumi would hand the program.
+
+Values become strings (objects JSON-encoded), as the engine passes them. Secure values cannot be
+decrypted offline, so each becomes a placeholder and its key is marked secret: the program sees a
+secret, as it would under `pulumi up`, and the plan masks it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from settings.load import SettingsError
+from settings.seed import CLOUDS
+
+SECURE_PLACEHOLDER = "offline-placeholder-secret"
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    project: str
+    stack: str
+    cloud: str
+    values: dict[str, str]
+    secret_keys: list[str]
+
+
+def _available_stacks(root: Path) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+
+
+def read_stack_config(root: Path, stack: str, cloud: str | None = None, stack_file: Path | None = None) -> StackConfig:
+    """`stack_file` replaces `Pulumi.<stack>.yaml` (to plan a proposed or a broken change)."""
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text())["name"]
+    path = stack_file or root / f"Pulumi.{stack}.yaml"
+    if stack_file is not None and not path.exists():
+        raise SettingsError(f"no stack file {path}")
+    if not path.exists():
+        raise SettingsError(f"no stack file {path.name} (allowed stacks: {', '.join(_available_stacks(root))})")
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path.name} is not valid YAML: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
+        raise SettingsError(f"{path.name}: expected a mapping with a 'config:' mapping")
+    raw: dict[str, Any] = document.get("config") or {}
+    values: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in raw.items():
+        full_key = key if ":" in key else f"{project}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            values[full_key] = SECURE_PLACEHOLDER
+            secret_keys.append(full_key)
+        elif isinstance(value, str):
+            values[full_key] = value
+        else:
+            values[full_key] = json.dumps(_reveal(value, secret_keys, full_key))
+    cloud_key = f"{project}:cloud"
+    if cloud is not None:
+        if cloud not in CLOUDS:
+            raise SettingsError(f"--cloud {cloud!r} is not a cloud (allowed: {', '.join(CLOUDS)})")
+        values[cloud_key] = cloud
+    return StackConfig(
+        project=project,
+        stack=stack,
+        cloud=values.get(cloud_key, ""),
+        values=values,
+        secret_keys=secret_keys,
+    )
+
+
+def _reveal(value: Any, secret_keys: list[str], key: str) -> Any:
+    """Nested `secure:` values inside an object: placeholder, and the whole key becomes secret."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            if key not in secret_keys:
+                secret_keys.append(key)
+            return SECURE_PLACEHOLDER
+        return {k: _reveal(v, secret_keys, key) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_reveal(v, secret_keys, key) for v in value]
+    return value

@@ -1,0 +1,267 @@
+"""The typed stack settings: the stack file, validated, with the seed's numbers resolved.
+
+`StackSettings` mirrors the stack file's keys (camelCase, as they are written there); the
+`ServiceSpec`s it resolves are what components receive. Nothing here registers a resource.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from settings import seed
+from settings.frameworks import FRAMEWORKS, FrameworkProfile
+from settings.quantity import cpu_millicores, format_cpu, format_memory, memory_bytes
+from settings.seed import Cloud, Environment
+
+# The dev default: a tiny static HTTP server that answers 200 on every path (so on every
+# framework's probe path), runs as any UID and writes nothing, so `pulumi up -s dev` comes up
+# healthy on a bare kind cluster before the real images exist.
+DEV_PLACEHOLDER_IMAGE = "hashicorp/http-echo:1.0.0"
+
+_IMAGE = re.compile(
+    r"^(?P<repo>[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*)"
+    r"((:(?P<tag>[\w][\w.-]{0,127}))|(@(?P<digest>sha256:[a-f0-9]{64})))+$"
+)
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def _cpu(value: Any) -> str:
+    cpu_millicores(value)
+    return str(value)
+
+
+def _memory(value: Any) -> str:
+    memory_bytes(value)
+    return str(value)
+
+
+def _pinned_image(value: str) -> str:
+    match = _IMAGE.match(value)
+    if not match:
+        raise ValueError(
+            f"{value!r} is not a pinned image reference (allowed: 'registry/name:tag' or "
+            "'registry/name@sha256:<digest>')"
+        )
+    if match["tag"] == "latest" and not match["digest"]:
+        raise ValueError(f"{value!r} uses the 'latest' tag (allowed: a fixed tag or a digest)")
+    return value
+
+
+CpuQuantity = Annotated[str, AfterValidator(_cpu)]
+MemoryQuantity = Annotated[str, AfterValidator(_memory)]
+PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
+
+
+class _Section(BaseModel):
+    """Stack-file sections: camelCase keys, unknown keys rejected, immutable once read."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class ServiceOverride(_Section):
+    """Per-service values a stack file may set; unset ones come from the seed's matrix."""
+
+    image: PinnedImage | None = None
+    args: tuple[str, ...] | None = None
+    replicas: int | None = Field(default=None, ge=1, le=50)
+    cpu: CpuQuantity | None = None
+    memory: MemoryQuantity | None = None
+
+
+class ClusterSettings(_Section):
+    # The kubeconfig context the Kubernetes provider uses: kind names it "kind-<cluster name>".
+    kubeconfig_context: str = Field(min_length=1)
+    # The seed's floor is 1.28; the default is the newest minor both EKS and AKS support.
+    kubernetes_version: str = Field(default="1.36", pattern=r"^1\.(2[89]|3[0-9])$")
+
+
+class StackSettings(_Section):
+    environment: Environment
+    cloud: Cloud
+    owner: str = Field(min_length=1, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    cluster: ClusterSettings
+    services: dict[str, ServiceOverride] = Field(default_factory=dict)
+
+    @field_validator("services")
+    @classmethod
+    def _known_services(cls, value: dict[str, ServiceOverride]) -> dict[str, ServiceOverride]:
+        known = [row.name for row in seed.SERVICE_MATRIX]
+        for name in value:
+            if name not in known:
+                raise ValueError(f"unknown service {name!r} (allowed: {', '.join(known)})")
+        return value
+
+    @model_validator(mode="after")
+    def _cloud_fits_environment(self) -> StackSettings:
+        allowed = ("kind",) if self.environment == "dev" else ("aws", "azure")
+        if self.cloud not in allowed:
+            raise ValueError(
+                f"cloud: {self.cloud!r} is not allowed for environment {self.environment!r} "
+                f"(allowed: {', '.join(allowed)})"
+            )
+        floor = self.profile.replicas_floor
+        for name, override in self.services.items():
+            if override.replicas is not None and override.replicas < floor:
+                raise ValueError(
+                    f"services.{name}.replicas: {override.replicas} is below the "
+                    f"{self.environment} floor of {floor} (allowed: {floor} to 50)"
+                )
+        if self.environment != "dev":
+            unpinned = [
+                row.name
+                for row in seed.SERVICE_MATRIX
+                if row.name in seed.APPLICATION_SERVICES
+                and (self.services.get(row.name) or ServiceOverride()).image is None
+            ]
+            if unpinned:
+                raise ValueError(
+                    f"services.<name>.image: required in {self.environment} for: "
+                    f"{', '.join(unpinned)} (the dev placeholder image is for kind only)"
+                )
+        return self
+
+    # ---- resolved views handed to components -------------------------------------------
+
+    @property
+    def profile(self) -> seed.EnvironmentProfile:
+        return seed.ENVIRONMENT_PROFILES[self.environment]
+
+    @property
+    def protect_stateful(self) -> bool:
+        return self.profile.protect_stateful
+
+    def service(self, name: str) -> ServiceSpec:
+        row = next(r for r in seed.SERVICE_MATRIX if r.name == name)
+        return _resolve_service(row, self.services.get(name) or ServiceOverride(), self)
+
+    @property
+    def application_services(self) -> tuple[ServiceSpec, ...]:
+        return tuple(self.service(name) for name in seed.APPLICATION_SERVICES)
+
+    @property
+    def contexts(self) -> tuple[seed.BusinessContext, ...]:
+        """Every namespace-owning context: the six business contexts and the shared one."""
+        return (seed.SHARED_CONTEXT, *seed.BUSINESS_CONTEXTS)
+
+    @property
+    def kubernetes_minor(self) -> str:
+        return f"v{self.cluster.kubernetes_version}"
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpu_request: str
+    memory_request: str
+    cpu_limit: str
+    memory_limit: str
+
+    @property
+    def cpu_request_millicores(self) -> int:
+        return cpu_millicores(self.cpu_request)
+
+    @property
+    def memory_request_bytes(self) -> int:
+        return memory_bytes(self.memory_request)
+
+    @property
+    def cpu_limit_millicores(self) -> int:
+        return cpu_millicores(self.cpu_limit)
+
+    @property
+    def memory_limit_bytes(self) -> int:
+        return memory_bytes(self.memory_limit)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One context service as this stack runs it: what `ContextService` receives."""
+
+    name: str
+    context: str
+    framework: str
+    environment: Environment
+    replicas: int
+    resources: Resources
+    image: str
+    args: tuple[str, ...]
+    probes: FrameworkProfile
+    autoscaling: seed.AutoscalingRule | None
+
+    @property
+    def port(self) -> int:
+        return self.probes.port
+
+    @property
+    def max_replicas(self) -> int:
+        return self.autoscaling.max_replicas if self.autoscaling else self.replicas
+
+
+def _resolve_service(row: seed.ServiceRow, override: ServiceOverride, stack: StackSettings) -> ServiceSpec:
+    profile = stack.profile
+    if override.replicas is not None:
+        replicas = override.replicas
+    elif profile.replicas_fixed is not None:
+        replicas = profile.replicas_fixed
+    else:
+        replicas = max(row.replicas, profile.replicas_floor)
+
+    cpu = cpu_millicores(override.cpu or row.cpu)
+    memory = memory_bytes(override.memory or row.memory)
+    if profile.resource_percent is None:
+        if override.cpu or override.memory:
+            resources = _scaled(cpu, memory, 100)
+        else:
+            resources = Resources(
+                seed.DEV_MINIMAL_CPU,
+                seed.DEV_MINIMAL_MEMORY,
+                seed.DEV_MINIMAL_CPU_LIMIT,
+                seed.DEV_MINIMAL_MEMORY_LIMIT,
+            )
+    else:
+        resources = _scaled(cpu, memory, profile.resource_percent)
+
+    framework = FRAMEWORKS[row.framework]
+    if override.image is not None:
+        image, args = override.image, override.args or ()
+    else:
+        image = DEV_PLACEHOLDER_IMAGE
+        args = override.args or (f"-listen=:{framework.port}", f"-text={row.name} (dev placeholder)")
+    return ServiceSpec(
+        name=row.name,
+        context=row.context,
+        framework=row.framework,
+        environment=stack.environment,
+        replicas=replicas,
+        resources=resources,
+        image=image,
+        args=tuple(args),
+        probes=framework,
+        autoscaling=profile.autoscaling,
+    )
+
+
+def _scaled(cpu_m: int, memory_b: int, percent: int) -> Resources:
+    cpu_req = -(-cpu_m * percent // 100)
+    mem_req = -(-memory_b * percent // 100)
+    return Resources(
+        cpu_request=format_cpu(cpu_req),
+        memory_request=format_memory(mem_req),
+        cpu_limit=format_cpu(cpu_req * seed.CPU_LIMIT_FACTOR),
+        memory_limit=format_memory(mem_req * seed.MEMORY_LIMIT_FACTOR),
+    )
+
+
+def is_dns_label(value: str) -> bool:
+    return bool(_DNS_LABEL.match(value))

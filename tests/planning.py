@@ -1,0 +1,58 @@
+"""Plan each stack once per test session (per xdist worker) and look things up in it."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+from hubctl.plan import Plan, PlannedResource, run_plan
+
+# Every stack and cloud the project supports; staging and prod must work on both clouds.
+STACKS: list[tuple[str, str]] = [
+    ("dev", "kind"),
+    ("staging", "aws"),
+    ("staging", "azure"),
+    ("prod", "aws"),
+    ("prod", "azure"),
+]
+STACK_IDS = [f"{stack}-{cloud}" for stack, cloud in STACKS]
+
+CRD_SCHEMAS = Path(os.environ.get("CRD_SCHEMAS", Path(__file__).resolve().parents[2] / "shared" / "crd-schemas"))
+
+
+@functools.cache
+def planned(stack: str, cloud: str) -> Plan:
+    return run_plan(stack, None if cloud == "kind" else cloud)
+
+
+def of_type(plan: Plan, type_: str) -> list[PlannedResource]:
+    return [r for r in plan.resources if r.type == type_]
+
+
+def k8s(plan: Plan, kind: str, name: str | None = None, namespace: str | None = None) -> list[dict[str, Any]]:
+    """Kubernetes objects of a kind (inputs as sent), optionally by metadata name/namespace."""
+    found = []
+    for r in plan.resources:
+        if not r.type.startswith("kubernetes:") or r.inputs.get("kind") != kind:
+            continue
+        meta = r.inputs.get("metadata", {})
+        if name is not None and meta.get("name") != name:
+            continue
+        if namespace is not None and meta.get("namespace") != namespace:
+            continue
+        found.append(r.inputs)
+    return found
+
+
+def one(plan: Plan, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+    found = k8s(plan, kind, name, namespace)
+    assert len(found) == 1, f"expected one {kind} {namespace}/{name}, found {len(found)}"
+    return found[0]
+
+
+def resource(plan: Plan, type_: str, name: str) -> PlannedResource:
+    found = [r for r in plan.resources if r.type == type_ and r.name == name]
+    assert len(found) == 1, f"expected one {type_} named {name}, found {len(found)}"
+    return found[0]

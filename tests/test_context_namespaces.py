@@ -1,0 +1,91 @@
+"""Each business context's namespace: labels, pod security, quota and zero-trust network policy."""
+
+from __future__ import annotations
+
+import pytest
+
+from hubctl.plan import Plan
+from settings.quantity import cpu_millicores, memory_bytes
+from tests.planning import k8s, one
+
+CONTEXTS = [
+    "bakhmach-hub",
+    "slon-credit",
+    "audityzer-eu",
+    "debt-defense-agent",
+    "black-sea-corridor",
+    "cannabis-infusion",
+]
+ALL_NAMESPACES = ["platform", *CONTEXTS]  # "platform" holds the matrix's "All" services
+
+
+def test_six_business_contexts_and_the_shared_platform_namespace(any_plan: Plan) -> None:
+    names = {ns["metadata"]["name"] for ns in k8s(any_plan, "Namespace")}
+    assert set(ALL_NAMESPACES) <= names
+
+
+@pytest.mark.parametrize("context", ALL_NAMESPACES)
+def test_namespace_is_labelled_and_enforces_restricted_pod_security(any_plan: Plan, context: str) -> None:
+    labels = one(any_plan, "Namespace", context)["metadata"]["labels"]
+    assert labels["bakhmach.io/context"] == context
+    assert labels["bakhmach.io/tenant"] == context
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert labels["pod-security.kubernetes.io/enforce-version"].startswith("v1.")
+
+
+@pytest.mark.parametrize("context", ALL_NAMESPACES)
+def test_default_deny_covers_ingress_and_egress(any_plan: Plan, context: str) -> None:
+    deny = one(any_plan, "NetworkPolicy", "default-deny", context)["spec"]
+    assert deny["podSelector"] == {}
+    assert sorted(deny["policyTypes"]) == ["Egress", "Ingress"]
+    assert "ingress" not in deny and "egress" not in deny
+
+
+@pytest.mark.parametrize("context", ALL_NAMESPACES)
+def test_only_dns_egress_and_gateway_ingress_are_allowed(any_plan: Plan, context: str) -> None:
+    policies = {p["metadata"]["name"]: p["spec"] for p in k8s(any_plan, "NetworkPolicy", namespace=context)}
+    assert set(policies) == {"default-deny", "allow-dns", "allow-from-gateway"}
+    (dns,) = policies["allow-dns"]["egress"]
+    assert {(p["protocol"], p["port"]) for p in dns["ports"]} == {("UDP", 53), ("TCP", 53)}
+    assert dns["to"][0]["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
+    (gateway,) = policies["allow-from-gateway"]["ingress"]
+    assert gateway["from"] == [{"namespaceSelector": {"matchLabels": {"bakhmach.io/role": "gateway"}}}]
+    deployment_ports = {
+        c["ports"][0]["containerPort"]
+        for d in k8s(any_plan, "Deployment", namespace=context)
+        for c in d["spec"]["template"]["spec"]["containers"]
+    }
+    assert {p["port"] for p in gateway["ports"]} == deployment_ports
+
+
+@pytest.mark.parametrize("context", ALL_NAMESPACES)
+def test_quota_fits_every_service_at_its_autoscaling_maximum(any_plan: Plan, context: str) -> None:
+    hard = one(any_plan, "ResourceQuota", "context-quota", context)["spec"]["hard"]
+    need_cpu = need_mem = 0
+    for dep in k8s(any_plan, "Deployment", namespace=context):
+        name = dep["metadata"]["name"]
+        hpas = k8s(any_plan, "HorizontalPodAutoscaler", name, context)
+        most = hpas[0]["spec"]["maxReplicas"] if hpas else dep["spec"]["replicas"]
+        requests = dep["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]
+        need_cpu += (most + 1) * cpu_millicores(requests["cpu"])  # +1: the rollout surge pod
+        need_mem += (most + 1) * memory_bytes(requests["memory"])
+    assert cpu_millicores(hard["requests.cpu"]) >= need_cpu
+    assert memory_bytes(hard["requests.memory"]) >= need_mem
+    assert hard["services.loadbalancers"] == "0" and hard["services.nodeports"] == "0"
+
+
+def test_quota_grows_with_the_environment(dev_plan: Plan, prod_plan: Plan) -> None:
+    dev = one(dev_plan, "ResourceQuota", "context-quota", "slon-credit")["spec"]["hard"]
+    prod = one(prod_plan, "ResourceQuota", "context-quota", "slon-credit")["spec"]["hard"]
+    assert cpu_millicores(prod["requests.cpu"]) > 5 * cpu_millicores(dev["requests.cpu"])
+
+
+@pytest.mark.parametrize("context", ALL_NAMESPACES)
+def test_limit_range_defaults_and_caps_containers(any_plan: Plan, context: str) -> None:
+    (item,) = one(any_plan, "LimitRange", "context-limits", context)["spec"]["limits"]
+    assert item["type"] == "Container"
+    assert set(item["default"]) == set(item["defaultRequest"]) == {"cpu", "memory"}
+    for dep in k8s(any_plan, "Deployment", namespace=context):
+        limits = dep["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+        assert cpu_millicores(limits["cpu"]) <= cpu_millicores(item["max"]["cpu"])
+        assert memory_bytes(limits["memory"]) <= memory_bytes(item["max"]["memory"])
