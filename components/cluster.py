@@ -15,6 +15,7 @@ from typing import Protocol
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.network import CloudNetwork
 from settings.seed import Cloud, Environment
 
 
@@ -32,6 +33,7 @@ class ClusterEndpoint:
     provider: k8s.Provider
     kubeconfig: pulumi.Output[str] | None
     description: str
+    network: CloudNetwork | None = None
 
 
 class ClusterBackend(Protocol):
@@ -70,6 +72,7 @@ BACKENDS: dict[Cloud, ClusterBackend] = {
 class Cluster(pulumi.ComponentResource):
     provider: k8s.Provider
     kubeconfig: pulumi.Output[str] | None
+    network: CloudNetwork | None
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("bakhmach:platform:Cluster", name, None, opts)
@@ -77,4 +80,5 @@ class Cluster(pulumi.ComponentResource):
         self.provider = endpoint.provider
         self.kubeconfig = endpoint.kubeconfig
         self.description = endpoint.description
+        self.network = endpoint.network
         self.register_outputs({"description": endpoint.description})

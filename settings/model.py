@@ -21,6 +21,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from settings import seed
+from settings.cloud import CloudSettings
+from settings.data import DataSettings
 from settings.frameworks import FRAMEWORKS, FrameworkProfile
 from settings.quantity import cpu_millicores, format_cpu, format_memory, memory_bytes
 from settings.seed import Cloud, Environment
@@ -93,6 +95,10 @@ class StackSettings(_Section):
     owner: str = Field(min_length=1, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
     cluster: ClusterSettings
     services: dict[str, ServiceOverride] = Field(default_factory=dict)
+    # The data layer's backends and sizes (settings/data.py).
+    data: DataSettings = Field(default_factory=DataSettings)
+    # The cloud cluster's regions, network and node pools (settings/cloud.py); staging/prod only.
+    cloud_cluster: CloudSettings = Field(default_factory=CloudSettings)
 
     @field_validator("services")
     @classmethod

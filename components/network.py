@@ -1,0 +1,43 @@
+"""The network a cloud cluster gives to what runs beside it (managed data services).
+
+This is the contract between the `Cluster` backends (EKS/AKS create the network) and the data
+components (their managed backends live in its private subnets). kind has no cloud network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class AwsNetwork:
+    region: str
+    availability_zones: Sequence[str]
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: str
+    # Private subnets, one per zone: nodes and managed data services live here.
+    private_subnet_ids: Sequence[pulumi.Input[str]]
+    # The security group of the cluster's nodes: the only source allowed into data services.
+    node_security_group_id: pulumi.Input[str]
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class AzureNetwork:
+    location: str
+    resource_group_name: pulumi.Input[str]
+    vnet_id: pulumi.Input[str]
+    vnet_name: pulumi.Input[str]
+    vnet_cidr: str
+    node_subnet_id: pulumi.Input[str]
+    # A subnet delegated to Microsoft.DBforPostgreSQL/flexibleServers (VNet-integrated servers).
+    postgres_subnet_id: pulumi.Input[str]
+    # A subnet for private endpoints (Redis, Cosmos DB, Event Hubs), no delegation.
+    private_endpoint_subnet_id: pulumi.Input[str]
+    tags: dict[str, str]
+
+
+CloudNetwork = AwsNetwork | AzureNetwork
