@@ -26,7 +26,10 @@ def project_config(project: str = PROJECT) -> dict[str, Any]:
     """The project's config as `{key: value}`, JSON values decoded (as the stack file wrote them)."""
     prefix = f"{project}:"
     values: dict[str, Any] = {}
-    for full_key, raw in runtime_config.CONFIG.get().items():
+    # Under `pulumi up` the language host passes the config in the PULUMI_CONFIG environment
+    # variable; mocks and the automation API set it in the runtime's context. Read both.
+    merged = {**(runtime_config.get_config_env() or {}), **runtime_config.CONFIG.get()}
+    for full_key, raw in merged.items():
         if not full_key.startswith(prefix):
             continue
         key = full_key[len(prefix) :]

@@ -140,3 +140,15 @@ def test_unknown_cloud_on_the_command_line_is_refused() -> None:
     assert done.returncode == 2
     assert "argument --cloud: invalid choice: 'gcp'" in done.stderr
     assert "aws" in done.stderr and "azure" in done.stderr
+
+
+def test_settings_are_read_from_the_engine_environment_as_under_pulumi_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Python language host hands config over in PULUMI_CONFIG, not through the runtime."""
+    import contextvars
+    import json
+
+    values = {f"bakhmach-hub:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in prod_values().items()}
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(values | {"aws:region": "eu-central-1"}))
+    settings = contextvars.Context().run(load_settings)
+    assert settings.environment == "prod"
+    assert settings.service("auth-service").replicas == 3
