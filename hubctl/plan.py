@@ -74,7 +74,7 @@ class PlanMocks(pulumi_mocks.Mocks):
         return f"{args.name}-id", mocks.state_for(args)
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return mocks.answer_call(args.token, dict(args.args)), None
+        return mocks.answer_call(args.token, dict(args.args)), []
 
 
 @dataclass
