@@ -1,8 +1,9 @@
-"""`python -m hubctl plan|render ...`: the offline plan of a stack and what is built on it."""
+"""`python -m hubctl plan|render|policy|diff ...`: the offline plan of a stack and what is built on it."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -60,11 +61,59 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--json", type=Path, metavar="FILE", help="write the plan as JSON")
         else:
             cmd.add_argument("--out", type=Path, required=True, metavar="DIR")
+    _add_policy_and_diff(sub)
     return parser
+
+
+def _add_policy_and_diff(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    cmd = sub.add_parser("policy", help="run the policy pack (policy/) against an offline plan")
+    cmd.add_argument("--plan", type=Path, required=True, metavar="FILE", help="a plan written by `plan --json`")
+    cmd.add_argument(
+        "--config", type=Path, metavar="FILE", help="pack config (default: policy/config/<environment>.json)"
+    )
+    form = cmd.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print the result as JSON")
+    form.add_argument("--markdown", action="store_true", help="print the result as a markdown section")
+
+    cmd = sub.add_parser("diff", help="resources added, removed and changed between two plans")
+    cmd.add_argument("base", type=Path, help="the base branch's plan JSON")
+    cmd.add_argument("head", type=Path, help="the pull request's plan JSON")
+    cmd.add_argument("--markdown", action="store_true", help="markdown for a pull request comment")
+    cmd.add_argument(
+        "--max-chars", type=int, default=None, metavar="N", help="cap the markdown at N characters (default 60000)"
+    )
+
+
+def _policy(args: argparse.Namespace) -> int:
+    from hubctl.policy_run import format_markdown, format_text, run_file
+
+    report = run_file(args.plan, args.config)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    elif args.markdown:
+        print(format_markdown(report))
+    else:
+        print(format_text(report))
+    return 1 if report.mandatory else 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from hubctl.diff import DEFAULT_MAX_CHARS, diff_plans, format_markdown, format_text
+
+    changes = diff_plans(json.loads(args.base.read_text()), json.loads(args.head.read_text()))
+    if args.markdown:
+        print(format_markdown(changes, max_chars=args.max_chars or DEFAULT_MAX_CHARS))
+    else:
+        print(format_text(changes))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "policy":
+        return _policy(args)
+    if args.command == "diff":
+        return _diff(args)
     try:
         plan = run_plan(args.stack, args.cloud, stack_file=args.stack_file)
     except SettingsError as exc:

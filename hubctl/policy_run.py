@@ -1,0 +1,228 @@
+"""`hubctl policy --plan FILE`: run the policy pack against an offline plan, as the engine would.
+
+Each resource policy gets a resource's camelCase inputs wrapped by
+`pulumi_policy.proxy.unknown_checking_proxy` (unknown values in the plan become the engine's
+unknown sentinel again), its options (protect, parent) and its provider's inputs; each stack policy
+gets every resource with parent and dependency links. Enforcement levels come from the pack's
+config for the plan's environment (policy/config/<environment>.json), exactly the file that
+`pulumi preview --policy-pack policy --policy-pack-config ...` is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyCustomTimeouts,
+    PolicyProviderResource,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.policy import _NotApplicableError
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
+
+from hubctl.plan import REPO_ROOT, UNKNOWN
+from policy.bakhmach_policies import PACK_NAME, POLICIES
+
+CONFIG_DIR = REPO_ROOT / "policy" / "config"
+# What the pack itself declares as its default (policy/__main__.py): unconfigured means blocking.
+PACK_DEFAULT = EnforcementLevel.MANDATORY
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    level: str
+    urn: str | None
+    message: str
+
+
+@dataclass
+class PolicyReport:
+    stack: str
+    environment: str
+    violations: list[Violation]
+    # Policies that could not run on a value unknown before deployment (advisory, as in preview).
+    skipped: list[Violation]
+
+    @property
+    def mandatory(self) -> list[Violation]:
+        return [v for v in self.violations if v.level == EnforcementLevel.MANDATORY.value]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pack": PACK_NAME,
+            "stack": self.stack,
+            "environment": self.environment,
+            "mandatory": len(self.mandatory),
+            "violations": [asdict(v) for v in self.violations],
+            "skipped": [asdict(v) for v in self.skipped],
+        }
+
+
+def _engine_value(value: Any) -> Any:
+    """Plan form -> what the analyzer deserialises: unknowns as the engine's sentinel."""
+    if isinstance(value, dict):
+        return {k: _engine_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_engine_value(v) for v in value]
+    if value == UNKNOWN:
+        return UNKNOWN_STRING_VALUE
+    return value
+
+
+def _props(inputs: Mapping[str, Any]) -> Mapping[str, Any]:
+    return unknown_checking_proxy(_engine_value(dict(inputs)))
+
+
+def _options(resource: Mapping[str, Any]) -> PolicyResourceOptions:
+    return PolicyResourceOptions(
+        protect=bool(resource.get("protect")),
+        ignore_changes=[],
+        delete_before_replace=None,
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=[],
+        parent=resource.get("parent"),
+    )
+
+
+def environment_of(plan: Mapping[str, Any]) -> str:
+    return str((plan.get("outputs") or {}).get("environment") or plan.get("stack"))
+
+
+def load_config(environment: str, config_file: Path | None = None) -> dict[str, Any]:
+    path = config_file or CONFIG_DIR / f"{environment}.json"
+    if not path.exists():
+        return {}
+    loaded = json.loads(path.read_text())
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _level_and_config(policy: Policy, config: Mapping[str, Any]) -> tuple[EnforcementLevel, dict[str, Any]]:
+    """The engine's rule: the policy's own entry, else the `all` entry, else the policy's or pack's default."""
+    level = policy.enforcement_level or PACK_DEFAULT
+    everyone = config.get("all")
+    if isinstance(everyone, str):
+        level = EnforcementLevel(everyone)
+    elif isinstance(everyone, Mapping) and "enforcementLevel" in everyone:
+        level = EnforcementLevel(everyone["enforcementLevel"])
+    entry = config.get(policy.name)
+    properties: dict[str, Any] = {}
+    if isinstance(entry, str):
+        level = EnforcementLevel(entry)
+    elif isinstance(entry, Mapping):
+        if "enforcementLevel" in entry:
+            level = EnforcementLevel(entry["enforcementLevel"])
+        properties = {k: v for k, v in entry.items() if k != "enforcementLevel"}
+    return level, properties
+
+
+def _run_validation(result: Any) -> None:
+    if inspect.isawaitable(result):
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(result)
+        finally:
+            loop.close()
+
+
+def run_policies(
+    plan: Mapping[str, Any], config: Mapping[str, Any] | None = None, policies: list[Policy] | None = None
+) -> PolicyReport:
+    environment = environment_of(plan)
+    config = load_config(environment) if config is None else config
+    policies = POLICIES if policies is None else policies
+    planned = [r for r in plan.get("resources", []) if r.get("type") != "pulumi:pulumi:Stack"]
+    by_urn = {r["urn"]: r for r in planned}
+
+    def provider_of(resource: Mapping[str, Any]) -> PolicyProviderResource | None:
+        provider = by_urn.get(resource.get("provider") or "")
+        if provider is None:
+            return None
+        return PolicyProviderResource(provider["type"], _props(provider["inputs"]), provider["urn"], provider["name"])
+
+    violations: list[Violation] = []
+    skipped: list[Violation] = []
+
+    def attempt(policy: Policy, level: EnforcementLevel, urn: str | None, validate: Any, args: Any) -> None:
+        def report(message: str, reported_urn: str | None = None) -> None:
+            violations.append(Violation(policy.name, level.value, reported_urn or urn, message))
+
+        try:
+            _run_validation(validate(args, report))
+        except UnknownValueError as exc:
+            skipped.append(Violation(policy.name, EnforcementLevel.ADVISORY.value, urn, exc.message))
+        except _NotApplicableError:
+            pass
+
+    for policy in policies:
+        level, properties = _level_and_config(policy, config)
+        if level == EnforcementLevel.DISABLED:
+            continue
+        if level == EnforcementLevel.REMEDIATE:
+            level = EnforcementLevel.MANDATORY
+        if isinstance(policy, ResourceValidationPolicy):
+            for r in planned:
+                args = ResourceValidationArgs(
+                    r["type"], _props(r["inputs"]), r["urn"], r["name"], _options(r), provider_of(r), properties
+                )
+                attempt(policy, level, r["urn"], policy.validate, args)
+        elif isinstance(policy, StackValidationPolicy):
+            resources = {
+                r["urn"]: PolicyResource(
+                    r["type"], _props(r["inputs"]), r["urn"], r["name"], _options(r), provider_of(r), None, [], {}
+                )
+                for r in planned
+            }
+            for r in planned:
+                resources[r["urn"]].parent = resources.get(r.get("parent") or "")
+                resources[r["urn"]].dependencies = [resources[d] for d in r.get("dependencies", []) if d in resources]
+            attempt(policy, level, None, policy.validate, StackValidationArgs(list(resources.values()), properties))
+    return PolicyReport(stack=str(plan.get("stack")), environment=environment, violations=violations, skipped=skipped)
+
+
+def format_text(report: PolicyReport) -> str:
+    lines = [f"policy pack {PACK_NAME} on stack {report.stack} (environment {report.environment})"]
+    for v in sorted(report.violations, key=lambda v: (v.level != "mandatory", v.policy, v.urn or "")):
+        lines.append(f"  [{v.level}] {v.policy}  {v.urn or '(stack)'}")
+        lines.append(f"      {v.message}")
+    for v in report.skipped:
+        lines.append(f"  [skipped] {v.policy}  {v.urn or '(stack)'}: {v.message}")
+    advisory = len(report.violations) - len(report.mandatory)
+    lines.append(f"{len(report.mandatory)} mandatory, {advisory} advisory violation(s)")
+    return "\n".join(lines)
+
+
+def format_markdown(report: PolicyReport, max_rows: int = 40) -> str:
+    mandatory, advisory = len(report.mandatory), len(report.violations) - len(report.mandatory)
+    status = "❌" if mandatory else "✅"
+    lines = [f"{status} **{report.stack}**: {mandatory} mandatory, {advisory} advisory violation(s)"]
+    shown = sorted(report.violations, key=lambda v: (v.level != "mandatory", v.policy))[:max_rows]
+    if shown:
+        lines += ["", "| level | policy | resource | message |", "|---|---|---|---|"]
+        for v in shown:
+            resource = (v.urn or "(stack)").rsplit("::", 1)[-1]
+            message = v.message.replace("|", "\\|")
+            lines.append(f"| {v.level} | `{v.policy}` | `{resource}` | {message} |")
+        if len(report.violations) > len(shown):
+            lines.append(f"\n… and {len(report.violations) - len(shown)} more (see the job log).")
+    return "\n".join(lines)
+
+
+def run_file(plan_file: Path, config_file: Path | None = None) -> PolicyReport:
+    plan = json.loads(plan_file.read_text())
+    config = load_config(environment_of(plan), config_file)
+    return run_policies(plan, config)

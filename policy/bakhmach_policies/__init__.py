@@ -1,0 +1,46 @@
+"""The Bakhmach Business Hub policy pack: the seed's security and SLA rules as CrossGuard policies.
+
+Importable on its own (the pack's `__main__.py` only assembles `POLICIES` into a PolicyPack), so
+tests and the offline run (`python -m hubctl policy`) use exactly the policies the engine runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi_policy import EnforcementLevel, Policy
+
+from . import capacity, data, network, tagging, workloads
+from .seed import ENVIRONMENTS
+
+PACK_NAME = "bakhmach-hub-policies"
+
+POLICIES: list[Policy] = [
+    *workloads.POLICIES,
+    *network.POLICIES,
+    *data.POLICIES,
+    *tagging.POLICIES,
+    *capacity.POLICIES,
+]
+
+
+def enforcement_for(policy: Policy, environment: str) -> EnforcementLevel:
+    """Dev reports (nothing on a laptop should block); staging and prod block. Policies that are
+    advisory by nature stay advisory everywhere."""
+    if policy.enforcement_level == EnforcementLevel.ADVISORY or environment == "dev":
+        return EnforcementLevel.ADVISORY
+    return EnforcementLevel.MANDATORY
+
+
+def config_for(environment: str) -> dict[str, Any]:
+    """The pack's config for one environment: what policy/config/<environment>.json holds, passed
+    to `pulumi preview --policy-pack-config` and read by the offline run."""
+    if environment not in ENVIRONMENTS:
+        raise ValueError(f"environment {environment!r} (allowed: {', '.join(ENVIRONMENTS)})")
+    return {
+        p.name: {"enforcementLevel": enforcement_for(p, environment).value, "environment": environment}
+        for p in POLICIES
+    }
+
+
+__all__ = ["PACK_NAME", "POLICIES", "config_for", "enforcement_for"]

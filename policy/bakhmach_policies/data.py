@@ -1,0 +1,503 @@
+"""Data and storage policies on AWS and Azure: encryption at rest, TLS in transit, no public
+access, backup retention with point-in-time recovery, and protection of stateful resources.
+
+Each rule names the engine's input property (camelCase of the SDK argument) it reads. Where a
+service is always encrypted, private or TLS-only by construction (S3 SSE-S3, MSK at rest, Azure
+Storage/Cosmos at rest, ElastiCache in a VPC), there is no rule for it: the policy checks what a
+program can get wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pulumi_policy import EnforcementLevel, PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
+
+from . import seed
+from .common import (
+    as_bool,
+    as_number,
+    get,
+    group_of,
+    items,
+    kind_of,
+    resource_environment,
+    resource_policy,
+    stack_policy,
+    version_tuple,
+)
+
+Check = Callable[[Mapping[str, Any]], str | None]
+
+RDS_INSTANCE = "aws:rds/instance:Instance"
+RDS_CLUSTER = "aws:rds/cluster:Cluster"
+RDS_CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+RDS_CLUSTER_PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
+DOCDB_CLUSTER = "aws:docdb/cluster:Cluster"
+DOCDB_PARAMETER_GROUP = "aws:docdb/clusterParameterGroup:ClusterParameterGroup"
+ELASTICACHE_RG = "aws:elasticache/replicationGroup:ReplicationGroup"
+MSK_CLUSTER = "aws:msk/cluster:Cluster"
+S3_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+S3_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+S3_ACCOUNT_PUBLIC_ACCESS_BLOCK = "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock"
+EBS_VOLUME = "aws:ebs/volume:Volume"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+AZ_POSTGRES = "azure-native:dbforpostgresql:Server"
+AZ_POSTGRES_CONFIGURATION = "azure-native:dbforpostgresql:Configuration"
+AZ_REDIS = "azure-native:redis:Redis"
+AZ_REDIS_ENTERPRISE = "azure-native:redisenterprise:RedisEnterprise"
+AZ_REDIS_ENTERPRISE_DB = "azure-native:redisenterprise:Database"
+AZ_STORAGE = "azure-native:storage:StorageAccount"
+AZ_COSMOS = "azure-native:cosmosdb:DatabaseAccount"
+AZ_MONGO_CLUSTER = "azure-native:mongocluster:MongoCluster"
+AZ_EVENTHUB = "azure-native:eventhub:Namespace"
+AKS_CLUSTER = "azure-native:containerservice:ManagedCluster"
+
+TLS12 = (1, 2)
+TLS13 = (1, 3)
+
+
+def _is_true(props: Mapping[str, Any], *path: str) -> bool:
+    return as_bool(get(props, *path)) is True
+
+
+def _is_false(props: Mapping[str, Any], *path: str) -> bool:
+    return as_bool(get(props, *path)) is False
+
+
+def _require_true(*path: str) -> Check:
+    field = ".".join(path)
+    return lambda p: None if _is_true(p, *path) else f"{field} must be true"
+
+
+def _forbid_true(*path: str) -> Check:
+    field = ".".join(path)
+    return lambda p: f"{field} must not be true" if _is_true(p, *path) else None
+
+
+def _min_tls(*path: str, required: bool = False) -> Check:
+    """The minimum TLS version at `path` is 1.2 or newer (absent is fine where the default is 1.2)."""
+    field = ".".join(path)
+
+    def check(p: Mapping[str, Any]) -> str | None:
+        value = get(p, *path)
+        if value is None:
+            return f"{field} must be set to TLS 1.2 or newer" if required else None
+        return None if version_tuple(value) >= TLS12 else f"{field} is {value}; TLS 1.2 or newer is required"
+
+    return check
+
+
+def _equals(path: tuple[str, ...], allowed: tuple[Any, ...], absent_ok: bool) -> Check:
+    field = ".".join(path)
+
+    def check(p: Mapping[str, Any]) -> str | None:
+        value = get(p, *path)
+        if value is None:
+            return None if absent_ok else f"{field} must be {' or '.join(map(str, allowed))}"
+        return None if value in allowed else f"{field} is {value}; allowed: {', '.join(map(str, allowed))}"
+
+    return check
+
+
+def _parameters(props: Mapping[str, Any]) -> dict[str, str]:
+    return {str(p.get("name")): str(p.get("value")) for p in items(props.get("parameters"))}
+
+
+# ---- encryption at rest ---------------------------------------------------------------------
+
+
+def _eks_secrets_encrypted(p: Mapping[str, Any]) -> str | None:
+    for config in items(p.get("encryptionConfig")) or [p.get("encryptionConfig")]:
+        if config and "secrets" in list(items(get(config, "resources"))) and get(config, "provider", "keyArn"):
+            return None
+    return "encryptionConfig must encrypt 'secrets' with a KMS key (provider.keyArn)"
+
+
+def _aks_secrets_encrypted(p: Mapping[str, Any]) -> str | None:
+    if _is_true(p, "securityProfile", "azureKeyVaultKms", "enabled") and get(
+        p, "securityProfile", "azureKeyVaultKms", "keyId"
+    ):
+        return None
+    return "securityProfile.azureKeyVaultKms must be enabled with a keyId (KMS encryption of Kubernetes secrets)"
+
+
+def _storage_services_encrypted(p: Mapping[str, Any]) -> str | None:
+    for service in ("blob", "file", "queue", "table"):
+        if _is_false(p, "encryption", "services", service, "enabled"):
+            return f"encryption.services.{service}.enabled must not be false"
+    return None
+
+
+AT_REST: dict[str, list[Check]] = {
+    RDS_INSTANCE: [_require_true("storageEncrypted")],
+    RDS_CLUSTER: [_require_true("storageEncrypted")],
+    DOCDB_CLUSTER: [_require_true("storageEncrypted")],
+    ELASTICACHE_RG: [_require_true("atRestEncryptionEnabled")],
+    EBS_VOLUME: [_require_true("encrypted")],
+    EKS_CLUSTER: [_eks_secrets_encrypted],
+    AKS_CLUSTER: [_aks_secrets_encrypted],
+    AZ_STORAGE: [_storage_services_encrypted],
+}
+
+
+# ---- TLS in transit -------------------------------------------------------------------------
+
+
+def _elasticache_tls(p: Mapping[str, Any]) -> str | None:
+    if not _is_true(p, "transitEncryptionEnabled"):
+        return "transitEncryptionEnabled must be true"
+    if get(p, "transitEncryptionMode") == "preferred":
+        return "transitEncryptionMode 'preferred' accepts plaintext; use 'required'"
+    return None
+
+
+def _rds_postgres_tls(p: Mapping[str, Any]) -> str | None:
+    # RDS for PostgreSQL forces SSL by default (rds.force_ssl=1) from major version 15 on.
+    if str(get(p, "engine", default="")).endswith("postgres") or get(p, "engine") == "postgres":
+        major = version_tuple(get(p, "engineVersion", default="0"))[:1] or (0,)
+        if major[0] < 15 and not get(p, "parameterGroupName"):
+            return "PostgreSQL before 15 does not force TLS: set a parameter group with rds.force_ssl=1"
+    return None
+
+
+def _postgres_parameters_tls(p: Mapping[str, Any]) -> str | None:
+    params = _parameters(p)
+    if params.get("rds.force_ssl") == "0":
+        return "rds.force_ssl=0 allows plaintext connections"
+    value = params.get("ssl_min_protocol_version")
+    if value is not None and version_tuple(value) < TLS12:
+        return f"ssl_min_protocol_version {value}: TLS 1.2 or newer is required"
+    return None
+
+
+def _docdb_parameters_tls(p: Mapping[str, Any]) -> str | None:
+    value = _parameters(p).get("tls")
+    if value == "disabled":
+        return "tls=disabled allows plaintext connections"
+    return None
+
+
+def _azure_postgres_configuration_tls(p: Mapping[str, Any]) -> str | None:
+    key, value = p.get("configurationName"), str(p.get("value", ""))
+    if key == "require_secure_transport" and value.lower() in ("off", "false", "0"):
+        return "require_secure_transport off allows plaintext connections"
+    if key == "ssl_min_protocol_version" and version_tuple(value) < TLS12:
+        return f"ssl_min_protocol_version {value}: TLS 1.2 or newer is required"
+    return None
+
+
+def _https_only(p: Mapping[str, Any]) -> str | None:
+    return "enableHttpsTrafficOnly must not be false" if _is_false(p, "enableHttpsTrafficOnly") else None
+
+
+IN_TRANSIT: dict[str, list[Check]] = {
+    ELASTICACHE_RG: [_elasticache_tls],
+    MSK_CLUSTER: [
+        _equals(("encryptionInfo", "encryptionInTransit", "clientBroker"), ("TLS",), absent_ok=True),
+        lambda p: (
+            "encryptionInfo.encryptionInTransit.inCluster must not be false"
+            if _is_false(p, "encryptionInfo", "encryptionInTransit", "inCluster")
+            else None
+        ),
+    ],
+    RDS_INSTANCE: [_rds_postgres_tls],
+    RDS_PARAMETER_GROUP: [_postgres_parameters_tls],
+    RDS_CLUSTER_PARAMETER_GROUP: [_postgres_parameters_tls],
+    DOCDB_PARAMETER_GROUP: [_docdb_parameters_tls],
+    AZ_POSTGRES_CONFIGURATION: [_azure_postgres_configuration_tls],
+    AZ_REDIS: [_forbid_true("enableNonSslPort"), _min_tls("minimumTlsVersion")],
+    AZ_REDIS_ENTERPRISE: [_min_tls("minimumTlsVersion")],
+    AZ_REDIS_ENTERPRISE_DB: [_equals(("clientProtocol",), ("Encrypted",), absent_ok=True)],
+    # Azure Storage still defaults to TLS 1.0, so the minimum must be written down.
+    AZ_STORAGE: [_min_tls("minimumTlsVersion", required=True), _https_only],
+    AZ_COSMOS: [_min_tls("minimalTlsVersion")],
+    AZ_EVENTHUB: [_min_tls("minimumTlsVersion")],
+}
+
+
+# ---- public access --------------------------------------------------------------------------
+
+
+def _public_network_disabled(field: str = "publicNetworkAccess", *, private_if: str | None = None) -> Check:
+    def check(p: Mapping[str, Any]) -> str | None:
+        if private_if and get(p, *private_if.split(".")):
+            return None  # injected into a virtual network: no public endpoint exists
+        value = get(p, *field.split("."))
+        return None if value == "Disabled" else f"{field} must be 'Disabled' (is {value})"
+
+    return check
+
+
+def _msk_private(p: Mapping[str, Any]) -> str | None:
+    kind = get(p, "brokerNodeGroupInfo", "connectivityInfo", "publicAccess", "type", default="DISABLED")
+    return None if kind == "DISABLED" else f"brokerNodeGroupInfo.connectivityInfo.publicAccess.type is {kind}"
+
+
+def _eks_endpoint(p: Mapping[str, Any]) -> str | None:
+    # EKS makes the API endpoint public by default, open to 0.0.0.0/0.
+    if as_bool(get(p, "vpcConfig", "endpointPublicAccess")) is False:
+        return None
+    cidrs = [str(c) for c in items(get(p, "vpcConfig", "publicAccessCidrs"))]
+    if not cidrs or "0.0.0.0/0" in cidrs:
+        return (
+            "vpcConfig: the API endpoint is open to the internet; set endpointPublicAccess false "
+            "or restrict publicAccessCidrs"
+        )
+    return None
+
+
+def _aks_endpoint(p: Mapping[str, Any]) -> str | None:
+    if _is_true(p, "apiServerAccessProfile", "enablePrivateCluster"):
+        return None
+    ranges = [str(c) for c in items(get(p, "apiServerAccessProfile", "authorizedIPRanges"))]
+    if not ranges or "0.0.0.0/0" in ranges:
+        return "apiServerAccessProfile: the API server is public; enable a private cluster or set authorizedIPRanges"
+    return None
+
+
+def _storage_private(p: Mapping[str, Any]) -> str | None:
+    if as_bool(get(p, "allowBlobPublicAccess")) is not False:
+        return "allowBlobPublicAccess must be false"
+    if get(p, "publicNetworkAccess") == "Disabled" or get(p, "networkRuleSet", "defaultAction") == "Deny":
+        return None
+    return "publicNetworkAccess must be 'Disabled' or networkRuleSet.defaultAction 'Deny'"
+
+
+PUBLIC_ACCESS: dict[str, list[Check]] = {
+    RDS_INSTANCE: [_forbid_true("publiclyAccessible")],
+    RDS_CLUSTER: [_forbid_true("publiclyAccessible")],
+    RDS_CLUSTER_INSTANCE: [_forbid_true("publiclyAccessible")],
+    MSK_CLUSTER: [_msk_private],
+    EKS_CLUSTER: [_eks_endpoint],
+    AKS_CLUSTER: [_aks_endpoint],
+    AZ_POSTGRES: [
+        _public_network_disabled("network.publicNetworkAccess", private_if="network.delegatedSubnetResourceId")
+    ],
+    AZ_REDIS: [_public_network_disabled(private_if="subnetId")],
+    AZ_REDIS_ENTERPRISE: [_public_network_disabled()],
+    AZ_STORAGE: [_storage_private],
+    AZ_COSMOS: [_public_network_disabled()],
+    AZ_MONGO_CLUSTER: [_public_network_disabled("properties.publicNetworkAccess")],
+    AZ_EVENTHUB: [_public_network_disabled()],
+}
+
+
+# ---- backups --------------------------------------------------------------------------------
+
+
+def _retention(field: str, *, replica_if: str | None = None, replica_values: tuple[Any, ...] = ()) -> Check:
+    def check(p: Mapping[str, Any]) -> str | None:
+        marker = get(p, *replica_if.split(".")) if replica_if else None
+        if marker is not None and (not replica_values or marker in replica_values):
+            return None  # a replica: its source holds the backups
+        days = as_number(get(p, *field.split(".")))
+        if days is None or days < seed.BACKUP_RETENTION_DAYS:
+            return (
+                f"{field} is {days}; the seed keeps backups (and point-in-time recovery) "
+                f"{seed.BACKUP_RETENTION_DAYS} days"
+            )
+        return None
+
+    return check
+
+
+def _cosmos_backup(p: Mapping[str, Any]) -> str | None:
+    policy_type = get(p, "backupPolicy", "type")
+    tier = get(p, "backupPolicy", "continuousModeProperties", "tier")
+    if policy_type == "Continuous" and tier == "Continuous30Days":
+        return None
+    return (
+        "backupPolicy must be Continuous with tier Continuous30Days "
+        f"(point-in-time recovery over the seed's {seed.BACKUP_RETENTION_DAYS} days)"
+    )
+
+
+BACKUPS: dict[str, list[Check]] = {
+    RDS_INSTANCE: [_retention("backupRetentionPeriod", replica_if="replicateSourceDb")],
+    RDS_CLUSTER: [_retention("backupRetentionPeriod", replica_if="replicationSourceIdentifier")],
+    DOCDB_CLUSTER: [_retention("backupRetentionPeriod")],
+    AZ_POSTGRES: [_retention("backup.backupRetentionDays", replica_if="createMode", replica_values=("Replica",))],
+    AZ_COSMOS: [_cosmos_backup],
+}
+
+
+# ---- protection of stateful resources -------------------------------------------------------
+STATEFUL_TYPES = frozenset(
+    {
+        RDS_INSTANCE,
+        RDS_CLUSTER,
+        DOCDB_CLUSTER,
+        ELASTICACHE_RG,
+        MSK_CLUSTER,
+        *S3_BUCKETS,
+        EBS_VOLUME,
+        AZ_POSTGRES,
+        AZ_REDIS,
+        AZ_REDIS_ENTERPRISE,
+        AZ_REDIS_ENTERPRISE_DB,
+        AZ_STORAGE,
+        AZ_COSMOS,
+        AZ_MONGO_CLUSTER,
+        AZ_EVENTHUB,
+    }
+)
+# In-cluster data: the operators' custom resources and claims that hold the data.
+STATEFUL_KUBERNETES = frozenset(
+    {
+        ("postgresql.cnpg.io", "Cluster"),
+        ("mongodbcommunity.mongodb.com", "MongoDBCommunity"),
+        ("psmdb.percona.com", "PerconaServerMongoDB"),
+        ("redis.redis.opstreelabs.in", "RedisCluster"),
+        ("redis.redis.opstreelabs.in", "RedisReplication"),
+        ("kafka.strimzi.io", "Kafka"),
+        ("kafka.strimzi.io", "KafkaNodePool"),
+        ("core", "PersistentVolumeClaim"),
+    }
+)
+DELETION_PROTECTION = {
+    RDS_INSTANCE: "deletionProtection",
+    RDS_CLUSTER: "deletionProtection",
+    DOCDB_CLUSTER: "deletionProtection",
+}
+FINAL_SNAPSHOT = (RDS_INSTANCE, RDS_CLUSTER, DOCDB_CLUSTER)
+
+
+def is_stateful(resource_type: str) -> bool:
+    if resource_type in STATEFUL_TYPES:
+        return True
+    if resource_type.startswith("kubernetes:"):
+        group = group_of(resource_type)
+        group = "core" if group in ("core", "v1") else group
+        return (group, kind_of(resource_type)) in STATEFUL_KUBERNETES
+    return False
+
+
+def _check_protection(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not is_stateful(args.resource_type):
+        return
+    env = resource_environment(args)
+    if env not in seed.PROTECTED_ENVIRONMENTS:
+        return
+    if not args.opts.protect:
+        report(f"a stateful resource in {env} must be created with protect=True", None)
+    field = DELETION_PROTECTION.get(args.resource_type)
+    if field and not _is_true(args.props, field):
+        report(f"{field} must be true in {env}", None)
+    if args.resource_type in FINAL_SNAPSHOT and _is_true(args.props, "skipFinalSnapshot"):
+        report(f"skipFinalSnapshot must not be true in {env}", None)
+
+
+def _table_check(table: dict[str, list[Check]], environments: frozenset[str] | None = None) -> Any:
+    def check(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        rules = table.get(args.resource_type)
+        if not rules:
+            return
+        if environments is not None and resource_environment(args) not in environments:
+            return
+        for rule in rules:
+            problem = rule(args.props)
+            if problem:
+                report(problem, None)
+
+    return check
+
+
+# ---- S3 public access block (needs the whole stack) ----------------------------------------
+
+
+def _blocks_everything(props: Mapping[str, Any]) -> bool:
+    return all(
+        _is_true(props, f)
+        for f in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    )
+
+
+def _check_s3_public_access(args: StackValidationArgs, report: ReportViolation) -> None:
+    if any(r.resource_type == S3_ACCOUNT_PUBLIC_ACCESS_BLOCK and _blocks_everything(r.props) for r in args.resources):
+        return
+    blocks = [r for r in args.resources if r.resource_type == S3_PUBLIC_ACCESS_BLOCK]
+    for bucket in (r for r in args.resources if r.resource_type in S3_BUCKETS):
+        mine = [b for b in blocks if bucket.urn in {d.urn for d in b.dependencies}]
+        if not mine:
+            report(f"bucket {bucket.name} has no BucketPublicAccessBlock", bucket.urn)
+        elif not any(_blocks_everything(b.props) for b in mine):
+            report(f"bucket {bucket.name}: its BucketPublicAccessBlock does not block all four settings", bucket.urn)
+
+
+# ---- TLS 1.3 where the service offers it (advisory) ----------------------------------------
+
+
+def _depends_on(resource: PolicyResource, target: PolicyResource) -> bool:
+    return target.urn in {d.urn for d in resource.dependencies}
+
+
+def _check_tls13(args: StackValidationArgs, report: ReportViolation) -> None:
+    """PostgreSQL (RDS and Azure flexible server) can require TLS 1.3 as its minimum; the seed asks
+    for TLS 1.3 in transit. Managed Redis, Kafka, Cosmos DB and Storage offer no 1.3 minimum."""
+    for server in args.resources:
+        if server.resource_type == AZ_POSTGRES:
+            configs = [
+                r
+                for r in args.resources
+                if r.resource_type == AZ_POSTGRES_CONFIGURATION
+                and r.props.get("configurationName") == "ssl_min_protocol_version"
+                and _depends_on(r, server)
+            ]
+        elif server.resource_type in (RDS_INSTANCE, RDS_CLUSTER) and "postgres" in str(server.props.get("engine", "")):
+            groups = [
+                r for r in server.dependencies if r.resource_type in (RDS_PARAMETER_GROUP, RDS_CLUSTER_PARAMETER_GROUP)
+            ]
+            configs = [g for g in groups if "ssl_min_protocol_version" in _parameters(g.props)]
+        else:
+            continue
+        values = [c.props.get("value") for c in configs] + [
+            _parameters(c.props).get("ssl_min_protocol_version") for c in configs
+        ]
+        if not any(v is not None and version_tuple(v) >= TLS13 for v in values):
+            report(f"{server.name}: PostgreSQL accepts TLS 1.2; set ssl_min_protocol_version to TLSv1.3", server.urn)
+
+
+PROTECTED = frozenset(seed.PROTECTED_ENVIRONMENTS)
+
+POLICIES = [
+    resource_policy(
+        "data-encryption-at-rest",
+        "Databases, caches, volumes and cluster secrets are encrypted at rest (AWS and Azure).",
+        _table_check(AT_REST),
+    ),
+    resource_policy(
+        "data-tls-in-transit",
+        "Data services accept only TLS connections, with TLS 1.2 as the lowest version.",
+        _table_check(IN_TRANSIT),
+    ),
+    resource_policy(
+        "data-no-public-access",
+        "Data services and cluster API endpoints are not reachable from the internet.",
+        _table_check(PUBLIC_ACCESS),
+    ),
+    resource_policy(
+        "data-backup-retention",
+        f"Databases keep backups and point-in-time recovery for at least {seed.BACKUP_RETENTION_DAYS} days "
+        "(staging and prod).",
+        _table_check(BACKUPS, PROTECTED),
+    ),
+    resource_policy(
+        "stateful-protection",
+        "Stateful resources in staging and prod are protected (Pulumi protect, deletion protection, final snapshot).",
+        _check_protection,
+    ),
+    stack_policy(
+        "s3-public-access-block",
+        "Every S3 bucket has a public access block that blocks all four settings.",
+        _check_s3_public_access,
+    ),
+    stack_policy(
+        "tls13-where-offered",
+        "Services that can require TLS 1.3 as their minimum do so (the seed's in-transit TLS 1.3).",
+        _check_tls13,
+        EnforcementLevel.ADVISORY,
+    ),
+]

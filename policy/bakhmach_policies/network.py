@@ -1,0 +1,138 @@
+"""Network policies: default-deny per context namespace, mesh-wide mTLS, gateway-only exposure."""
+
+from __future__ import annotations
+
+from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
+
+from . import seed
+from .common import (
+    cluster_of,
+    get,
+    group_of,
+    items,
+    kubernetes_objects,
+    labels,
+    name,
+    namespace,
+    object_ref,
+    stack_policy,
+)
+
+ISTIO_GROUPS = ("networking.istio.io", "security.istio.io")
+ISTIO_ROOT_NAMESPACE = "istio-system"
+
+
+def _namespaces(resources: list[PolicyResource]) -> list[PolicyResource]:
+    return [r for r in kubernetes_objects(resources) if r.props.get("kind") == "Namespace"]
+
+
+def context_namespaces(resources: list[PolicyResource]) -> list[PolicyResource]:
+    """Namespaces named after a context (or labelled as their own context)."""
+    return [
+        r
+        for r in _namespaces(resources)
+        if name(r.props) in seed.CONTEXTS or labels(r.props).get(seed.CONTEXT_LABEL) == name(r.props)
+    ]
+
+
+def _is_default_deny(policy: PolicyResource) -> bool:
+    spec = get(policy.props, "spec", default={})
+    selector = spec.get("podSelector")
+    selects_all = selector is not None and not get(selector, "matchLabels") and not get(selector, "matchExpressions")
+    types = {str(t) for t in items(spec.get("policyTypes"))}
+    return (
+        selects_all
+        and {"Ingress", "Egress"} <= types
+        and not items(spec.get("ingress"))
+        and not items(spec.get("egress"))
+    )
+
+
+def _check_default_deny(args: StackValidationArgs, report: ReportViolation) -> None:
+    policies = [r for r in kubernetes_objects(args.resources) if r.props.get("kind") == "NetworkPolicy"]
+    for ns in context_namespaces(args.resources):
+        if not any(
+            cluster_of(p) == cluster_of(ns) and namespace(p.props) == name(ns.props) and _is_default_deny(p)
+            for p in policies
+        ):
+            report(
+                f"namespace {name(ns.props)} has no default-deny NetworkPolicy (empty podSelector, "
+                "Ingress and Egress, no rules)",
+                ns.urn,
+            )
+
+
+def stack_has_istio(resources: list[PolicyResource]) -> bool:
+    for r in resources:
+        if r.resource_type.startswith("kubernetes:helm.sh/") and r.props.get("chart") == "istiod":
+            return True
+        if r.resource_type.startswith("kubernetes:") and group_of(r.resource_type) in ISTIO_GROUPS:
+            return True
+    return False
+
+
+def _check_mtls(args: StackValidationArgs, report: ReportViolation) -> None:
+    peer_auths = [r for r in kubernetes_objects(args.resources) if r.props.get("kind") == "PeerAuthentication"]
+    # Each cluster that runs Istio needs its own mesh-wide policy; no Istio anywhere: vacuous.
+    meshes = {cluster_of(r) for r in args.resources if stack_has_istio([r])}
+    for cluster in sorted(meshes, key=str):
+        mesh_wide = [
+            p
+            for p in peer_auths
+            if cluster_of(p) == cluster
+            and namespace(p.props) == ISTIO_ROOT_NAMESPACE
+            and not get(p.props, "spec", "selector")
+            and get(p.props, "spec", "mtls", "mode") == "STRICT"
+        ]
+        if not mesh_wide:
+            where = f" (cluster {cluster.rsplit('::', 1)[-1]})" if cluster else ""
+            report(
+                f"Istio is installed{where} but no mesh-wide PeerAuthentication in {ISTIO_ROOT_NAMESPACE} "
+                "sets mtls.mode STRICT",
+                None,
+            )
+    for p in peer_auths:
+        modes = [get(p.props, "spec", "mtls", "mode")]
+        modes += [get(v, "mode") for v in (get(p.props, "spec", "portLevelMtls", default={}) or {}).values()]
+        weak = sorted({str(m) for m in modes if m in ("PERMISSIVE", "DISABLE")})
+        if weak:
+            report(f"{object_ref(p.props)} weakens mTLS to {', '.join(weak)}", p.urn)
+
+
+def _check_exposure(args: StackValidationArgs, report: ReportViolation) -> None:
+    gateway_namespaces = {
+        (cluster_of(ns), name(ns.props))
+        for ns in _namespaces(args.resources)
+        if labels(ns.props).get(seed.ROLE_LABEL) == seed.GATEWAY_ROLE
+    }
+    for svc in kubernetes_objects(args.resources):
+        if svc.props.get("kind") != "Service":
+            continue
+        svc_type = get(svc.props, "spec", "type", default="ClusterIP")
+        if svc_type not in ("LoadBalancer", "NodePort"):
+            continue
+        in_gateway_namespace = (cluster_of(svc), namespace(svc.props)) in gateway_namespaces
+        if labels(svc.props).get(seed.ROLE_LABEL) == seed.GATEWAY_ROLE or in_gateway_namespace:
+            continue
+        report(f"{object_ref(svc.props)} is of type {svc_type}; only the gateway may be exposed", svc.urn)
+
+
+POLICIES = [
+    stack_policy(
+        "default-deny-per-context",
+        "Every context namespace has a default-deny NetworkPolicy for ingress and egress.",
+        _check_default_deny,
+    ),
+    stack_policy(
+        "mesh-mtls-strict",
+        "Where the stack installs Istio, a mesh-wide PeerAuthentication in istio-system sets mTLS STRICT and "
+        "nothing weakens it.",
+        _check_mtls,
+    ),
+    stack_policy(
+        "gateway-only-exposure",
+        "No Service of type LoadBalancer or NodePort except the gateway's (labelled bakhmach.io/role=gateway "
+        "or in a namespace so labelled).",
+        _check_exposure,
+    ),
+]

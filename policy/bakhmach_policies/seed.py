@@ -1,0 +1,111 @@
+"""The seed's numbers the policies enforce, kept inside the pack.
+
+The pack must run on its own (`pulumi preview --policy-pack policy`, or published to Pulumi
+Cloud), so it cannot import the program's `settings`. tests/test_policy_pack.py checks that
+every figure here still equals the program's `settings.seed`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ENVIRONMENTS = ("dev", "staging", "prod")
+
+# "Multi-Tenant Enterprise Architecture": the shared context ("All") and the six business contexts.
+SHARED_CONTEXT = "platform"
+CONTEXTS = frozenset(
+    {
+        SHARED_CONTEXT,
+        "bakhmach-hub",
+        "slon-credit",
+        "audityzer-eu",
+        "debt-defense-agent",
+        "black-sea-corridor",
+        "cannabis-infusion",
+    }
+)
+
+CONTEXT_LABEL = "bakhmach.io/context"
+ENVIRONMENT_LABEL = "bakhmach.io/environment"
+ROLE_LABEL = "bakhmach.io/role"
+GATEWAY_ROLE = "gateway"
+
+# "Deployment Environments": replicas per service (dev 1, staging 2, prod "3+ (HA)").
+REPLICA_FLOOR = {"dev": 1, "staging": 2, "prod": 3}
+# "Horizontal Pod Autoscaling" max, and the per-environment CPU/memory targets.
+HPA_MAX_REPLICAS = 10
+HPA_TARGETS = {"staging": {"cpu": 70, "memory": 80}, "prod": {"cpu": 60, "memory": 70}}
+# "Cluster Autoscaling: Max Nodes: 50".
+CLUSTER_MAX_NODES = 50
+# "Database Architecture: Retention: 30 days" (backups and point-in-time recovery).
+BACKUP_RETENTION_DAYS = 30
+# Environments whose stateful resources must be protected from deletion.
+PROTECTED_ENVIRONMENTS = frozenset({"staging", "prod"})
+
+# Every cloud resource carries these tags (from its own `tags` or its AWS provider's defaultTags).
+REQUIRED_TAGS = ("environment", "owner", "managed-by")
+
+
+# ---- node sizes -----------------------------------------------------------------------------
+# vCPU and memory (GiB) per instance type, for the capacity policy. A small table by family
+# rather than a price list: memory per vCPU is fixed within the families a cluster uses.
+_AWS_SIZES = {"large": 2, "xlarge": 4, "2xlarge": 8, "4xlarge": 16, "8xlarge": 32, "12xlarge": 48, "16xlarge": 64}
+_AWS_GIB_PER_VCPU = {"m": 4, "c": 2, "r": 8}
+_AWS_FIXED = {
+    "t3.medium": (2, 4),
+    "t3.large": (2, 8),
+    "t3.xlarge": (4, 16),
+    "t3.2xlarge": (8, 32),
+    "t3a.large": (2, 8),
+    "t3a.xlarge": (4, 16),
+    "t3a.2xlarge": (8, 32),
+}
+_AWS_TYPE = re.compile(r"^(?P<family>[mcr])[5-8][a-z]*\.(?P<size>\w+)$")
+# Azure: Standard_D4s_v5 = 4 vCPU; D-series 4 GiB per vCPU, E-series 8, F-series 2.
+_AZURE_TYPE = re.compile(r"^Standard_(?P<family>[DEF])(?P<vcpu>\d+)[a-z]*_v[2-6]$")
+_AZURE_GIB_PER_VCPU = {"D": 4, "E": 8, "F": 2}
+
+
+@dataclass(frozen=True)
+class NodeSize:
+    name: str
+    vcpu: int
+    memory_gib: int
+
+    @property
+    def allocatable_millicores(self) -> int:
+        """Capacity less the kubelet/system reservation (the EKS/AKS/GKE CPU table)."""
+        cores = self.vcpu
+        reserved = 60.0 + (10.0 if cores > 1 else 0.0)
+        reserved += 5.0 * max(0, min(cores, 4) - 2)
+        reserved += 2.5 * max(0, cores - 4)
+        return int(cores * 1000 - reserved)
+
+    @property
+    def allocatable_bytes(self) -> int:
+        """Memory less the reservation (25% of the first 4 GiB, 20% of the next 4, 10% of the
+        next 8, 6% up to 128 GiB, 2% above) and a 100 MiB eviction threshold."""
+        gib = 1024**3
+        total = self.memory_gib * gib
+        reserved = 0.0
+        for upto, share in ((4, 0.25), (8, 0.20), (16, 0.10), (128, 0.06), (10**6, 0.02)):
+            lower = {4: 0, 8: 4, 16: 8, 128: 16, 10**6: 128}[upto]
+            span = max(0, min(self.memory_gib, upto) - lower)
+            reserved += span * gib * share
+        return int(total - reserved - 100 * 1024**2)
+
+
+def node_size(instance_type: str) -> NodeSize | None:
+    if instance_type in _AWS_FIXED:
+        vcpu, mem = _AWS_FIXED[instance_type]
+        return NodeSize(instance_type, vcpu, mem)
+    match = _AWS_TYPE.match(instance_type)
+    if match and match["size"] in _AWS_SIZES:
+        vcpu = _AWS_SIZES[match["size"]]
+        return NodeSize(instance_type, vcpu, vcpu * _AWS_GIB_PER_VCPU[match["family"]])
+    match = _AZURE_TYPE.match(instance_type)
+    if match:
+        vcpu = int(match["vcpu"])
+        return NodeSize(instance_type, vcpu, vcpu * _AZURE_GIB_PER_VCPU[match["family"]])
+    return None
