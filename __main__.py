@@ -15,3 +15,9 @@ pulumi.export("namespaces", sorted(platform.namespaces))
 pulumi.export("services", {name: svc.deployment.metadata.name for name, svc in platform.services.items()})
 if platform.cluster.kubeconfig is not None:
     pulumi.export("kubeconfig", pulumi.Output.secret(platform.cluster.kubeconfig))
+if platform.secondary is not None:
+    pulumi.export("secondaryCluster", platform.secondary.cluster.description)
+    if platform.secondary.cluster.kubeconfig is not None:
+        pulumi.export("secondaryKubeconfig", pulumi.Output.secret(platform.secondary.cluster.kubeconfig))
+if platform.failover is not None:
+    pulumi.export("failoverName", platform.failover.fqdn)

@@ -2,20 +2,26 @@
 
 One interface, one backend per target, chosen once from settings:
 - `kind`: a local kind cluster (`kind/cluster.yaml`), reached through its kubeconfig context;
-- `aws` / `azure`: until the EKS/AKS backends land, an existing cluster reached through a
-  kubeconfig context from settings, so staging and prod plans run from the start.
-A backend returns the provider and, where it creates the cluster, its kubeconfig (secret).
+- `aws`: an EKS cluster in its own VPC (`components/cloud/eks.py`);
+- `azure`: an AKS cluster in its own VNet (`components/cloud/aks.py`).
+A backend returns the provider and, where it creates the cluster, its kubeconfig (secret) and
+the network managed data services join. In prod, `build_platform` asks the same backend for a
+second cluster in the secondary region (`ClusterArgs.secondary`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.cloud.aks import AksBackend
+from components.cloud.common import CloudScope
+from components.cloud.eks import EksBackend
 from components.network import CloudNetwork
+from settings.cloud import CloudSettings
 from settings.seed import Cloud, Environment
 
 
@@ -26,6 +32,11 @@ class ClusterArgs:
     cloud: Cloud
     kubeconfig_context: str
     kubernetes_version: str
+    # Cloud clusters only: their settings, tag owner, and whether this is prod's second region.
+    cloud_settings: CloudSettings = field(default_factory=CloudSettings)
+    owner: str = "platform-team"
+    secondary: bool = False
+    protect: bool = False
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,9 @@ class ClusterEndpoint:
     kubeconfig: pulumi.Output[str] | None
     description: str
     network: CloudNetwork | None = None
+    region: str | None = None
+    # Cloud clusters: the stack/region/tags they were built with (DNS failover reuses them).
+    scope: CloudScope | None = None
 
 
 class ClusterBackend(Protocol):
@@ -61,11 +75,10 @@ class KubeconfigContextBackend:
         )
 
 
-# The seam for EKS and AKS: their backends replace the two cloud entries here.
 BACKENDS: dict[Cloud, ClusterBackend] = {
     "kind": KubeconfigContextBackend("kind cluster"),
-    "aws": KubeconfigContextBackend("existing EKS cluster"),
-    "azure": KubeconfigContextBackend("existing AKS cluster"),
+    "aws": EksBackend(),
+    "azure": AksBackend(),
 }
 
 
@@ -73,6 +86,8 @@ class Cluster(pulumi.ComponentResource):
     provider: k8s.Provider
     kubeconfig: pulumi.Output[str] | None
     network: CloudNetwork | None
+    region: str | None
+    scope: CloudScope | None
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("bakhmach:platform:Cluster", name, None, opts)
@@ -81,4 +96,6 @@ class Cluster(pulumi.ComponentResource):
         self.kubeconfig = endpoint.kubeconfig
         self.description = endpoint.description
         self.network = endpoint.network
+        self.region = endpoint.region
+        self.scope = endpoint.scope
         self.register_outputs({"description": endpoint.description})

@@ -23,6 +23,10 @@ class AwsNetwork:
     # The security group of the cluster's nodes: the only source allowed into data services.
     node_security_group_id: pulumi.Input[str]
     tags: dict[str, str]
+    # Added by the EKS backend: the cluster's name (for EKS Pod Identity associations, see
+    # components/cloud/identity.py) and the region's AWS provider (its default tags included).
+    cluster_name: pulumi.Input[str] | None = None
+    provider: pulumi.ProviderResource | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,10 @@ class AzureNetwork:
     # A subnet for private endpoints (Redis, Cosmos DB, Event Hubs), no delegation.
     private_endpoint_subnet_id: pulumi.Input[str]
     tags: dict[str, str]
+    # Added by the AKS backend: the cluster's name and its OIDC issuer, for workload identity
+    # (a user-assigned identity's federated credential trusts this issuer).
+    cluster_name: pulumi.Input[str] | None = None
+    oidc_issuer_url: pulumi.Input[str] | None = None
 
 
 CloudNetwork = AwsNetwork | AzureNetwork

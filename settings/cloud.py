@@ -1,10 +1,329 @@
-"""Settings of the cloud clusters (EKS/AKS): regions, network ranges, node pools."""
+"""Settings of the cloud clusters (EKS/AKS): regions, network ranges, node pools, DNS failover.
+
+Stack-file key `bakhmach-hub:cloudCluster`. A stack file carries both clouds' sections, so
+`hubctl plan prod --cloud azure` previews the other cloud from the same file; only the section of
+the chosen cloud is required (`CloudSettings.check`). Node counts are not set here: they come from
+the seed (`ENVIRONMENT_PROFILES[...].nodes`, `CLUSTER_AUTOSCALING_*`) and are split across the
+node pools by each pool's `share`.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import ipaddress
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from settings import seed
+from settings.seed import Cloud, Environment
 
-class CloudSettings(BaseModel):
+_AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
+_AZURE_LOCATION = re.compile(r"^[a-z]+[a-z0-9]*$")
+# AKS pool names: lowercase alphanumeric, starting with a letter, at most 12 characters (Linux).
+_POOL_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+NatLayout = Literal["single", "perZone"]
+# One NAT gateway per zone keeps a zone's egress alive when another zone fails (prod's SLA);
+# staging accepts the single point of failure for a third of the cost.
+NAT_LAYOUT_DEFAULTS: dict[Environment, NatLayout] = {"dev": "single", "staging": "single", "prod": "perZone"}
+
+
+class _Section(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a network CIDR (allowed: e.g. '10.40.0.0/16')") from None
+    return str(network)
+
+
+def _private_cidr(value: str, smallest_prefix: int) -> str:
+    network = ipaddress.ip_network(_cidr(value))
+    if not network.is_private or network.version != 4:
+        raise ValueError(f"{value!r} is not a private IPv4 range (allowed: RFC 1918, e.g. '10.40.0.0/16')")
+    if network.prefixlen > smallest_prefix:
+        raise ValueError(f"{value!r} is too small (allowed: a /{smallest_prefix} or larger)")
+    return str(network)
+
+
+class NodePool(_Section):
+    """One node pool (EKS managed node group / AKS agent pool) and its share of the seed's nodes."""
+
+    name: str
+    role: Literal["system", "compute", "memory"]
+    # AWS: instance types of the group (first is preferred); Azure: exactly one VM size.
+    instance_types: tuple[str, ...] = Field(min_length=1)
+    # Percent of the environment's node count and of the autoscaling ceiling.
+    share: int = Field(ge=1, le=100)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _POOL_NAME.match(value):
+            raise ValueError(f"{value!r} is not a pool name (allowed: a-z0-9, starting with a letter, <= 12)")
+        return value
+
+
+def _check_pools(pools: tuple[NodePool, ...]) -> None:
+    if sum(p.share for p in pools) != 100:
+        raise ValueError(
+            f"nodePools: shares add up to {sum(p.share for p in pools)} (allowed: shares that add up to 100)"
+        )
+    names = [p.name for p in pools]
+    if len(set(names)) != len(names):
+        raise ValueError(f"nodePools: duplicate pool names in {names}")
+    roles = {p.role for p in pools}
+    # The seed: "Instance Types: Mix of compute-optimized + memory-optimized".
+    if not {"compute", "memory"} <= roles:
+        raise ValueError("nodePools: need a 'compute' and a 'memory' pool (the seed mixes both)")
+
+
+def split(total: int, shares: list[int]) -> list[int]:
+    """`total` split by percentage shares (largest remainder), every pool at least 1."""
+    exact = [total * s / 100 for s in shares]
+    counts = [max(1, int(x)) for x in exact]
+    order = sorted(range(len(shares)), key=lambda i: exact[i] - int(exact[i]), reverse=True)
+    for i in order:
+        if sum(counts) >= total:
+            break
+        counts[i] += 1
+    return counts
+
+
+class PoolSize(_Section):
+    name: str
+    minimum: int
+    maximum: int
+
+
+def pool_sizes(pools: tuple[NodePool, ...], environment: Environment) -> list[PoolSize]:
+    """Each pool's floor (its share of the seed's node count) and ceiling (of the 50-node max)."""
+    shares = [p.share for p in pools]
+    floors = split(seed.ENVIRONMENT_PROFILES[environment].nodes, shares)
+    ceilings = split(seed.CLUSTER_AUTOSCALING_MAX_NODES, shares)
+    return [PoolSize(name=p.name, minimum=lo, maximum=hi) for p, lo, hi in zip(pools, floors, ceilings, strict=True)]
+
+
+AWS_DEFAULT_POOLS: tuple[NodePool, ...] = (
+    # c7i/c6i: compute-optimised (2 GiB per vCPU); r7i/r6i: memory-optimised (8 GiB per vCPU).
+    NodePool(name="compute", role="compute", instance_types=("c7i.2xlarge", "c6i.2xlarge"), share=60),
+    NodePool(name="memory", role="memory", instance_types=("r7i.2xlarge", "r6i.2xlarge"), share=40),
+)
+
+AZURE_DEFAULT_POOLS: tuple[NodePool, ...] = (
+    # AKS needs a System-mode pool for its own add-ons; it is tainted CriticalAddonsOnly.
+    NodePool(name="system", role="system", instance_types=("Standard_D4s_v5",), share=20),
+    NodePool(name="compute", role="compute", instance_types=("Standard_F8s_v2",), share=50),
+    NodePool(name="memory", role="memory", instance_types=("Standard_E8s_v5",), share=30),
+)
+
+
+class AwsCluster(_Section):
+    region: str
+    secondary_region: str | None = None
+    # Default: the region's a/b/c zones. Set them where a region's zones are named otherwise.
+    availability_zones: tuple[str, ...] | None = None
+    secondary_availability_zones: tuple[str, ...] | None = None
+    vpc_cidr: str = "10.40.0.0/16"
+    # Distinct from the primary's, so the two VPCs can be peered for cross-region replication.
+    secondary_vpc_cidr: str = "10.41.0.0/16"
+    # Empty: the API endpoint is private only (deploy from inside the VPC or over VPN).
+    api_allowed_cidrs: tuple[str, ...] = ()
+    nat_gateways: NatLayout | None = None
+    # CloudWatch accepts only certain values; 90 covers the seed's 90-day cold log retention.
+    control_plane_log_retention_days: Literal[30, 60, 90, 180, 365] = 90
+    node_pools: tuple[NodePool, ...] = AWS_DEFAULT_POOLS
+    node_disk_gib: int = Field(default=100, ge=20, le=1000)
+
+    @field_validator("region", "secondary_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not _AWS_REGION.match(value):
+            raise ValueError(f"{value!r} is not an AWS region (allowed: e.g. 'eu-central-1')")
+        return value
+
+    @field_validator("vpc_cidr", "secondary_vpc_cidr")
+    @classmethod
+    def _vpc(cls, value: str) -> str:
+        return _private_cidr(value, 16)
+
+    @field_validator("api_allowed_cidrs")
+    @classmethod
+    def _allowed(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in value:
+            if ipaddress.ip_network(_cidr(cidr)).prefixlen == 0:
+                raise ValueError(f"{cidr!r} opens the API to the internet (allowed: specific CIDRs)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AwsCluster:
+        _check_pools(self.node_pools)
+        if self.secondary_region == self.region:
+            raise ValueError(
+                f"secondaryRegion: {self.secondary_region!r} is the primary region (allowed: another region)"
+            )
+        if ipaddress.ip_network(self.vpc_cidr).overlaps(ipaddress.ip_network(self.secondary_vpc_cidr)):
+            raise ValueError(f"secondaryVpcCidr: {self.secondary_vpc_cidr!r} overlaps vpcCidr {self.vpc_cidr!r}")
+        for key, region, zones in (
+            ("availabilityZones", self.region, self.availability_zones),
+            ("secondaryAvailabilityZones", self.secondary_region, self.secondary_availability_zones),
+        ):
+            if zones is not None and (len(zones) != 3 or any(not z.startswith(str(region)) for z in zones)):
+                raise ValueError(f"{key}: {list(zones)} (allowed: three zones of {region}, e.g. '{region}a')")
+        return self
+
+    def zones(self, region: str) -> tuple[str, ...]:
+        explicit = self.availability_zones if region == self.region else self.secondary_availability_zones
+        return explicit or tuple(f"{region}{suffix}" for suffix in "abc")
+
+    def cidr(self, region: str) -> str:
+        return self.vpc_cidr if region == self.region else self.secondary_vpc_cidr
+
+
+class AzureCluster(_Section):
+    location: str
+    secondary_location: str | None = None
+    vnet_cidr: str = "10.50.0.0/16"
+    secondary_vnet_cidr: str = "10.51.0.0/16"
+    # Overlay pod range and service range: never routed in the VNet, the same in both regions.
+    pod_cidr: str = "192.168.0.0/16"
+    service_cidr: str = "172.16.0.0/16"
+    # Empty: a private cluster (API server reachable only from the VNet).
+    api_allowed_cidrs: tuple[str, ...] = ()
+    # Entra ID groups that get cluster-admin (Azure RBAC also grants access per role assignment).
+    admin_group_object_ids: tuple[str, ...] = ()
+    log_retention_days: int = Field(default=90, ge=30, le=730)
+    node_pools: tuple[NodePool, ...] = AZURE_DEFAULT_POOLS
+
+    @field_validator("location", "secondary_location")
+    @classmethod
+    def _location(cls, value: str | None) -> str | None:
+        if value is not None and not _AZURE_LOCATION.match(value):
+            raise ValueError(f"{value!r} is not an Azure location (allowed: e.g. 'germanywestcentral')")
+        return value
+
+    @field_validator("vnet_cidr", "secondary_vnet_cidr")
+    @classmethod
+    def _vnet(cls, value: str) -> str:
+        return _private_cidr(value, 16)
+
+    @field_validator("pod_cidr", "service_cidr")
+    @classmethod
+    def _overlay(cls, value: str) -> str:
+        return _private_cidr(value, 16)
+
+    @field_validator("api_allowed_cidrs")
+    @classmethod
+    def _allowed(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return AwsCluster._allowed(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AzureCluster:
+        _check_pools(self.node_pools)
+        if sum(1 for p in self.node_pools if p.role == "system") != 1:
+            raise ValueError("nodePools: AKS needs exactly one pool with role 'system'")
+        for pool in self.node_pools:
+            if len(pool.instance_types) != 1:
+                raise ValueError(f"nodePools.{pool.name}.instanceTypes: an AKS pool has exactly one VM size")
+        if self.secondary_location == self.location:
+            raise ValueError(
+                f"secondaryLocation: {self.secondary_location!r} is the primary location (allowed: another one)"
+            )
+        ranges = {
+            "vnetCidr": self.vnet_cidr,
+            "secondaryVnetCidr": self.secondary_vnet_cidr,
+            "podCidr": self.pod_cidr,
+            "serviceCidr": self.service_cidr,
+        }
+        keys = list(ranges)
+        for i, a in enumerate(keys):
+            for b in keys[i + 1 :]:
+                if ipaddress.ip_network(ranges[a]).overlaps(ipaddress.ip_network(ranges[b])):
+                    raise ValueError(f"{b}: {ranges[b]!r} overlaps {a} {ranges[a]!r}")
+        return self
+
+    def cidr(self, location: str) -> str:
+        return self.vnet_cidr if location == self.location else self.secondary_vnet_cidr
+
+
+class DnsFailoverSettings(_Section):
+    # The public zone the platform answers on (delegated to the cloud's DNS at the registrar).
+    zone: str
+    # The failover name clients use: <record>.<zone>.
+    record: str = "api"
+    health_check_path: str = Field(default="/healthz", pattern=r"^/[\x21-\x7e]*$")
+
+    @field_validator("zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        if not _DNS_NAME.match(value):
+            raise ValueError(f"{value!r} is not a DNS zone name (allowed: e.g. 'hub.example.com')")
+        return value
+
+    @field_validator("record")
+    @classmethod
+    def _record(cls, value: str) -> str:
+        if not re.match(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", value):
+            raise ValueError(f"{value!r} is not a DNS label (allowed: a-z, 0-9, '-')")
+        return value
+
+    @property
+    def fqdn(self) -> str:
+        return f"{self.record}.{self.zone}"
+
+    def origin(self, region: str) -> str:
+        """Each region's own name, which the failover record points at (kept by external-dns)."""
+        return f"{self.record}-{region}.{self.zone}"
+
+
+class CloudSettings(_Section):
+    aws: AwsCluster | None = None
+    azure: AzureCluster | None = None
+    # Prod's cross-region failover (the seed: "DNS failover to secondary region (< 1 min)").
+    dns: DnsFailoverSettings | None = None
+
+    def check(self, environment: Environment, cloud: Cloud) -> list[tuple[str, str]]:
+        """Rules that need the stack's environment and cloud: (key, message) for each violation."""
+        if cloud == "kind":
+            return []
+        problems: list[tuple[str, str]] = []
+        section = self.aws if cloud == "aws" else self.azure
+        region_key = "region" if cloud == "aws" else "location"
+        if section is None:
+            return [(f"cloudCluster.{cloud}", f"required for cloud {cloud!r} (with at least {region_key!r})")]
+        secondary = section.secondary_region if isinstance(section, AwsCluster) else section.secondary_location
+        secondary_key = "secondaryRegion" if cloud == "aws" else "secondaryLocation"
+        if environment == "prod":
+            if secondary is None:
+                problems.append(
+                    (
+                        f"cloudCluster.{cloud}.{secondary_key}",
+                        "required in prod (the seed's multi-region active-active failover; "
+                        f"allowed: a {cloud} region other than the primary)",
+                    )
+                )
+            if self.dns is None:
+                problems.append(("cloudCluster.dns", "required in prod (the failover record between the two regions)"))
+        elif secondary is not None:
+            problems.append(
+                (f"cloudCluster.{cloud}.{secondary_key}", f"only prod runs a secondary region (got {secondary!r})")
+            )
+        return problems
+
+    def secondary_region(self, cloud: Cloud) -> str | None:
+        """The region of the second cluster, where the stack runs one (prod)."""
+        if cloud == "aws" and self.aws is not None:
+            return self.aws.secondary_region
+        if cloud == "azure" and self.azure is not None:
+            return self.azure.secondary_location
+        return None
+
+    def nat_layout(self, environment: Environment) -> NatLayout:
+        chosen = self.aws.nat_gateways if self.aws else None
+        return chosen or NAT_LAYOUT_DEFAULTS[environment]

@@ -1,0 +1,327 @@
+"""`AksBackend`: an AKS cluster in its own VNet, reached through a Kubernetes provider.
+
+Secure by default: Entra ID authentication with Azure RBAC and local accounts disabled (no
+static admin kubeconfig exists), a private API server (or one limited to configured CIDRs),
+Azure CNI overlay with the Cilium dataplane enforcing NetworkPolicy, an OIDC issuer and
+workload identity for pods that need Azure access, Container Insights and control-plane logs in
+Log Analytics. The cluster autoscaler is AKS's own, tuned by its autoscaler profile to the
+seed's "Node Target: 70% utilization" and "Scale-down: 10 minutes".
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+import pulumi_azure_native.authorization as authorization
+import pulumi_azure_native.containerservice as containerservice
+import pulumi_azure_native.managedidentity as managedidentity
+import pulumi_azure_native.monitor as monitor
+import pulumi_azure_native.operationalinsights as operationalinsights
+import pulumi_kubernetes as k8s
+import yaml
+
+from components.cloud.common import CloudScope
+from components.cloud.vnet import AzureVnet, AzureVnetArgs, vnet_ranges
+from components.network import AzureNetwork
+from settings import seed
+from settings.cloud import AzureCluster, PoolSize, pool_sizes
+
+if TYPE_CHECKING:
+    from components.cluster import ClusterArgs, ClusterEndpoint
+
+ZONES = ["1", "2", "3"]
+# Built-in role "Network Contributor": the cluster identity manages load balancers in the subnet.
+NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+# The AKS Entra ID server application every AKS cluster's tokens are issued for.
+AKS_ENTRA_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+CONTROL_PLANE_LOGS = [
+    "kube-apiserver",
+    "kube-audit-admin",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "cluster-autoscaler",
+    "guard",
+]
+
+
+@dataclass(frozen=True)
+class AksClusterArgs:
+    scope: CloudScope
+    settings: AzureCluster
+    kubernetes_version: str
+
+
+def autoscaler_profile() -> containerservice.ManagedClusterPropertiesAutoScalerProfileArgs:
+    """The seed's "Cluster Autoscaling" block as AKS's autoscaler profile (values are strings)."""
+    return containerservice.ManagedClusterPropertiesAutoScalerProfileArgs(
+        scale_down_utilization_threshold=str(seed.CLUSTER_AUTOSCALING_TARGET_UTILISATION / 100),
+        scale_down_unneeded_time="10m",
+        balance_similar_node_groups="true",
+        expander=containerservice.Expander.LEAST_WASTE,
+        skip_nodes_with_system_pods="true",
+    )
+
+
+def non_interactive_kubeconfig(encoded: str) -> str:
+    """The user kubeconfig, logging in with the deployer's Azure CLI session instead of a device code."""
+    config: dict[str, Any] = yaml.safe_load(base64.b64decode(encoded))
+    for user in config.get("users", []):
+        exec_ = user.get("user", {}).get("exec")
+        if exec_ is not None:
+            exec_["args"] = ["get-token", "--login", "azurecli", "--server-id", AKS_ENTRA_SERVER_ID]
+            exec_["interactiveMode"] = "Never"
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+class AksCluster(pulumi.ComponentResource):
+    vnet: AzureVnet
+    workspace: operationalinsights.Workspace
+    cluster: containerservice.ManagedCluster
+    user_pools: dict[str, containerservice.AgentPool]
+    provider: k8s.Provider
+    kubeconfig: pulumi.Output[str]
+    network: AzureNetwork
+
+    def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("bakhmach:cloud:AksCluster", name, None, opts)
+        scope, settings = args.scope, args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = pulumi.ResourceOptions(parent=self, protect=scope.protect)
+        cluster_name = scope.cluster_name
+        cidr = settings.cidr(scope.region)
+
+        self.vnet = AzureVnet(name, AzureVnetArgs(scope=scope, cidr=cidr), opts=child)
+        rg = self.vnet.resource_group
+
+        self.workspace = operationalinsights.Workspace(
+            f"{name}-logs",
+            workspace_name=f"log-{cluster_name}",
+            resource_group_name=rg.name,
+            location=scope.region,
+            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+            retention_in_days=settings.log_retention_days,
+            tags=scope.tags,
+            opts=stateful,
+        )
+
+        # A user-assigned control-plane identity exists before the cluster, so it can be given
+        # Network Contributor on the VNet first (a system-assigned one would come too late).
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-identity",
+            resource_name_=f"id-{cluster_name}",
+            resource_group_name=rg.name,
+            location=scope.region,
+            tags=scope.tags,
+            opts=child,
+        )
+        client = authorization.get_client_config_output()
+        network_role = authorization.RoleAssignment(
+            f"{name}-identity-network",
+            principal_id=identity.principal_id,
+            principal_type="ServicePrincipal",
+            role_definition_id=client.subscription_id.apply(
+                lambda sub: (
+                    f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{NETWORK_CONTRIBUTOR}"
+                )
+            ),
+            scope=self.vnet.vnet.id,
+            opts=child,
+        )
+
+        sizes = dict(
+            zip(
+                [p.name for p in settings.node_pools],
+                pool_sizes(settings.node_pools, scope.environment),
+                strict=True,
+            )
+        )
+        self.pool_sizes: dict[str, PoolSize] = sizes
+        system = next(p for p in settings.node_pools if p.role == "system")
+        private = not settings.api_allowed_cidrs
+        self.cluster = containerservice.ManagedCluster(
+            f"{name}-aks",
+            resource_name_=cluster_name,
+            resource_group_name=rg.name,
+            location=scope.region,
+            kubernetes_version=args.kubernetes_version,
+            dns_prefix=cluster_name,
+            # Standard tier: the financially backed API-server SLA (99.95% with zones), as prod's SLA asks.
+            sku=containerservice.ManagedClusterSKUArgs(
+                name=containerservice.ManagedClusterSKUName.BASE, tier=containerservice.ManagedClusterSKUTier.STANDARD
+            ),
+            identity=containerservice.ManagedClusterIdentityArgs(
+                type=containerservice.ResourceIdentityType.USER_ASSIGNED, user_assigned_identities=[identity.id]
+            ),
+            enable_rbac=True,
+            disable_local_accounts=True,
+            aad_profile=containerservice.ManagedClusterAADProfileArgs(
+                managed=True,
+                enable_azure_rbac=True,
+                admin_group_object_ids=list(settings.admin_group_object_ids) or None,
+            ),
+            oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
+            security_profile=containerservice.ManagedClusterSecurityProfileArgs(
+                workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
+            ),
+            api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
+                enable_private_cluster=private,
+                authorized_ip_ranges=None if private else list(settings.api_allowed_cidrs),
+            ),
+            network_profile=containerservice.ContainerServiceNetworkProfileArgs(
+                network_plugin=containerservice.NetworkPlugin.AZURE,
+                network_plugin_mode=containerservice.NetworkPluginMode.OVERLAY,
+                # Cilium as dataplane and policy engine: eBPF enforcement of the contexts' policies.
+                network_dataplane=containerservice.NetworkDataplane.CILIUM,
+                network_policy=containerservice.NetworkPolicy.CILIUM,
+                pod_cidr=settings.pod_cidr,
+                service_cidr=settings.service_cidr,
+                # The tenth address, as AKS itself picks by default.
+                dns_service_ip=str(ipaddress.ip_network(settings.service_cidr).network_address + 10),
+                load_balancer_sku="standard",
+                outbound_type=containerservice.OutboundType.LOAD_BALANCER,
+            ),
+            agent_pool_profiles=[
+                containerservice.ManagedClusterAgentPoolProfileArgs(
+                    name=system.name,
+                    mode=containerservice.AgentPoolMode.SYSTEM,
+                    vm_size=system.instance_types[0],
+                    os_type="Linux",
+                    os_sku=containerservice.OSSKU.AZURE_LINUX,
+                    availability_zones=ZONES,
+                    enable_auto_scaling=True,
+                    count=sizes[system.name].minimum,
+                    min_count=sizes[system.name].minimum,
+                    max_count=sizes[system.name].maximum,
+                    vnet_subnet_id=self.vnet.node_subnet.id,
+                    # Application pods stay off the system pool.
+                    node_taints=["CriticalAddonsOnly=true:NoSchedule"],
+                    node_labels={"bakhmach.io/pool": system.name, "bakhmach.io/pool-role": system.role},
+                    type="VirtualMachineScaleSets",
+                    tags=scope.tags,
+                )
+            ],
+            auto_scaler_profile=autoscaler_profile(),
+            auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
+                upgrade_channel=containerservice.UpgradeChannel.PATCH,
+                node_os_upgrade_channel=containerservice.NodeOSUpgradeChannel.NODE_IMAGE,
+            ),
+            addon_profiles={
+                # Container Insights into the cluster's Log Analytics workspace.
+                "omsagent": containerservice.ManagedClusterAddonProfileArgs(
+                    enabled=True,
+                    config={"logAnalyticsWorkspaceResourceID": self.workspace.id, "useAADAuth": "true"},
+                ),
+            },
+            node_resource_group=f"rg-{cluster_name}-nodes",
+            tags=scope.tags,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=scope.protect,
+                depends_on=[network_role],
+                # The autoscaler owns the running size of the system pool.
+                ignore_changes=["agentPoolProfiles[0].count"],
+            ),
+        )
+
+        monitor.DiagnosticSetting(
+            f"{name}-control-plane-logs",
+            name="control-plane",
+            resource_uri=self.cluster.id,
+            workspace_id=self.workspace.id,
+            log_analytics_destination_type="Dedicated",
+            logs=[monitor.DiagnosticsLogSettingsArgs(category=c, enabled=True) for c in CONTROL_PLANE_LOGS],
+            opts=child,
+        )
+
+        self.user_pools = {}
+        for pool in settings.node_pools:
+            if pool.role == "system":
+                continue
+            size = sizes[pool.name]
+            self.user_pools[pool.name] = containerservice.AgentPool(
+                f"{name}-{pool.name}",
+                agent_pool_name=pool.name,
+                resource_name_=self.cluster.name,
+                resource_group_name=rg.name,
+                mode=containerservice.AgentPoolMode.USER,
+                vm_size=pool.instance_types[0],
+                os_type="Linux",
+                os_sku=containerservice.OSSKU.AZURE_LINUX,
+                availability_zones=ZONES,
+                enable_auto_scaling=True,
+                count=size.minimum,
+                min_count=size.minimum,
+                max_count=size.maximum,
+                vnet_subnet_id=self.vnet.node_subnet.id,
+                orchestrator_version=args.kubernetes_version,
+                node_labels={"bakhmach.io/pool": pool.name, "bakhmach.io/pool-role": pool.role},
+                type="VirtualMachineScaleSets",
+                tags=scope.tags,
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["count"]),
+            )
+
+        credentials = containerservice.list_managed_cluster_user_credentials_output(
+            resource_group_name=rg.name, resource_name=self.cluster.name, format="exec"
+        )
+        self.kubeconfig = pulumi.Output.secret(
+            credentials.kubeconfigs.apply(lambda configs: non_interactive_kubeconfig(configs[0].value))
+        )
+        self.provider = k8s.Provider(
+            f"{scope.prefix}-k8s",
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.user_pools.values())),
+        )
+        self.network = AzureNetwork(
+            location=scope.region,
+            resource_group_name=rg.name,
+            vnet_id=self.vnet.vnet.id,
+            vnet_name=self.vnet.vnet.name,
+            vnet_cidr=cidr,
+            node_subnet_id=self.vnet.node_subnet.id,
+            postgres_subnet_id=self.vnet.postgres_subnet.id,
+            private_endpoint_subnet_id=self.vnet.endpoint_subnet.id,
+            tags=scope.tags,
+            cluster_name=self.cluster.name,
+            oidc_issuer_url=self.cluster.oidc_issuer_profile.apply(lambda p: (p.issuer_url if p else None) or ""),
+        )
+        self.register_outputs({"clusterName": self.cluster.name, "ranges": vnet_ranges(cidr)})
+
+
+class AksBackend:
+    """`cloud: azure`: an AKS cluster (and, in prod, one per region) built from `cloudCluster.azure`."""
+
+    def build(self, args: ClusterArgs, parent: pulumi.Resource) -> ClusterEndpoint:
+        from components.cluster import ClusterEndpoint  # cluster.py imports this module
+
+        settings = args.cloud_settings.azure
+        if settings is None:  # CloudSettings.check refuses this before anything registers
+            raise ValueError("cloudCluster.azure is required for cloud 'azure'")
+        location = settings.secondary_location if args.secondary else settings.location
+        if location is None:
+            raise ValueError("cloudCluster.azure.secondaryLocation is required for a secondary cluster")
+        scope = CloudScope(
+            stack_name=args.stack_name,
+            environment=args.environment,
+            owner=args.owner,
+            region=location,
+            secondary=args.secondary,
+            protect=args.protect,
+        )
+        aks = AksCluster(
+            scope.prefix,
+            AksClusterArgs(scope=scope, settings=settings, kubernetes_version=args.kubernetes_version),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        return ClusterEndpoint(
+            provider=aks.provider,
+            kubeconfig=aks.kubeconfig,
+            description=f"AKS {scope.cluster_name} in {location} (Kubernetes {args.kubernetes_version})",
+            network=aks.network,
+            region=location,
+            scope=scope,
+        )

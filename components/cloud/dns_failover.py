@@ -1,0 +1,332 @@
+"""`DnsFailover`: prod's one name for clients, failing over between the two regions' clusters.
+
+The seed's failover procedure: "Detect failure (health checks)" then "DNS failover to secondary
+region (< 1 min)". Each region publishes its own origin name (`<record>-<region>.<zone>`) through
+external-dns, which runs in that region's cluster with workload identity and may only write to this
+zone; the gateway's Service carries the annotation `external-dns.alpha.kubernetes.io/hostname`
+with that origin. The failover name (`<record>.<zone>`) points at the primary origin while its
+health check passes and at the secondary origin otherwise:
+- AWS: Route53 HTTPS health checks every 10 s (3 failures = 30 s) and PRIMARY/SECONDARY
+  failover CNAMEs with a 30 s TTL: clients move within about a minute;
+- Azure: a Traffic Manager profile with priority routing, HTTPS probes every 10 s (2 tolerated
+  failures) and a 30 s TTL, aliased from the Azure DNS zone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Protocol
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_azure_native.authorization as authorization
+import pulumi_azure_native.dns as dns
+import pulumi_azure_native.managedidentity as managedidentity
+import pulumi_azure_native.resources as resources
+import pulumi_azure_native.trafficmanager as trafficmanager
+import pulumi_kubernetes as k8s
+
+from components.cloud import versions
+from components.cloud.common import CloudScope
+from components.cloud.identity import pod_identity_role
+from components.network import AwsNetwork, AzureNetwork, CloudNetwork
+from settings.cloud import DnsFailoverSettings
+from settings.seed import Cloud
+
+EXTERNAL_DNS_NAMESPACE = "kube-system"
+EXTERNAL_DNS_SA = "external-dns"
+HEALTH_INTERVAL_SECONDS = 10
+FAILOVER_TTL_SECONDS = 30
+# Built-in role "DNS Zone Contributor".
+DNS_ZONE_CONTRIBUTOR = "befefa01-2a29-4197-83a8-272ff33ce314"
+
+
+@dataclass(frozen=True)
+class RegionalCluster:
+    """What failover needs of one region's cluster."""
+
+    scope: CloudScope
+    provider: k8s.Provider
+    network: CloudNetwork
+
+
+@dataclass(frozen=True)
+class DnsFailoverArgs:
+    cloud: Cloud
+    settings: DnsFailoverSettings
+    # Primary first, then secondary.
+    clusters: tuple[RegionalCluster, ...]
+
+
+def external_dns_values(
+    settings: DnsFailoverSettings, scope: CloudScope, provider_values: dict[str, object]
+) -> dict[str, object]:
+    return {
+        "domainFilters": [settings.zone],
+        # Each cluster owns only the records it created (TXT ownership); it never deletes others'.
+        "txtOwnerId": scope.cluster_name,
+        "policy": "upsert-only",
+        "sources": ["service", "ingress"],
+        "interval": "1m",
+        "serviceAccount": {"create": True, "name": EXTERNAL_DNS_SA},
+        **provider_values,
+    }
+
+
+class FailoverBackend(Protocol):
+    def build(self, args: DnsFailoverArgs, parent: pulumi.Resource) -> pulumi.Output[str]: ...
+
+
+class Route53Failover:
+    def build(self, args: DnsFailoverArgs, parent: pulumi.Resource) -> pulumi.Output[str]:
+        settings = args.settings
+        primary = args.clusters[0]
+        first = primary.network
+        assert isinstance(first, AwsNetwork)
+        global_opts = pulumi.ResourceOptions(parent=parent, provider=first.provider)
+        zone = aws.route53.Zone(
+            "dns-zone",
+            name=settings.zone,
+            comment=f"Bakhmach Business Hub ({primary.scope.environment})",
+            tags=primary.scope.tags,
+            opts=pulumi.ResourceOptions(parent=parent, provider=first.provider, protect=primary.scope.protect),
+        )
+        for index, cluster in enumerate(args.clusters):
+            network, scope = cluster.network, cluster.scope
+            assert isinstance(network, AwsNetwork) and network.cluster_name is not None
+            regional = pulumi.ResourceOptions(parent=parent, provider=network.provider)
+            policy = zone.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {"Effect": "Allow", "Action": ["route53:ChangeResourceRecordSets"], "Resource": [arn]},
+                            {
+                                "Effect": "Allow",
+                                "Action": [
+                                    "route53:ListHostedZones",
+                                    "route53:ListResourceRecordSets",
+                                    "route53:ListTagsForResources",
+                                ],
+                                "Resource": "*",
+                            },
+                        ],
+                    }
+                )
+            )
+            role = pod_identity_role(
+                f"{scope.prefix}-external-dns",
+                cluster_name=network.cluster_name,
+                namespace=EXTERNAL_DNS_NAMESPACE,
+                service_account=EXTERNAL_DNS_SA,
+                policy=policy,
+                tags=scope.tags,
+                opts=regional,
+            )
+            chart = versions.EXTERNAL_DNS
+            k8s.helm.v3.Release(
+                f"{scope.prefix}-external-dns",
+                name="external-dns",
+                chart=chart.chart,
+                version=chart.version,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
+                namespace=EXTERNAL_DNS_NAMESPACE,
+                values=external_dns_values(
+                    settings,
+                    scope,
+                    {
+                        "provider": {"name": "aws"},
+                        "env": [{"name": "AWS_DEFAULT_REGION", "value": scope.region}],
+                        "extraArgs": ["--aws-zone-type=public"],
+                    },
+                ),
+                opts=pulumi.ResourceOptions(parent=parent, provider=cluster.provider, depends_on=[role]),
+            )
+            origin = settings.origin(scope.region)
+            check = aws.route53.HealthCheck(
+                f"{scope.prefix}-health",
+                type="HTTPS",
+                fqdn=origin,
+                port=443,
+                resource_path=settings.health_check_path,
+                enable_sni=True,
+                request_interval=HEALTH_INTERVAL_SECONDS,
+                failure_threshold=3,
+                tags={**scope.tags, "Name": origin},
+                opts=global_opts,
+            )
+            role_name = "PRIMARY" if index == 0 else "SECONDARY"
+            aws.route53.Record(
+                f"{scope.prefix}-failover",
+                zone_id=zone.zone_id,
+                name=settings.fqdn,
+                type="CNAME",
+                ttl=FAILOVER_TTL_SECONDS,
+                records=[origin],
+                set_identifier=f"{role_name.lower()}-{scope.region}",
+                failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type=role_name)],
+                health_check_id=check.id,
+                opts=global_opts,
+            )
+        return zone.zone_id
+
+
+class TrafficManagerFailover:
+    def build(self, args: DnsFailoverArgs, parent: pulumi.Resource) -> pulumi.Output[str]:
+        settings = args.settings
+        primary = args.clusters[0]
+        scope = primary.scope
+        child = pulumi.ResourceOptions(parent=parent)
+        group = resources.ResourceGroup(
+            "dns-rg",
+            resource_group_name=f"rg-{scope.cluster_name}-global",
+            location=scope.region,
+            tags=scope.tags,
+            opts=child,
+        )
+        zone = dns.Zone(
+            "dns-zone",
+            zone_name=settings.zone,
+            resource_group_name=group.name,
+            location="global",
+            zone_type=dns.ZoneType.PUBLIC,
+            tags=scope.tags,
+            opts=pulumi.ResourceOptions(parent=parent, protect=scope.protect),
+        )
+        profile = trafficmanager.Profile(
+            "dns-failover",
+            profile_name=f"tm-{scope.cluster_name}",
+            resource_group_name=group.name,
+            location="global",
+            profile_status="Enabled",
+            traffic_routing_method=trafficmanager.TrafficRoutingMethod.PRIORITY,
+            # The Traffic Manager name is global; the zone's alias below is what clients use.
+            dns_config=trafficmanager.DnsConfigArgs(
+                relative_name=f"{scope.cluster_name}-{settings.record}", ttl=FAILOVER_TTL_SECONDS
+            ),
+            monitor_config=trafficmanager.MonitorConfigArgs(
+                protocol=trafficmanager.MonitorProtocol.HTTPS,
+                port=443,
+                path=settings.health_check_path,
+                interval_in_seconds=HEALTH_INTERVAL_SECONDS,
+                timeout_in_seconds=5,
+                tolerated_number_of_failures=2,
+            ),
+            tags=scope.tags,
+            opts=child,
+        )
+        client = authorization.get_client_config_output()
+        for index, cluster in enumerate(args.clusters):
+            network, regional = cluster.network, cluster.scope
+            assert isinstance(network, AzureNetwork) and network.oidc_issuer_url is not None
+            trafficmanager.Endpoint(
+                f"{regional.prefix}-endpoint",
+                endpoint_name=regional.region,
+                profile_name=profile.name,
+                resource_group_name=group.name,
+                endpoint_type="ExternalEndpoints",
+                target=settings.origin(regional.region),
+                priority=index + 1,
+                endpoint_status="Enabled",
+                opts=child,
+            )
+            identity = managedidentity.UserAssignedIdentity(
+                f"{regional.prefix}-external-dns",
+                resource_name_=f"id-{regional.cluster_name}-external-dns",
+                resource_group_name=network.resource_group_name,
+                location=regional.region,
+                tags=regional.tags,
+                opts=child,
+            )
+            managedidentity.FederatedIdentityCredential(
+                f"{regional.prefix}-external-dns-federation",
+                federated_identity_credential_resource_name="external-dns",
+                resource_name_=identity.name,
+                resource_group_name=network.resource_group_name,
+                issuer=network.oidc_issuer_url,
+                subject=f"system:serviceaccount:{EXTERNAL_DNS_NAMESPACE}:{EXTERNAL_DNS_SA}",
+                audiences=["api://AzureADTokenExchange"],
+                opts=child,
+            )
+            grant = authorization.RoleAssignment(
+                f"{regional.prefix}-external-dns-zone",
+                principal_id=identity.principal_id,
+                principal_type="ServicePrincipal",
+                role_definition_id=client.subscription_id.apply(
+                    lambda sub: (
+                        f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{DNS_ZONE_CONTRIBUTOR}"
+                    )
+                ),
+                scope=zone.id,
+                opts=child,
+            )
+            # external-dns reads its Azure target from azure.json; it holds identifiers, no secret.
+            azure_json = pulumi.Output.all(client.tenant_id, client.subscription_id, group.name).apply(
+                lambda v: json.dumps(
+                    {
+                        "tenantId": v[0],
+                        "subscriptionId": v[1],
+                        "resourceGroup": v[2],
+                        "useWorkloadIdentityExtension": True,
+                    }
+                )
+            )
+            config = k8s.core.v1.ConfigMap(
+                f"{regional.prefix}-external-dns-azure",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name="external-dns-azure", namespace=EXTERNAL_DNS_NAMESPACE),
+                data={"azure.json": azure_json},
+                opts=pulumi.ResourceOptions(parent=parent, provider=cluster.provider),
+            )
+            chart = versions.EXTERNAL_DNS
+            k8s.helm.v3.Release(
+                f"{regional.prefix}-external-dns",
+                name="external-dns",
+                chart=chart.chart,
+                version=chart.version,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
+                namespace=EXTERNAL_DNS_NAMESPACE,
+                values=external_dns_values(
+                    settings,
+                    regional,
+                    {
+                        "provider": {"name": "azure"},
+                        "podLabels": {"azure.workload.identity/use": "true"},
+                        "serviceAccount": {
+                            "create": True,
+                            "name": EXTERNAL_DNS_SA,
+                            "annotations": {"azure.workload.identity/client-id": identity.client_id},
+                        },
+                        "extraVolumes": [{"name": "azure-config", "configMap": {"name": "external-dns-azure"}}],
+                        "extraVolumeMounts": [
+                            {"name": "azure-config", "mountPath": "/etc/kubernetes", "readOnly": True}
+                        ],
+                    },
+                ),
+                opts=pulumi.ResourceOptions(parent=parent, provider=cluster.provider, depends_on=[grant, config]),
+            )
+        dns.RecordSet(
+            "dns-failover-record",
+            relative_record_set_name=settings.record,
+            record_type="CNAME",
+            zone_name=zone.name,
+            resource_group_name=group.name,
+            ttl=FAILOVER_TTL_SECONDS,
+            # An alias: the record follows the profile, whichever endpoint it answers with.
+            target_resource=dns.SubResourceArgs(id=profile.id),
+            opts=child,
+        )
+        return zone.name
+
+
+FAILOVER_BACKENDS: dict[Cloud, FailoverBackend] = {"aws": Route53Failover(), "azure": TrafficManagerFailover()}
+
+
+class DnsFailover(pulumi.ComponentResource):
+    zone: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DnsFailoverArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("bakhmach:cloud:DnsFailover", name, None, opts)
+        self.zone = FAILOVER_BACKENDS[args.cloud].build(args, self)
+        self.fqdn = args.settings.fqdn
+        self.register_outputs({"fqdn": self.fqdn})
