@@ -17,3 +17,18 @@ VPA = HelmChart("https://charts.fairwinds.com/stable", "vpa", "4.9.0")
 
 # kind v0.33.0's default node image (Kubernetes 1.37.0), pinned by digest.
 KIND_NODE_IMAGE = "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"
+
+# ---- data layer (docs/VERSIONS.md, "Data layer") -------------------------------------------
+CLOUDNATIVE_PG = HelmChart("https://cloudnative-pg.github.io/charts", "cloudnative-pg", "0.29.1")
+BARMAN_CLOUD_PLUGIN = HelmChart("https://cloudnative-pg.github.io/charts", "plugin-barman-cloud", "0.8.1")
+# The Barman Cloud plugin talks to the CloudNativePG operator over mTLS issued by cert-manager.
+CERT_MANAGER = HelmChart("https://charts.jetstack.io", "cert-manager", "v1.21.2")
+PSMDB_OPERATOR = HelmChart("https://percona.github.io/percona-helm-charts/", "psmdb-operator", "1.22.0")
+REDIS_OPERATOR = HelmChart("https://ot-container-kit.github.io/helm-charts/", "redis-operator", "0.25.0")
+STRIMZI = HelmChart("https://strimzi.io/charts/", "strimzi-kafka-operator", "0.50.0")
+
+POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.6-standard-trixie"
+PSMDB_CR_VERSION = "1.22.0"
+MONGO_IMAGE = "percona/percona-server-mongodb:8.0.19-7"
+MONGO_BACKUP_IMAGE = "percona/percona-backup-mongodb:2.12.0"
+REDIS_IMAGE = "quay.io/opstree/redis:v7.2.7"

@@ -1,10 +1,250 @@
-"""Settings of the data layer (PostgreSQL, MongoDB, Redis, Kafka): backends and sizes per stack."""
+"""Settings of the data layer (PostgreSQL, MongoDB, Redis, Kafka): backends and sizes per stack.
+
+The stack file may choose a backend per component (`bakhmach-hub:data: {postgres: {backend:
+in-cluster}}`); everything else is data here, per environment and cloud:
+- which backend each component uses by default on each cloud (`DEFAULT_BACKENDS`);
+- which managed services exist per cloud (`MANAGED_AVAILABLE`): only faithful substitutes;
+- the sizes of each environment (`SIZES`), from the seed's "Database Architecture", "Cache
+  Layer" and "Deployment Environments" sections;
+- the engine versions (`VERSIONS`; docs/VERSIONS.md gives each one's reason).
+
+`resolve_data_layer` turns the settings into the frozen specs the components receive, or fails
+with a message naming the key, the bad value and what is allowed, before anything registers.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from settings import seed
+from settings.seed import Cloud, Environment
 
-class DataSettings(BaseModel):
+DataService = seed.DataServiceName
+DATA_SERVICES: tuple[DataService, ...] = ("postgres", "mongo", "redis", "kafka")
+# What a stack file says: run it through an operator in the cluster, or use the cloud's service.
+BackendChoice = Literal["in-cluster", "managed"]
+# What a component builds: the choice resolved against the stack's cloud.
+Backend = Literal["in-cluster", "aws", "azure"]
+
+
+class _Section(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class ComponentOverride(_Section):
+    backend: BackendChoice | None = None
+
+
+class DataSettings(_Section):
+    postgres: ComponentOverride = Field(default_factory=ComponentOverride)
+    mongo: ComponentOverride = Field(default_factory=ComponentOverride)
+    redis: ComponentOverride = Field(default_factory=ComponentOverride)
+    kafka: ComponentOverride = Field(default_factory=ComponentOverride)
+
+
+# Managed services that are faithful to the seed's requirement. MongoDB has none: DocumentDB and
+# Cosmos DB for MongoDB (vCore) implement a subset of the MongoDB wire protocol, not MongoDB
+# itself. Azure Event Hubs speaks the Kafka protocol but is not Kafka: no compacted topics on
+# the Standard tier, no Kafka transactions/exactly-once before Premium, its own retention and
+# partition limits, and no Kafka admin API for topic configs, so Kafka stays in-cluster there.
+MANAGED_AVAILABLE: dict[Cloud, frozenset[DataService]] = {
+    "kind": frozenset(),
+    "aws": frozenset({"postgres", "redis", "kafka"}),
+    "azure": frozenset({"postgres", "redis"}),
+}
+
+DEFAULT_BACKENDS: dict[Cloud, dict[DataService, BackendChoice]] = {
+    "kind": {"postgres": "in-cluster", "mongo": "in-cluster", "redis": "in-cluster", "kafka": "in-cluster"},
+    "aws": {"postgres": "managed", "mongo": "in-cluster", "redis": "managed", "kafka": "managed"},
+    "azure": {"postgres": "managed", "mongo": "in-cluster", "redis": "managed", "kafka": "in-cluster"},
+}
+
+VERSIONS: dict[DataService, str] = {
+    "postgres": "17",  # seed floor 15; see docs/VERSIONS.md
+    "mongo": "8.0",  # seed 6.0 is end of life
+    "redis": "7.2",  # seed 7.0; the last BSD-licensed Redis line the operator ships
+    "kafka": "4.1.1",  # Strimzi 0.50's newest Kafka
+}
+# Managed engine version strings, where the cloud spells them its own way.
+RDS_ENGINE_VERSION = "17"
+RDS_PARAMETER_FAMILY = "postgres17"
+AZURE_POSTGRES_VERSION = "17"
+ELASTICACHE_ENGINE_VERSION = "7.1"  # ElastiCache's newest Redis OSS engine
+ELASTICACHE_PARAMETER_FAMILY = "redis7"
+# Kafka 4 has no ZooKeeper mode; ".kraft" selects KRaft metadata on MSK.
+MSK_KAFKA_VERSION = "4.1.x.kraft"
+
+# The seed's "Sharding: Hash-based on tenant_id + context_id". A 3-member replica set holds
+# every shard key's data; the key is recorded on the cluster and handed to the services, so
+# collections are created with it and sharding can be switched on without a data migration.
+MONGO_SHARD_KEY: tuple[str, ...] = ("tenant_id", "context_id")
+REDIS_EVICTION_POLICY = "allkeys-lru"  # "Eviction Policy: allkeys-lru"
+
+
+@dataclass(frozen=True)
+class PostgresSize:
+    instances: int  # in-cluster: 1 primary + (instances - 1) streaming replicas
+    read_replicas: int  # managed: replicas beside the (multi-AZ) primary
+    storage_gib: int
+    cpu: str
+    memory: str
+    aws_instance_class: str
+    azure_sku: str
+    azure_tier: str
+
+
+@dataclass(frozen=True)
+class MongoSize:
+    members: int
+    storage_gib: int
+    cpu: str
+    memory: str
+
+
+@dataclass(frozen=True)
+class RedisSize:
+    leaders: int
+    followers_per_leader: int
+    cpu: str
+    memory: str  # per node; maxmemory is set a little below it
+    aws_node_type: str
+    azure_sku: str
+
+
+@dataclass(frozen=True)
+class KafkaSize:
+    brokers: int
+    controllers: int  # 0: the brokers are also the KRaft controllers (dev)
+    storage_gib: int
+    cpu: str
+    memory: str
+    aws_broker_type: str
+    replication_factor: int
+    min_insync_replicas: int
+
+
+@dataclass(frozen=True)
+class EnvironmentDataSizes:
+    postgres: PostgresSize
+    mongo: MongoSize
+    redis: RedisSize
+    kafka: KafkaSize
+
+
+# Prod: the seed's figures. Staging: the same topology at about half the resources ("50%
+# production"). Dev: single members on a laptop, except Redis, whose cluster mode needs three
+# leaders (the same cluster-mode client code then runs in every environment), each with one
+# tiny follower so failover behaves as it will in staging.
+# Mongo storage: "500GB per context (projected)" x 6 contexts in prod.
+# Redis memory: "128GB distributed" over three leaders in prod.
+SIZES: dict[Environment, EnvironmentDataSizes] = {
+    "dev": EnvironmentDataSizes(
+        postgres=PostgresSize(1, 0, 5, "100m", "256Mi", "db.t4g.micro", "Standard_B1ms", "Burstable"),
+        mongo=MongoSize(1, 5, "100m", "512Mi"),
+        redis=RedisSize(3, 1, "50m", "128Mi", "cache.t4g.micro", "Balanced_B0"),
+        kafka=KafkaSize(1, 0, 5, "200m", "1Gi", "kafka.t3.small", 1, 1),
+    ),
+    "staging": EnvironmentDataSizes(
+        postgres=PostgresSize(3, 2, 100, "1", "4Gi", "db.r7g.large", "Standard_D2ds_v5", "GeneralPurpose"),
+        mongo=MongoSize(3, 1500, "1", "4Gi"),
+        redis=RedisSize(3, 1, "1", "24Gi", "cache.r7g.xlarge", "Balanced_B50"),
+        kafka=KafkaSize(3, 3, 250, "1", "4Gi", "kafka.m7g.large", 3, 2),
+    ),
+    "prod": EnvironmentDataSizes(
+        postgres=PostgresSize(3, 2, 500, "2", "8Gi", "db.r7g.xlarge", "Standard_D4ds_v5", "GeneralPurpose"),
+        mongo=MongoSize(3, 3000, "2", "8Gi"),
+        redis=RedisSize(3, 1, "2", "48Gi", "cache.r7g.2xlarge", "Balanced_B150"),
+        kafka=KafkaSize(3, 3, 500, "2", "8Gi", "kafka.m7g.xlarge", 3, 2),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class DataComponentSpec:
+    """What every data component's backend receives besides its size."""
+
+    service: DataService
+    backend: Backend
+    environment: Environment
+    version: str
+    # Backups to object storage and how long they are kept ("Retention: 30 days").
+    backups: bool
+    backup_retention_days: int
+    # "RPO: 5 minutes": the longest a committed write may wait before it is archived.
+    rpo_minutes: int
+    multi_zone: bool
+    geo_redundant: bool  # prod: "Backups: Hourly + cross-region"
+    protect: bool
+
+
+@dataclass(frozen=True)
+class DataLayerSpec:
+    environment: Environment
+    cloud: Cloud
+    components: dict[DataService, DataComponentSpec]
+    sizes: EnvironmentDataSizes
+    # Which services use which data services, for the application services this stack runs.
+    needs: dict[str, tuple[DataService, ...]]
+
+    @property
+    def in_cluster(self) -> tuple[DataService, ...]:
+        return tuple(s for s, c in self.components.items() if c.backend == "in-cluster")
+
+    def consumers(self, service: DataService) -> tuple[str, ...]:
+        return tuple(name for name, needs in self.needs.items() if service in needs)
+
+
+class DataSettingsError(ValueError):
+    """A data-layer choice that does not fit the stack's cloud; `key` names the stack-file key."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+def resolve_backend(service: DataService, choice: BackendChoice | None, cloud: Cloud) -> Backend:
+    chosen = choice or DEFAULT_BACKENDS[cloud][service]
+    if chosen == "in-cluster":
+        return "in-cluster"
+    if cloud == "kind":
+        raise DataSettingsError(
+            f"data.{service}.backend",
+            "'managed' is not available on kind (a local cluster has no cloud services) (allowed: in-cluster)",
+        )
+    if service not in MANAGED_AVAILABLE[cloud]:
+        raise DataSettingsError(
+            f"data.{service}.backend",
+            f"'managed' is not available for {service} on {cloud} (no faithful managed service) (allowed: in-cluster)",
+        )
+    return cloud
+
+
+def resolve_data_layer(
+    data: DataSettings,
+    environment: Environment,
+    cloud: Cloud,
+    needs: dict[str, tuple[DataService, ...]],
+) -> DataLayerSpec:
+    profile = seed.ENVIRONMENT_PROFILES[environment]
+    components: dict[DataService, DataComponentSpec] = {}
+    for service in DATA_SERVICES:
+        override: ComponentOverride = getattr(data, service)
+        components[service] = DataComponentSpec(
+            service=service,
+            backend=resolve_backend(service, override.backend, cloud),
+            environment=environment,
+            version=VERSIONS[service],
+            backups=profile.backups != "None",
+            backup_retention_days=seed.DATABASE_BACKUP_RETENTION_DAYS,
+            rpo_minutes=seed.RPO_MINUTES,
+            multi_zone=profile.multi_zone,
+            geo_redundant=profile.backups.endswith("cross-region"),
+            protect=profile.protect_stateful,
+        )
+    return DataLayerSpec(
+        environment=environment, cloud=cloud, components=components, sizes=SIZES[environment], needs=needs
+    )

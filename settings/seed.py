@@ -161,3 +161,25 @@ DR_BACKUP_RETENTION_DAYS = 90
 
 # The seed's floor is "Kubernetes 1.28+"; manifests are validated against it.
 KUBERNETES_FLOOR = "1.28.0"
+
+# Which data services each service uses (the seed's descriptions read as data needs). A stack
+# file may override a service's list (`services.<name>.data`).
+# - auth-service: users and clients (PostgreSQL), sessions and token revocation (Redis);
+# - api-gateway: rate-limit counters (Redis);
+# - bakhmach-core (smart city + Web3): relational core, device documents, cache, city events;
+# - slon-finance (microfinance): ledgers (PostgreSQL, transactional), cache, payment events;
+# - audityzer-audit: findings, evidence documents, audit-trail streams (Redis Streams), events;
+# - debt-agent-ai: case documents for the models, feature cache, work events;
+# - trade-connector: partners and orders, trade documents, trade events;
+# - infusion-processor: batches and lots, processing events.
+DataServiceName = Literal["postgres", "mongo", "redis", "kafka"]
+SERVICE_DATA_NEEDS: dict[str, tuple[DataServiceName, ...]] = {
+    "auth-service": ("postgres", "redis"),
+    "api-gateway": ("redis",),
+    "bakhmach-core": ("postgres", "mongo", "redis", "kafka"),
+    "slon-finance": ("postgres", "redis", "kafka"),
+    "audityzer-audit": ("postgres", "mongo", "redis", "kafka"),
+    "debt-agent-ai": ("mongo", "redis", "kafka"),
+    "trade-connector": ("postgres", "mongo", "kafka"),
+    "infusion-processor": ("postgres", "kafka"),
+}

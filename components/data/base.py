@@ -1,0 +1,53 @@
+"""What every data component receives, and the interface its backends share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+import pulumi
+
+from components.data.backup_store import BackupLocation
+from components.data.connection import DataConnection
+from components.network import CloudNetwork
+from settings.data import Backend, DataComponentSpec
+
+SizeT = TypeVar("SizeT")
+
+
+@dataclass(frozen=True)
+class DataComponentArgs(Generic[SizeT]):
+    stack_name: str
+    spec: DataComponentSpec
+    size: SizeT
+    password: pulumi.Output[str]
+    # In-cluster backends: the data namespace, its namespace resource and the operator releases.
+    namespace: str
+    in_cluster_dependencies: tuple[pulumi.Resource, ...] = ()
+    # Managed backends: the cloud network (private subnets, the node security group).
+    network: CloudNetwork | None = None
+    backup: BackupLocation | None = None
+    backup_dependencies: tuple[pulumi.Resource, ...] = ()
+
+
+class DataBackend(Protocol[SizeT]):
+    def build(self, name: str, args: DataComponentArgs[SizeT], parent: pulumi.Resource) -> DataConnection: ...
+
+
+def require_network(args: DataComponentArgs[Any], kind: type) -> CloudNetwork:
+    net = args.network
+    if net is None or not isinstance(net, kind):
+        raise pulumi.RunError(
+            f"data.{args.spec.service}: the managed backend needs the cloud cluster's network "
+            f"({kind.__name__}); this stack's cluster provides none"
+        )
+    return net
+
+
+def stateful(parent: pulumi.Resource, spec: DataComponentSpec, **extra: object) -> pulumi.ResourceOptions:
+    """Options for what holds data: protected in staging/prod, so a stray destroy fails."""
+    return pulumi.ResourceOptions(parent=parent, protect=spec.protect, **extra)  # type: ignore[arg-type]
+
+
+def select(backends: dict[Backend, DataBackend[SizeT]], backend: Backend) -> DataBackend[SizeT]:
+    return backends[backend]

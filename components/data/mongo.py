@@ -1,0 +1,168 @@
+"""`MongoCluster`: the document store, a MongoDB replica set run by Percona's operator.
+
+Seed: MongoDB 6.0 (8.0 here: 6.0 is end of life), "3-node replica set", "Sharding: Hash-based
+on tenant_id + context_id". Percona Server for MongoDB is MongoDB (same server code, wire
+protocol and drivers), and its operator also runs backups (Percona Backup for MongoDB) with
+point-in-time oplog capture, which the MongoDB community operator does not.
+There is no managed backend by default: DocumentDB (AWS) and Cosmos DB for MongoDB vCore
+(Azure) reimplement part of the MongoDB API, not MongoDB 6.0+; they are not offered here.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import versions
+from components.data.base import DataBackend, DataComponentArgs, stateful
+from components.data.connection import DataConnection, DataEgress
+from settings import data as data_settings
+from settings.data import Backend, MongoSize
+
+PORT = 27017
+CLUSTER_NAME = "mongo"
+REPLSET = "rs0"
+USERNAME = "app"
+DATABASE = "app"
+STORAGE_NAME = "object-store"
+
+Args = DataComponentArgs[MongoSize]
+
+
+class PerconaMongo:
+    def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
+        spec, size = args.spec, args.size
+        after = pulumi.ResourceOptions(parent=parent, depends_on=list(args.in_cluster_dependencies))
+        credentials = k8s.core.v1.Secret(
+            f"{name}-app-credentials",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{CLUSTER_NAME}-app-credentials", namespace=args.namespace),
+            type="Opaque",
+            string_data={"password": args.password},
+            opts=after,
+        )
+        backup: dict[str, object] = {"enabled": False, "image": versions.MONGO_BACKUP_IMAGE}
+        if spec.backups and args.backup is not None:
+            location = args.backup
+            if location.kind == "s3":
+                storage: dict[str, object] = {
+                    "type": "s3",
+                    "s3": {
+                        "bucket": location.container,
+                        "region": location.region,
+                        "prefix": "mongo",
+                        "credentialsSecret": location.credentials_secret,
+                    },
+                }
+            else:
+                storage = {
+                    "type": "azure",
+                    "azure": {
+                        "container": location.container,
+                        "prefix": "mongo",
+                        "credentialsSecret": location.credentials_secret,
+                    },
+                }
+            backup = {
+                "enabled": True,
+                "image": versions.MONGO_BACKUP_IMAGE,
+                "storages": {STORAGE_NAME: storage},
+                # Oplog slices every RPO interval: point-in-time recovery to within 5 minutes.
+                "pitr": {"enabled": True, "oplogSpanMin": spec.rpo_minutes, "compressionType": "zstd"},
+                "tasks": [
+                    {
+                        "name": "daily",
+                        "enabled": True,
+                        "schedule": "0 2 * * *",
+                        "storageName": STORAGE_NAME,
+                        "type": "logical",
+                        "compressionType": "zstd",
+                        "retention": {
+                            "type": "count",
+                            "count": spec.backup_retention_days,
+                            "deleteFromStorage": True,
+                        },
+                    }
+                ],
+            }
+        zone_key = "topology.kubernetes.io/zone" if spec.multi_zone else "kubernetes.io/hostname"
+        k8s.apiextensions.CustomResource(
+            f"{name}-cluster",
+            api_version="psmdb.percona.com/v1",
+            kind="PerconaServerMongoDB",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=CLUSTER_NAME,
+                namespace=args.namespace,
+                annotations={"bakhmach.io/shard-key": ",".join(data_settings.MONGO_SHARD_KEY)},
+            ),
+            spec={
+                "crVersion": versions.PSMDB_CR_VERSION,
+                "image": versions.MONGO_IMAGE,
+                "updateStrategy": "SmartUpdate",
+                # Version changes are reviewed changes to this file, not a nightly auto-upgrade.
+                "upgradeOptions": {"apply": "disabled"},
+                # A single-member replica set (dev) is "unsafe" to the operator; it is what dev asks.
+                **({"unsafeFlags": {"replsetSize": True}} if size.members < 3 else {}),
+                "replsets": [
+                    {
+                        "name": REPLSET,
+                        "size": size.members,
+                        "affinity": {"antiAffinityTopologyKey": zone_key},
+                        "resources": {
+                            "requests": {"cpu": size.cpu, "memory": size.memory},
+                            "limits": {"memory": size.memory},
+                        },
+                        "volumeSpec": {
+                            "persistentVolumeClaim": {"resources": {"requests": {"storage": f"{size.storage_gib}Gi"}}}
+                        },
+                        **({"podDisruptionBudget": {"maxUnavailable": 1}} if size.members >= 3 else {}),
+                    }
+                ],
+                # Three members hold every shard key's data; mongos and config servers come with
+                # sharding, when the data outgrows one replica set.
+                "sharding": {"enabled": False},
+                "users": [
+                    {
+                        "name": USERNAME,
+                        "db": "admin",
+                        "passwordSecretRef": {"name": f"{CLUSTER_NAME}-app-credentials", "key": "password"},
+                        "roles": [{"name": "readWrite", "db": DATABASE}],
+                    }
+                ],
+                "backup": backup,
+            },
+            opts=stateful(
+                parent, spec, depends_on=[*args.in_cluster_dependencies, credentials, *args.backup_dependencies]
+            ),
+        )
+        return DataConnection(
+            service="mongo",
+            backend="in-cluster",
+            host=f"{CLUSTER_NAME}-{REPLSET}.{args.namespace}.svc.cluster.local",
+            port=PORT,
+            tls=False,
+            username=USERNAME,
+            database=DATABASE,
+            egress=DataEgress(ports=(PORT,), namespace=args.namespace),
+            extra={"REPLICA_SET": REPLSET, "SHARD_KEY": ",".join(data_settings.MONGO_SHARD_KEY)},
+        )
+
+
+BACKENDS: dict[Backend, DataBackend[MongoSize]] = {"in-cluster": PerconaMongo()}
+
+
+class MongoCluster(pulumi.ComponentResource):
+    connection: DataConnection
+
+    def __init__(self, name: str, args: Args, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("bakhmach:data:MongoCluster", name, None, opts)
+        self.connection = BACKENDS[args.spec.backend].build(name, args, self)
+        self.register_outputs(
+            {
+                "backend": args.spec.backend,
+                "host": self.connection.host,
+                "port": self.connection.port,
+                "tls": self.connection.tls,
+                "secretName": self.connection.secret_name,
+                "shardKey": list(data_settings.MONGO_SHARD_KEY),
+            }
+        )

@@ -1,0 +1,171 @@
+"""`DataNamespace`: where the in-cluster data services run, fenced like a context namespace.
+
+- Pod Security `baseline` enforced, `restricted` audited and warned: the operators' database
+  pods (Percona's mongod, the OT Redis pods, Strimzi's Kafka pods) do not all set a seccomp
+  profile or drop every capability, which `restricted` requires; `baseline` still forbids
+  privileged pods, host namespaces and host paths, and the warnings show what is left to tighten;
+- a quota sized for the members at this environment's size;
+- default-deny for ingress and egress, then: DNS; traffic between the members themselves
+  (replication, cluster bus, KRaft); ingress from the operators' namespace; ingress from each
+  consuming context namespace on that data service's port only; egress to the API server and
+  object storage (HTTPS), which the instance managers and backup agents need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.labels import standard_labels
+
+
+@dataclass(frozen=True)
+class DataNamespaceArgs:
+    name: str
+    environment: str
+    pod_security_version: str
+    operator_namespace: str
+    # {port: namespaces whose pods may connect to it}
+    consumers: dict[int, tuple[str, ...]]
+    requests_cpu: str
+    requests_memory: str
+    limits_cpu: str
+    limits_memory: str
+    storage: str
+
+
+class DataNamespace(pulumi.ComponentResource):
+    namespace: k8s.core.v1.Namespace
+    name: str
+
+    def __init__(self, name: str, args: DataNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("bakhmach:data:DataNamespace", name, None, opts)
+        self.name = args.name
+        labels = standard_labels(context=args.name, environment=args.environment, component="data")
+        pss = {
+            "pod-security.kubernetes.io/enforce": "baseline",
+            "pod-security.kubernetes.io/audit": "restricted",
+            "pod-security.kubernetes.io/warn": "restricted",
+        } | {f"pod-security.kubernetes.io/{m}-version": args.pod_security_version for m in ("enforce", "audit", "warn")}
+        self.namespace = k8s.core.v1.Namespace(
+            name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.name, labels=labels | pss),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+
+        def meta(object_name: str) -> k8s.meta.v1.ObjectMetaArgs:
+            return k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=args.name, labels=labels)
+
+        k8s.core.v1.ResourceQuota(
+            f"{name}-quota",
+            metadata=meta("data-quota"),
+            spec=k8s.core.v1.ResourceQuotaSpecArgs(
+                hard={
+                    "requests.cpu": args.requests_cpu,
+                    "requests.memory": args.requests_memory,
+                    "limits.cpu": args.limits_cpu,
+                    "limits.memory": args.limits_memory,
+                    "requests.storage": args.storage,
+                    # Data services are reached inside the cluster only.
+                    "services.loadbalancers": "0",
+                    "services.nodeports": "0",
+                }
+            ),
+            opts=inside,
+        )
+
+        every_pod = k8s.meta.v1.LabelSelectorArgs()
+
+        def namespace_peer(namespace: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+            return k8s.networking.v1.NetworkPolicyPeerArgs(
+                namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                    match_labels={"kubernetes.io/metadata.name": namespace}
+                )
+            )
+
+        def policy(suffix: str, spec: k8s.networking.v1.NetworkPolicySpecArgs) -> None:
+            k8s.networking.v1.NetworkPolicy(f"{name}-{suffix}", metadata=meta(suffix), spec=spec, opts=inside)
+
+        policy(
+            "default-deny",
+            k8s.networking.v1.NetworkPolicySpecArgs(pod_selector=every_pod, policy_types=["Ingress", "Egress"]),
+        )
+        policy(
+            "allow-dns",
+            k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=every_pod,
+                policy_types=["Egress"],
+                egress=[
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                        to=[
+                            k8s.networking.v1.NetworkPolicyPeerArgs(
+                                namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                                    match_labels={"kubernetes.io/metadata.name": "kube-system"}
+                                ),
+                                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
+                            )
+                        ],
+                        ports=[
+                            k8s.networking.v1.NetworkPolicyPortArgs(protocol="UDP", port=53),
+                            k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=53),
+                        ],
+                    )
+                ],
+            ),
+        )
+        policy(
+            "allow-members",
+            k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=every_pod,
+                policy_types=["Ingress", "Egress"],
+                ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[namespace_peer(args.name)])],
+                egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[namespace_peer(args.name)])],
+            ),
+        )
+        policy(
+            "allow-from-operators",
+            k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=every_pod,
+                policy_types=["Ingress"],
+                ingress=[
+                    k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[namespace_peer(args.operator_namespace)])
+                ],
+            ),
+        )
+        # The API server's and object storage's addresses are the cloud's, not known here: HTTPS
+        # (and the API server's 6443 on kind) is the narrowest rule that still lets the instance
+        # managers and backup agents work.
+        policy(
+            "allow-https-egress",
+            k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=every_pod,
+                policy_types=["Egress"],
+                egress=[
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                        ports=[
+                            k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=443),
+                            k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=6443),
+                        ]
+                    )
+                ],
+            ),
+        )
+        if args.consumers:
+            policy(
+                "allow-from-consumers",
+                k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=every_pod,
+                    policy_types=["Ingress"],
+                    ingress=[
+                        k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                            from_=[namespace_peer(ns) for ns in namespaces],
+                            ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=port)],
+                        )
+                        for port, namespaces in sorted(args.consumers.items())
+                    ],
+                ),
+            )
+        self.register_outputs({"namespace": args.name})

@@ -1,0 +1,338 @@
+"""`PostgresCluster`: the seed's primary data store, one interface over three backends.
+
+Seed: PostgreSQL 15+ (17 here), "Primary-1 + Replica-1, Replica-2 (streaming replication)",
+"Daily snapshots to S3", "Retention: 30 days", "RPO: 5 minutes".
+- in-cluster: a CloudNativePG `Cluster` (1 primary + streaming replicas), WAL archived
+  continuously and a daily base backup through the Barman Cloud plugin (`ObjectStore` +
+  `ScheduledBackup`), since the in-tree `barmanObjectStore` is deprecated;
+- aws: RDS PostgreSQL, Multi-AZ primary plus read replicas, PITR from automated backups kept
+  30 days, encrypted, TLS forced, in private subnets, reachable from the nodes only;
+- azure: Flexible Server, zone-redundant HA plus read replicas, VNet-integrated (private
+  access), backups kept 30 days, geo-redundant in prod.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+from pulumi_azure_native import dbforpostgresql
+
+from components import versions
+from components.data.azure_private import private_dns_zone
+from components.data.base import DataBackend, DataComponentArgs, require_network, stateful
+from components.data.connection import DataConnection, DataEgress
+from components.network import AwsNetwork, AzureNetwork
+from settings import data as data_settings
+from settings.data import Backend, PostgresSize
+
+PORT = 5432
+DATABASE = "app"
+USERNAME = "app"
+CLUSTER_NAME = "postgres"
+BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
+# CloudNativePG schedules have a seconds field: every day at 02:00.
+DAILY_BACKUP = "0 0 2 * * *"
+
+Args = DataComponentArgs[PostgresSize]
+
+
+class InClusterPostgres:
+    def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
+        spec, size = args.spec, args.size
+        after = pulumi.ResourceOptions(parent=parent, depends_on=list(args.in_cluster_dependencies))
+        credentials = k8s.core.v1.Secret(
+            f"{name}-app-credentials",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{CLUSTER_NAME}-app-credentials", namespace=args.namespace),
+            type="kubernetes.io/basic-auth",
+            string_data={"username": USERNAME, "password": args.password},
+            opts=after,
+        )
+        plugins = None
+        backup_deps: list[pulumi.Resource] = []
+        if spec.backups and args.backup is not None:
+            location = args.backup
+            if location.kind == "s3":
+                credentials_spec: dict[str, object] = {
+                    "s3Credentials": {
+                        "accessKeyId": {"name": location.credentials_secret, "key": location.keys["access_key_id"]},
+                        "secretAccessKey": {
+                            "name": location.credentials_secret,
+                            "key": location.keys["secret_access_key"],
+                        },
+                    }
+                }
+            else:
+                credentials_spec = {
+                    "azureCredentials": {
+                        "storageAccount": {
+                            "name": location.credentials_secret,
+                            "key": location.keys["storage_account"],
+                        },
+                        "storageKey": {"name": location.credentials_secret, "key": location.keys["storage_key"]},
+                    }
+                }
+            store = k8s.apiextensions.CustomResource(
+                f"{name}-object-store",
+                api_version="barmancloud.cnpg.io/v1",
+                kind="ObjectStore",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{CLUSTER_NAME}-backups", namespace=args.namespace),
+                spec={
+                    "configuration": {
+                        "destinationPath": location.destination("postgres"),
+                        **credentials_spec,
+                        "wal": {"compression": "zstd", "maxParallel": 2},
+                        "data": {"compression": "gzip"},
+                    },
+                    "retentionPolicy": f"{spec.backup_retention_days}d",
+                },
+                opts=pulumi.ResourceOptions(
+                    parent=parent, depends_on=[*args.in_cluster_dependencies, *args.backup_dependencies]
+                ),
+            )
+            backup_deps.append(store)
+            plugins = [
+                {
+                    "name": BARMAN_PLUGIN,
+                    "isWALArchiver": True,
+                    "parameters": {"barmanObjectName": f"{CLUSTER_NAME}-backups"},
+                }
+            ]
+        zone_key = "topology.kubernetes.io/zone" if spec.multi_zone else "kubernetes.io/hostname"
+        cluster = k8s.apiextensions.CustomResource(
+            f"{name}-cluster",
+            api_version="postgresql.cnpg.io/v1",
+            kind="Cluster",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=CLUSTER_NAME, namespace=args.namespace),
+            spec={
+                "instances": size.instances,
+                "imageName": versions.POSTGRES_IMAGE,
+                "primaryUpdateStrategy": "unsupervised",
+                "enableSuperuserAccess": False,
+                "bootstrap": {
+                    "initdb": {"database": DATABASE, "owner": USERNAME, "secret": {"name": credentials.metadata.name}}
+                },
+                "postgresql": {
+                    # A WAL segment is switched (and so archived) at least every RPO interval.
+                    "parameters": {"archive_timeout": f"{spec.rpo_minutes}min"},
+                },
+                "storage": {"size": f"{size.storage_gib}Gi"},
+                "resources": {
+                    "requests": {"cpu": size.cpu, "memory": size.memory},
+                    "limits": {"memory": size.memory},
+                },
+                "affinity": {
+                    "enablePodAntiAffinity": True,
+                    "topologyKey": zone_key,
+                    "podAntiAffinityType": "required" if spec.multi_zone else "preferred",
+                },
+                **({"plugins": plugins} if plugins else {}),
+            },
+            opts=stateful(parent, spec, depends_on=[*args.in_cluster_dependencies, credentials, *backup_deps]),
+        )
+        if plugins:
+            k8s.apiextensions.CustomResource(
+                f"{name}-daily-backup",
+                api_version="postgresql.cnpg.io/v1",
+                kind="ScheduledBackup",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{CLUSTER_NAME}-daily", namespace=args.namespace),
+                spec={
+                    "schedule": DAILY_BACKUP,
+                    "immediate": True,
+                    "backupOwnerReference": "self",
+                    "cluster": {"name": CLUSTER_NAME},
+                    "method": "plugin",
+                    "pluginConfiguration": {"name": BARMAN_PLUGIN},
+                },
+                opts=pulumi.ResourceOptions(parent=parent, depends_on=[cluster]),
+            )
+        return DataConnection(
+            service="postgres",
+            backend="in-cluster",
+            # CloudNativePG's read-write service always points at the current primary.
+            host=f"{CLUSTER_NAME}-rw.{args.namespace}.svc.cluster.local",
+            port=PORT,
+            tls=True,
+            username=USERNAME,
+            database=DATABASE,
+            egress=DataEgress(ports=(PORT,), namespace=args.namespace),
+        )
+
+
+class RdsPostgres:
+    def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
+        net = require_network(args, AwsNetwork)
+        assert isinstance(net, AwsNetwork)
+        spec, size = args.spec, args.size
+        child = pulumi.ResourceOptions(parent=parent)
+        subnets = aws.rds.SubnetGroup(
+            f"{name}-subnets", subnet_ids=list(net.private_subnet_ids), tags=net.tags, opts=child
+        )
+        group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=net.vpc_id,
+            description="PostgreSQL from the cluster's nodes only",
+            ingress=[
+                aws.ec2.SecurityGroupIngressArgs(
+                    protocol="tcp", from_port=PORT, to_port=PORT, security_groups=[net.node_security_group_id]
+                )
+            ],
+            tags=net.tags,
+            opts=child,
+        )
+        parameters = aws.rds.ParameterGroup(
+            f"{name}-params",
+            family=data_settings.RDS_PARAMETER_FAMILY,
+            parameters=[aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1")],
+            tags=net.tags,
+            opts=child,
+        )
+        primary = aws.rds.Instance(
+            f"{name}-primary",
+            identifier=f"{args.stack_name}-postgres",
+            engine="postgres",
+            engine_version=data_settings.RDS_ENGINE_VERSION,
+            instance_class=size.aws_instance_class,
+            allocated_storage=size.storage_gib,
+            max_allocated_storage=size.storage_gib * 2,
+            storage_type="gp3",
+            storage_encrypted=True,
+            multi_az=spec.multi_zone,
+            db_name=DATABASE,
+            username=USERNAME,
+            password=args.password,
+            db_subnet_group_name=subnets.name,
+            vpc_security_group_ids=[group.id],
+            parameter_group_name=parameters.name,
+            publicly_accessible=False,
+            # Automated backups + transaction logs every 5 minutes give point-in-time recovery.
+            backup_retention_period=spec.backup_retention_days,
+            backup_window="02:00-03:00",
+            copy_tags_to_snapshot=True,
+            deletion_protection=spec.protect,
+            skip_final_snapshot=not spec.protect,
+            final_snapshot_identifier=f"{args.stack_name}-postgres-final" if spec.protect else None,
+            auto_minor_version_upgrade=True,
+            performance_insights_enabled=True,
+            tags=net.tags,
+            opts=stateful(parent, spec),
+        )
+        for index in range(size.read_replicas):
+            aws.rds.Instance(
+                f"{name}-replica-{index + 1}",
+                identifier=f"{args.stack_name}-postgres-replica-{index + 1}",
+                replicate_source_db=primary.identifier,
+                instance_class=size.aws_instance_class,
+                storage_encrypted=True,
+                vpc_security_group_ids=[group.id],
+                parameter_group_name=parameters.name,
+                publicly_accessible=False,
+                deletion_protection=spec.protect,
+                skip_final_snapshot=True,
+                auto_minor_version_upgrade=True,
+                tags=net.tags,
+                opts=stateful(parent, spec),
+            )
+        return DataConnection(
+            service="postgres",
+            backend="aws",
+            host=primary.address,
+            port=PORT,
+            tls=True,
+            username=USERNAME,
+            database=DATABASE,
+            egress=DataEgress(ports=(PORT,), cidr=net.vpc_cidr),
+        )
+
+
+class FlexiblePostgres:
+    def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
+        net = require_network(args, AzureNetwork)
+        assert isinstance(net, AzureNetwork)
+        spec, size = args.spec, args.size
+        # VNet-integrated servers resolve through a private zone named *.postgres.database.azure.com.
+        dns_zone = private_dns_zone(name, net, f"{args.stack_name}-pg.private.postgres.database.azure.com", parent)
+        network = dbforpostgresql.NetworkArgs(
+            delegated_subnet_resource_id=net.postgres_subnet_id,
+            private_dns_zone_arm_resource_id=dns_zone.id,
+            public_network_access="Disabled",
+        )
+        sku = dbforpostgresql.SkuArgs(name=size.azure_sku, tier=size.azure_tier)
+        primary = dbforpostgresql.Server(
+            f"{name}-primary",
+            server_name=f"{args.stack_name}-postgres",
+            resource_group_name=net.resource_group_name,
+            location=net.location,
+            version=data_settings.AZURE_POSTGRES_VERSION,
+            create_mode="Create",
+            sku=sku,
+            storage=dbforpostgresql.StorageArgs(storage_size_gb=size.storage_gib, auto_grow="Enabled"),
+            backup=dbforpostgresql.BackupArgs(
+                backup_retention_days=spec.backup_retention_days,
+                geo_redundant_backup="Enabled" if spec.geo_redundant else "Disabled",
+            ),
+            high_availability=dbforpostgresql.HighAvailabilityArgs(
+                mode="ZoneRedundant" if spec.multi_zone else "Disabled"
+            ),
+            network=network,
+            administrator_login=USERNAME,
+            administrator_login_password=args.password,
+            tags=net.tags,
+            opts=stateful(parent, spec),
+        )
+        dbforpostgresql.Database(
+            f"{name}-database",
+            database_name=DATABASE,
+            server_name=primary.name,
+            resource_group_name=net.resource_group_name,
+            charset="UTF8",
+            collation="en_US.utf8",
+            opts=stateful(parent, spec),
+        )
+        for index in range(size.read_replicas):
+            dbforpostgresql.Server(
+                f"{name}-replica-{index + 1}",
+                server_name=f"{args.stack_name}-postgres-replica-{index + 1}",
+                resource_group_name=net.resource_group_name,
+                location=net.location,
+                create_mode="Replica",
+                source_server_resource_id=primary.id,
+                sku=sku,
+                network=network,
+                tags=net.tags,
+                opts=stateful(parent, spec),
+            )
+        return DataConnection(
+            service="postgres",
+            backend="azure",
+            host=primary.fully_qualified_domain_name,
+            port=PORT,
+            tls=True,
+            username=USERNAME,
+            database=DATABASE,
+            egress=DataEgress(ports=(PORT,), cidr=net.vnet_cidr),
+        )
+
+
+BACKENDS: dict[Backend, DataBackend[PostgresSize]] = {
+    "in-cluster": InClusterPostgres(),
+    "aws": RdsPostgres(),
+    "azure": FlexiblePostgres(),
+}
+
+
+class PostgresCluster(pulumi.ComponentResource):
+    connection: DataConnection
+
+    def __init__(self, name: str, args: Args, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("bakhmach:data:PostgresCluster", name, None, opts)
+        self.connection = BACKENDS[args.spec.backend].build(name, args, self)
+        self.register_outputs(
+            {
+                "backend": args.spec.backend,
+                "host": self.connection.host,
+                "port": self.connection.port,
+                "tls": self.connection.tls,
+                "secretName": self.connection.secret_name,
+            }
+        )

@@ -1,0 +1,262 @@
+"""The seed's data layer as each stack plans it: PostgreSQL, MongoDB, Redis and Kafka, with the
+backend settings choose, the seed's sizes, and secrets that never leave Pulumi's secret handling."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from hubctl.plan import REPO_ROOT, Plan
+from settings import SettingsError, load_settings
+from settings.data import resolve_data_layer
+from tests.planning import STACKS, k8s, of_type, one, planned, resource
+
+AWS_STACKS = [("staging", "aws"), ("prod", "aws")]
+AZURE_STACKS = [("staging", "azure"), ("prod", "azure")]
+GENERATED = "offline-password"  # what the mocks answer for every generated password and key
+
+
+def only(plan: Plan, type_: str):  # type: ignore[no-untyped-def]
+    found = [r for r in of_type(plan, type_) if not re.search(r"-replica-\d+$", r.name)]
+    assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
+    return found[0]
+
+
+# ---- dev: everything in-cluster, minimal -------------------------------------------------
+
+
+def test_dev_runs_every_data_service_in_cluster_through_operators(dev_plan: Plan) -> None:
+    releases = {r.inputs["name"] for r in of_type(dev_plan, "kubernetes:helm.sh/v3:Release")}
+    assert {"cloudnative-pg", "psmdb-operator", "redis-operator", "strimzi"} <= releases
+    # Dev has no backups ("Backups: None"), so no Barman plugin, no object store.
+    assert "plugin-barman-cloud" not in releases
+    assert k8s(dev_plan, "ObjectStore") == [] and k8s(dev_plan, "ScheduledBackup") == []
+    assert not [r for r in dev_plan.resources if r.type.startswith(("aws:", "azure-native:"))]
+
+
+def test_dev_sizes_are_minimal(dev_plan: Plan) -> None:
+    assert one(dev_plan, "Cluster", "postgres", "data")["spec"]["instances"] == 1
+    assert one(dev_plan, "PerconaServerMongoDB", "mongo", "data")["spec"]["replsets"][0]["size"] == 1
+    (pool,) = k8s(dev_plan, "KafkaNodePool", namespace="data")
+    assert pool["spec"]["replicas"] == 1 and sorted(pool["spec"]["roles"]) == ["broker", "controller"]
+    redis = one(dev_plan, "RedisCluster", "redis", "data")["spec"]
+    assert redis["clusterSize"] == 3  # Redis cluster mode needs three primaries
+
+
+def test_operators_come_before_their_custom_resources(dev_plan: Plan) -> None:
+    urns = {r.inputs.get("name"): r.urn for r in of_type(dev_plan, "kubernetes:helm.sh/v3:Release")}
+    expected = {
+        "kubernetes:postgresql.cnpg.io/v1:Cluster": "cloudnative-pg",
+        "kubernetes:psmdb.percona.com/v1:PerconaServerMongoDB": "psmdb-operator",
+        "kubernetes:redis.redis.opstreelabs.in/v1beta2:RedisCluster": "redis-operator",
+        "kubernetes:kafka.strimzi.io/v1:Kafka": "strimzi",
+        "kubernetes:kafka.strimzi.io/v1:KafkaNodePool": "strimzi",
+    }
+    for type_, release in expected.items():
+        for r in of_type(dev_plan, type_):
+            assert urns[release] in r.dependencies, f"{r.name} does not wait for {release}"
+
+
+# ---- staging/prod: the seed's sizes --------------------------------------------------------
+
+
+@pytest.mark.parametrize(("stack", "cloud"), AWS_STACKS)
+def test_aws_postgres_is_rds_multi_az_with_two_replicas_pitr_and_encryption(stack: str, cloud: str) -> None:
+    plan = planned(stack, cloud)
+    primary = only(plan, "aws:rds/instance:Instance")
+    i = primary.inputs
+    assert i["engine"] == "postgres" and int(i["engineVersion"]) >= 15
+    assert i["multiAz"] is True and i["storageEncrypted"] is True and i["publiclyAccessible"] is False
+    assert i["backupRetentionPeriod"] >= 30 and i["deletionProtection"] is True
+    assert i["password"] == "[secret]" and primary.protect
+    replicas = [r for r in of_type(plan, "aws:rds/instance:Instance") if r is not primary]
+    assert len(replicas) == 2
+    assert all(r.inputs["replicateSourceDb"] == i["identifier"] and r.protect for r in replicas)
+    params = only(plan, "aws:rds/parameterGroup:ParameterGroup").inputs["parameters"]
+    assert {(p["name"], p["value"]) for p in params} == {("rds.force_ssl", "1")}
+
+
+@pytest.mark.parametrize(("stack", "cloud"), AWS_STACKS)
+def test_aws_redis_is_elasticache_cluster_mode_three_shards_one_replica_lru(stack: str, cloud: str) -> None:
+    plan = planned(stack, cloud)
+    group = only(plan, "aws:elasticache/replicationGroup:ReplicationGroup")
+    i = group.inputs
+    assert (i["numNodeGroups"], i["replicasPerNodeGroup"]) == (3, 1)
+    assert i["clusterMode"] == "enabled" and i["automaticFailoverEnabled"] is True
+    assert i["transitEncryptionEnabled"] is True and i["atRestEncryptionEnabled"] is True
+    assert i["authToken"] == "[secret]" and i["engineVersion"].startswith("7.") and group.protect
+    params = {p["name"]: p["value"] for p in only(plan, "aws:elasticache/parameterGroup:ParameterGroup").inputs["parameters"]}
+    assert params == {"cluster-enabled": "yes", "maxmemory-policy": "allkeys-lru"}
+
+
+@pytest.mark.parametrize(("stack", "cloud"), AWS_STACKS)
+def test_aws_kafka_is_msk_three_brokers_three_zones_tls_and_encrypted(stack: str, cloud: str) -> None:
+    plan = planned(stack, cloud)
+    msk = only(plan, "aws:msk/cluster:Cluster")
+    i = msk.inputs
+    assert i["numberOfBrokerNodes"] == 3 and len(set(i["brokerNodeGroupInfo"]["clientSubnets"])) == 3
+    assert i["encryptionInfo"]["encryptionInTransit"] == {"inCluster": True, "clientBroker": "TLS"}
+    assert i["encryptionInfo"]["encryptionAtRestKmsKeyArn"]
+    assert i["clientAuthentication"]["sasl"]["scram"] is True and i["clientAuthentication"]["unauthenticated"] is False
+    assert i["kafkaVersion"].endswith(".kraft") and msk.protect
+
+
+@pytest.mark.parametrize(("stack", "cloud"), AWS_STACKS)
+def test_managed_aws_services_are_private_and_reachable_from_nodes_only(stack: str, cloud: str) -> None:
+    plan = planned(stack, cloud)
+    groups = [r for r in of_type(plan, "aws:ec2/securityGroup:SecurityGroup") if r.name.startswith("data-")]
+    assert {g.name for g in groups} == {"data-postgres-sg", "data-redis-sg", "data-kafka-sg"}
+    for g in groups:
+        (rule,) = g.inputs["ingress"]
+        assert "cidrBlocks" not in rule and len(rule["securityGroups"]) == 1
+        assert rule["fromPort"] == rule["toPort"]
+
+
+@pytest.mark.parametrize(("stack", "cloud"), AZURE_STACKS)
+def test_azure_postgres_is_zone_redundant_flexible_server_with_replicas(stack: str, cloud: str) -> None:
+    plan = planned(stack, cloud)
+    server = only(plan, "azure-native:dbforpostgresql:Server")
+    i = server.inputs
+    assert int(i["version"]) >= 15 and i["highAvailability"]["mode"] == "ZoneRedundant"
+    assert i["network"]["publicNetworkAccess"] == "Disabled" and i["network"]["delegatedSubnetResourceId"]
+    assert i["backup"]["backupRetentionDays"] >= 30
+    assert i["backup"]["geoRedundantBackup"] == ("Enabled" if stack == "prod" else "Disabled")
+    assert i["administratorLoginPassword"] == "[secret]" and server.protect
+    replicas = [r for r in of_type(plan, "azure-native:dbforpostgresql:Server") if r is not server]
+    assert len(replicas) == 2 and all(r.inputs["createMode"] == "Replica" for r in replicas)
+
+
+@pytest.mark.parametrize(("stack", "cloud"), AZURE_STACKS)
+def test_azure_redis_is_managed_redis_tls12_lru_private(stack: str, cloud: str) -> None:
+    plan = planned(stack, cloud)
+    cluster = only(plan, "azure-native:redisenterprise:RedisEnterprise")
+    assert cluster.inputs["minimumTlsVersion"] == "1.2" and cluster.inputs["publicNetworkAccess"] == "Disabled"
+    assert cluster.inputs["highAvailability"] == "Enabled" and cluster.protect
+    db = only(plan, "azure-native:redisenterprise:Database").inputs
+    assert db["evictionPolicy"] == "AllKeysLRU" and db["clientProtocol"] == "Encrypted"
+    assert db["clusteringPolicy"] == "OSSCluster"
+    assert any(r.name == "data-redis-private-endpoint" for r in of_type(plan, "azure-native:network:PrivateEndpoint"))
+
+
+@pytest.mark.parametrize(("stack", "cloud"), AZURE_STACKS)
+def test_azure_kafka_runs_in_cluster_with_strimzi_kraft(stack: str, cloud: str) -> None:
+    plan = planned(stack, cloud)
+    pools = {p["metadata"]["name"]: p["spec"] for p in k8s(plan, "KafkaNodePool", namespace="data")}
+    assert pools["brokers"]["replicas"] == 3 and pools["controllers"]["replicas"] == 3
+    assert pools["controllers"]["roles"] == ["controller"]
+    kafka = one(plan, "Kafka", "kafka", "data")["spec"]["kafka"]
+    assert kafka["config"]["min.insync.replicas"] == 2 and kafka["rack"]
+    assert not of_type(plan, "aws:msk/cluster:Cluster")
+
+
+@pytest.mark.parametrize(("stack", "cloud"), [s for s in STACKS if s[0] != "dev"])
+def test_mongo_is_a_three_member_replica_set_with_backups_and_shard_key(stack: str, cloud: str) -> None:
+    plan = planned(stack, cloud)
+    psmdb = one(plan, "PerconaServerMongoDB", "mongo", "data")
+    spec = psmdb["spec"]
+    assert spec["replsets"][0]["size"] == 3 and spec["image"].split(":")[1] >= "6.0"
+    assert spec["replsets"][0]["affinity"]["antiAffinityTopologyKey"] == "topology.kubernetes.io/zone"
+    assert psmdb["metadata"]["annotations"]["bakhmach.io/shard-key"] == "tenant_id,context_id"
+    backup = spec["backup"]
+    assert backup["enabled"] and backup["pitr"]["enabled"] and backup["pitr"]["oplogSpanMin"] <= 5
+    (task,) = backup["tasks"]
+    assert task["retention"]["count"] >= 30
+    (resource,) = [r for r in plan.resources if r.inputs.get("kind") == "PerconaServerMongoDB"]
+    assert resource.protect
+
+
+def test_in_cluster_postgres_with_backups_archives_wal_through_the_barman_plugin(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from hubctl.plan import run_plan
+
+    source = (REPO_ROOT / "Pulumi.staging.yaml").read_text()
+    stack_file = tmp_path / "Pulumi.staging.yaml"
+    stack_file.write_text(source + "\n  bakhmach-hub:data:\n    postgres:\n      backend: in-cluster\n")
+    plan = run_plan("staging", "aws", stack_file=stack_file)
+    cluster = one(plan, "Cluster", "postgres", "data")["spec"]
+    assert cluster["instances"] == 3 and cluster["imageName"].split(":")[1].split(".")[0] >= "15"
+    (plugin,) = cluster["plugins"]
+    assert plugin["isWALArchiver"] and plugin["name"] == "barman-cloud.cloudnative-pg.io"
+    assert cluster["postgresql"]["parameters"]["archive_timeout"] == "5min"
+    store = one(plan, "ObjectStore", "postgres-backups", "data")["spec"]
+    assert store["retentionPolicy"] == "30d" and "barmanObjectStore" not in cluster.get("backup", {})
+    assert one(plan, "ScheduledBackup", "postgres-daily", "data")["spec"]["method"] == "plugin"
+    releases = {r.inputs["name"] for r in of_type(plan, "kubernetes:helm.sh/v3:Release")}
+    assert {"cloudnative-pg", "plugin-barman-cloud", "cert-manager"} <= releases
+    assert not of_type(plan, "aws:rds/instance:Instance")
+
+
+# ---- settings -----------------------------------------------------------------------------
+
+
+def _values(**data: object) -> dict[str, object]:
+    return {
+        "environment": "dev",
+        "cloud": "kind",
+        "owner": "platform-team",
+        "cluster": {"kubeconfigContext": "kind-bakhmach-dev"},
+        "data": data,
+    }
+
+
+def test_managed_backend_on_kind_fails_naming_the_key() -> None:
+    from components.data import data_layer_spec
+
+    settings = load_settings(_values(postgres={"backend": "managed"}))
+    with pytest.raises(SettingsError) as caught:
+        data_layer_spec(settings, "Pulumi.dev.yaml")
+    assert "bakhmach-hub:data.postgres.backend" in str(caught.value) and "allowed: in-cluster" in str(caught.value)
+
+
+def test_unknown_backend_names_the_allowed_ones() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_values(redis={"backend": "serverless"}))
+    assert "data.redis.backend" in str(caught.value) and "'in-cluster' or 'managed'" in str(caught.value)
+
+
+def test_kafka_has_no_managed_backend_on_azure() -> None:
+    settings = load_settings(_values())
+    with pytest.raises(ValueError, match="kafka on azure"):
+        resolve_data_layer(settings.data.model_copy(update={"kafka": settings.data.kafka.model_copy(update={"backend": "managed"})}), "prod", "azure", {})
+
+
+# ---- connections reach the services; secrets never leave Pulumi's secret handling ----------
+
+
+def test_services_get_plain_locations_and_secret_credentials(any_plan: Plan) -> None:
+    # The primary cluster's (prod's secondary region gets its data from the DR work).
+    dep = resource(any_plan, "kubernetes:apps/v1:Deployment", "slon-finance-deployment").inputs
+    env = {e["name"]: e for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+    for prefix, secret in (("POSTGRES", "data-postgres"), ("REDIS", "data-redis"), ("KAFKA", "data-kafka")):
+        assert "value" in env[f"{prefix}_HOST"] and env[f"{prefix}_PORT"]["value"].isdigit()
+        ref = env[f"{prefix}_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": secret, "key": "password"}
+    assert "MONGO_HOST" not in env  # slon-finance does not use MongoDB
+    secret = resource(any_plan, "kubernetes:core/v1:Secret", "data-connections-slon-credit-postgres").inputs
+    assert secret["stringData"] == "[secret]" or secret["stringData"]["password"] == "[secret]"
+
+
+def test_consuming_namespaces_may_reach_only_their_data_ports(any_plan: Plan) -> None:
+    egress = resource(any_plan, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "ns-slon-credit-allow-data").inputs[
+        "spec"
+    ]["egress"]
+    ports = sorted(p["port"] for rule in egress for p in rule["ports"])
+    assert len(egress) == 3 and all(len(rule["to"]) == 1 for rule in egress)
+    assert 27017 not in ports
+
+
+@pytest.mark.parametrize(("stack", "cloud"), STACKS)
+def test_no_generated_secret_appears_in_the_plan(stack: str, cloud: str) -> None:
+    assert GENERATED not in json.dumps(planned(stack, cloud).to_json())
+
+
+@pytest.mark.parametrize(("stack", "cloud"), [("dev", "kind"), ("prod", "aws"), ("prod", "azure")])
+def test_no_generated_secret_appears_in_hubctl_output(stack: str, cloud: str) -> None:
+    args = [sys.executable, "-m", "hubctl", "plan", stack] + ([] if cloud == "kind" else ["--cloud", cloud])
+    out = subprocess.run(args, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert GENERATED not in out.stdout and GENERATED not in out.stderr
+    assert "bakhmach:data:PostgresCluster" in out.stdout
