@@ -4,7 +4,8 @@
 - a ResourceQuota that fits the context's services at their autoscaling maximum plus a rollout
   surge, and a LimitRange giving containers without resources a default and a ceiling;
 - zero trust: a default-deny NetworkPolicy for ingress and egress, then only DNS to kube-dns and
-  ingress from the gateway namespaces on the services' own ports.
+  ingress from the gateway namespaces on the services' own ports, and egress to the data
+  services the namespace's services use, on those services' ports only.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.data.connection import DataEgress
 from components.labels import GATEWAY_ROLE, GATEWAY_ROLE_LABEL, standard_labels
 from settings.model import ServiceSpec
 from settings.quantity import MI, format_cpu, format_memory
@@ -39,6 +41,8 @@ class ContextNamespaceArgs:
     environment: str
     pod_security_version: str  # e.g. "v1.36": pinned so a cluster upgrade cannot tighten it silently
     services: tuple[ServiceSpec, ...] = field(default_factory=tuple)
+    # Where the services' data stores are: the in-cluster data namespace or the cloud network.
+    data_egress: tuple[DataEgress, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -199,4 +203,32 @@ class ContextNamespace(pulumi.ComponentResource):
                 ),
                 opts=inside,
             )
+        if args.data_egress:
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-allow-data",
+                metadata=meta("allow-to-data"),
+                spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=every_pod,
+                    policy_types=["Egress"],
+                    egress=[_data_egress_rule(egress) for egress in args.data_egress],
+                ),
+                opts=inside,
+            )
         self.register_outputs({"namespace": args.context})
+
+
+def _data_egress_rule(egress: DataEgress) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+    """Only the data service's own port, only to where it runs."""
+    if egress.namespace is not None:
+        peer = k8s.networking.v1.NetworkPolicyPeerArgs(
+            namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                match_labels={"kubernetes.io/metadata.name": egress.namespace}
+            )
+        )
+    else:
+        assert egress.cidr is not None
+        peer = k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=egress.cidr))
+    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+        to=[peer],
+        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in egress.ports],
+    )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.data.connection import DataConnection
 from components.labels import standard_labels
 from settings.frameworks import Probe
 from settings.model import ServiceSpec
@@ -32,6 +33,32 @@ class ContextServiceArgs:
     namespace_dependencies: tuple[pulumi.Resource, ...] = ()
     hpa_dependencies: tuple[pulumi.Resource, ...] = ()
     vpa_dependencies: tuple[pulumi.Resource, ...] = ()
+    # The data services this service uses: plain env vars for where they are, secretKeyRef
+    # env vars for the credentials (from the namespace's `data-<service>` Secrets).
+    data: tuple[DataConnection, ...] = ()
+
+
+def _data_env(conn: DataConnection) -> list[k8s.core.v1.EnvVarArgs]:
+    prefix = conn.env_prefix
+    plain: dict[str, pulumi.Input[str]] = {
+        f"{prefix}_HOST": conn.host,
+        f"{prefix}_PORT": str(conn.port),
+        f"{prefix}_TLS": "true" if conn.tls else "false",
+    }
+    if conn.database:
+        plain[f"{prefix}_DATABASE"] = conn.database
+    plain |= {f"{prefix}_{key}": value for key, value in conn.extra.items()}
+    env = [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in plain.items()]
+    env += [
+        k8s.core.v1.EnvVarArgs(
+            name=f"{prefix}_{key.upper()}",
+            value_from=k8s.core.v1.EnvVarSourceArgs(
+                secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=conn.secret_name, key=key)
+            ),
+        )
+        for key in ("username", "password")
+    ]
+    return env
 
 
 def _probe(probe: Probe, port_name: str, model: str) -> k8s.core.v1.ProbeArgs:
@@ -86,6 +113,7 @@ class ContextService(pulumi.ComponentResource):
                 k8s.core.v1.EnvVarArgs(name="BUSINESS_CONTEXT", value=spec.context),
                 k8s.core.v1.EnvVarArgs(name="ENVIRONMENT", value=spec.environment),
                 k8s.core.v1.EnvVarArgs(name="PORT", value=str(spec.port)),
+                *(env for conn in args.data for env in _data_env(conn)),
             ],
             resources=k8s.core.v1.ResourceRequirementsArgs(
                 requests={"cpu": spec.resources.cpu_request, "memory": spec.resources.memory_request},

@@ -22,7 +22,7 @@ from pydantic.alias_generators import to_camel
 
 from settings import seed
 from settings.cloud import CloudSettings
-from settings.data import DataSettings
+from settings.data import DataService, DataSettings
 from settings.frameworks import FRAMEWORKS, FrameworkProfile
 from settings.quantity import cpu_millicores, format_cpu, format_memory, memory_bytes
 from settings.seed import Cloud, Environment
@@ -80,6 +80,8 @@ class ServiceOverride(_Section):
     replicas: int | None = Field(default=None, ge=1, le=50)
     cpu: CpuQuantity | None = None
     memory: MemoryQuantity | None = None
+    # The data services this service uses (replaces the seed's list for it).
+    data: tuple[DataService, ...] | None = None
 
 
 class ClusterSettings(_Section):
@@ -204,6 +206,7 @@ class ServiceSpec:
     args: tuple[str, ...]
     probes: FrameworkProfile
     autoscaling: seed.AutoscalingRule | None
+    data_needs: tuple[DataService, ...] = ()
 
     @property
     def port(self) -> int:
@@ -255,7 +258,14 @@ def _resolve_service(row: seed.ServiceRow, override: ServiceOverride, stack: Sta
         args=tuple(args),
         probes=framework,
         autoscaling=profile.autoscaling,
+        data_needs=_data_needs(row.name, override),
     )
+
+
+def _data_needs(name: str, override: ServiceOverride) -> tuple[DataService, ...]:
+    if override.data is not None:
+        return tuple(dict.fromkeys(override.data))
+    return seed.SERVICE_DATA_NEEDS.get(name, ())
 
 
 def _scaled(cpu_m: int, memory_b: int, percent: int) -> Resources:

@@ -44,7 +44,13 @@ def test_default_deny_covers_ingress_and_egress(any_plan: Plan, context: str) ->
 @pytest.mark.parametrize("context", ALL_NAMESPACES)
 def test_only_dns_egress_and_gateway_ingress_are_allowed(any_plan: Plan, context: str) -> None:
     policies = {p["metadata"]["name"]: p["spec"] for p in k8s(any_plan, "NetworkPolicy", namespace=context)}
-    assert set(policies) == {"default-deny", "allow-dns", "allow-from-gateway"}
+    # Every context's services use some data service: egress to those ports only (the data layer).
+    assert set(policies) == {"default-deny", "allow-dns", "allow-from-gateway", "allow-to-data"}
+    data = policies["allow-to-data"]
+    assert data["policyTypes"] == ["Egress"] and "ingress" not in data
+    for rule in data["egress"]:
+        assert len(rule["to"]) == 1
+        assert {p["port"] for p in rule["ports"]} <= {5432, 27017, 6379, 10000, 9092, 9096}
     (dns,) = policies["allow-dns"]["egress"]
     assert {(p["protocol"], p["port"]) for p in dns["ports"]} == {("UDP", 53), ("TCP", 53)}
     assert dns["to"][0]["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}

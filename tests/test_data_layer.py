@@ -89,7 +89,9 @@ def test_aws_redis_is_elasticache_cluster_mode_three_shards_one_replica_lru(stac
     assert i["clusterMode"] == "enabled" and i["automaticFailoverEnabled"] is True
     assert i["transitEncryptionEnabled"] is True and i["atRestEncryptionEnabled"] is True
     assert i["authToken"] == "[secret]" and i["engineVersion"].startswith("7.") and group.protect
-    params = {p["name"]: p["value"] for p in only(plan, "aws:elasticache/parameterGroup:ParameterGroup").inputs["parameters"]}
+    params = {
+        p["name"]: p["value"] for p in only(plan, "aws:elasticache/parameterGroup:ParameterGroup").inputs["parameters"]
+    }
     assert params == {"cluster-enabled": "yes", "maxmemory-policy": "allkeys-lru"}
 
 
@@ -220,7 +222,12 @@ def test_unknown_backend_names_the_allowed_ones() -> None:
 def test_kafka_has_no_managed_backend_on_azure() -> None:
     settings = load_settings(_values())
     with pytest.raises(ValueError, match="kafka on azure"):
-        resolve_data_layer(settings.data.model_copy(update={"kafka": settings.data.kafka.model_copy(update={"backend": "managed"})}), "prod", "azure", {})
+        resolve_data_layer(
+            settings.data.model_copy(update={"kafka": settings.data.kafka.model_copy(update={"backend": "managed"})}),
+            "prod",
+            "azure",
+            {},
+        )
 
 
 # ---- connections reach the services; secrets never leave Pulumi's secret handling ----------
