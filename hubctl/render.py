@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from hubctl.plan import Plan, PlannedResource
+from hubctl.plan import SECRET, Plan, PlannedResource
 
 # Types under the kubernetes package that are not API objects themselves.
 _NOT_OBJECTS = ("kubernetes:helm.sh/", "kubernetes:helm:", "kubernetes:yaml", "kubernetes:kustomize")
@@ -23,8 +23,18 @@ def is_kubernetes_object(resource: PlannedResource) -> bool:
     )
 
 
+def _unmask(doc: dict[str, Any]) -> dict[str, Any]:
+    """A Secret whose whole payload is a Pulumi secret renders with an empty payload: the plan
+    never holds the values, and a manifest must stay a valid object for schema checks."""
+    if doc.get("kind") == "Secret":
+        for key in ("data", "stringData"):
+            if doc.get(key) == SECRET:
+                doc[key] = {}
+    return doc
+
+
 def manifests(plan: Plan) -> list[dict[str, Any]]:
-    return [dict(r.inputs) for r in plan.resources if is_kubernetes_object(r)]
+    return [_unmask(dict(r.inputs)) for r in plan.resources if is_kubernetes_object(r)]
 
 
 def _file_name(index: int, doc: dict[str, Any]) -> str:
