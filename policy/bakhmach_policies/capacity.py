@@ -94,7 +94,7 @@ def _check_capacity(args: StackValidationArgs, report: ReportViolation) -> None:
         size = seed.node_size(instance_type)
         if size is None:
             report(
-                f"node type {instance_type} is not in the policy's node size table (policy/bakhmach_policies/seed.py)",
+                f"node type {instance_type} is not in the node size table (policy/bakhmach_policies/seed.py)",
                 None,
             )
         else:

@@ -155,11 +155,14 @@ def _elasticache_tls(p: Mapping[str, Any]) -> str | None:
 
 
 def _rds_postgres_tls(p: Mapping[str, Any]) -> str | None:
-    # RDS for PostgreSQL forces SSL by default (rds.force_ssl=1) from major version 15 on.
-    if str(get(p, "engine", default="")).endswith("postgres") or get(p, "engine") == "postgres":
-        major = version_tuple(get(p, "engineVersion", default="0"))[:1] or (0,)
-        if major[0] < 15 and not get(p, "parameterGroupName"):
-            return "PostgreSQL before 15 does not force TLS: set a parameter group with rds.force_ssl=1"
+    # RDS for PostgreSQL forces TLS by default (rds.force_ssl=1) from major version 15 on; an
+    # unset engineVersion means the current default, which is newer.
+    if get(p, "engine") != "postgres" or "engineVersion" not in p:
+        return None
+    major = (version_tuple(get(p, "engineVersion")) or (0,))[0]
+    # Only whether a parameter group is named matters here (its name may be unknown in preview).
+    if major < 15 and "parameterGroupName" not in p:
+        return "PostgreSQL before 15 does not force TLS: set a parameter group with rds.force_ssl=1"
     return None
 
 
@@ -386,7 +389,9 @@ def _check_protection(args: ResourceValidationArgs, report: ReportViolation) -> 
     field = DELETION_PROTECTION.get(args.resource_type)
     if field and not _is_true(args.props, field):
         report(f"{field} must be true in {env}", None)
-    if args.resource_type in FINAL_SNAPSHOT and _is_true(args.props, "skipFinalSnapshot"):
+    # A read replica cannot take a final snapshot (RDS refuses one); its source keeps the backups.
+    replica = get(args.props, "replicateSourceDb") or get(args.props, "replicationSourceIdentifier")
+    if args.resource_type in FINAL_SNAPSHOT and _is_true(args.props, "skipFinalSnapshot") and not replica:
         report(f"skipFinalSnapshot must not be true in {env}", None)
 
 

@@ -27,12 +27,8 @@ def _namespaces(resources: list[PolicyResource]) -> list[PolicyResource]:
 
 
 def context_namespaces(resources: list[PolicyResource]) -> list[PolicyResource]:
-    """Namespaces named after a context (or labelled as their own context)."""
-    return [
-        r
-        for r in _namespaces(resources)
-        if name(r.props) in seed.CONTEXTS or labels(r.props).get(seed.CONTEXT_LABEL) == name(r.props)
-    ]
+    """The namespaces of the seed's contexts (the six business contexts and the shared one)."""
+    return [r for r in _namespaces(resources) if name(r.props) in seed.CONTEXTS]
 
 
 def _is_default_deny(policy: PolicyResource) -> bool:

@@ -133,7 +133,8 @@ def _check_hpa(args: ResourceValidationArgs, report: ReportViolation) -> None:
     min_replicas = as_number(spec.get("minReplicas"))
     min_replicas = 1.0 if min_replicas is None else min_replicas
     if max_replicas is None or max_replicas > seed.HPA_MAX_REPLICAS:
-        report(f"maxReplicas {max_replicas} exceeds the seed's maximum of {seed.HPA_MAX_REPLICAS}", None)
+        shown = "unset" if max_replicas is None else f"{max_replicas:g}"
+        report(f"maxReplicas {shown} exceeds the seed's maximum of {seed.HPA_MAX_REPLICAS}", None)
     if max_replicas is not None and min_replicas > max_replicas:
         report(f"minReplicas {min_replicas:g} is above maxReplicas {max_replicas:g}", None)
     if env is None:
@@ -146,7 +147,9 @@ def _check_hpa(args: ResourceValidationArgs, report: ReportViolation) -> None:
         actual = _metric_targets(args.props)
         for resource, percent in wanted.items():
             if actual.get(resource) != percent:
-                report(f"{resource} target is {actual.get(resource)}, the seed's {env} target is {percent}%", None)
+                have = actual.get(resource)
+                shown = "none" if have is None else f"{have:g}"
+                report(f"{resource} target is {shown}, the seed's {env} target is {percent}%", None)
 
 
 def _workloads(resources: list[PolicyResource]) -> list[PolicyResource]:
