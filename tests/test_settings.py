@@ -32,6 +32,11 @@ def prod_values() -> dict[str, Any]:
         "owner": "platform-team",
         "cluster": {"kubeconfigContext": "bakhmach-prod"},
         "services": {n: {"image": f"ghcr.io/bakhmach-business-hub/{n}:1.0.0"} for n in APP_SERVICES},
+        # Prod's second region and failover zone (settings/cloud.py; tests/test_cloud_settings.py).
+        "cloudCluster": {
+            "aws": {"region": "eu-central-1", "secondaryRegion": "eu-west-1"},
+            "dns": {"zone": "bakhmach-business-hub.com"},
+        },
     }
 
 

@@ -11,6 +11,7 @@ seed's "Node Target: 70% utilization" and "Scale-down: 10 minutes".
 from __future__ import annotations
 
 import base64
+import hashlib
 import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.containerservice as containerservice
+import pulumi_azure_native.keyvault as keyvault
 import pulumi_azure_native.managedidentity as managedidentity
 import pulumi_azure_native.monitor as monitor
 import pulumi_azure_native.operationalinsights as operationalinsights
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
 ZONES = ["1", "2", "3"]
 # Built-in role "Network Contributor": the cluster identity manages load balancers in the subnet.
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+# Built-in role "Key Vault Crypto User": wrap/unwrap with the KMS key, nothing else.
+KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
 # The AKS Entra ID server application every AKS cluster's tokens are issued for.
 AKS_ENTRA_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 CONTROL_PLANE_LOGS = [
@@ -132,6 +136,49 @@ class AksCluster(pulumi.ComponentResource):
             opts=child,
         )
 
+        def role_id(role: str) -> pulumi.Output[str]:
+            return client.subscription_id.apply(
+                lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}"
+            )
+
+        # KMS envelope encryption of Secrets, as on EKS. Vault names are global and at most 24
+        # characters, so the name carries a short hash of the cluster name.
+        digest = hashlib.sha256(cluster_name.encode()).hexdigest()[:6]
+        vault = keyvault.Vault(
+            f"{name}-kms-vault",
+            vault_name=f"kv-{scope.stack_name[:10]}-{digest}",
+            resource_group_name=rg.name,
+            location=scope.region,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=identity.tenant_id,
+                sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName.STANDARD),
+                # Access by Azure RBAC only (no access policies); a deleted key stays recoverable.
+                enable_rbac_authorization=True,
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=90,
+                enable_purge_protection=True,
+            ),
+            tags=scope.tags,
+            opts=stateful,
+        )
+        kms_key = keyvault.Key(
+            f"{name}-kms-key",
+            key_name="kubernetes-secrets",
+            vault_name=vault.name,
+            resource_group_name=rg.name,
+            properties=keyvault.KeyPropertiesArgs(kty=keyvault.JsonWebKeyType.RSA, key_size=2048),
+            tags=scope.tags,
+            opts=stateful,
+        )
+        kms_role = authorization.RoleAssignment(
+            f"{name}-identity-kms",
+            principal_id=identity.principal_id,
+            principal_type="ServicePrincipal",
+            role_definition_id=role_id(KEY_VAULT_CRYPTO_USER),
+            scope=vault.id,
+            opts=child,
+        )
+
         sizes = dict(
             zip(
                 [p.name for p in settings.node_pools],
@@ -166,6 +213,13 @@ class AksCluster(pulumi.ComponentResource):
             oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
             security_profile=containerservice.ManagedClusterSecurityProfileArgs(
                 workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
+                azure_key_vault_kms=containerservice.AzureKeyVaultKmsArgs(
+                    enabled=True,
+                    key_id=kms_key.key_uri_with_version,
+                    # Public: the vault is reached over its public endpoint, guarded by RBAC. The
+                    # private mode needs API-server VNet integration, which this cluster does not use.
+                    key_vault_network_access=containerservice.KeyVaultNetworkAccessTypes.PUBLIC,
+                ),
             ),
             api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
                 enable_private_cluster=private,
@@ -221,7 +275,7 @@ class AksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=scope.protect,
-                depends_on=[network_role],
+                depends_on=[network_role, kms_role],
                 # The autoscaler owns the running size of the system pool.
                 ignore_changes=["agentPoolProfiles[0].count"],
             ),

@@ -30,9 +30,10 @@ import pulumi_kubernetes as k8s
 from components.cloud import versions
 from components.cloud.common import CloudScope
 from components.cloud.identity import pod_identity_role
+from components.labels import standard_labels
 from components.network import AwsNetwork, AzureNetwork, CloudNetwork
 from settings.cloud import DnsFailoverSettings
-from settings.seed import Cloud
+from settings.seed import SHARED_CONTEXT, Cloud
 
 EXTERNAL_DNS_NAMESPACE = "kube-system"
 EXTERNAL_DNS_SA = "external-dns"
@@ -274,7 +275,16 @@ class TrafficManagerFailover:
             )
             config = k8s.core.v1.ConfigMap(
                 f"{regional.prefix}-external-dns-azure",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name="external-dns-azure", namespace=EXTERNAL_DNS_NAMESPACE),
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name="external-dns-azure",
+                    namespace=EXTERNAL_DNS_NAMESPACE,
+                    labels=standard_labels(
+                        context=SHARED_CONTEXT.slug,
+                        environment=regional.environment,
+                        component="dns",
+                        name="external-dns",
+                    ),
+                ),
                 data={"azure.json": azure_json},
                 opts=pulumi.ResourceOptions(parent=parent, provider=cluster.provider),
             )

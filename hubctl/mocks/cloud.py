@@ -127,3 +127,11 @@ register_call(
         "tenantId": TENANT,
     },
 )
+register_state("azure-native:keyvault:Vault", lambda a: {"name": a.inputs.get("vaultName") or a.name})
+register_state(
+    "azure-native:keyvault:Key",
+    lambda a: {
+        "keyUri": f"https://offline.vault.azure.net/keys/{a.inputs.get('keyName')}",
+        "keyUriWithVersion": f"https://offline.vault.azure.net/keys/{a.inputs.get('keyName')}/0000",
+    },
+)

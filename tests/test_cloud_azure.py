@@ -1,0 +1,217 @@
+"""`cloud: azure`: staging and prod get a complete, secure AKS platform (and prod a second region)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hubctl.plan import SECRET, Plan, PlannedResource
+from settings import seed
+from tests.planning import of_type, planned
+
+ENVIRONMENTS = ["staging", "prod"]
+REQUIRED_TAGS = {"environment", "owner", "managed-by"}
+# Azure resource types whose API has no tags.
+UNTAGGABLE = {
+    "azure-native:network:Subnet",
+    "azure-native:authorization:RoleAssignment",
+    "azure-native:monitor:DiagnosticSetting",
+    "azure-native:managedidentity:FederatedIdentityCredential",
+    "azure-native:trafficmanager:Endpoint",
+    "azure-native:dns:RecordSet",
+}
+
+
+def plan_for(environment: str) -> Plan:
+    return planned(environment, "azure")
+
+
+def managed_clusters(plan: Plan) -> list[PlannedResource]:
+    return of_type(plan, "azure-native:containerservice:ManagedCluster")
+
+
+def aks_components(plan: Plan) -> list[PlannedResource]:
+    return of_type(plan, "bakhmach:cloud:AksCluster")
+
+
+def pools_of(plan: Plan, cluster: PlannedResource) -> dict[str, dict]:
+    """Every pool of one cluster by role: the inline system pool and the separate user pools."""
+    pools = {p["nodeLabels"]["bakhmach.io/pool-role"]: p for p in cluster.inputs["agentPoolProfiles"]}
+    for pool in of_type(plan, "azure-native:containerservice:AgentPool"):
+        if pool.inputs["resourceName"] == cluster.inputs["resourceName"]:
+            pools[pool.inputs["nodeLabels"]["bakhmach.io/pool-role"]] = pool.inputs
+    return pools
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_the_vnet_has_node_postgres_and_private_endpoint_subnets(environment: str) -> None:
+    plan = plan_for(environment)
+    vnets = of_type(plan, "azure-native:network:VirtualNetwork")
+    assert len(vnets) == len(aks_components(plan))
+    for vnet in vnets:
+        subnets = {
+            s.inputs["subnetName"]: s.inputs
+            for s in of_type(plan, "azure-native:network:Subnet")
+            if s.inputs["virtualNetworkName"] == vnet.inputs["virtualNetworkName"]
+        }
+        assert set(subnets) == {"nodes", "postgres", "private-endpoints"}
+        assert subnets["postgres"]["delegations"][0]["serviceName"] == "Microsoft.DBforPostgreSQL/flexibleServers"
+        assert subnets["private-endpoints"]["privateEndpointNetworkPolicies"] == "Enabled"
+        assert all(s["defaultOutboundAccess"] is False for s in subnets.values())
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_aks_uses_cni_overlay_with_a_network_policy_engine(environment: str) -> None:
+    for cluster in managed_clusters(plan_for(environment)):
+        network = cluster.inputs["networkProfile"]
+        assert (network["networkPlugin"], network["networkPluginMode"]) == ("azure", "overlay")
+        assert network["networkPolicy"] == "cilium" and network["networkDataplane"] == "cilium"
+        assert cluster.inputs["kubernetesVersion"] == "1.36"
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_entra_id_rbac_without_local_accounts_and_a_private_api(environment: str) -> None:
+    for cluster in managed_clusters(plan_for(environment)):
+        assert cluster.inputs["disableLocalAccounts"] is True
+        assert cluster.inputs["enableRBAC"] is True
+        assert cluster.inputs["aadProfile"] == {"managed": True, "enableAzureRBAC": True}
+        assert cluster.inputs["apiServerAccessProfile"] == {"enablePrivateCluster": True}
+        assert cluster.protect
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_secrets_are_envelope_encrypted_with_a_key_vault_key(environment: str) -> None:
+    plan = plan_for(environment)
+    keys = {k.name: k for k in of_type(plan, "azure-native:keyvault:Key")}
+    vaults = {v.inputs["vaultName"]: v for v in of_type(plan, "azure-native:keyvault:Vault")}
+    for cluster in managed_clusters(plan):
+        kms = cluster.inputs["securityProfile"]["azureKeyVaultKms"]
+        assert kms["enabled"] is True
+        key = keys[f"{cluster.name.removesuffix('-aks')}-kms-key"]
+        assert key.urn in cluster.dependencies and key.protect
+        assert kms["keyId"].endswith(f"/keys/{key.inputs['keyName']}/0000")
+        vault = vaults[key.inputs["vaultName"]]
+        assert len(vault.inputs["vaultName"]) <= 24
+        assert vault.inputs["properties"]["enableRbacAuthorization"] is True
+        assert vault.inputs["properties"]["enablePurgeProtection"] is True
+    roles = [r.inputs["roleDefinitionId"] for r in of_type(plan, "azure-native:authorization:RoleAssignment")]
+    assert sum(r.endswith("12338af0-0e69-4776-bea7-57ae8d297424") for r in roles) == len(managed_clusters(plan))
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_oidc_issuer_and_workload_identity_are_on(environment: str) -> None:
+    for cluster in managed_clusters(plan_for(environment)):
+        assert cluster.inputs["oidcIssuerProfile"] == {"enabled": True}
+        assert cluster.inputs["securityProfile"]["workloadIdentity"] == {"enabled": True}
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_a_system_pool_and_user_pools_across_three_zones_sized_from_the_seed(environment: str) -> None:
+    plan = plan_for(environment)
+    nodes = seed.ENVIRONMENT_PROFILES[environment].nodes  # type: ignore[index]
+    for cluster in managed_clusters(plan):
+        pools = pools_of(plan, cluster)
+        assert set(pools) == {"system", "compute", "memory"}
+        assert pools["system"]["mode"] == "System" and pools["compute"]["mode"] == "User"
+        assert pools["system"]["nodeTaints"] == ["CriticalAddonsOnly=true:NoSchedule"]
+        assert pools["compute"]["vmSize"].startswith("Standard_F")  # compute-optimised
+        assert pools["memory"]["vmSize"].startswith("Standard_E")  # memory-optimised
+        for pool in pools.values():
+            assert pool["availabilityZones"] == ["1", "2", "3"]
+            assert pool["enableAutoScaling"] is True
+            assert pool["count"] == pool["minCount"]
+        assert sum(p["minCount"] for p in pools.values()) == nodes
+        assert sum(p["maxCount"] for p in pools.values()) == seed.CLUSTER_AUTOSCALING_MAX_NODES
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_the_autoscaler_profile_targets_70_percent(environment: str) -> None:
+    for cluster in managed_clusters(plan_for(environment)):
+        profile = cluster.inputs["autoScalerProfile"]
+        assert profile["scaleDownUtilizationThreshold"] == "0.7"
+        assert profile["scaleDownUnneededTime"] == "10m"
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_monitoring_and_control_plane_logs_go_to_log_analytics(environment: str) -> None:
+    plan = plan_for(environment)
+    workspaces = {w.name: w for w in of_type(plan, "azure-native:operationalinsights:Workspace")}
+    settings = of_type(plan, "azure-native:monitor:DiagnosticSetting")
+    for cluster in managed_clusters(plan):
+        oms = cluster.inputs["addonProfiles"]["omsagent"]
+        assert oms["enabled"] is True
+        workspace = workspaces[oms["config"]["logAnalyticsWorkspaceResourceID"].removesuffix("-id")]
+        assert workspace.inputs["retentionInDays"] == 90 and workspace.protect
+        diagnostic = next(d for d in settings if d.inputs["resourceUri"] == f"{cluster.name}-id")
+        categories = {log["category"] for log in diagnostic.inputs["logs"] if log["enabled"]}
+        assert {"kube-apiserver", "kube-audit-admin", "cluster-autoscaler"} <= categories
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_azure_resource_carries_the_required_tags(environment: str) -> None:
+    plan = plan_for(environment)
+    checked = 0
+    for r in plan.resources:
+        if not r.type.startswith("azure-native:") or r.type in UNTAGGABLE or "bakhmach:cloud:" not in r.urn:
+            continue
+        tags = r.inputs.get("tags", {})
+        assert set(tags) >= REQUIRED_TAGS, f"{r.type} {r.name} lacks tags"
+        assert tags["environment"] == environment
+        checked += 1
+    assert checked >= 7
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_kubernetes_resource_uses_an_aks_derived_provider(environment: str) -> None:
+    plan = plan_for(environment)
+    aks_urns = {a.urn for a in aks_components(plan)}
+    providers = {p.urn for p in of_type(plan, "pulumi:providers:kubernetes") if p.parent in aks_urns}
+    assert len(providers) == len(aks_urns)
+    k8s_resources = [r for r in plan.resources if r.type.startswith("kubernetes:")]
+    assert k8s_resources
+    for r in k8s_resources:
+        assert r.provider in providers, f"{r.type} {r.name} uses {r.provider}"
+    for p in of_type(plan, "pulumi:providers:kubernetes"):
+        assert p.inputs["kubeconfig"] == SECRET
+    assert plan.outputs["kubeconfig"] == SECRET
+
+
+def test_prod_runs_a_second_cluster_in_the_secondary_location() -> None:
+    plan = plan_for("prod")
+    clusters = managed_clusters(plan)
+    assert sorted(c.inputs["location"] for c in clusters) == ["germanywestcentral", "northeurope"]
+    assert plan.outputs["secondaryKubeconfig"] == SECRET
+    deployments: dict[str, set[str]] = {}
+    for r in plan.resources:
+        if r.type == "kubernetes:apps/v1:Deployment":
+            deployments.setdefault(r.provider or "", set()).add(r.inputs["metadata"]["name"])
+    assert len(deployments) == 2
+    first, second = deployments.values()
+    assert set(seed.APPLICATION_SERVICES) <= first and set(seed.APPLICATION_SERVICES) <= second
+
+
+def test_prod_fails_over_through_traffic_manager() -> None:
+    plan = plan_for("prod")
+    (profile,) = of_type(plan, "azure-native:trafficmanager:Profile")
+    assert profile.inputs["trafficRoutingMethod"] == "Priority"
+    monitor = profile.inputs["monitorConfig"]
+    assert monitor["protocol"] == "HTTPS" and monitor["path"] == "/healthz"
+    ttl = profile.inputs["dnsConfig"]["ttl"]
+    # The seed: "DNS failover to secondary region (< 1 min)".
+    assert monitor["intervalInSeconds"] * monitor["toleratedNumberOfFailures"] + ttl <= 60
+    endpoints = sorted(of_type(plan, "azure-native:trafficmanager:Endpoint"), key=lambda e: e.inputs["priority"])
+    assert [e.inputs["target"] for e in endpoints] == [
+        "api-germanywestcentral.bakhmach-business-hub.com",
+        "api-northeurope.bakhmach-business-hub.com",
+    ]
+    (record,) = of_type(plan, "azure-native:dns:RecordSet")
+    assert record.inputs["relativeRecordSetName"] == "api"
+    assert record.inputs["targetResource"]["id"] == f"{profile.name}-id"
+    credentials = of_type(plan, "azure-native:managedidentity:FederatedIdentityCredential")
+    assert {c.inputs["subject"] for c in credentials} == {"system:serviceaccount:kube-system:external-dns"}
+    assert len(credentials) == 2
+
+
+def test_staging_has_one_cluster_and_no_failover() -> None:
+    plan = plan_for("staging")
+    assert len(managed_clusters(plan)) == 1
+    assert not of_type(plan, "azure-native:trafficmanager:Profile")
