@@ -1,7 +1,8 @@
 """`build_platform`: the whole stack, composed from components in dependency order.
 
-Data flows one way: settings -> cluster -> add-ons -> namespaces -> services. Each component gets
-only the slice of settings it needs.
+Data flows one way: settings -> cluster(s) -> add-ons -> namespaces -> services. Each component
+gets only the slice of settings it needs. Prod runs a second cluster in its secondary region with
+the same in-cluster platform (`build_in_cluster`, once per cluster), and DNS failover between them.
 """
 
 from __future__ import annotations
@@ -10,62 +11,147 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.cloud.dns_failover import DnsFailover, DnsFailoverArgs, RegionalCluster
 from components.cluster import Cluster, ClusterArgs
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.context_namespace import ContextNamespace, ContextNamespaceArgs
 from components.context_service import ContextService, ContextServiceArgs
+from components.data import DataLayer, DataLayerArgs, data_layer_spec
+from settings.data import DataLayerSpec
+from settings.load import PROJECT, SettingsError
 from settings.model import StackSettings
 
 
 @dataclass
-class Platform:
+class InCluster:
+    """What runs inside one cluster."""
+
     cluster: Cluster
     addons: ClusterAddons
     namespaces: dict[str, ContextNamespace]
     services: dict[str, ContextService]
+    data: DataLayer | None = None
 
 
-def build_platform(settings: StackSettings, stack_name: str) -> Platform:
-    cluster = Cluster(
-        stack_name,
+@dataclass
+class Platform:
+    # The primary cluster's platform (the only one outside prod).
+    cluster: Cluster
+    addons: ClusterAddons
+    namespaces: dict[str, ContextNamespace]
+    services: dict[str, ContextService]
+    # Prod: the secondary region's cluster and platform, and the failover name in front of both.
+    secondary: InCluster | None = None
+    failover: DnsFailover | None = None
+
+
+def check_cloud_settings(settings: StackSettings, stack_name: str) -> None:
+    """Rules across `environment`, `cloud` and `cloudCluster`, checked before anything registers."""
+    problems = settings.cloud_cluster.check(settings.environment, settings.cloud)
+    if problems:
+        lines = [f"invalid stack settings in Pulumi.{stack_name}.yaml:"]
+        lines += [f"  {PROJECT}:{key}: {message}" for key, message in problems]
+        raise SettingsError("\n".join(lines))
+
+
+def build_cluster(settings: StackSettings, stack_name: str, *, secondary: bool = False) -> Cluster:
+    name = f"{stack_name}-secondary" if secondary else stack_name
+    return Cluster(
+        name,
         ClusterArgs(
             stack_name=stack_name,
             environment=settings.environment,
             cloud=settings.cloud,
             kubeconfig_context=settings.cluster.kubeconfig_context,
             kubernetes_version=settings.cluster.kubernetes_version,
+            cloud_settings=settings.cloud_cluster,
+            owner=settings.owner,
+            secondary=secondary,
+            protect=settings.protect_stateful,
         ),
     )
+
+
+def build_in_cluster(
+    settings: StackSettings, cluster: Cluster, prefix: str = "", data_spec: DataLayerSpec | None = None
+) -> InCluster:
+    """Everything in-cluster, on `cluster`'s provider. `prefix` keeps a second cluster's names unique."""
     in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
-    addons = ClusterAddons("addons", ClusterAddonsArgs(cloud=settings.cloud), opts=in_cluster)
+    addons = ClusterAddons(f"{prefix}addons", ClusterAddonsArgs(cloud=settings.cloud), opts=in_cluster)
 
     services = settings.application_services
+    # The data layer (components/data) lives beside the primary cluster only.
+    data = None
+    if data_spec is not None:
+        data = DataLayer(
+            f"{prefix}data",
+            DataLayerArgs(
+                stack_name=pulumi.get_stack(),
+                spec=data_spec,
+                services=services,
+                pod_security_version=settings.kubernetes_minor,
+                network=cluster.network,
+            ),
+            opts=in_cluster,
+        )
     namespaces: dict[str, ContextNamespace] = {}
     for context in settings.contexts:
         namespaces[context.slug] = ContextNamespace(
-            f"ns-{context.slug}",
+            f"{prefix}ns-{context.slug}",
             ContextNamespaceArgs(
                 context=context.slug,
                 title=context.title,
                 environment=settings.environment,
                 pod_security_version=settings.kubernetes_minor,
                 services=tuple(s for s in services if s.context == context.slug),
+                data_egress=data.egress_for(tuple(s for s in services if s.context == context.slug)) if data else (),
             ),
             opts=in_cluster,
         )
+    if data is not None:
+        data.deliver({slug: ns.namespace for slug, ns in namespaces.items()})
 
     deployed: dict[str, ContextService] = {}
     for spec in services:
         namespace = namespaces[spec.context]
         deployed[spec.name] = ContextService(
-            spec.name,
+            f"{prefix}{spec.name}",
             ContextServiceArgs(
                 spec=spec,
                 namespace=namespace.name,
-                namespace_dependencies=(namespace,),
+                namespace_dependencies=(namespace, *(data.secrets_in(namespace.name) if data else ())),
+                data=data.connections_for(spec) if data else (),
                 hpa_dependencies=tuple(addons.hpa_dependencies),
                 vpa_dependencies=tuple(addons.vpa_dependencies),
             ),
             opts=in_cluster,
         )
-    return Platform(cluster=cluster, addons=addons, namespaces=namespaces, services=deployed)
+    return InCluster(cluster=cluster, addons=addons, namespaces=namespaces, services=deployed, data=data)
+
+
+def _regional(cluster: Cluster) -> RegionalCluster:
+    assert cluster.scope is not None and cluster.network is not None
+    return RegionalCluster(scope=cluster.scope, provider=cluster.provider, network=cluster.network)
+
+
+def build_platform(settings: StackSettings, stack_name: str) -> Platform:
+    check_cloud_settings(settings, stack_name)
+    data_spec = data_layer_spec(settings, f"Pulumi.{stack_name}.yaml")
+    primary = build_in_cluster(settings, build_cluster(settings, stack_name), data_spec=data_spec)
+    platform = Platform(
+        cluster=primary.cluster, addons=primary.addons, namespaces=primary.namespaces, services=primary.services
+    )
+    if settings.cloud_cluster.secondary_region(settings.cloud) is not None:
+        # check_cloud_settings allows a secondary region in prod only, and requires its DNS zone.
+        secondary_cluster = build_cluster(settings, stack_name, secondary=True)
+        platform.secondary = build_in_cluster(settings, secondary_cluster, prefix=f"{secondary_cluster.region}-")
+        assert settings.cloud_cluster.dns is not None
+        platform.failover = DnsFailover(
+            "failover",
+            DnsFailoverArgs(
+                cloud=settings.cloud,
+                settings=settings.cloud_cluster.dns,
+                clusters=(_regional(primary.cluster), _regional(secondary_cluster)),
+            ),
+        )
+    return platform
