@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_policy_and_diff(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_policy_and_diff(sub: argparse._SubParsersAction) -> None:
     cmd = sub.add_parser("policy", help="run the policy pack (policy/) against an offline plan")
     cmd.add_argument("--plan", type=Path, required=True, metavar="FILE", help="a plan written by `plan --json`")
     cmd.add_argument(
