@@ -243,7 +243,22 @@ def test_unknown_values_skip_the_policy_like_a_preview() -> None:
     report = run_policies(
         {"stack": "prod", "outputs": {"environment": "prod"}, "resources": [rds]},
         {"data-encryption-at-rest": {"enforcementLevel": "mandatory", "environment": "prod"}},
+        policies=[p for p in POLICIES if p.name == "data-encryption-at-rest"],
     )
     assert report.violations == []
     assert [(s.policy, s.level) for s in report.skipped] == [("data-encryption-at-rest", "advisory")]
     assert "storageEncrypted" in report.skipped[0].message
+
+
+def test_config_levels_follow_the_engines_rules() -> None:
+    """A policy's own entry wins over `all`, which wins over the policy's default; `disabled` skips."""
+    bad = resource(
+        "aws:ec2/vpc:Vpc", "vpc", {"tags": {"environment": "prod"}}, provider="urn:none"
+    )  # missing owner/managed-by tags
+    plan = {"stack": "prod", "outputs": {"environment": "prod"}, "resources": [bad]}
+    only = [p for p in POLICIES if p.name == "cloud-resource-tags"]
+    assert [v.level for v in run_policies(plan, {}, only).violations] == ["mandatory"]
+    assert [v.level for v in run_policies(plan, {"all": "advisory"}, only).violations] == ["advisory"]
+    levels = run_policies(plan, {"all": "advisory", "cloud-resource-tags": "mandatory"}, only)
+    assert [v.level for v in levels.violations] == ["mandatory"]
+    assert run_policies(plan, {"cloud-resource-tags": {"enforcementLevel": "disabled"}}, only).violations == []
