@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from settings.seed import SHARED_CONTEXT
+
 PART_OF = "bakhmach-business-hub"
+# The context of what serves every business context (the matrix's "All" rows, the data layer).
+PLATFORM_CONTEXT = SHARED_CONTEXT.slug
 CONTEXT_LABEL = "bakhmach.io/context"
 TENANT_LABEL = "bakhmach.io/tenant"
 ENVIRONMENT_LABEL = "bakhmach.io/environment"

@@ -31,11 +31,29 @@ def of_type(plan: Plan, type_: str) -> list[PlannedResource]:
     return [r for r in plan.resources if r.type == type_]
 
 
-def k8s(plan: Plan, kind: str, name: str | None = None, namespace: str | None = None) -> list[dict[str, Any]]:
-    """Kubernetes objects of a kind (inputs as sent), optionally by metadata name/namespace."""
+def primary_provider(plan: Plan) -> str:
+    """The URN of the primary cluster's Kubernetes provider (prod also has a secondary region)."""
+    (urn,) = [
+        r.urn
+        for r in plan.resources
+        if r.type == "pulumi:providers:kubernetes" and r.urn.endswith(f"::{plan.stack}-k8s")
+    ]
+    return urn
+
+
+def k8s(
+    plan: Plan,
+    kind: str,
+    name: str | None = None,
+    namespace: str | None = None,
+    provider: str | None = None,
+) -> list[dict[str, Any]]:
+    """Kubernetes objects of a kind (inputs as sent) on one cluster (default: the primary),
+    optionally by metadata name/namespace."""
+    provider = provider or primary_provider(plan)
     found = []
     for r in plan.resources:
-        if not r.type.startswith("kubernetes:") or r.inputs.get("kind") != kind:
+        if not r.type.startswith("kubernetes:") or r.inputs.get("kind") != kind or r.provider != provider:
             continue
         meta = r.inputs.get("metadata", {})
         if name is not None and meta.get("name") != name:
@@ -46,8 +64,8 @@ def k8s(plan: Plan, kind: str, name: str | None = None, namespace: str | None = 
     return found
 
 
-def one(plan: Plan, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
-    found = k8s(plan, kind, name, namespace)
+def one(plan: Plan, kind: str, name: str, namespace: str | None = None, provider: str | None = None) -> dict[str, Any]:
+    found = k8s(plan, kind, name, namespace, provider)
     assert len(found) == 1, f"expected one {kind} {namespace}/{name}, found {len(found)}"
     return found[0]
 

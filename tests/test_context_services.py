@@ -205,7 +205,9 @@ def test_deployments_wait_for_their_namespace(any_plan: Plan) -> None:
         ns = next(
             r
             for r in any_plan.resources
-            if r.type == "kubernetes:core/v1:Namespace" and r.inputs["metadata"]["name"] == context
+            if r.type == "kubernetes:core/v1:Namespace"
+            and r.inputs["metadata"]["name"] == context
+            and r.provider == dep.provider
         )
         assert ns.urn in dep.dependencies
 

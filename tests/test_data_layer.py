@@ -77,7 +77,10 @@ def test_aws_postgres_is_rds_multi_az_with_two_replicas_pitr_and_encryption(stac
     assert len(replicas) == 2
     assert all(r.inputs["replicateSourceDb"] == i["identifier"] and r.protect for r in replicas)
     params = only(plan, "aws:rds/parameterGroup:ParameterGroup").inputs["parameters"]
-    assert {(p["name"], p["value"]) for p in params} == {("rds.force_ssl", "1")}
+    assert {(p["name"], p["value"]) for p in params} == {
+        ("rds.force_ssl", "1"),
+        ("ssl_min_protocol_version", "TLSv1.3"),
+    }
 
 
 @pytest.mark.parametrize(("stack", "cloud"), AWS_STACKS)

@@ -20,6 +20,7 @@ import pulumi_random as random
 from pulumi_azure_native import storage
 
 from components.data.azure_private import private_endpoint
+from components.labels import PLATFORM_CONTEXT, standard_labels
 from components.network import AwsNetwork, AzureNetwork, CloudNetwork
 
 BACKUP_CREDENTIALS_SECRET = "backup-credentials"
@@ -248,7 +249,11 @@ class BackupStore(pulumi.ComponentResource):
         self.location, credentials = BACKENDS[kind].build(name, args, self)
         self.credentials = k8s.core.v1.Secret(
             f"{name}-credentials",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=BACKUP_CREDENTIALS_SECRET, namespace=args.data_namespace),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=BACKUP_CREDENTIALS_SECRET,
+                namespace=args.data_namespace,
+                labels=standard_labels(context=PLATFORM_CONTEXT, environment=args.environment, component="data"),
+            ),
             type="Opaque",
             string_data=credentials,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),

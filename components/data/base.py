@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from components.data.backup_store import BackupLocation
 from components.data.connection import DataConnection
+from components.labels import PLATFORM_CONTEXT, standard_labels
 from components.network import CloudNetwork
 from settings.data import Backend, DataComponentSpec
 
@@ -51,3 +53,19 @@ def stateful(parent: pulumi.Resource, spec: DataComponentSpec, **extra: object) 
 
 def select(backends: dict[Backend, DataBackend[SizeT]], backend: Backend) -> DataBackend[SizeT]:
     return backends[backend]
+
+
+def data_meta(
+    name: str,
+    namespace: str,
+    environment: str,
+    labels: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
+) -> k8s.meta.v1.ObjectMetaArgs:
+    """Metadata for an object of the data layer: it serves every context, so it is the platform's."""
+    return k8s.meta.v1.ObjectMetaArgs(
+        name=name,
+        namespace=namespace,
+        labels=standard_labels(context=PLATFORM_CONTEXT, environment=environment, component="data") | (labels or {}),
+        annotations=annotations,
+    )

@@ -20,7 +20,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.data.base import DataBackend, DataComponentArgs, require_network, stateful
+from components.data.base import DataBackend, DataComponentArgs, data_meta, require_network, stateful
 from components.data.connection import DataConnection, DataEgress
 from components.network import AwsNetwork
 from settings import data as data_settings
@@ -51,9 +51,10 @@ class StrimziKafka:
     def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
         spec, size = args.spec, args.size
         deps = list(args.in_cluster_dependencies)
-        meta = lambda n: k8s.meta.v1.ObjectMetaArgs(  # noqa: E731
-            name=n, namespace=args.namespace, labels={"strimzi.io/cluster": CLUSTER_NAME}
-        )
+
+        def meta(object_name: str) -> k8s.meta.v1.ObjectMetaArgs:
+            return data_meta(object_name, args.namespace, args.spec.environment, {"strimzi.io/cluster": CLUSTER_NAME})
+
         resources = {"requests": {"cpu": size.cpu, "memory": size.memory}, "limits": {"memory": size.memory}}
         storage = {"type": "persistent-claim", "size": f"{size.storage_gib}Gi", "deleteClaim": False}
         pools: list[pulumi.Resource] = []
@@ -83,7 +84,7 @@ class StrimziKafka:
             f"{name}-cluster",
             api_version="kafka.strimzi.io/v1",
             kind="Kafka",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=CLUSTER_NAME, namespace=args.namespace),
+            metadata=data_meta(CLUSTER_NAME, args.namespace, args.spec.environment),
             spec={
                 "kafka": {
                     "version": spec.version,
@@ -106,7 +107,7 @@ class StrimziKafka:
         )
         credentials = k8s.core.v1.Secret(
             f"{name}-app-credentials",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{CLUSTER_NAME}-app-credentials", namespace=args.namespace),
+            metadata=data_meta(f"{CLUSTER_NAME}-app-credentials", args.namespace, args.spec.environment),
             type="Opaque",
             string_data={"password": args.password},
             opts=pulumi.ResourceOptions(parent=parent, depends_on=deps),

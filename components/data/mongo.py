@@ -14,7 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
-from components.data.base import DataBackend, DataComponentArgs, stateful
+from components.data.base import DataBackend, DataComponentArgs, data_meta, stateful
 from components.data.connection import DataConnection, DataEgress
 from settings import data as data_settings
 from settings.data import Backend, MongoSize
@@ -35,7 +35,7 @@ class PerconaMongo:
         after = pulumi.ResourceOptions(parent=parent, depends_on=list(args.in_cluster_dependencies))
         credentials = k8s.core.v1.Secret(
             f"{name}-app-credentials",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{CLUSTER_NAME}-app-credentials", namespace=args.namespace),
+            metadata=data_meta(f"{CLUSTER_NAME}-app-credentials", args.namespace, args.spec.environment),
             type="Opaque",
             string_data={"password": args.password},
             opts=after,
@@ -89,9 +89,10 @@ class PerconaMongo:
             f"{name}-cluster",
             api_version="psmdb.percona.com/v1",
             kind="PerconaServerMongoDB",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=CLUSTER_NAME,
-                namespace=args.namespace,
+            metadata=data_meta(
+                CLUSTER_NAME,
+                args.namespace,
+                spec.environment,
                 annotations={"bakhmach.io/shard-key": ",".join(data_settings.MONGO_SHARD_KEY)},
             ),
             spec={

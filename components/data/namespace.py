@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.labels import standard_labels
+from components.labels import PLATFORM_CONTEXT, standard_labels
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class DataNamespace(pulumi.ComponentResource):
     def __init__(self, name: str, args: DataNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("bakhmach:data:DataNamespace", name, None, opts)
         self.name = args.name
-        labels = standard_labels(context=args.name, environment=args.environment, component="data")
+        labels = standard_labels(context=PLATFORM_CONTEXT, environment=args.environment, component="data")
         pss = {
             "pod-security.kubernetes.io/enforce": "baseline",
             "pod-security.kubernetes.io/audit": "restricted",

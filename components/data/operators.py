@@ -14,7 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
-from components.labels import standard_labels
+from components.labels import PLATFORM_CONTEXT, standard_labels
 from components.versions import HelmChart
 from settings.data import DataService
 
@@ -39,7 +39,7 @@ class DataOperators(pulumi.ComponentResource):
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=OPERATOR_NAMESPACE,
-                labels=standard_labels(context=OPERATOR_NAMESPACE, environment=args.environment, component="operators")
+                labels=standard_labels(context=PLATFORM_CONTEXT, environment=args.environment, component="operators")
                 # The operators' charts do not all set restricted-compliant security contexts.
                 | {
                     "pod-security.kubernetes.io/enforce": "baseline",

@@ -20,7 +20,7 @@ from pulumi_azure_native import dbforpostgresql
 
 from components import versions
 from components.data.azure_private import private_dns_zone
-from components.data.base import DataBackend, DataComponentArgs, require_network, stateful
+from components.data.base import DataBackend, DataComponentArgs, data_meta, require_network, stateful
 from components.data.connection import DataConnection, DataEgress
 from components.network import AwsNetwork, AzureNetwork
 from settings import data as data_settings
@@ -43,7 +43,7 @@ class InClusterPostgres:
         after = pulumi.ResourceOptions(parent=parent, depends_on=list(args.in_cluster_dependencies))
         credentials = k8s.core.v1.Secret(
             f"{name}-app-credentials",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{CLUSTER_NAME}-app-credentials", namespace=args.namespace),
+            metadata=data_meta(f"{CLUSTER_NAME}-app-credentials", args.namespace, args.spec.environment),
             type="kubernetes.io/basic-auth",
             string_data={"username": USERNAME, "password": args.password},
             opts=after,
@@ -76,7 +76,7 @@ class InClusterPostgres:
                 f"{name}-object-store",
                 api_version="barmancloud.cnpg.io/v1",
                 kind="ObjectStore",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{CLUSTER_NAME}-backups", namespace=args.namespace),
+                metadata=data_meta(f"{CLUSTER_NAME}-backups", args.namespace, args.spec.environment),
                 spec={
                     "configuration": {
                         "destinationPath": location.destination("postgres"),
@@ -103,7 +103,7 @@ class InClusterPostgres:
             f"{name}-cluster",
             api_version="postgresql.cnpg.io/v1",
             kind="Cluster",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=CLUSTER_NAME, namespace=args.namespace),
+            metadata=data_meta(CLUSTER_NAME, args.namespace, args.spec.environment),
             spec={
                 "instances": size.instances,
                 "imageName": versions.POSTGRES_IMAGE,
@@ -135,7 +135,7 @@ class InClusterPostgres:
                 f"{name}-daily-backup",
                 api_version="postgresql.cnpg.io/v1",
                 kind="ScheduledBackup",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{CLUSTER_NAME}-daily", namespace=args.namespace),
+                metadata=data_meta(f"{CLUSTER_NAME}-daily", args.namespace, args.spec.environment),
                 spec={
                     "schedule": DAILY_BACKUP,
                     "immediate": True,
@@ -182,8 +182,15 @@ class RdsPostgres:
         )
         parameters = aws.rds.ParameterGroup(
             f"{name}-params",
+            # Named (the family in the name, so a major upgrade creates a new group beside the old
+            # one): the instance then refers to a name known at preview, which policy can check.
+            name=f"bakhmach-{args.stack_name}-{data_settings.RDS_PARAMETER_FAMILY}",
             family=data_settings.RDS_PARAMETER_FAMILY,
-            parameters=[aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1")],
+            parameters=[
+                aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
+                # The seed's "TLS 1.3" in transit; every current PostgreSQL driver speaks it.
+                aws.rds.ParameterGroupParameterArgs(name="ssl_min_protocol_version", value="TLSv1.3"),
+            ],
             tags=net.tags,
             opts=child,
         )

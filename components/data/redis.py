@@ -24,7 +24,7 @@ from pulumi_azure_native import redisenterprise
 
 from components import versions
 from components.data.azure_private import private_endpoint
-from components.data.base import DataBackend, DataComponentArgs, require_network, stateful
+from components.data.base import DataBackend, DataComponentArgs, data_meta, require_network, stateful
 from components.data.connection import DataConnection, DataEgress
 from components.network import AwsNetwork, AzureNetwork
 from settings import data as data_settings
@@ -46,14 +46,14 @@ class InClusterRedis:
         after = pulumi.ResourceOptions(parent=parent, depends_on=list(args.in_cluster_dependencies))
         credentials = k8s.core.v1.Secret(
             f"{name}-auth",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{CLUSTER_NAME}-auth", namespace=args.namespace),
+            metadata=data_meta(f"{CLUSTER_NAME}-auth", args.namespace, args.spec.environment),
             type="Opaque",
             string_data={"password": args.password},
             opts=after,
         )
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{CLUSTER_NAME}-config", namespace=args.namespace),
+            metadata=data_meta(f"{CLUSTER_NAME}-config", args.namespace, args.spec.environment),
             data={"redis-additional.conf": f"maxmemory-policy {data_settings.REDIS_EVICTION_POLICY}\n"},
             opts=after,
         )
@@ -83,7 +83,7 @@ class InClusterRedis:
             f"{name}-cluster",
             api_version="redis.redis.opstreelabs.in/v1beta2",
             kind="RedisCluster",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=CLUSTER_NAME, namespace=args.namespace),
+            metadata=data_meta(CLUSTER_NAME, args.namespace, args.spec.environment),
             spec={
                 "clusterSize": size.leaders,
                 "clusterVersion": "v7",
