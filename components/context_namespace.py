@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components.data.connection import DataEgress
 from components.labels import GATEWAY_ROLE, GATEWAY_ROLE_LABEL, standard_labels
+from components.network_policies import EVERY_POD, default_deny_spec, dns_egress_spec, namespace_peer, tcp_ports
 from settings.model import ServiceSpec
 from settings.quantity import MI, format_cpu, format_memory
 
@@ -148,37 +149,11 @@ class ContextNamespace(pulumi.ComponentResource):
             opts=inside,
         )
 
-        every_pod = k8s.meta.v1.LabelSelectorArgs()
         self.default_deny = k8s.networking.v1.NetworkPolicy(
-            f"{name}-default-deny",
-            metadata=meta("default-deny"),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(pod_selector=every_pod, policy_types=["Ingress", "Egress"]),
-            opts=inside,
+            f"{name}-default-deny", metadata=meta("default-deny"), spec=default_deny_spec(), opts=inside
         )
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-allow-dns",
-            metadata=meta("allow-dns"),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=every_pod,
-                policy_types=["Egress"],
-                egress=[
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[
-                            k8s.networking.v1.NetworkPolicyPeerArgs(
-                                namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                                    match_labels={"kubernetes.io/metadata.name": "kube-system"}
-                                ),
-                                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
-                            )
-                        ],
-                        ports=[
-                            k8s.networking.v1.NetworkPolicyPortArgs(protocol="UDP", port=53),
-                            k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=53),
-                        ],
-                    )
-                ],
-            ),
-            opts=inside,
+            f"{name}-allow-dns", metadata=meta("allow-dns"), spec=dns_egress_spec(), opts=inside
         )
         ports = sorted({svc.port for svc in args.services})
         if ports:
@@ -186,7 +161,7 @@ class ContextNamespace(pulumi.ComponentResource):
                 f"{name}-allow-gateway",
                 metadata=meta("allow-from-gateway"),
                 spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                    pod_selector=every_pod,
+                    pod_selector=EVERY_POD,
                     policy_types=["Ingress"],
                     ingress=[
                         k8s.networking.v1.NetworkPolicyIngressRuleArgs(
@@ -197,7 +172,7 @@ class ContextNamespace(pulumi.ComponentResource):
                                     )
                                 )
                             ],
-                            ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in ports],
+                            ports=tcp_ports(*ports),
                         )
                     ],
                 ),
@@ -208,7 +183,7 @@ class ContextNamespace(pulumi.ComponentResource):
                 f"{name}-allow-data",
                 metadata=meta("allow-to-data"),
                 spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                    pod_selector=every_pod,
+                    pod_selector=EVERY_POD,
                     policy_types=["Egress"],
                     egress=[_data_egress_rule(egress) for egress in args.data_egress],
                 ),
@@ -220,15 +195,11 @@ class ContextNamespace(pulumi.ComponentResource):
 def _data_egress_rule(egress: DataEgress) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
     """Only the data service's own port, only to where it runs."""
     if egress.namespace is not None:
-        peer = k8s.networking.v1.NetworkPolicyPeerArgs(
-            namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                match_labels={"kubernetes.io/metadata.name": egress.namespace}
-            )
-        )
+        peer = namespace_peer(egress.namespace)
     else:
         assert egress.cidr is not None
         peer = k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=egress.cidr))
     return k8s.networking.v1.NetworkPolicyEgressRuleArgs(
         to=[peer],
-        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in egress.ports],
+        ports=tcp_ports(*egress.ports),
     )

@@ -19,6 +19,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.labels import PLATFORM_CONTEXT, standard_labels
+from components.network_policies import EVERY_POD, default_deny_spec, dns_egress_spec, namespace_peer, tcp_ports
 
 
 @dataclass(frozen=True)
@@ -77,49 +78,15 @@ class DataNamespace(pulumi.ComponentResource):
             opts=inside,
         )
 
-        every_pod = k8s.meta.v1.LabelSelectorArgs()
-
-        def namespace_peer(namespace: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
-            return k8s.networking.v1.NetworkPolicyPeerArgs(
-                namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                    match_labels={"kubernetes.io/metadata.name": namespace}
-                )
-            )
-
         def policy(suffix: str, spec: k8s.networking.v1.NetworkPolicySpecArgs) -> None:
             k8s.networking.v1.NetworkPolicy(f"{name}-{suffix}", metadata=meta(suffix), spec=spec, opts=inside)
 
-        policy(
-            "default-deny",
-            k8s.networking.v1.NetworkPolicySpecArgs(pod_selector=every_pod, policy_types=["Ingress", "Egress"]),
-        )
-        policy(
-            "allow-dns",
-            k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=every_pod,
-                policy_types=["Egress"],
-                egress=[
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[
-                            k8s.networking.v1.NetworkPolicyPeerArgs(
-                                namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                                    match_labels={"kubernetes.io/metadata.name": "kube-system"}
-                                ),
-                                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
-                            )
-                        ],
-                        ports=[
-                            k8s.networking.v1.NetworkPolicyPortArgs(protocol="UDP", port=53),
-                            k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=53),
-                        ],
-                    )
-                ],
-            ),
-        )
+        policy("default-deny", default_deny_spec())
+        policy("allow-dns", dns_egress_spec())
         policy(
             "allow-members",
             k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=every_pod,
+                pod_selector=EVERY_POD,
                 policy_types=["Ingress", "Egress"],
                 ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[namespace_peer(args.name)])],
                 egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[namespace_peer(args.name)])],
@@ -128,7 +95,7 @@ class DataNamespace(pulumi.ComponentResource):
         policy(
             "allow-from-operators",
             k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=every_pod,
+                pod_selector=EVERY_POD,
                 policy_types=["Ingress"],
                 ingress=[
                     k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[namespace_peer(args.operator_namespace)])
@@ -141,28 +108,21 @@ class DataNamespace(pulumi.ComponentResource):
         policy(
             "allow-https-egress",
             k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=every_pod,
+                pod_selector=EVERY_POD,
                 policy_types=["Egress"],
-                egress=[
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                        ports=[
-                            k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=443),
-                            k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=6443),
-                        ]
-                    )
-                ],
+                egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(ports=tcp_ports(443, 6443))],
             ),
         )
         if args.consumers:
             policy(
                 "allow-from-consumers",
                 k8s.networking.v1.NetworkPolicySpecArgs(
-                    pod_selector=every_pod,
+                    pod_selector=EVERY_POD,
                     policy_types=["Ingress"],
                     ingress=[
                         k8s.networking.v1.NetworkPolicyIngressRuleArgs(
                             from_=[namespace_peer(ns) for ns in namespaces],
-                            ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=port)],
+                            ports=tcp_ports(port),
                         )
                         for port, namespaces in sorted(args.consumers.items())
                     ],

@@ -1,0 +1,50 @@
+"""The NetworkPolicy building blocks every fenced namespace uses (context and data namespaces).
+
+Zero trust in one place: deny everything, then allow DNS to kube-dns and only the narrow peers a
+namespace needs, so a change to what "DNS" or "default deny" means is made once.
+"""
+
+from __future__ import annotations
+
+import pulumi_kubernetes as k8s
+
+EVERY_POD = k8s.meta.v1.LabelSelectorArgs()
+
+
+def namespace_peer(namespace: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    return k8s.networking.v1.NetworkPolicyPeerArgs(
+        namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": namespace})
+    )
+
+
+def tcp_ports(*ports: int) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:
+    return [k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in ports]
+
+
+def default_deny_spec() -> k8s.networking.v1.NetworkPolicySpecArgs:
+    """Every pod of the namespace: no ingress, no egress, until an allow says otherwise."""
+    return k8s.networking.v1.NetworkPolicySpecArgs(pod_selector=EVERY_POD, policy_types=["Ingress", "Egress"])
+
+
+def dns_egress_spec() -> k8s.networking.v1.NetworkPolicySpecArgs:
+    """Name resolution, and only to the cluster's DNS pods."""
+    return k8s.networking.v1.NetworkPolicySpecArgs(
+        pod_selector=EVERY_POD,
+        policy_types=["Egress"],
+        egress=[
+            k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                to=[
+                    k8s.networking.v1.NetworkPolicyPeerArgs(
+                        namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                            match_labels={"kubernetes.io/metadata.name": "kube-system"}
+                        ),
+                        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
+                    )
+                ],
+                ports=[
+                    k8s.networking.v1.NetworkPolicyPortArgs(protocol="UDP", port=53),
+                    k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=53),
+                ],
+            )
+        ],
+    )
