@@ -22,14 +22,42 @@ class SettingsError(pulumi.RunError):
     """A bad stack setting. A RunError: Pulumi prints the message without a traceback."""
 
 
+def _all_config() -> dict[str, Any]:
+    # Under `pulumi up` the language host passes the config in the PULUMI_CONFIG environment
+    # variable; mocks and the automation API set it in the runtime's context. Read both.
+    return {**(runtime_config.get_config_env() or {}), **runtime_config.CONFIG.get()}
+
+
+# Provider config keys that must agree with the settings: the default providers read these,
+# the components read the settings, and a resource must never land in a region nobody chose.
+_PROVIDER_REGION_KEYS = {
+    "aws:region": ("aws", "region"),
+    "azure-native:location": ("azure", "location"),
+}
+
+
+def _check_provider_regions(settings: StackSettings, config: dict[str, Any], source: str) -> None:
+    problems = []
+    for config_key, (cloud, field) in _PROVIDER_REGION_KEYS.items():
+        section = getattr(settings.cloud_cluster, cloud, None)
+        given = config.get(config_key)
+        if section is None or given is None:
+            continue
+        wanted = getattr(section, field)
+        if given != wanted:
+            problems.append(
+                f"  {config_key}: {given!r} differs from {PROJECT}:cloudCluster.{cloud}.{field} {wanted!r} "
+                "(allowed: the same region in both keys)"
+            )
+    if problems:
+        raise SettingsError("\n".join([f"invalid stack settings in {source}:", *problems]))
+
+
 def project_config(project: str = PROJECT) -> dict[str, Any]:
     """The project's config as `{key: value}`, JSON values decoded (as the stack file wrote them)."""
     prefix = f"{project}:"
     values: dict[str, Any] = {}
-    # Under `pulumi up` the language host passes the config in the PULUMI_CONFIG environment
-    # variable; mocks and the automation API set it in the runtime's context. Read both.
-    merged = {**(runtime_config.get_config_env() or {}), **runtime_config.CONFIG.get()}
-    for full_key, raw in merged.items():
+    for full_key, raw in _all_config().items():
         if not full_key.startswith(prefix):
             continue
         key = full_key[len(prefix) :]
@@ -47,13 +75,17 @@ def project_config(project: str = PROJECT) -> dict[str, Any]:
 
 def load_settings(values: dict[str, Any] | None = None, *, source: str | None = None) -> StackSettings:
     """Validate the stack's config. `source` names the stack file in messages."""
+    from_config = values is None
     if values is None:
         values = project_config()
         source = source or f"Pulumi.{pulumi.get_stack()}.yaml"
     try:
-        return StackSettings.model_validate(values)
+        settings = StackSettings.model_validate(values)
     except ValidationError as exc:
         raise SettingsError(describe(exc, source or "stack settings")) from None
+    if from_config:
+        _check_provider_regions(settings, _all_config(), source or "stack settings")
+    return settings
 
 
 def describe(exc: ValidationError, source: str) -> str:

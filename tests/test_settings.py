@@ -157,3 +157,15 @@ def test_settings_are_read_from_the_engine_environment_as_under_pulumi_up(monkey
     settings = contextvars.Context().run(load_settings)
     assert settings.environment == "prod"
     assert settings.service("auth-service").replicas == 3
+
+
+def test_provider_region_must_agree_with_the_cluster_region(tmp_path: Path) -> None:
+    stack = yaml.safe_load((REPO_ROOT / "Pulumi.prod.yaml").read_text())
+    stack["config"]["aws:region"] = "us-east-1"  # cloudCluster.aws.region says eu-central-1
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text(yaml.safe_dump(stack))
+    with pytest.raises(SettingsError) as caught:
+        run_plan("prod", stack_file=path)
+    message = str(caught.value)
+    assert "aws:region: 'us-east-1' differs from bakhmach-hub:cloudCluster.aws.region 'eu-central-1'" in message
+    assert caught.value.resources_registered == 0  # type: ignore[attr-defined]
