@@ -8,6 +8,13 @@ and memory. The Kubernetes autoscaler project documents that combination as a co
 react to the same utilisation signal: VPA raises requests, which lowers utilisation, which makes
 the HPA scale in, and so on). So the HPA owns scaling and the VPA only recommends
 (`updateMode: "Off"`); its recommendations feed the seed's "weekly evaluation" of requests.
+
+How a service reaches its data services: where they are (`<SVC>_HOST`, `_PORT`, `_TLS`,
+`_DATABASE`, extras) comes as plain env vars; the credentials come as files. Each consumed
+`data-<service>` Secret is mounted read-only at `/var/run/secrets/bakhmach/<service>/`, and
+`<SVC>_USERNAME_FILE` / `<SVC>_PASSWORD_FILE` name the files. Files rather than `secretKeyRef`
+env vars because env vars leak into crash dumps, `/proc/<pid>/environ`, child processes and
+debug endpoints, and a rotated Secret reaches a mounted file without a pod restart.
 """
 
 from __future__ import annotations
@@ -33,9 +40,24 @@ class ContextServiceArgs:
     namespace_dependencies: tuple[pulumi.Resource, ...] = ()
     hpa_dependencies: tuple[pulumi.Resource, ...] = ()
     vpa_dependencies: tuple[pulumi.Resource, ...] = ()
-    # The data services this service uses: plain env vars for where they are, secretKeyRef
-    # env vars for the credentials (from the namespace's `data-<service>` Secrets).
+    # The data services this service uses: plain env vars for where they are, files for the
+    # credentials (the namespace's `data-<service>` Secrets, mounted read-only).
     data: tuple[DataConnection, ...] = ()
+
+
+# Where each consumed data Secret is mounted: one directory per data service.
+CREDENTIALS_ROOT = "/var/run/secrets/bakhmach"
+# The keys of a `data-<service>` Secret (components/data/credentials.py) that become files.
+CREDENTIAL_KEYS = ("username", "password")
+# Owner read, group read, nothing for others. Kubelet writes Secret files as root and, with the
+# pod's fsGroup (10001), gives them that group; the app runs as UID 10001 (not the owner), so it
+# reads through the group bit. 0400 would leave only root able to read them and work solely
+# because kubelet ORs in group read for an fsGroup; 0440 states the mode the files really get.
+CREDENTIALS_MODE = 0o440
+
+
+def credentials_dir(conn: DataConnection) -> str:
+    return f"{CREDENTIALS_ROOT}/{conn.service}"
 
 
 def _data_env(conn: DataConnection) -> list[k8s.core.v1.EnvVarArgs]:
@@ -48,17 +70,26 @@ def _data_env(conn: DataConnection) -> list[k8s.core.v1.EnvVarArgs]:
     if conn.database:
         plain[f"{prefix}_DATABASE"] = conn.database
     plain |= {f"{prefix}_{key}": value for key, value in conn.extra.items()}
-    env = [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in plain.items()]
-    env += [
-        k8s.core.v1.EnvVarArgs(
-            name=f"{prefix}_{key.upper()}",
-            value_from=k8s.core.v1.EnvVarSourceArgs(
-                secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=conn.secret_name, key=key)
-            ),
-        )
-        for key in ("username", "password")
-    ]
-    return env
+    # Only paths: the values stay in the mounted Secret.
+    plain |= {f"{prefix}_{key.upper()}_FILE": f"{credentials_dir(conn)}/{key}" for key in CREDENTIAL_KEYS}
+    return [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in plain.items()]
+
+
+def _credentials_volume(conn: DataConnection) -> k8s.core.v1.VolumeArgs:
+    return k8s.core.v1.VolumeArgs(
+        name=conn.secret_name,
+        secret=k8s.core.v1.SecretVolumeSourceArgs(
+            secret_name=conn.secret_name,
+            default_mode=CREDENTIALS_MODE,
+            # Listing the keys makes a Secret that lacks one stop the pod at start, with an event
+            # naming the key, instead of the app failing later on a missing file.
+            items=[k8s.core.v1.KeyToPathArgs(key=key, path=key) for key in CREDENTIAL_KEYS],
+        ),
+    )
+
+
+def _credentials_mount(conn: DataConnection) -> k8s.core.v1.VolumeMountArgs:
+    return k8s.core.v1.VolumeMountArgs(name=conn.secret_name, mount_path=credentials_dir(conn), read_only=True)
 
 
 def _probe(probe: Probe, port_name: str, model: str) -> k8s.core.v1.ProbeArgs:
@@ -134,7 +165,10 @@ class ContextService(pulumi.ComponentResource):
             ),
             # Frameworks write temp files (Spring Boot, uvicorn workers): give them a scratch
             # volume instead of a writable root filesystem.
-            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")],
+            volume_mounts=[
+                k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
+                *(_credentials_mount(conn) for conn in args.data),
+            ],
         )
 
         spread = None
@@ -190,7 +224,8 @@ class ContextService(pulumi.ComponentResource):
                             k8s.core.v1.VolumeArgs(
                                 name="tmp",
                                 empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="256Mi"),
-                            )
+                            ),
+                            *(_credentials_volume(conn) for conn in args.data),
                         ],
                         topology_spread_constraints=spread,
                         termination_grace_period_seconds=30,

@@ -236,14 +236,21 @@ def test_kafka_has_no_managed_backend_on_azure() -> None:
 # ---- connections reach the services; secrets never leave Pulumi's secret handling ----------
 
 
-def test_services_get_plain_locations_and_secret_credentials(any_plan: Plan) -> None:
-    # The primary cluster's (prod's secondary region gets its data from the DR work).
+def test_services_get_plain_locations_and_credential_files(any_plan: Plan) -> None:
+    # The primary cluster's (prod's secondary region gets its data from the DR work). Every
+    # service and data service: tests/test_service_credentials.py.
     dep = resource(any_plan, "kubernetes:apps/v1:Deployment", "slon-finance-deployment").inputs
-    env = {e["name"]: e for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+    pod = dep["spec"]["template"]["spec"]
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: m for m in pod["containers"][0]["volumeMounts"]}
     for prefix, secret in (("POSTGRES", "data-postgres"), ("REDIS", "data-redis"), ("KAFKA", "data-kafka")):
         assert "value" in env[f"{prefix}_HOST"] and env[f"{prefix}_PORT"]["value"].isdigit()
-        ref = env[f"{prefix}_PASSWORD"]["valueFrom"]["secretKeyRef"]
-        assert ref == {"name": secret, "key": "password"}
+        assert f"{prefix}_PASSWORD" not in env
+        directory = f"/var/run/secrets/bakhmach/{prefix.lower()}"
+        assert env[f"{prefix}_PASSWORD_FILE"] == {"name": f"{prefix}_PASSWORD_FILE", "value": f"{directory}/password"}
+        assert mounts[directory]["readOnly"] is True
+        assert volumes[mounts[directory]["name"]]["secret"]["secretName"] == secret
     assert "MONGO_HOST" not in env  # slon-finance does not use MongoDB
     secret = resource(any_plan, "kubernetes:core/v1:Secret", "data-connections-slon-credit-postgres").inputs
     assert secret["stringData"] == "[secret]" or secret["stringData"]["password"] == "[secret]"
@@ -270,3 +277,19 @@ def test_no_generated_secret_appears_in_hubctl_output(stack: str, cloud: str) ->
     assert out.returncode == 0, out.stderr[-2000:]
     assert GENERATED not in out.stdout and GENERATED not in out.stderr
     assert "bakhmach:data:PostgresCluster" in out.stdout
+
+
+def test_data_namespace_defaults_what_operator_sidecars_leave_out(dev_plan: Plan) -> None:
+    """A quota on requests and memory limits rejects containers without them unless a LimitRange
+    fills them in; the operators' sidecars declare none, so without it no database pod starts."""
+    hard = one(dev_plan, "ResourceQuota", "data-quota", "data")["spec"]["hard"]
+    (item,) = one(dev_plan, "LimitRange", "data-limits", "data")["spec"]["limits"]
+    assert item["type"] == "Container"
+    for key in hard:
+        kind, _, resource = key.partition(".")
+        if kind == "requests" and resource != "storage":
+            assert resource in item["defaultRequest"], f"quota tracks {key} but nothing defaults it"
+        if kind == "limits":
+            assert resource in item["default"], f"quota tracks {key} but nothing defaults it"
+    assert {"requests.cpu", "requests.memory", "limits.memory"} <= set(hard)
+    assert "limits.cpu" not in hard  # databases are not CPU-throttled

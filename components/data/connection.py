@@ -2,7 +2,8 @@
 
 `DataConnection` is every component's output (host, port, TLS, user, secret name), whatever the
 backend. The password is never here: it lives in the generated credential and reaches each
-consuming namespace only inside the Kubernetes Secret named `secret_name`.
+consuming namespace only inside the Kubernetes Secret named `secret_name`, which the consuming
+pods mount as files (components/context_service.py), never read into env vars.
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@ secret in state and in every value derived from it (a connection Secret, an RDS 
 Kafka user's password). Nothing secret is ever written in a stack file.
 
 `ConsumerSecrets` hands each consuming namespace one Secret per data service it uses
-(`data-<service>`): host, port, TLS flag, user, password, database. Pods read them through
-`secretKeyRef`; the plain parts are also given as plain env vars by `ContextService`.
+(`data-<service>`): host, port, TLS flag, user, password, database. `ContextService` mounts it
+read-only at `/var/run/secrets/bakhmach/<service>/` and points `<SVC>_USERNAME_FILE` and
+`<SVC>_PASSWORD_FILE` at its `username` and `password` files (never `secretKeyRef` env vars);
+the plain parts are given as plain env vars (`<SVC>_HOST`, `_PORT`, `_TLS`, `_DATABASE`).
 """
 
 from __future__ import annotations
