@@ -79,7 +79,6 @@ def _namespace_size(spec: DataLayerSpec) -> dict[str, str]:
     return {
         "requests_cpu": format_cpu(cpu),
         "requests_memory": format_memory(mem),
-        "limits_cpu": format_cpu(cpu * 2),
         "limits_memory": format_memory(mem),
         "storage": f"{storage}Gi",
     }

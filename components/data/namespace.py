@@ -32,9 +32,13 @@ class DataNamespaceArgs:
     consumers: dict[int, tuple[str, ...]]
     requests_cpu: str
     requests_memory: str
-    limits_cpu: str
     limits_memory: str
     storage: str
+
+
+# For a container that declares nothing (an operator's sidecar or init container).
+DEFAULT_REQUEST = {"cpu": "100m", "memory": "128Mi"}
+DEFAULT_MEMORY_LIMIT = "256Mi"
 
 
 class DataNamespace(pulumi.ComponentResource):
@@ -67,13 +71,30 @@ class DataNamespace(pulumi.ComponentResource):
                 hard={
                     "requests.cpu": args.requests_cpu,
                     "requests.memory": args.requests_memory,
-                    "limits.cpu": args.limits_cpu,
                     "limits.memory": args.limits_memory,
                     "requests.storage": args.storage,
                     # Data services are reached inside the cluster only.
                     "services.loadbalancers": "0",
                     "services.nodeports": "0",
                 }
+            ),
+            opts=inside,
+        )
+        # A quota on requests and memory limits makes Kubernetes reject any container that does
+        # not declare them, and the operators' sidecars and init containers do not all do so: the
+        # LimitRange fills in what they leave out. No CPU limit: throttling a database's CPU
+        # trades a little fairness for latency spikes, so CPU is governed by requests only.
+        k8s.core.v1.LimitRange(
+            f"{name}-limits",
+            metadata=meta("data-limits"),
+            spec=k8s.core.v1.LimitRangeSpecArgs(
+                limits=[
+                    k8s.core.v1.LimitRangeItemArgs(
+                        type="Container",
+                        default_request=DEFAULT_REQUEST,
+                        default={"memory": DEFAULT_MEMORY_LIMIT},
+                    )
+                ]
             ),
             opts=inside,
         )
