@@ -108,6 +108,9 @@ def test_aws_kafka_is_msk_three_brokers_three_zones_tls_and_encrypted(stack: str
     assert i["encryptionInfo"]["encryptionAtRestKmsKeyArn"]
     assert i["clientAuthentication"]["sasl"]["scram"] is True and i["clientAuthentication"]["unauthenticated"] is False
     assert i["kafkaVersion"].endswith(".kraft") and msk.protect
+    (scram,) = of_type(plan, "aws:secretsmanager/secret:Secret")
+    # MSK reads only AmazonMSK_* secrets; a prefix (not a fixed name) survives the recovery window.
+    assert scram.inputs["namePrefix"].startswith("AmazonMSK_") and "name" not in scram.inputs
 
 
 @pytest.mark.parametrize(("stack", "cloud"), AWS_STACKS)
@@ -145,6 +148,11 @@ def test_azure_redis_is_managed_redis_tls12_lru_private(stack: str, cloud: str) 
     assert db["evictionPolicy"] == "AllKeysLRU" and db["clientProtocol"] == "Encrypted"
     assert db["clusteringPolicy"] == "OSSCluster"
     assert any(r.name == "data-redis-private-endpoint" for r in of_type(plan, "azure-native:network:PrivateEndpoint"))
+    # <name>.<region>.redis.azure.net is shared by every tenant: the name carries a random suffix.
+    suffix = resource(plan, "random:index/randomString:RandomString", "data-redis-suffix")
+    assert suffix.parent == cluster.parent
+    assert cluster.inputs["clusterName"].startswith(f"bakhmach-{stack}-redis-")
+    assert len(cluster.inputs["clusterName"]) > len(f"bakhmach-{stack}-redis-")
 
 
 @pytest.mark.parametrize(("stack", "cloud"), AZURE_STACKS)

@@ -7,6 +7,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from components.data.backup_store import BackupLocation
 from components.data.connection import DataConnection
@@ -69,3 +70,11 @@ def data_meta(
         labels=standard_labels(context=PLATFORM_CONTEXT, environment=environment, component="data") | (labels or {}),
         annotations=annotations,
     )
+
+
+def unique_suffix(name: str, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """Six lowercase characters, fixed once created, for names a cloud needs globally unique
+    (a host name under the provider's shared DNS zone) or reserves after deletion."""
+    return random.RandomString(
+        f"{name}-suffix", length=6, special=False, upper=False, opts=pulumi.ResourceOptions(parent=parent)
+    ).result

@@ -225,8 +225,10 @@ class MskKafka:
         )
         secret = aws.secretsmanager.Secret(
             f"{name}-scram",
-            # MSK only reads SCRAM secrets whose names start with "AmazonMSK_".
-            name=f"AmazonMSK_{args.stack_name}-kafka-{USERNAME}",
+            # MSK only reads SCRAM secrets whose names start with "AmazonMSK_". A prefix, not a
+            # name: a deleted secret keeps its name through the recovery window, and a fixed name
+            # would block re-creating the stack for those days.
+            name_prefix=f"AmazonMSK_{args.stack_name}-kafka-{USERNAME}-",
             kms_key_id=key.key_id,
             recovery_window_in_days=7,
             tags=net.tags,

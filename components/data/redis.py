@@ -24,7 +24,14 @@ from pulumi_azure_native import redisenterprise
 
 from components import versions
 from components.data.azure_private import private_endpoint
-from components.data.base import DataBackend, DataComponentArgs, data_meta, require_network, stateful
+from components.data.base import (
+    DataBackend,
+    DataComponentArgs,
+    data_meta,
+    require_network,
+    stateful,
+    unique_suffix,
+)
 from components.data.connection import DataConnection, DataEgress
 from components.network import AwsNetwork, AzureNetwork
 from settings import data as data_settings
@@ -198,7 +205,8 @@ class AzureManagedRedis:
         spec, size = args.spec, args.size
         cluster = redisenterprise.RedisEnterprise(
             f"{name}-cluster",
-            cluster_name=f"{args.stack_name}-redis",
+            # The name becomes <name>.<region>.redis.azure.net, shared by every Azure tenant.
+            cluster_name=pulumi.Output.concat(f"bakhmach-{args.stack_name}-redis-", unique_suffix(name, parent)),
             resource_group_name=net.resource_group_name,
             location=net.location,
             sku=redisenterprise.SkuArgs(name=size.azure_sku),
