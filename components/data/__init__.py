@@ -98,7 +98,12 @@ class DataLayer(pulumi.ComponentResource):
         if isinstance(args.network, AwsNetwork) and args.network.provider is not None:
             child = pulumi.ResourceOptions(parent=self, providers=[args.network.provider])
         in_cluster = spec.in_cluster
-        needs_backup_store = spec.cloud != "kind" and any(spec.components[s].backups for s in in_cluster)
+        # The in-cluster components whose backups go to the store, each through its agent.
+        agent_of = {"postgres": postgres.backup_agent, "mongo": mongo.backup_agent}
+        backup_agents = tuple(
+            agent_of[s](DATA_NAMESPACE) for s in in_cluster if s in agent_of and spec.components[s].backups
+        )
+        needs_backup_store = spec.cloud != "kind" and bool(backup_agents)
 
         operators = None
         namespace = None
@@ -141,6 +146,7 @@ class DataLayer(pulumi.ComponentResource):
                         environment=spec.environment,
                         network=args.network,
                         data_namespace=DATA_NAMESPACE,
+                        agents=backup_agents,
                         retention_days=first.backup_retention_days,
                         geo_redundant=first.geo_redundant,
                         protect=first.protect,
@@ -161,6 +167,7 @@ class DataLayer(pulumi.ComponentResource):
             component_spec = spec.components[service]
             password = generate_password(f"{name}-{service}-password", self)
             deps: tuple[pulumi.Resource, ...] = ()
+            location = backup.locations.get(service) if backup else None
             if component_spec.backend == "in-cluster":
                 assert operators is not None and namespace is not None
                 deps = (namespace.namespace, *operators.for_service(component_spec.service))
@@ -174,8 +181,8 @@ class DataLayer(pulumi.ComponentResource):
                     namespace=DATA_NAMESPACE,
                     in_cluster_dependencies=deps,
                     network=args.network,
-                    backup=backup.location if backup else None,
-                    backup_dependencies=(backup.credentials,) if backup else (),
+                    backup=location,
+                    backup_dependencies=location.dependencies if location else (),
                 ),
                 opts=child,
             )

@@ -14,8 +14,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
+from components.data.backup_store import BackupAgent
 from components.data.base import DataBackend, DataComponentArgs, data_meta, stateful
 from components.data.connection import DataConnection, DataEgress
+from components.data.operators import OPERATOR_NAMESPACE
 from settings import data as data_settings
 from settings.data import Backend, MongoSize
 
@@ -25,8 +27,22 @@ REPLSET = "rs0"
 USERNAME = "app"
 DATABASE = "app"
 STORAGE_NAME = "object-store"
+SERVICE_ACCOUNT = "mongo"
+# The psmdb-operator chart names its ServiceAccount after the release ("psmdb-operator" contains
+# the chart name, so the fullname is the release name; components/data/operators.py).
+OPERATOR_SERVICE_ACCOUNT = "psmdb-operator"
 
 Args = DataComponentArgs[MongoSize]
+
+
+def backup_agent(namespace: str) -> BackupAgent:
+    """PBM's agent is a container of the replica set pods; Percona's IRSA guide
+    (k8spsmdb-docs backups-storage-s3.md) has the operator's service account assume the role too."""
+    return BackupAgent(
+        name="mongo",
+        service_accounts=((namespace, SERVICE_ACCOUNT), (OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT)),
+        azure_workload_identity=False,
+    )
 
 
 class PerconaMongo:
@@ -40,25 +56,32 @@ class PerconaMongo:
             string_data={"password": args.password},
             opts=after,
         )
+        # Its own service account rather than the namespace's `default`, which other pods share:
+        # the backup agent (a container of these pods) is granted the store through it.
+        service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-service-account",
+            metadata=data_meta(SERVICE_ACCOUNT, args.namespace, args.spec.environment),
+            opts=after,
+        )
         backup: dict[str, object] = {"enabled": False, "image": versions.MONGO_BACKUP_IMAGE}
         if spec.backups and args.backup is not None:
             location = args.backup
             if location.kind == "s3":
+                # No `credentialsSecret`: PBM then takes the AWS SDK's default credential chain,
+                # here EKS Pod Identity (percona/k8spsmdb-docs backups-storage-s3.md, "Automate
+                # access to Amazon S3 using IRSA": "Omit s3.credentialsSecret so that PBM uses
+                # IRSA"; "PBM uses the AWS default credential provider chain").
                 storage: dict[str, object] = {
                     "type": "s3",
-                    "s3": {
-                        "bucket": location.container,
-                        "region": location.region,
-                        "prefix": "mongo",
-                        "credentialsSecret": location.credentials_secret,
-                    },
+                    "s3": {"bucket": location.container, "region": location.region, "prefix": location.prefix},
                 }
             else:
+                # The operator's `azure` storage has no keyless option (see BackupStore).
                 storage = {
                     "type": "azure",
                     "azure": {
                         "container": location.container,
-                        "prefix": "mongo",
+                        "prefix": location.prefix,
                         "credentialsSecret": location.credentials_secret,
                     },
                 }
@@ -107,6 +130,7 @@ class PerconaMongo:
                     {
                         "name": REPLSET,
                         "size": size.members,
+                        "serviceAccountName": SERVICE_ACCOUNT,
                         "affinity": {"antiAffinityTopologyKey": zone_key},
                         "resources": {
                             "requests": {"cpu": size.cpu, "memory": size.memory},
@@ -132,7 +156,9 @@ class PerconaMongo:
                 "backup": backup,
             },
             opts=stateful(
-                parent, spec, depends_on=[*args.in_cluster_dependencies, credentials, *args.backup_dependencies]
+                parent,
+                spec,
+                depends_on=[*args.in_cluster_dependencies, credentials, service_account, *args.backup_dependencies],
             ),
         )
         return DataConnection(

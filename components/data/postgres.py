@@ -19,7 +19,9 @@ import pulumi_kubernetes as k8s
 from pulumi_azure_native import dbforpostgresql
 
 from components import versions
+from components.cloud.identity import AZURE_CLIENT_ID_ANNOTATION, AZURE_WORKLOAD_IDENTITY_LABEL
 from components.data.azure_private import private_dns_zone
+from components.data.backup_store import BackupAgent
 from components.data.base import DataBackend, DataComponentArgs, data_meta, require_network, stateful
 from components.data.connection import DataConnection, DataEgress
 from components.network import AwsNetwork, AzureNetwork
@@ -37,6 +39,12 @@ DAILY_BACKUP = "0 0 2 * * *"
 Args = DataComponentArgs[PostgresSize]
 
 
+def backup_agent(namespace: str) -> BackupAgent:
+    """CloudNativePG runs each instance pod as a ServiceAccount named after the Cluster; the Barman
+    Cloud plugin's sidecar is a container of that pod, so it is the one identity backups need."""
+    return BackupAgent(name="postgres", service_accounts=((namespace, CLUSTER_NAME),))
+
+
 class InClusterPostgres:
     def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
         spec, size = args.spec, args.size
@@ -50,27 +58,23 @@ class InClusterPostgres:
         )
         plugins = None
         backup_deps: list[pulumi.Resource] = []
+        identity_spec: dict[str, object] = {}
         if spec.backups and args.backup is not None:
             location = args.backup
-            if location.kind == "s3":
-                credentials_spec: dict[str, object] = {
-                    "s3Credentials": {
-                        "accessKeyId": {"name": location.credentials_secret, "key": location.keys["access_key_id"]},
-                        "secretAccessKey": {
-                            "name": location.credentials_secret,
-                            "key": location.keys["secret_access_key"],
-                        },
-                    }
-                }
-            else:
-                credentials_spec = {
-                    "azureCredentials": {
-                        "storageAccount": {
-                            "name": location.credentials_secret,
-                            "key": location.keys["storage_account"],
-                        },
-                        "storageKey": {"name": location.credentials_secret, "key": location.keys["storage_key"]},
-                    }
+            # No key: the Barman Cloud sidecar runs in the instance pods, as the Cluster's service
+            # account, which the store's identity trusts (EKS Pod Identity, AKS workload identity).
+            credentials_spec: dict[str, object] = (
+                {"s3Credentials": {"inheritFromIAMRole": True}}
+                if location.kind == "s3"
+                else {"azureCredentials": {"inheritFromAzureAD": True}}
+            )
+            if location.azure_client_id is not None:
+                identity_spec = {
+                    "serviceAccountTemplate": {
+                        "metadata": {"annotations": {AZURE_CLIENT_ID_ANNOTATION: location.azure_client_id}}
+                    },
+                    # Pods (and the Cluster's other objects) carry the label AKS's webhook selects.
+                    "inheritedMetadata": {"labels": {AZURE_WORKLOAD_IDENTITY_LABEL: "true"}},
                 }
             store = k8s.apiextensions.CustomResource(
                 f"{name}-object-store",
@@ -79,7 +83,7 @@ class InClusterPostgres:
                 metadata=data_meta(f"{CLUSTER_NAME}-backups", args.namespace, args.spec.environment),
                 spec={
                     "configuration": {
-                        "destinationPath": location.destination("postgres"),
+                        "destinationPath": location.destination(),
                         **credentials_spec,
                         "wal": {"compression": "zstd", "maxParallel": 2},
                         "data": {"compression": "gzip"},
@@ -127,6 +131,7 @@ class InClusterPostgres:
                     "podAntiAffinityType": "required" if spec.multi_zone else "preferred",
                 },
                 **({"plugins": plugins} if plugins else {}),
+                **identity_spec,
             },
             opts=stateful(parent, spec, depends_on=[*args.in_cluster_dependencies, credentials, *backup_deps]),
         )

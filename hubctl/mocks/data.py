@@ -23,7 +23,6 @@ register_state("aws:secretsmanager/secret:Secret", lambda a: {"arn": f"arn:aws:s
 register_state(
     "aws:s3/bucket:Bucket", lambda a: {"bucket": f"{a.name}-offline", "arn": f"arn:aws:s3:::{a.name}-offline"}
 )
-register_state("aws:iam/accessKey:AccessKey", lambda a: {"secret": "offline-password"})
 register_state(
     "azure-native:dbforpostgresql:Server",
     lambda a: {"fullyQualifiedDomainName": f"{a.name}.postgres.database.azure.com", "name": a.name},
@@ -32,7 +31,10 @@ register_state(
     "azure-native:redisenterprise:RedisEnterprise",
     lambda a: {"hostName": f"{a.name}.offline.redis.azure.net", "name": a.name},
 )
-register_state("azure-native:storage:StorageAccount", lambda a: {"name": "bhoffbkpofflinestring"})
+register_state(
+    "azure-native:storage:StorageAccount", lambda a: {"name": a.inputs.get("accountName") or f"{a.name}-offline"}
+)
+register_state("azure-native:storage:BlobContainer", lambda a: {"name": a.inputs.get("containerName") or a.name})
 register_call(
     "azure-native:redisenterprise:listDatabaseKeys",
     lambda args: {"primaryKey": "offline-password", "secondaryKey": "offline-password"},
