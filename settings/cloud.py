@@ -198,6 +198,9 @@ class AzureCluster(_Section):
     api_allowed_cidrs: tuple[str, ...] = ()
     # Entra ID groups that get cluster-admin (Azure RBAC also grants access per role assignment).
     admin_group_object_ids: tuple[str, ...] = ()
+    # What runs `pulumi up` (it gets "AKS RBAC Cluster Admin" on the cluster): CI's federated app
+    # is a service principal; set "User" when a person deploys with their own `az login`.
+    deployer_principal_type: Literal["ServicePrincipal", "User", "Group"] = "ServicePrincipal"
     log_retention_days: int = Field(default=90, ge=30, le=730)
     node_pools: tuple[NodePool, ...] = AZURE_DEFAULT_POOLS
 

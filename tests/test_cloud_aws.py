@@ -61,8 +61,13 @@ def test_the_vpc_spans_three_zones_with_nodes_in_private_subnets(environment: st
         cluster = next(c for c in clusters(plan) if c.parent == eks.urn)
         private_ids = {f"{s.name}-id" for s in private}
         assert set(cluster.inputs["vpcConfig"]["subnetIds"]) == private_ids
-        for group in (g for g in of_type(plan, "aws:eks/nodeGroup:NodeGroup") if g.parent == eks.urn):
-            assert set(group.inputs["subnetIds"]) == private_ids
+        groups = [g for g in of_type(plan, "aws:eks/nodeGroup:NodeGroup") if g.parent == eks.urn]
+        for group in groups:
+            assert set(group.inputs["subnetIds"]) <= private_ids
+        # Every pool reaches every zone, whether through one group or one group per zone.
+        for role in ("compute", "memory"):
+            pool = [g for g in groups if g.inputs["labels"]["bakhmach.io/pool-role"] == role]
+            assert set().union(*(g.inputs["subnetIds"] for g in pool)) == private_ids
 
 
 @pytest.mark.parametrize(("environment", "per_cluster"), [("staging", 1), ("prod", 3)])
@@ -118,24 +123,49 @@ def test_every_control_plane_log_goes_to_cloudwatch(environment: str) -> None:
         assert group.urn in cluster.dependencies
 
 
+def node_groups(plan: Plan, eks: PlannedResource) -> dict[str, list[PlannedResource]]:
+    """One cluster's node groups by pool role."""
+    groups: dict[str, list[PlannedResource]] = {}
+    for g in of_type(plan, "aws:eks/nodeGroup:NodeGroup"):
+        if g.parent == eks.urn:
+            groups.setdefault(g.inputs["labels"]["bakhmach.io/pool-role"], []).append(g)
+    return groups
+
+
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_node_groups_mix_compute_and_memory_sized_from_the_seed(environment: str) -> None:
     plan = plan_for(environment)
     nodes = seed.ENVIRONMENT_PROFILES[environment].nodes  # type: ignore[index]
     for eks in eks_components(plan):
-        groups = {
-            g.inputs["labels"]["bakhmach.io/pool-role"]: g
-            for g in of_type(plan, "aws:eks/nodeGroup:NodeGroup")
-            if g.parent == eks.urn
-        }
+        groups = node_groups(plan, eks)
         assert set(groups) == {"compute", "memory"}
-        assert all(t.startswith("c") for t in groups["compute"].inputs["instanceTypes"])
-        assert all(t.startswith("r") for t in groups["memory"].inputs["instanceTypes"])
-        scaling = [g.inputs["scalingConfig"] for g in groups.values()]
-        # The seed: staging "5-node", prod "15-node"; "Max Nodes: 50".
+        assert all(t.startswith("c") for g in groups["compute"] for t in g.inputs["instanceTypes"])
+        assert all(t.startswith("r") for g in groups["memory"] for t in g.inputs["instanceTypes"])
+        scaling = [g.inputs["scalingConfig"] for pool in groups.values() for g in pool]
+        # The seed: staging "5-node", prod "15-node"; "Max Nodes: 50" (summed over every group).
         assert sum(s["minSize"] for s in scaling) == nodes
         assert sum(s["desiredSize"] for s in scaling) == nodes
         assert sum(s["maxSize"] for s in scaling) == seed.CLUSTER_AUTOSCALING_MAX_NODES
+        assert all(s["maxSize"] >= 1 and s["desiredSize"] == s["minSize"] for s in scaling)
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_the_memory_pool_has_one_node_group_per_zone(environment: str) -> None:
+    """Mongo's pods follow their EBS volumes' zones: the autoscaler must grow the right zone."""
+    plan = plan_for(environment)
+    for eks in eks_components(plan):
+        region = region_of(plan, eks)
+        memory = node_groups(plan, eks)["memory"]
+        zones = sorted(subnet for g in memory for subnet in g.inputs["subnetIds"])
+        assert all(len(g.inputs["subnetIds"]) == 1 for g in memory)
+        assert zones == [f"{eks.name}-private-{region}{z}-id" for z in "abc"]
+        # Groups of one pool look alike to the autoscaler: same labels and instance types.
+        assert len({json.dumps(g.inputs["labels"], sort_keys=True) for g in memory}) == 1
+        assert len({tuple(g.inputs["instanceTypes"]) for g in memory}) == 1
+        floors = [g.inputs["scalingConfig"]["minSize"] for g in memory]
+        ceilings = [g.inputs["scalingConfig"]["maxSize"] for g in memory]
+        # Evenly split: no zone's share differs from another's by more than one node.
+        assert max(floors) - min(floors) <= 1 and max(ceilings) - min(ceilings) <= 1
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -162,6 +192,8 @@ def test_the_cluster_autoscaler_targets_70_percent_and_50_nodes(environment: str
         assert values["extraArgs"]["scale-down-utilization-threshold"] == 0.7
         assert values["extraArgs"]["max-nodes-total"] == 50
         assert values["extraArgs"]["scale-down-unneeded-time"] == "10m"
+        # The memory pool's per-zone groups grow together, so zone spread survives scaling.
+        assert values["extraArgs"]["balance-similar-node-groups"] is True
         assert values["autoDiscovery"]["clusterName"].startswith("bakhmach-")
         assert values["rbac"]["serviceAccount"]["name"] == "cluster-autoscaler"
 
@@ -177,6 +209,10 @@ def test_vpc_cni_enforces_network_policy_and_ebs_csi_has_its_own_role(environmen
         found = addons(plan, eks)
         assert set(found) == {"vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "aws-ebs-csi-driver"}
         assert json.loads(found["vpc-cni"]["configurationValues"]) == {"enableNetworkPolicy": "true"}
+        # EKS >= 1.30 marks no StorageClass default: the add-on's gp3 class must be the default.
+        assert json.loads(found["aws-ebs-csi-driver"]["configurationValues"]) == {
+            "defaultStorageClass": {"enabled": True}
+        }
         association = found["aws-ebs-csi-driver"]["podIdentityAssociations"][0]
         assert association["serviceAccount"] == "ebs-csi-controller-sa"
         assert association["roleArn"].endswith(f"role/{eks.name}-ebs-csi")

@@ -18,7 +18,12 @@ UNTAGGABLE = {
     "azure-native:managedidentity:FederatedIdentityCredential",
     "azure-native:trafficmanager:Endpoint",
     "azure-native:dns:RecordSet",
+    "azure-native:monitor:DataCollectionRuleAssociation",
 }
+# Built-in role definition ids (Azure's fixed GUIDs).
+AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+DNS_ZONE_CONTRIBUTOR = "befefa01-2a29-4197-83a8-272ff33ce314"
+READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 
 
 def plan_for(environment: str) -> Plan:
@@ -91,6 +96,7 @@ def test_secrets_are_envelope_encrypted_with_a_key_vault_key(environment: str) -
         assert kms["keyId"].endswith(f"/keys/{key.inputs['keyName']}/0000")
         vault = vaults[key.inputs["vaultName"]]
         assert len(vault.inputs["vaultName"]) <= 24
+        assert vault.protect
         assert vault.inputs["properties"]["enableRbacAuthorization"] is True
         assert vault.inputs["properties"]["enablePurgeProtection"] is True
     roles = [r.inputs["roleDefinitionId"] for r in of_type(plan, "azure-native:authorization:RoleAssignment")]
@@ -215,3 +221,98 @@ def test_staging_has_one_cluster_and_no_failover() -> None:
     plan = plan_for("staging")
     assert len(managed_clusters(plan)) == 1
     assert not of_type(plan, "azure-native:trafficmanager:Profile")
+
+
+def role_assignments(plan: Plan, role: str) -> list[PlannedResource]:
+    return [
+        r
+        for r in of_type(plan, "azure-native:authorization:RoleAssignment")
+        if r.inputs["roleDefinitionId"].endswith(f"/roleDefinitions/{role}")
+    ]
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_the_deployer_is_cluster_admin_before_anything_is_installed(environment: str) -> None:
+    """Azure RBAC without local accounts: `pulumi up`'s own identity needs a role on the cluster."""
+    plan = plan_for(environment)
+    grants = {g.inputs["scope"]: g for g in role_assignments(plan, AKS_RBAC_CLUSTER_ADMIN)}
+    providers = {p.parent: p for p in of_type(plan, "pulumi:providers:kubernetes")}
+    for cluster in managed_clusters(plan):
+        grant = grants[f"{cluster.name}-id"]
+        # The object id `authorization.getClientConfig` reports for the deploying principal.
+        assert grant.inputs["principalId"] == "offline-object"
+        assert grant.inputs["principalType"] == "ServicePrincipal"
+        assert grant.parent == cluster.parent
+        # Every Kubernetes resource goes through the provider, which waits for the grant.
+        assert grant.urn in providers[cluster.parent].dependencies
+    assert len(grants) == len(managed_clusters(plan))
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_container_insights_has_a_data_collection_rule_on_each_cluster(environment: str) -> None:
+    plan = plan_for(environment)
+    rules = {r.name: r for r in of_type(plan, "azure-native:monitor:DataCollectionRule")}
+    associations = {
+        a.inputs["resourceUri"]: a for a in of_type(plan, "azure-native:monitor:DataCollectionRuleAssociation")
+    }
+    for cluster in managed_clusters(plan):
+        oms = cluster.inputs["addonProfiles"]["omsagent"]
+        assert oms["config"]["useAADAuth"] == "true"
+        association = associations[f"{cluster.name}-id"]
+        assert association.inputs["associationName"] == "ContainerInsightsExtension"
+        rule = rules[association.inputs["dataCollectionRuleId"].removesuffix("-id")]
+        assert rule.inputs["location"] == cluster.inputs["location"]
+        [extension] = rule.inputs["dataSources"]["extensions"]
+        assert extension["extensionName"] == "ContainerInsights"
+        assert extension["streams"] == ["Microsoft-ContainerInsights-Group-Default"]
+        [destination] = rule.inputs["destinations"]["logAnalytics"]
+        # The same workspace the add-on and the control-plane logs use.
+        assert destination["workspaceResourceId"] == oms["config"]["logAnalyticsWorkspaceResourceID"]
+        [flow] = rule.inputs["dataFlows"]
+        assert flow["streams"] == extension["streams"] and flow["destinations"] == [destination["name"]]
+    assert len(associations) == len(managed_clusters(plan))
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_key_vault_names_carry_a_random_part(environment: str) -> None:
+    """Purge protection keeps a deleted vault's name for 90 days: a fixed name blocks re-creation."""
+    plan = plan_for(environment)
+    suffixes = {r.urn: r for r in of_type(plan, "random:index/randomString:RandomString")}
+    vaults = of_type(plan, "azure-native:keyvault:Vault")
+    assert len(vaults) == len(managed_clusters(plan))
+    for vault in vaults:
+        assert vault.inputs["vaultName"].startswith(f"kv-{environment}-")
+        [suffix] = [suffixes[d] for d in vault.dependencies if d in suffixes]
+        assert suffix.parent == vault.parent
+        assert 5 <= suffix.inputs["length"] <= 6
+        assert suffix.inputs["special"] is False and suffix.inputs["upper"] is False
+        # kv-<10 chars of stack>-<4 hash chars><random>: within Key Vault's 24 characters.
+        assert len("kv-") + 10 + len("-") + 4 + suffix.inputs["length"] <= 24
+
+
+def test_key_vault_name_fits_and_differs_per_cluster() -> None:
+    from components.cloud.aks import key_vault_name
+
+    primary = key_vault_name("production", "bakhmach-production", "ab1c2")
+    secondary = key_vault_name("production", "bakhmach-production-northeurope", "ab1c2")
+    assert primary != secondary
+    assert primary.startswith("kv-production-") and primary.endswith("ab1c2") and len(primary) <= 24
+    assert len(key_vault_name("averyveryverylongstackname", "x", "zzzzz")) <= 24
+
+
+def test_external_dns_can_list_the_zones_of_its_resource_group() -> None:
+    plan = plan_for("prod")
+    identities = {f"{i.name}-principal" for i in of_type(plan, "azure-native:managedidentity:UserAssignedIdentity")}
+    # The group holding the zone (the failover's own group, not a cluster's).
+    (group,) = [g for g in of_type(plan, "azure-native:resources:ResourceGroup") if g.name == "dns-rg"]
+    (zone,) = of_type(plan, "azure-native:dns:Zone")
+    writers = role_assignments(plan, DNS_ZONE_CONTRIBUTOR)
+    readers = role_assignments(plan, READER)
+    assert len(writers) == len(readers) == 2  # one external-dns per region
+    assert {w.inputs["scope"] for w in writers} == {f"{zone.name}-id"}
+    assert {r.inputs["scope"] for r in readers} == {f"{group.name}-id"}
+    external_dns = {w.inputs["principalId"] for w in writers}
+    assert external_dns <= identities and {r.inputs["principalId"] for r in readers} == external_dns
+    releases = [r for r in of_type(plan, "kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "external-dns"]
+    reader_urns = {r.urn for r in readers}
+    assert all(reader_urns & set(r.dependencies) for r in releases)

@@ -24,6 +24,7 @@ import pulumi_azure_native.managedidentity as managedidentity
 import pulumi_azure_native.monitor as monitor
 import pulumi_azure_native.operationalinsights as operationalinsights
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 import yaml
 
 from components.cloud.common import CloudScope
@@ -40,6 +41,17 @@ ZONES = ["1", "2", "3"]
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 # Built-in role "Key Vault Crypto User": wrap/unwrap with the KMS key, nothing else.
 KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
+# Built-in role "Azure Kubernetes Service RBAC Cluster Admin": with Azure RBAC on and no local
+# accounts, the identity running `pulumi up` may act in the cluster only through a role like this.
+AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+# Container Insights with managed-identity auth reads what to collect from a data collection rule
+# associated with the cluster (Microsoft's onboarding templates: stream, extension and names).
+CONTAINER_INSIGHTS_STREAMS = ["Microsoft-ContainerInsights-Group-Default"]
+CONTAINER_INSIGHTS_EXTENSION = "ContainerInsightsExtension"
+# Key Vault names are global, 3-24 characters; a soft-deleted vault under purge protection keeps
+# its name reserved for the retention period, so each vault gets a random part.
+KEY_VAULT_NAME_MAX = 24
+KEY_VAULT_SUFFIX_LENGTH = 5
 # The AKS Entra ID server application every AKS cluster's tokens are issued for.
 AKS_ENTRA_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 CONTROL_PLANE_LOGS = [
@@ -70,6 +82,41 @@ def autoscaler_profile() -> containerservice.ManagedClusterPropertiesAutoScalerP
     )
 
 
+def key_vault_name(stack_name: str, cluster_name: str, suffix: str) -> str:
+    """`kv-<stack>-<cluster hash><random>`: per cluster, and new after a destroy (at most 24 characters)."""
+    digest = hashlib.sha256(cluster_name.encode()).hexdigest()[:4]
+    return f"kv-{stack_name[:10]}-{digest}{suffix}"[:KEY_VAULT_NAME_MAX]
+
+
+def container_insights_rule_args(
+    workspace_id: pulumi.Input[str],
+) -> tuple[
+    monitor.DataCollectionRuleDataSourcesArgs, monitor.DataCollectionRuleDestinationsArgs, list[monitor.DataFlowArgs]
+]:
+    """The data sources, destination and flow of the rule the ama-logs agent reads."""
+    sources = monitor.DataCollectionRuleDataSourcesArgs(
+        extensions=[
+            monitor.ExtensionDataSourceArgs(
+                name=CONTAINER_INSIGHTS_EXTENSION,
+                extension_name="ContainerInsights",
+                streams=CONTAINER_INSIGHTS_STREAMS,
+                extension_settings={
+                    "dataCollectionSettings": {
+                        "interval": "1m",
+                        "namespaceFilteringMode": "Off",
+                        "enableContainerLogV2": True,
+                    }
+                },
+            )
+        ]
+    )
+    destinations = monitor.DataCollectionRuleDestinationsArgs(
+        log_analytics=[monitor.LogAnalyticsDestinationArgs(name="ciworkspace", workspace_resource_id=workspace_id)]
+    )
+    flows = [monitor.DataFlowArgs(streams=CONTAINER_INSIGHTS_STREAMS, destinations=["ciworkspace"])]
+    return sources, destinations, flows
+
+
 def non_interactive_kubeconfig(encoded: str) -> str:
     """The user kubeconfig, logging in with the deployer's Azure CLI session instead of a device code."""
     config: dict[str, Any] = yaml.safe_load(base64.b64decode(encoded))
@@ -85,6 +132,8 @@ class AksCluster(pulumi.ComponentResource):
     vnet: AzureVnet
     workspace: operationalinsights.Workspace
     cluster: containerservice.ManagedCluster
+    insights_rule: monitor.DataCollectionRule
+    deployer_admin: authorization.RoleAssignment
     user_pools: dict[str, containerservice.AgentPool]
     provider: k8s.Provider
     kubeconfig: pulumi.Output[str]
@@ -141,12 +190,21 @@ class AksCluster(pulumi.ComponentResource):
                 lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}"
             )
 
-        # KMS envelope encryption of Secrets, as on EKS. Vault names are global and at most 24
-        # characters, so the name carries a short hash of the cluster name.
-        digest = hashlib.sha256(cluster_name.encode()).hexdigest()[:6]
+        # KMS envelope encryption of Secrets, as on EKS. The vault name carries a short hash of
+        # the cluster name and a random part: purge protection reserves a deleted vault's name for
+        # 90 days, which would otherwise block re-creating the stack after a destroy.
+        vault_suffix = random.RandomString(
+            f"{name}-kms-vault-suffix",
+            length=KEY_VAULT_SUFFIX_LENGTH,
+            lower=True,
+            upper=False,
+            numeric=True,
+            special=False,
+            opts=child,
+        )
         vault = keyvault.Vault(
             f"{name}-kms-vault",
-            vault_name=f"kv-{scope.stack_name[:10]}-{digest}",
+            vault_name=vault_suffix.result.apply(lambda s: key_vault_name(scope.stack_name, cluster_name, s)),
             resource_group_name=rg.name,
             location=scope.region,
             properties=keyvault.VaultPropertiesArgs(
@@ -281,6 +339,42 @@ class AksCluster(pulumi.ComponentResource):
             ),
         )
 
+        # With `useAADAuth`, the ama-logs agent collects only what a data collection rule associated
+        # with the cluster names; without the rule it runs and sends nothing.
+        sources, destinations, flows = container_insights_rule_args(self.workspace.id)
+        self.insights_rule = monitor.DataCollectionRule(
+            f"{name}-container-insights",
+            data_collection_rule_name=f"MSCI-{scope.region}-{cluster_name}",
+            resource_group_name=rg.name,
+            location=scope.region,
+            kind=monitor.KnownDataCollectionRuleResourceKind.LINUX,
+            description="Container Insights of the AKS cluster (managed-identity auth)",
+            data_sources=sources,
+            destinations=destinations,
+            data_flows=flows,
+            tags=scope.tags,
+            opts=child,
+        )
+        monitor.DataCollectionRuleAssociation(
+            f"{name}-container-insights-association",
+            association_name=CONTAINER_INSIGHTS_EXTENSION,
+            resource_uri=self.cluster.id,
+            data_collection_rule_id=self.insights_rule.id,
+            description="Container Insights collection for this cluster; deleting it stops the collection.",
+            opts=child,
+        )
+
+        # Azure RBAC is on and local accounts are off: the identity that runs `pulumi up` acts in
+        # the cluster only through a role assignment on it (otherwise the API answers 403).
+        self.deployer_admin = authorization.RoleAssignment(
+            f"{name}-deployer-cluster-admin",
+            principal_id=client.object_id,
+            principal_type=settings.deployer_principal_type,
+            role_definition_id=role_id(AKS_RBAC_CLUSTER_ADMIN),
+            scope=self.cluster.id,
+            opts=child,
+        )
+
         monitor.DiagnosticSetting(
             f"{name}-control-plane-logs",
             name="control-plane",
@@ -328,7 +422,8 @@ class AksCluster(pulumi.ComponentResource):
             f"{scope.prefix}-k8s",
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.user_pools.values())),
+            # Role assignments take effect only once created: the provider waits for the deployer's.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.user_pools.values(), self.deployer_admin]),
         )
         self.network = AzureNetwork(
             location=scope.region,

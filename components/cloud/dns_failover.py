@@ -41,6 +41,9 @@ HEALTH_INTERVAL_SECONDS = 10
 FAILOVER_TTL_SECONDS = 30
 # Built-in role "DNS Zone Contributor".
 DNS_ZONE_CONTRIBUTOR = "befefa01-2a29-4197-83a8-272ff33ce314"
+# Built-in role "Reader": external-dns lists the zones of its resource group before writing
+# (its Azure tutorial grants Reader on the group as well as DNS Zone Contributor on the zone).
+READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,12 @@ class TrafficManagerFailover:
             opts=child,
         )
         client = authorization.get_client_config_output()
+
+        def role_id(role: str) -> pulumi.Output[str]:
+            return client.subscription_id.apply(
+                lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}"
+            )
+
         for index, cluster in enumerate(args.clusters):
             network, regional = cluster.network, cluster.scope
             assert isinstance(network, AzureNetwork) and network.oidc_issuer_url is not None
@@ -254,12 +263,16 @@ class TrafficManagerFailover:
                 f"{regional.prefix}-external-dns-zone",
                 principal_id=identity.principal_id,
                 principal_type="ServicePrincipal",
-                role_definition_id=client.subscription_id.apply(
-                    lambda sub: (
-                        f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{DNS_ZONE_CONTRIBUTOR}"
-                    )
-                ),
+                role_definition_id=role_id(DNS_ZONE_CONTRIBUTOR),
                 scope=zone.id,
+                opts=child,
+            )
+            read_group = authorization.RoleAssignment(
+                f"{regional.prefix}-external-dns-group-reader",
+                principal_id=identity.principal_id,
+                principal_type="ServicePrincipal",
+                role_definition_id=role_id(READER),
+                scope=group.id,
                 opts=child,
             )
             # external-dns reads its Azure target from azure.json; it holds identifiers, no secret.
@@ -313,7 +326,9 @@ class TrafficManagerFailover:
                         ],
                     },
                 ),
-                opts=pulumi.ResourceOptions(parent=parent, provider=cluster.provider, depends_on=[grant, config]),
+                opts=pulumi.ResourceOptions(
+                    parent=parent, provider=cluster.provider, depends_on=[grant, read_group, config]
+                ),
             )
         dns.RecordSet(
             "dns-failover-record",

@@ -38,6 +38,38 @@ if TYPE_CHECKING:
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 CLUSTER_AUTOSCALER_SA = "cluster-autoscaler"
+EBS_CSI_CONFIGURATION = {"defaultStorageClass": {"enabled": True}}
+# Pools whose pods hold EBS volumes (Mongo runs in-cluster on AWS): an EBS volume lives in one
+# zone, so a pending pod can only use a node in its volume's zone. With one group per zone the
+# autoscaler grows the group of that zone; one group spanning three zones may add a node elsewhere.
+ZONAL_ROLES = frozenset({"memory"})
+
+
+@dataclass(frozen=True)
+class NodeGroupPlan:
+    """One managed node group: its name, zones and share of its pool's floor and ceiling."""
+
+    name: str
+    zones: tuple[str, ...]
+    minimum: int
+    maximum: int
+
+
+def spread(total: int, parts: int) -> list[int]:
+    """`total` split as evenly as possible over `parts` (earlier parts take the remainder)."""
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def node_group_layout(pool: str, role: str, size: PoolSize, zones: Sequence[str]) -> list[NodeGroupPlan]:
+    """A pool as node groups: one spanning every zone, or one per zone for `ZONAL_ROLES`, whose
+    floors and ceilings add up to the pool's."""
+    if role not in ZONAL_ROLES:
+        return [NodeGroupPlan(pool, tuple(zones), size.minimum, size.maximum)]
+    return [
+        NodeGroupPlan(f"{pool}-{zone[-1]}", (zone,), lo, hi)
+        for zone, lo, hi in zip(zones, spread(size.minimum, len(zones)), spread(size.maximum, len(zones)), strict=True)
+    ]
 
 
 @dataclass(frozen=True)
@@ -238,6 +270,7 @@ class EksCluster(pulumi.ComponentResource):
         )
         self.node_groups = {}
         self.pool_sizes: dict[str, PoolSize] = {}
+        subnet_of_zone = dict(zip(zones, private_subnet_ids, strict=True))
         for pool, size in zip(settings.node_pools, pool_sizes(settings.node_pools, scope.environment), strict=True):
             self.pool_sizes[pool.name] = size
             template = aws.ec2.LaunchTemplate(
@@ -267,35 +300,37 @@ class EksCluster(pulumi.ComponentResource):
                 tags=scope.named(f"{cluster_name}-{pool.name}"),
                 opts=child,
             )
-            self.node_groups[pool.name] = aws.eks.NodeGroup(
-                f"{name}-{pool.name}",
-                cluster_name=self.cluster.name,
-                node_group_name_prefix=f"{pool.name}-",
-                node_role_arn=node_role.arn,
-                # All three private subnets: the group spreads its nodes over the zones.
-                subnet_ids=private_subnet_ids,
-                instance_types=list(pool.instance_types),
-                ami_type="AL2023_x86_64_STANDARD",
-                capacity_type="ON_DEMAND",
-                launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
-                    id=template.id, version=template.latest_version.apply(str)
-                ),
-                scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                    min_size=size.minimum, desired_size=size.minimum, max_size=size.maximum
-                ),
-                update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
-                labels={"bakhmach.io/pool": pool.name, "bakhmach.io/pool-role": pool.role},
-                tags=scope.named(f"{cluster_name}-{pool.name}"),
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    provider=self.aws_provider,
-                    depends_on=list(self.addons.values()),
-                    # The autoscaler owns the running size; a deploy must not reset it.
-                    ignore_changes=["scalingConfig.desiredSize"],
-                    # A new name prefix lets a replacement group come up before the old one goes.
-                    delete_before_replace=False,
-                ),
-            )
+            for group in node_group_layout(pool.name, pool.role, size, zones):
+                self.node_groups[group.name] = aws.eks.NodeGroup(
+                    f"{name}-{group.name}",
+                    cluster_name=self.cluster.name,
+                    node_group_name_prefix=f"{group.name}-",
+                    node_role_arn=node_role.arn,
+                    subnet_ids=[subnet_of_zone[z] for z in group.zones],
+                    instance_types=list(pool.instance_types),
+                    ami_type="AL2023_x86_64_STANDARD",
+                    capacity_type="ON_DEMAND",
+                    launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                        id=template.id, version=template.latest_version.apply(str)
+                    ),
+                    scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                        min_size=group.minimum, desired_size=group.minimum, max_size=group.maximum
+                    ),
+                    update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+                    # The same labels in every zone's group: the autoscaler balances only groups
+                    # whose nodes look alike (it ignores the zone and node-group labels itself).
+                    labels={"bakhmach.io/pool": pool.name, "bakhmach.io/pool-role": pool.role},
+                    tags=scope.named(f"{cluster_name}-{group.name}"),
+                    opts=pulumi.ResourceOptions(
+                        parent=self,
+                        provider=self.aws_provider,
+                        depends_on=list(self.addons.values()),
+                        # The autoscaler owns the running size; a deploy must not reset it.
+                        ignore_changes=["scalingConfig.desiredSize"],
+                        # A new name prefix lets a replacement group come up before the old one goes.
+                        delete_before_replace=False,
+                    ),
+                )
         nodes = list(self.node_groups.values())
 
         ebs_role = pod_identity_role(
@@ -312,6 +347,11 @@ class EksCluster(pulumi.ComponentResource):
         self.addons["aws-ebs-csi-driver"] = addon(
             "aws-ebs-csi-driver",
             [*nodes, self.addons["eks-pod-identity-agent"]],
+            # Since EKS 1.30 no StorageClass is marked default, and PVCs without a class (the
+            # operators' volume templates) stay Pending. The add-on's own option creates
+            # `ebs-csi-default-sc` (gp3, WaitForFirstConsumer, expandable) as the default; its
+            # volumes are encrypted by the region's EBS encryption-by-default above.
+            configuration=json.dumps(EBS_CSI_CONFIGURATION),
             pod_identities=[
                 aws.eks.AddonPodIdentityAssociationArgs(role_arn=ebs_role.arn, service_account="ebs-csi-controller-sa")
             ],
