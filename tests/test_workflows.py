@@ -23,8 +23,11 @@ ACTION_MAJORS = {
     "actions/upload-artifact": "v7",
     "actions/download-artifact": "v8",
     "aws-actions/configure-aws-credentials": "v6",
+    "azure/login": "v3",
+    "azure/use-kubelogin": "v1",
     "pulumi/actions": "v7",
 }
+RUNNER_LABELS = {"dev": "bakhmach-kind", "staging": "bakhmach-staging", "prod": "bakhmach-prod"}
 
 
 def workflow(name: str) -> dict[str, Any]:
@@ -116,7 +119,7 @@ def test_deploy_follows_the_seeds_branch_model_behind_environments() -> None:
     assert flow["on"] == {"push": {"branches": ["develop", "staging", "main"]}}
     pick = flow["jobs"]["target"]["steps"][0]["run"]
     for branch, stack in (("develop", "dev"), ("staging", "staging"), ("main", "prod")):
-        assert f'{branch}) echo "stack={stack}"' in pick
+        assert f"{branch}) stack={stack};" in pick
         assert json.loads((REPO_ROOT / "policy" / "config" / f"{stack}.json").read_text())
     deploy = flow["jobs"]["deploy"]
     assert deploy["environment"] == "${{ needs.target.outputs.stack }}"
@@ -145,3 +148,66 @@ def test_pr_report_writes_one_comment_under_the_size_limit(tmp_path: Path) -> No
     assert len(comment) < 65536
     assert "| `dev-kind` |" in comment and "no changes." in comment
     assert "#### Policy pack" in comment and "0 mandatory" in comment
+
+
+def _pick_runners(pick: str) -> dict[str, list[str]]:
+    """Run the target job's shell for each branch and read the runner labels it chooses."""
+    runners = {}
+    for branch, stack in (("develop", "dev"), ("staging", "staging"), ("main", "prod")):
+        with_output = f'GITHUB_OUTPUT=$(mktemp); {pick}\ncat "$GITHUB_OUTPUT"'
+        done = subprocess.run(
+            ["bash", "-c", with_output], env=os.environ | {"BRANCH": branch}, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        outputs = dict(line.split("=", 1) for line in done.stdout.splitlines())
+        assert outputs["stack"] == stack
+        runners[stack] = json.loads(outputs["runner"])
+    return runners
+
+
+def test_every_stack_deploys_from_a_runner_that_reaches_its_private_api() -> None:
+    """staging/prod clusters have private API endpoints: GitHub-hosted runners cannot reach them."""
+    flow = workflow("deploy.yml")
+    runners = _pick_runners(flow["jobs"]["target"]["steps"][0]["run"])
+    assert runners == {stack: ["self-hosted", label] for stack, label in RUNNER_LABELS.items()}
+    assert flow["jobs"]["deploy"]["runs-on"] == "${{ fromJSON(needs.target.outputs.runner) }}"
+    declared = yaml.safe_load((REPO_ROOT / ".github" / "actionlint.yaml").read_text())["self-hosted-runner"]["labels"]
+    assert set(RUNNER_LABELS.values()) <= set(declared)
+    preview = workflow("preview.yml")["jobs"]["preview"]
+    assert preview["runs-on"] == ["self-hosted", "bakhmach-${{ matrix.stack }}"]
+    assert {f"bakhmach-{s}" for s in preview["strategy"]["matrix"]["stack"]} <= set(declared)
+
+
+@pytest.mark.parametrize("name", ["deploy.yml", "preview.yml"])
+def test_azure_stacks_log_in_to_the_cli_and_install_kubelogin_before_pulumi(name: str) -> None:
+    """The AKS kubeconfig runs `kubelogin get-token --login azurecli`: it needs both."""
+    flow = workflow(name)
+    [job] = [j for j in flow["jobs"].values() if any("pulumi/actions" in str(s.get("uses")) for s in j["steps"])]
+    order = job["steps"]
+    [login] = uses(flow, "azure/login")
+    [kubelogin] = uses(flow, "azure/use-kubelogin")
+    [pulumi] = uses(flow, "pulumi/actions")
+    assert order.index(login) < order.index(kubelogin) < order.index(pulumi)
+    # OIDC: client, tenant and subscription ids, no client secret or creds JSON.
+    assert set(login["with"]) == {"client-id", "tenant-id", "subscription-id"}
+    assert re.fullmatch(r"v\d+\.\d+\.\d+", kubelogin["with"]["kubelogin-version"])
+    for step in (login, kubelogin):
+        assert step["if"] == "steps.cloud.outputs.cloud == 'azure'"
+    [aws] = uses(flow, "aws-actions/configure-aws-credentials")
+    assert aws["if"] == "steps.cloud.outputs.cloud == 'aws'"
+    [cloud] = [s for s in order if s.get("id") == "cloud"]
+    assert ".github/scripts/stack-cloud.py" in cloud["run"] and order.index(cloud) < order.index(login)
+    assert flow["permissions"]["id-token"] == "write"
+
+
+def test_the_cloud_step_reads_the_stack_files_cloud() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("stack_cloud", REPO_ROOT / ".github" / "scripts" / "stack-cloud.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for stack in RUNNER_LABELS:
+        config = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+        assert module.stack_cloud(stack) == config["bakhmach-hub:cloud"]
+    assert module.stack_cloud("dev") == "kind"
