@@ -136,6 +136,18 @@ def test_azure_postgres_is_zone_redundant_flexible_server_with_replicas(stack: s
     assert i["administratorLoginPassword"] == "[secret]" and server.protect
     replicas = [r for r in of_type(plan, "azure-native:dbforpostgresql:Server") if r is not server]
     assert len(replicas) == 2 and all(r.inputs["createMode"] == "Replica" for r in replicas)
+    # <name>.postgres.database.azure.com is shared by every tenant: a random suffix keeps it free.
+    assert re.fullmatch(rf"bakhmach-{stack}-pg-[a-z0-9]+", i["serverName"])
+    assert sorted(r.inputs["serverName"] for r in replicas) == [f"{i['serverName']}-r1", f"{i['serverName']}-r2"]
+    # TLS 1.3 minimum on every server, primary and replicas ("TLS 1.3" in the seed).
+    tls = of_type(plan, "azure-native:dbforpostgresql:Configuration")
+    assert {(c.inputs["configurationName"], c.inputs["value"]) for c in tls} == {
+        ("ssl_min_protocol_version", "TLSv1.3")
+    }
+    assert {c.inputs["serverName"] for c in tls} == {
+        server.inputs["serverName"],
+        *(r.inputs["serverName"] for r in replicas),
+    }
 
 
 @pytest.mark.parametrize(("stack", "cloud"), AZURE_STACKS)

@@ -22,7 +22,7 @@ from components import versions
 from components.cloud.identity import AZURE_CLIENT_ID_ANNOTATION, AZURE_WORKLOAD_IDENTITY_LABEL
 from components.data.azure_private import private_dns_zone
 from components.data.backup_store import BackupAgent
-from components.data.base import DataBackend, DataComponentArgs, data_meta, require_network, stateful
+from components.data.base import DataBackend, DataComponentArgs, data_meta, require_network, stateful, unique_suffix
 from components.data.connection import DataConnection, DataEgress
 from components.network import AwsNetwork, AzureNetwork
 from settings import data as data_settings
@@ -274,9 +274,11 @@ class FlexiblePostgres:
             public_network_access="Disabled",
         )
         sku = dbforpostgresql.SkuArgs(name=size.azure_sku, tier=size.azure_tier)
+        # Server names become <name>.postgres.database.azure.com, shared by every Azure tenant.
+        server_name = pulumi.Output.concat(f"bakhmach-{args.stack_name}-pg-", unique_suffix(name, parent))
         primary = dbforpostgresql.Server(
             f"{name}-primary",
-            server_name=f"{args.stack_name}-postgres",
+            server_name=server_name,
             resource_group_name=net.resource_group_name,
             location=net.location,
             version=data_settings.AZURE_POSTGRES_VERSION,
@@ -305,10 +307,12 @@ class FlexiblePostgres:
             collation="en_US.utf8",
             opts=stateful(parent, spec),
         )
+        servers = [(f"{name}-primary", primary, server_name)]
         for index in range(size.read_replicas):
-            dbforpostgresql.Server(
+            replica_name = pulumi.Output.concat(server_name, f"-r{index + 1}")
+            replica = dbforpostgresql.Server(
                 f"{name}-replica-{index + 1}",
-                server_name=f"{args.stack_name}-postgres-replica-{index + 1}",
+                server_name=replica_name,
                 resource_group_name=net.resource_group_name,
                 location=net.location,
                 create_mode="Replica",
@@ -317,6 +321,18 @@ class FlexiblePostgres:
                 network=network,
                 tags=net.tags,
                 opts=stateful(parent, spec),
+            )
+            servers.append((f"{name}-replica-{index + 1}", replica, replica_name))
+        for resource_name, server, name_of_server in servers:
+            # The seed's "TLS 1.3" in transit (the server's default minimum is 1.2).
+            dbforpostgresql.Configuration(
+                f"{resource_name}-tls13",
+                configuration_name="ssl_min_protocol_version",
+                value="TLSv1.3",
+                source="user-override",
+                server_name=name_of_server,
+                resource_group_name=net.resource_group_name,
+                opts=pulumi.ResourceOptions(parent=parent, depends_on=[server]),
             )
         return DataConnection(
             service="postgres",
