@@ -42,8 +42,11 @@ def private_endpoint(
     group_id: str,
     zone: str,
     parent: pulumi.Resource,
+    dns_zone: privatedns.PrivateZone | None = None,
 ) -> network.PrivateEndpoint:
-    dns_zone = private_dns_zone(name, net, zone, parent)
+    """`dns_zone`: a zone shared by several endpoints (a VNet links only one zone of a name);
+    without it the endpoint gets a zone of its own."""
+    dns_zone = dns_zone or private_dns_zone(name, net, zone, parent)
     endpoint = network.PrivateEndpoint(
         f"{name}-endpoint",
         resource_group_name=net.resource_group_name,

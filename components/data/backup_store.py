@@ -24,10 +24,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
-from pulumi_azure_native import authorization, network, privatedns, storage
+from pulumi_azure_native import authorization, storage
 
 from components.cloud.identity import federated_identity, pod_identity_association, pod_identity_role
-from components.data.azure_private import private_dns_zone
+from components.data.azure_private import private_dns_zone, private_endpoint
 from components.labels import PLATFORM_CONTEXT, standard_labels
 from components.network import AwsNetwork, AzureNetwork, CloudNetwork
 
@@ -277,7 +277,7 @@ class AzureBackupStore:
                 public_access=storage.PublicAccess.NONE,
                 opts=child,
             )
-            _blob_endpoint(f"{name}-{agent.name}-blob", net, account.id, dns_zone, parent)
+            private_endpoint(f"{name}-{agent.name}-blob", net, account.id, "blob", BLOB_ZONE, parent, dns_zone=dns_zone)
             endpoint = account.name.apply(lambda a: f"https://{a}.blob.core.windows.net/{self.CONTAINER}")
             if keyless:
                 assert net.oidc_issuer_url is not None
@@ -337,41 +337,6 @@ class AzureBackupStore:
                 keys={"storage_account": "AZURE_STORAGE_ACCOUNT_NAME", "storage_key": "AZURE_STORAGE_ACCOUNT_KEY"},
             )
         return locations, secrets
-
-
-def _blob_endpoint(
-    name: str,
-    net: AzureNetwork,
-    account_id: pulumi.Input[str],
-    dns_zone: privatedns.PrivateZone,
-    parent: pulumi.Resource,
-) -> network.PrivateEndpoint:
-    """A private endpoint of an account's blob service, registered in the shared privatelink zone
-    (as `private_endpoint` does with a zone of its own)."""
-    child = pulumi.ResourceOptions(parent=parent)
-    endpoint = network.PrivateEndpoint(
-        f"{name}-endpoint",
-        resource_group_name=net.resource_group_name,
-        location=net.location,
-        subnet=network.SubnetArgs(id=net.private_endpoint_subnet_id),
-        private_link_service_connections=[
-            network.PrivateLinkServiceConnectionArgs(
-                name=f"{name}-link", private_link_service_id=account_id, group_ids=["blob"]
-            )
-        ],
-        tags=net.tags,
-        opts=child,
-    )
-    network.PrivateDnsZoneGroup(
-        f"{name}-dns-group",
-        private_endpoint_name=endpoint.name,
-        resource_group_name=net.resource_group_name,
-        private_dns_zone_configs=[
-            network.PrivateDnsZoneConfigArgs(name=BLOB_ZONE.replace(".", "-"), private_dns_zone_id=dns_zone.id)
-        ],
-        opts=child,
-    )
-    return endpoint
 
 
 BACKENDS: dict[str, _Backend] = {"aws": AwsBackupStore(), "azure": AzureBackupStore()}
