@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.data.backup_store import BackupLocation
 from components.data.connection import DataConnection
 from components.labels import PLATFORM_CONTEXT, standard_labels
-from components.network import CloudNetwork
+from components.network import AwsNetwork, AzureNetwork, CloudNetwork
 from settings.data import Backend, DataComponentSpec
 
 SizeT = TypeVar("SizeT")
@@ -37,7 +38,10 @@ class DataBackend(Protocol[SizeT]):
     def build(self, name: str, args: DataComponentArgs[SizeT], parent: pulumi.Resource) -> DataConnection: ...
 
 
-def require_network(args: DataComponentArgs[Any], kind: type) -> CloudNetwork:
+NetworkT = TypeVar("NetworkT", AwsNetwork, AzureNetwork)
+
+
+def require_network(args: DataComponentArgs[Any], kind: type[NetworkT]) -> NetworkT:
     net = args.network
     if net is None or not isinstance(net, kind):
         raise pulumi.RunError(
@@ -78,3 +82,21 @@ def unique_suffix(name: str, parent: pulumi.Resource) -> pulumi.Output[str]:
     return random.RandomString(
         f"{name}-suffix", length=6, special=False, upper=False, opts=pulumi.ResourceOptions(parent=parent)
     ).result
+
+
+def nodes_only_security_group(
+    name: str, net: AwsNetwork, description: str, port: int, parent: pulumi.Resource
+) -> aws.ec2.SecurityGroup:
+    """A managed service's security group: its one port, from the cluster's nodes, nothing else."""
+    return aws.ec2.SecurityGroup(
+        f"{name}-sg",
+        vpc_id=net.vpc_id,
+        description=description,
+        ingress=[
+            aws.ec2.SecurityGroupIngressArgs(
+                protocol="tcp", from_port=port, to_port=port, security_groups=[net.node_security_group_id]
+            )
+        ],
+        tags=net.tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

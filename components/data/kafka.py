@@ -20,7 +20,14 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.data.base import DataBackend, DataComponentArgs, data_meta, require_network, stateful
+from components.data.base import (
+    DataBackend,
+    DataComponentArgs,
+    data_meta,
+    nodes_only_security_group,
+    require_network,
+    stateful,
+)
 from components.data.connection import DataConnection, DataEgress
 from components.network import AwsNetwork
 from settings import data as data_settings
@@ -156,23 +163,10 @@ class StrimziKafka:
 class MskKafka:
     def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
         net = require_network(args, AwsNetwork)
-        assert isinstance(net, AwsNetwork)
         spec, size = args.spec, args.size
         child = pulumi.ResourceOptions(parent=parent)
-        group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            vpc_id=net.vpc_id,
-            description="Kafka (SASL/SCRAM over TLS) from the cluster's nodes only",
-            ingress=[
-                aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp",
-                    from_port=MSK_SCRAM_PORT,
-                    to_port=MSK_SCRAM_PORT,
-                    security_groups=[net.node_security_group_id],
-                )
-            ],
-            tags=net.tags,
-            opts=child,
+        group = nodes_only_security_group(
+            name, net, "Kafka (SASL/SCRAM over TLS) from the cluster's nodes only", MSK_SCRAM_PORT, parent
         )
         # MSK encrypts at rest with this key, and SCRAM secrets must use a customer-managed key.
         key = aws.kms.Key(

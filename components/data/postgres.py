@@ -22,7 +22,15 @@ from components import versions
 from components.cloud.identity import AZURE_CLIENT_ID_ANNOTATION, AZURE_WORKLOAD_IDENTITY_LABEL
 from components.data.azure_private import private_dns_zone
 from components.data.backup_store import BackupAgent
-from components.data.base import DataBackend, DataComponentArgs, data_meta, require_network, stateful, unique_suffix
+from components.data.base import (
+    DataBackend,
+    DataComponentArgs,
+    data_meta,
+    nodes_only_security_group,
+    require_network,
+    stateful,
+    unique_suffix,
+)
 from components.data.connection import DataConnection, DataEgress
 from components.network import AwsNetwork, AzureNetwork
 from settings import data as data_settings
@@ -171,24 +179,12 @@ class InClusterPostgres:
 class RdsPostgres:
     def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
         net = require_network(args, AwsNetwork)
-        assert isinstance(net, AwsNetwork)
         spec, size = args.spec, args.size
         child = pulumi.ResourceOptions(parent=parent)
         subnets = aws.rds.SubnetGroup(
             f"{name}-subnets", subnet_ids=list(net.private_subnet_ids), tags=net.tags, opts=child
         )
-        group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            vpc_id=net.vpc_id,
-            description="PostgreSQL from the cluster's nodes only",
-            ingress=[
-                aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp", from_port=PORT, to_port=PORT, security_groups=[net.node_security_group_id]
-                )
-            ],
-            tags=net.tags,
-            opts=child,
-        )
+        group = nodes_only_security_group(name, net, "PostgreSQL from the cluster's nodes only", PORT, parent)
         parameters = aws.rds.ParameterGroup(
             f"{name}-params",
             # Named (the family in the name, so a major upgrade creates a new group beside the old
@@ -264,7 +260,6 @@ class RdsPostgres:
 class FlexiblePostgres:
     def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
         net = require_network(args, AzureNetwork)
-        assert isinstance(net, AzureNetwork)
         spec, size = args.spec, args.size
         # VNet-integrated servers resolve through a private zone named *.postgres.database.azure.com.
         dns_zone = private_dns_zone(name, net, f"{args.stack_name}-pg.private.postgres.database.azure.com", parent)

@@ -28,6 +28,7 @@ from components.data.base import (
     DataBackend,
     DataComponentArgs,
     data_meta,
+    nodes_only_security_group,
     require_network,
     stateful,
     unique_suffix,
@@ -131,24 +132,12 @@ class InClusterRedis:
 class ElastiCacheRedis:
     def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
         net = require_network(args, AwsNetwork)
-        assert isinstance(net, AwsNetwork)
         spec, size = args.spec, args.size
         child = pulumi.ResourceOptions(parent=parent)
         subnets = aws.elasticache.SubnetGroup(
             f"{name}-subnets", subnet_ids=list(net.private_subnet_ids), tags=net.tags, opts=child
         )
-        group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            vpc_id=net.vpc_id,
-            description="Redis from the cluster's nodes only",
-            ingress=[
-                aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp", from_port=PORT, to_port=PORT, security_groups=[net.node_security_group_id]
-                )
-            ],
-            tags=net.tags,
-            opts=child,
-        )
+        group = nodes_only_security_group(name, net, "Redis from the cluster's nodes only", PORT, parent)
         parameters = aws.elasticache.ParameterGroup(
             f"{name}-params",
             family=data_settings.ELASTICACHE_PARAMETER_FAMILY,
@@ -201,7 +190,6 @@ class ElastiCacheRedis:
 class AzureManagedRedis:
     def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
         net = require_network(args, AzureNetwork)
-        assert isinstance(net, AzureNetwork)
         spec, size = args.spec, args.size
         cluster = redisenterprise.RedisEnterprise(
             f"{name}-cluster",
