@@ -313,3 +313,19 @@ def test_data_namespace_defaults_what_operator_sidecars_leave_out(dev_plan: Plan
             assert resource in item["default"], f"quota tracks {key} but nothing defaults it"
     assert {"requests.cpu", "requests.memory", "limits.memory"} <= set(hard)
     assert "limits.cpu" not in hard  # databases are not CPU-throttled
+
+
+@pytest.mark.parametrize(("stack", "cloud"), AZURE_STACKS)
+def test_azure_data_cannot_be_deleted_outside_the_stack_either(stack: str, cloud: str) -> None:
+    """Pulumi's protect guards this stack only; a CanNotDelete lock stops the portal and CLI too."""
+    plan = planned(stack, cloud)
+    locks = {r.name: r for r in of_type(plan, "azure-native:authorization:ManagementLockByScope")}
+    guarded = {
+        "data-postgres-delete-lock": [r.urn for r in of_type(plan, "azure-native:dbforpostgresql:Server")],
+        "data-redis-delete-lock": [r.urn for r in of_type(plan, "azure-native:redisenterprise:RedisEnterprise")],
+    }
+    assert set(guarded) <= set(locks)
+    for lock_name, servers in guarded.items():
+        lock = locks[lock_name]
+        assert lock.inputs["level"] == "CanNotDelete"
+        assert servers and set(servers) <= set(lock.dependencies)  # created after what it guards

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
+from pulumi_azure_native import authorization
 
 from components.data.backup_store import BackupLocation
 from components.data.connection import DataConnection
@@ -99,4 +100,26 @@ def nodes_only_security_group(
         ],
         tags=net.tags,
         opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def azure_delete_lock(
+    name: str,
+    resource_id: pulumi.Input[str],
+    spec: DataComponentSpec,
+    parent: pulumi.Resource,
+    after: list[pulumi.Resource],
+) -> authorization.ManagementLockByScope | None:
+    """Azure's deletion protection: a CanNotDelete lock, so a delete from the portal, the CLI or
+    another tool fails too (Pulumi's `protect` only guards this stack). Staging/prod only; it
+    is created last (`after`), so it never stands in the way of building what it guards."""
+    if not spec.protect:
+        return None
+    return authorization.ManagementLockByScope(
+        f"{name}-delete-lock",
+        scope=resource_id,
+        lock_name="bakhmach-do-not-delete",
+        level=authorization.LockLevel.CAN_NOT_DELETE,
+        notes=f"Holds {spec.service} data; remove this lock deliberately before a planned deletion.",
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=after),
     )

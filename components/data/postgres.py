@@ -25,6 +25,7 @@ from components.data.backup_store import BackupAgent
 from components.data.base import (
     DataBackend,
     DataComponentArgs,
+    azure_delete_lock,
     data_meta,
     nodes_only_security_group,
     require_network,
@@ -318,6 +319,7 @@ class FlexiblePostgres:
                 opts=stateful(parent, spec),
             )
             servers.append((f"{name}-replica-{index + 1}", replica, replica_name))
+        azure_delete_lock(name, primary.id, spec, parent, after=[server for _, server, _ in servers])
         for resource_name, server, name_of_server in servers:
             # The seed's "TLS 1.3" in transit (the server's default minimum is 1.2).
             dbforpostgresql.Configuration(

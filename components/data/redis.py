@@ -27,6 +27,7 @@ from components.data.azure_private import private_endpoint
 from components.data.base import (
     DataBackend,
     DataComponentArgs,
+    azure_delete_lock,
     data_meta,
     nodes_only_security_group,
     require_network,
@@ -217,6 +218,7 @@ class AzureManagedRedis:
             opts=stateful(parent, spec),
         )
         private_endpoint(f"{name}-private", net, cluster.id, "redisEnterprise", "privatelink.redis.azure.net", parent)
+        azure_delete_lock(name, cluster.id, spec, parent, after=[cluster, database])
         # Managed Redis generates its own access keys; the generated password is unused here,
         # and the key replaces it in the consumers' Secrets (still a secret end to end).
         keys = redisenterprise.list_database_keys_output(
