@@ -23,12 +23,12 @@ CLOUDNATIVE_PG = HelmChart("https://cloudnative-pg.github.io/charts", "cloudnati
 BARMAN_CLOUD_PLUGIN = HelmChart("https://cloudnative-pg.github.io/charts", "plugin-barman-cloud", "0.8.1")
 # The Barman Cloud plugin talks to the CloudNativePG operator over mTLS issued by cert-manager.
 CERT_MANAGER = HelmChart("https://charts.jetstack.io", "cert-manager", "v1.21.2")
-PSMDB_OPERATOR = HelmChart("https://percona.github.io/percona-helm-charts/", "psmdb-operator", "1.22.0")
-REDIS_OPERATOR = HelmChart("https://ot-container-kit.github.io/helm-charts/", "redis-operator", "0.25.0")
-STRIMZI = HelmChart("https://strimzi.io/charts/", "strimzi-kafka-operator", "0.50.0")
+PSMDB_OPERATOR = HelmChart("https://percona.github.io/percona-helm-charts/", "psmdb-operator", "1.23.1")
+REDIS_OPERATOR = HelmChart("https://ot-container-kit.github.io/helm-charts/", "redis-operator", "0.26.1")
+STRIMZI = HelmChart("https://strimzi.io/charts/", "strimzi-kafka-operator", "1.2.0")
 
-POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.6-standard-trixie"
-PSMDB_CR_VERSION = "1.22.0"
-MONGO_IMAGE = "percona/percona-server-mongodb:8.0.19-7"
-MONGO_BACKUP_IMAGE = "percona/percona-backup-mongodb:2.12.0"
+POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.11-standard-trixie"
+PSMDB_CR_VERSION = "1.23.1"
+MONGO_IMAGE = "percona/percona-server-mongodb:8.0.32-14"
+MONGO_BACKUP_IMAGE = "percona/percona-backup-mongodb:2.15.0"
 REDIS_IMAGE = "quay.io/opstree/redis:v7.2.7"

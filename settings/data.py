@@ -67,7 +67,7 @@ VERSIONS: dict[DataService, str] = {
     "postgres": "17",  # seed floor 15; see docs/VERSIONS.md
     "mongo": "8.0",  # seed 6.0 is end of life
     "redis": "7.2",  # seed 7.0; the last BSD-licensed Redis line the operator ships
-    "kafka": "4.1.1",  # Strimzi 0.50's newest Kafka
+    "kafka": "4.3.1",  # Strimzi 1.2.0's default and newest Kafka
 }
 # Managed engine version strings, where the cloud spells them its own way.
 RDS_ENGINE_VERSION = "17"
@@ -75,7 +75,8 @@ RDS_PARAMETER_FAMILY = "postgres17"
 AZURE_POSTGRES_VERSION = "17"
 ELASTICACHE_ENGINE_VERSION = "7.1"  # ElastiCache's newest Redis OSS engine
 ELASTICACHE_PARAMETER_FAMILY = "redis7"
-# Kafka 4 has no ZooKeeper mode; ".kraft" selects KRaft metadata on MSK.
+# Kafka 4 has no ZooKeeper mode; ".kraft" selects KRaft metadata on MSK. 4.1.x is MSK's newest
+# for Standard brokers (kafka.*): 4.2.x.kraft is Express-broker only (docs/VERSIONS.md).
 MSK_KAFKA_VERSION = "4.1.x.kraft"
 
 # The seed's "Sharding: Hash-based on tenant_id + context_id". A 3-member replica set holds
