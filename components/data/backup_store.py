@@ -315,8 +315,9 @@ class AzureBackupStore:
                     dependencies=(*credentials, grant),
                 )
                 continue
-            # Percona Server for MongoDB's `azure` storage requires `credentialsSecret` (its CRD,
-            # crVersion 1.22.0), a Secret with AZURE_STORAGE_ACCOUNT_NAME and _KEY (the only keys
+            # Percona Server for MongoDB's `azure` storage requires `credentialsSecret` (its CRD as
+            # checked at crVersion 1.22.0; re-check on each operator upgrade), a Secret with
+            # AZURE_STORAGE_ACCOUNT_NAME and _KEY (the only keys
             # percona/k8spsmdb-docs backups-storage-azure.md names): no Entra ID option, no SAS.
             # The key is that of an account holding this agent's backups only.
             secret_name = f"{agent.name}-backup-credentials"

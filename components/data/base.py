@@ -123,3 +123,32 @@ def azure_delete_lock(
         notes=f"Holds {spec.service} data; remove this lock deliberately before a planned deletion.",
         opts=pulumi.ResourceOptions(parent=parent, depends_on=after),
     )
+
+
+class DataComponent(pulumi.ComponentResource):
+    """What PostgresCluster, MongoCluster, RedisCluster and KafkaCluster share: one backend,
+    chosen once from settings, builds the service; the component exposes its connection."""
+
+    connection: DataConnection
+
+    def __init__(
+        self,
+        type_token: str,
+        name: str,
+        args: DataComponentArgs[Any],
+        backend: DataBackend[Any],
+        opts: pulumi.ResourceOptions | None = None,
+        extra_outputs: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(type_token, name, None, opts)
+        self.connection = backend.build(name, args, self)
+        self.register_outputs(
+            {
+                "backend": args.spec.backend,
+                "host": self.connection.host,
+                "port": self.connection.port,
+                "tls": self.connection.tls,
+                "secretName": self.connection.secret_name,
+                **(extra_outputs or {}),
+            }
+        )

@@ -22,6 +22,7 @@ import pulumi_kubernetes as k8s
 
 from components.data.base import (
     DataBackend,
+    DataComponent,
     DataComponentArgs,
     data_meta,
     nodes_only_security_group,
@@ -258,18 +259,6 @@ class MskKafka:
 BACKENDS: dict[Backend, DataBackend[KafkaSize]] = {"in-cluster": StrimziKafka(), "aws": MskKafka()}
 
 
-class KafkaCluster(pulumi.ComponentResource):
-    connection: DataConnection
-
+class KafkaCluster(DataComponent):
     def __init__(self, name: str, args: Args, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("bakhmach:data:KafkaCluster", name, None, opts)
-        self.connection = BACKENDS[args.spec.backend].build(name, args, self)
-        self.register_outputs(
-            {
-                "backend": args.spec.backend,
-                "host": self.connection.host,
-                "port": self.connection.port,
-                "tls": self.connection.tls,
-                "secretName": self.connection.secret_name,
-            }
-        )
+        super().__init__("bakhmach:data:KafkaCluster", name, args, BACKENDS[args.spec.backend], opts)

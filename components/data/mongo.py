@@ -15,7 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components import versions
 from components.data.backup_store import BackupAgent
-from components.data.base import DataBackend, DataComponentArgs, data_meta, stateful
+from components.data.base import DataBackend, DataComponent, DataComponentArgs, data_meta, stateful
 from components.data.connection import DataConnection, DataEgress
 from components.data.operators import OPERATOR_NAMESPACE
 from settings import data as data_settings
@@ -177,19 +177,13 @@ class PerconaMongo:
 BACKENDS: dict[Backend, DataBackend[MongoSize]] = {"in-cluster": PerconaMongo()}
 
 
-class MongoCluster(pulumi.ComponentResource):
-    connection: DataConnection
-
+class MongoCluster(DataComponent):
     def __init__(self, name: str, args: Args, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("bakhmach:data:MongoCluster", name, None, opts)
-        self.connection = BACKENDS[args.spec.backend].build(name, args, self)
-        self.register_outputs(
-            {
-                "backend": args.spec.backend,
-                "host": self.connection.host,
-                "port": self.connection.port,
-                "tls": self.connection.tls,
-                "secretName": self.connection.secret_name,
-                "shardKey": list(data_settings.MONGO_SHARD_KEY),
-            }
+        super().__init__(
+            "bakhmach:data:MongoCluster",
+            name,
+            args,
+            BACKENDS[args.spec.backend],
+            opts,
+            extra_outputs={"shardKey": list(data_settings.MONGO_SHARD_KEY)},
         )

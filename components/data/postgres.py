@@ -24,6 +24,7 @@ from components.data.azure_private import private_dns_zone
 from components.data.backup_store import BackupAgent
 from components.data.base import (
     DataBackend,
+    DataComponent,
     DataComponentArgs,
     azure_delete_lock,
     data_meta,
@@ -350,18 +351,6 @@ BACKENDS: dict[Backend, DataBackend[PostgresSize]] = {
 }
 
 
-class PostgresCluster(pulumi.ComponentResource):
-    connection: DataConnection
-
+class PostgresCluster(DataComponent):
     def __init__(self, name: str, args: Args, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("bakhmach:data:PostgresCluster", name, None, opts)
-        self.connection = BACKENDS[args.spec.backend].build(name, args, self)
-        self.register_outputs(
-            {
-                "backend": args.spec.backend,
-                "host": self.connection.host,
-                "port": self.connection.port,
-                "tls": self.connection.tls,
-                "secretName": self.connection.secret_name,
-            }
-        )
+        super().__init__("bakhmach:data:PostgresCluster", name, args, BACKENDS[args.spec.backend], opts)

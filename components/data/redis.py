@@ -26,6 +26,7 @@ from components import versions
 from components.data.azure_private import private_endpoint
 from components.data.base import (
     DataBackend,
+    DataComponent,
     DataComponentArgs,
     azure_delete_lock,
     data_meta,
@@ -246,23 +247,18 @@ BACKENDS: dict[Backend, Callable[[], DataBackend[RedisSize]]] = {
 }
 
 
-class RedisCluster(pulumi.ComponentResource):
-    connection: DataConnection
+class RedisCluster(DataComponent):
     # The password consumers use: the generated one, or the service's own key (Azure).
     password: pulumi.Output[str]
 
     def __init__(self, name: str, args: Args, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("bakhmach:data:RedisCluster", name, None, opts)
         backend = BACKENDS[args.spec.backend]()
-        self.connection = backend.build(name, args, self)
-        self.password = getattr(backend, "access_key", args.password)
-        self.register_outputs(
-            {
-                "backend": args.spec.backend,
-                "host": self.connection.host,
-                "port": self.connection.port,
-                "tls": self.connection.tls,
-                "secretName": self.connection.secret_name,
-                "evictionPolicy": data_settings.REDIS_EVICTION_POLICY,
-            }
+        super().__init__(
+            "bakhmach:data:RedisCluster",
+            name,
+            args,
+            backend,
+            opts,
+            extra_outputs={"evictionPolicy": data_settings.REDIS_EVICTION_POLICY},
         )
+        self.password = getattr(backend, "access_key", args.password)
