@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import json
 import runpy
 import sys
@@ -199,4 +200,15 @@ def _run(config: StackConfig, program: Path) -> Plan:
 def run_plan(stack: str, cloud: str | None = None, root: Path = REPO_ROOT, stack_file: Path | None = None) -> Plan:
     """Plan one stack offline. Raises `settings.SettingsError` for a bad stack file."""
     config = read_stack_config(root, stack, cloud, stack_file)
-    return contextvars.Context().run(_run, config, root / "__main__.py")
+    # The SDK allocates tens of thousands of short-lived objects (Outputs, tasks, futures) beside
+    # hundreds of thousands of long-lived ones (the providers' type modules), so the cyclic GC's
+    # full scans cost more than the plan itself (measured: prod on Azure 2.8 s warm with it,
+    # 1.3 s without). A plan is bounded and short: collect once afterwards instead.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return contextvars.Context().run(_run, config, root / "__main__.py")
+    finally:
+        if collecting:
+            gc.enable()
+            gc.collect()
