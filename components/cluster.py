@@ -30,7 +30,7 @@ class ClusterArgs:
     stack_name: str
     environment: Environment
     cloud: Cloud
-    kubeconfig_context: str
+    kubeconfig_context: str | None
     kubernetes_version: str
     # Cloud clusters only: their settings, tag owner, and whether this is prod's second region.
     cloud_settings: CloudSettings = field(default_factory=CloudSettings)

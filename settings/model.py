@@ -85,8 +85,9 @@ class ServiceOverride(_Section):
 
 
 class ClusterSettings(_Section):
-    # The kubeconfig context the Kubernetes provider uses: kind names it "kind-<cluster name>".
-    kubeconfig_context: str = Field(min_length=1)
+    # kind only: the kubeconfig context of the local cluster ("kind-<cluster name>"). EKS and AKS
+    # clusters are created by the stack, which builds their kubeconfig itself.
+    kubeconfig_context: str | None = Field(default=None, min_length=1)
     # The seed's floor is 1.28; the default is the newest minor both EKS and AKS support.
     kubernetes_version: str = Field(default="1.36", pattern=r"^1\.(2[89]|3[0-9])$")
 
@@ -95,7 +96,7 @@ class StackSettings(_Section):
     environment: Environment
     cloud: Cloud
     owner: str = Field(min_length=1, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-    cluster: ClusterSettings
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     services: dict[str, ServiceOverride] = Field(default_factory=dict)
     # The data layer's backends and sizes (settings/data.py).
     data: DataSettings = Field(default_factory=DataSettings)
@@ -118,6 +119,17 @@ class StackSettings(_Section):
             raise ValueError(
                 f"cloud: {self.cloud!r} is not allowed for environment {self.environment!r} "
                 f"(allowed: {', '.join(allowed)})"
+            )
+        context = self.cluster.kubeconfig_context
+        if self.cloud == "kind" and context is None:
+            raise ValueError(
+                "cluster.kubeconfigContext: required for kind (allowed: the kind cluster's context, "
+                "e.g. 'kind-bakhmach-dev')"
+            )
+        if self.cloud != "kind" and context is not None:
+            raise ValueError(
+                f"cluster.kubeconfigContext: {context!r} is not used on {self.cloud}: the stack creates "
+                "the cluster and its kubeconfig (allowed: leave the key out)"
             )
         floor = self.profile.replicas_floor
         for name, override in self.services.items():

@@ -30,7 +30,7 @@ def prod_values() -> dict[str, Any]:
         "environment": "prod",
         "cloud": "aws",
         "owner": "platform-team",
-        "cluster": {"kubeconfigContext": "bakhmach-prod"},
+        "cluster": {},
         "services": {n: {"image": f"ghcr.io/bakhmach-business-hub/{n}:1.0.0"} for n in APP_SERVICES},
         # Prod's second region and failover zone (settings/cloud.py; tests/test_cloud_settings.py).
         "cloudCluster": {
@@ -76,6 +76,10 @@ def error_for(change: dict[str, Any]) -> str:
         ({"cloud": "kind"}, ["bakhmach-hub:cloud", "'kind' is not allowed for environment 'prod'", "aws, azure"]),
         ({"clustr": {}}, ["bakhmach-hub:clustr", "unknown key"]),
         ({"cluster.kubernetesVersion": "1.20"}, ["cluster.kubernetesVersion", "'1.20'"]),
+        (
+            {"cluster.kubeconfigContext": "bakhmach-prod"},
+            ["bakhmach-hub:cluster.kubeconfigContext", "not used on aws", "leave the key out"],
+        ),
     ],
 )
 def test_bad_value_is_named_with_what_is_allowed(change: dict[str, Any], expected: list[str]) -> None:
@@ -169,3 +173,9 @@ def test_provider_region_must_agree_with_the_cluster_region(tmp_path: Path) -> N
     message = str(caught.value)
     assert "aws:region: 'us-east-1' differs from bakhmach-hub:cloudCluster.aws.region 'eu-central-1'" in message
     assert caught.value.resources_registered == 0  # type: ignore[attr-defined]
+
+
+def test_kind_needs_the_kubeconfig_context_of_its_cluster() -> None:
+    values = {"environment": "dev", "cloud": "kind", "owner": "platform-team"}
+    with pytest.raises(SettingsError, match=r"bakhmach-hub:cluster\.kubeconfigContext: required for kind"):
+        load_settings(values, source="Pulumi.dev.yaml")
