@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from hubctl.plan import run_plan
-from settings import SettingsError, load_settings, seed
+from settings import SettingsError, load_settings
 from settings.cloud import AWS_DEFAULT_POOLS, AZURE_DEFAULT_POOLS, CloudSettings, pool_sizes, split
 from tests.test_settings import prod_values
 
@@ -135,8 +135,9 @@ def test_pools_split_the_seeds_node_counts_and_the_50_node_ceiling() -> None:
     for pools in (AWS_DEFAULT_POOLS, AZURE_DEFAULT_POOLS):
         for environment in ("staging", "prod"):
             sizes = pool_sizes(pools, environment)  # type: ignore[arg-type]
-            assert sum(s.minimum for s in sizes) == seed.ENVIRONMENT_PROFILES[environment].nodes  # type: ignore[index]
-            assert sum(s.maximum for s in sizes) == seed.CLUSTER_AUTOSCALING_MAX_NODES
+            # The seed: staging "5-node", prod "15-node"; "Max Nodes: 50".
+            assert sum(s.minimum for s in sizes) == {"staging": 5, "prod": 15}[environment]
+            assert sum(s.maximum for s in sizes) == 50
             assert all(1 <= s.minimum <= s.maximum for s in sizes)
 
 

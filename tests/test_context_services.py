@@ -27,6 +27,25 @@ STAGING_REQUESTS = {
     "trade-connector": ("375m", "384Mi"),
     "infusion-processor": ("250m", "256Mi"),
 }
+# Limits: CPU may burst to twice its request; memory's limit is its request (written out).
+PROD_CPU_LIMITS = {
+    "auth-service": "1",
+    "bakhmach-core": "1500m",
+    "slon-finance": "2",
+    "audityzer-audit": "1200m",
+    "debt-agent-ai": "4",
+    "trade-connector": "1500m",
+    "infusion-processor": "1",
+}
+STAGING_CPU_LIMITS = {
+    "auth-service": "500m",
+    "bakhmach-core": "750m",
+    "slon-finance": "1",
+    "audityzer-audit": "600m",
+    "debt-agent-ai": "2",
+    "trade-connector": "750m",
+    "infusion-processor": "500m",
+}
 SERVICES = sorted(MATRIX)
 
 
@@ -65,7 +84,7 @@ def test_staging_runs_two_replicas_at_half_production_resources(staging_plan: Pl
     cpu, memory = STAGING_REQUESTS[name]
     res = container(staging_plan, name)["resources"]
     assert res["requests"] == {"cpu": cpu, "memory": memory}
-    assert res["limits"]["memory"] == memory
+    assert res["limits"] == {"cpu": STAGING_CPU_LIMITS[name], "memory": memory}
 
 
 @pytest.mark.parametrize("name", SERVICES)
@@ -74,7 +93,7 @@ def test_prod_runs_at_least_three_replicas_with_the_matrix_resources(prod_plan: 
     assert deployment(prod_plan, name)["spec"]["replicas"] == max(3, matrix_replicas)
     res = container(prod_plan, name)["resources"]
     assert res["requests"] == {"cpu": cpu, "memory": memory}
-    assert set(res["limits"]) == {"cpu", "memory"}
+    assert res["limits"] == {"cpu": PROD_CPU_LIMITS[name], "memory": memory}
 
 
 def test_prod_auth_service_has_three_replicas_and_500m_cpu(prod_plan: Plan) -> None:
@@ -162,6 +181,8 @@ def test_hpa_follows_the_seed_in_staging_and_prod(any_plan: Plan, name: str) -> 
     assert targets == dict(zip(("cpu", "memory"), HPA_TARGETS[any_plan.stack], strict=True))
     assert spec["behavior"]["scaleUp"]["stabilizationWindowSeconds"] == 30
     assert spec["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 300
+    # "Cooldown: 2 minutes": at most one pod removed per two minutes.
+    assert spec["behavior"]["scaleDown"]["policies"] == [{"type": "Pods", "value": 1, "periodSeconds": 120}]
 
 
 @pytest.mark.parametrize("name", SERVICES)

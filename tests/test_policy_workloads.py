@@ -215,6 +215,13 @@ def test_hpa_bounds_follow_the_environment(environment: str, entry: dict[str, An
     assert message in found(run(environment, deployment(), pdb(), entry), "hpa-bounds")
 
 
+def test_an_unset_hpa_minimum_is_kubernetes_default_of_one() -> None:
+    entry = hpa()
+    del entry["inputs"]["spec"]["minReplicas"]
+    messages = found(run("prod", deployment(), pdb(), entry), "hpa-bounds")
+    assert "minReplicas 1 is below the prod floor of 3 replicas" in messages
+
+
 def test_staging_hpa_targets_pass_in_staging() -> None:
     report = run("staging", deployment(replicas=2), hpa(min_replicas=2, cpu=70, memory=80))
     assert found(report, "hpa-bounds") == []
