@@ -16,10 +16,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.data.connection import DataEgress
-from components.labels import GATEWAY_ROLE, GATEWAY_ROLE_LABEL, standard_labels
+from components.labels import GATEWAY_ROLE, GATEWAY_ROLE_LABEL, standard_labels, ttl_label
 from components.network_policies import EVERY_POD, default_deny_spec, dns_egress_spec, namespace_peer, tcp_ports
 from settings.model import ServiceSpec
 from settings.quantity import MI, format_cpu, format_memory
+from settings.seed import Environment
 
 # Room per pod for what runs beside the app container (a mesh sidecar, an init container).
 POD_OVERHEAD_CPU_M = 100
@@ -39,7 +40,7 @@ DEFAULT_LIMIT = {"cpu": "250m", "memory": "256Mi"}
 class ContextNamespaceArgs:
     context: str
     title: str
-    environment: str
+    environment: Environment
     pod_security_version: str  # e.g. "v1.36": pinned so a cluster upgrade cannot tighten it silently
     services: tuple[ServiceSpec, ...] = field(default_factory=tuple)
     # Where the services' data stores are: the in-cluster data namespace or the cloud network.
@@ -106,7 +107,7 @@ class ContextNamespace(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.context,
                 labels=labels | pss,
-                annotations={"bakhmach.io/context-title": args.title},
+                annotations={"bakhmach.io/context-title": args.title, "bakhmach.io/ttl": ttl_label(args.environment)},
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

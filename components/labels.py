@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from settings.seed import SHARED_CONTEXT
+from settings.seed import ENVIRONMENT_PROFILES, SHARED_CONTEXT, Environment
 
 PART_OF = "bakhmach-business-hub"
 # The context of what serves every business context (the matrix's "All" rows, the data layer).
@@ -30,3 +30,10 @@ def standard_labels(
     if component:
         labels["app.kubernetes.io/component"] = component
     return labels
+
+
+def ttl_label(environment: Environment) -> str:
+    """The seed's environment TTL ("7 days", "30 days", "Indefinite") as a tag/annotation value,
+    for the cleanup tooling that retires expired environments (the stack never destroys itself)."""
+    days = ENVIRONMENT_PROFILES[environment].ttl_days
+    return "indefinite" if days is None else f"{days}d"

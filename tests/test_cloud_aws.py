@@ -334,3 +334,15 @@ def test_prod_fails_over_between_regions_on_health_checks() -> None:
     external_dns = [r for r in of_type(plan, "kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "external-dns"]
     assert len(external_dns) == 2
     assert {r.inputs["values"]["policy"] for r in external_dns} == {"upsert-only"}
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_cloud_resources_carry_the_environments_ttl(environment: str) -> None:
+    # The seed: staging "TTL: 30 days", prod "Indefinite"; tags let cleanup tooling find expired stacks.
+    plan = plan_for(environment)
+    expected = {"staging": "30d", "prod": "indefinite"}[environment]
+    providers = of_type(plan, "pulumi:providers:aws")
+    assert providers
+    for provider in providers:
+        # Provider config reaches the engine JSON-encoded, as the provider plugin reads it.
+        assert json.loads(provider.inputs["defaultTags"])["tags"]["ttl"] == expected

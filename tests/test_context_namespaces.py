@@ -114,3 +114,10 @@ def test_limit_range_defaults_and_caps_containers(any_plan: Plan, context: str) 
         limits = dep["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
         assert cpu_millicores(limits["cpu"]) <= cpu_millicores(item["max"]["cpu"])
         assert memory_bytes(limits["memory"]) <= memory_bytes(item["max"]["memory"])
+
+
+def test_namespaces_carry_the_environments_ttl_for_cleanup_tooling(any_plan: Plan) -> None:
+    # The seed: dev "TTL: 7 days", staging "30 days", prod "Indefinite".
+    expected = {"dev": "7d", "staging": "30d", "prod": "indefinite"}[any_plan.stack]
+    for context in ALL_NAMESPACES:
+        assert one(any_plan, "Namespace", context)["metadata"]["annotations"]["bakhmach.io/ttl"] == expected

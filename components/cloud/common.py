@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.labels import ttl_label
 from settings.seed import Environment
 
 
@@ -38,6 +39,7 @@ class CloudScope:
             "managed-by": "pulumi",
             "project": "bakhmach-hub",
             "region-role": "secondary" if self.secondary else "primary",
+            "ttl": ttl_label(self.environment),
         }
 
     def named(self, name: str) -> dict[str, str]:
