@@ -34,28 +34,20 @@ class ClusterAddons(pulumi.ComponentResource):
 
         self.metrics_server = None
         if args.cloud != "azure":
-            chart = versions.METRICS_SERVER
             metrics_args = ["--kubelet-insecure-tls"] if args.cloud == "kind" else []
             # kind's kubelets serve self-signed certificates; on EKS they are CA-signed, so the
             # insecure flag is for kind only.
-            self.metrics_server = k8s.helm.v3.Release(
+            self.metrics_server = versions.METRICS_SERVER.release(
                 f"{name}-metrics-server",
                 name="metrics-server",
-                chart=chart.chart,
-                version=chart.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
                 namespace="kube-system",
                 values={"args": metrics_args, "replicas": 1 if args.cloud == "kind" else 2},
                 opts=child,
             )
 
-        chart = versions.VPA
-        self.vpa = k8s.helm.v3.Release(
+        self.vpa = versions.VPA.release(
             f"{name}-vpa",
             name="vpa",
-            chart=chart.chart,
-            version=chart.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
             namespace="kube-system",
             values={
                 "recommender": {"enabled": True},

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
 
 
 @dataclass(frozen=True)
@@ -10,6 +14,27 @@ class HelmChart:
     repo: str
     chart: str
     version: str
+
+    def release(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        namespace: str,
+        values: pulumi.Input[dict[str, Any]],
+        opts: pulumi.ResourceOptions,
+    ) -> k8s.helm.v3.Release:
+        """A Helm release of this chart at its pinned version, under a fixed release name."""
+        return k8s.helm.v3.Release(
+            resource_name,
+            name=name,
+            chart=self.chart,
+            version=self.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=self.repo),
+            namespace=namespace,
+            values=values,
+            opts=opts,
+        )
 
 
 METRICS_SERVER = HelmChart("https://kubernetes-sigs.github.io/metrics-server/", "metrics-server", "3.13.0")

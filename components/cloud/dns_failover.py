@@ -128,13 +128,9 @@ class Route53Failover:
                 tags=scope.tags,
                 opts=regional,
             )
-            chart = versions.EXTERNAL_DNS
-            k8s.helm.v3.Release(
+            versions.EXTERNAL_DNS.release(
                 f"{scope.prefix}-external-dns",
                 name="external-dns",
-                chart=chart.chart,
-                version=chart.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
                 namespace=EXTERNAL_DNS_NAMESPACE,
                 values=external_dns_values(
                     settings,
@@ -301,13 +297,9 @@ class TrafficManagerFailover:
                 data={"azure.json": azure_json},
                 opts=pulumi.ResourceOptions(parent=parent, provider=cluster.provider),
             )
-            chart = versions.EXTERNAL_DNS
-            k8s.helm.v3.Release(
+            versions.EXTERNAL_DNS.release(
                 f"{regional.prefix}-external-dns",
                 name="external-dns",
-                chart=chart.chart,
-                version=chart.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
                 namespace=EXTERNAL_DNS_NAMESPACE,
                 values=external_dns_values(
                     settings,

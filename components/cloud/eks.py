@@ -416,13 +416,9 @@ class EksCluster(pulumi.ComponentResource):
                 parent=self, provider=self.aws_provider, depends_on=[self.addons["eks-pod-identity-agent"]]
             ),
         )
-        chart = versions.CLUSTER_AUTOSCALER
-        self.autoscaler = k8s.helm.v3.Release(
+        self.autoscaler = versions.CLUSTER_AUTOSCALER.release(
             f"{name}-cluster-autoscaler",
             name="cluster-autoscaler",
-            chart=chart.chart,
-            version=chart.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
             namespace="kube-system",
             values={
                 "cloudProvider": "aws",

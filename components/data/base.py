@@ -152,3 +152,27 @@ class DataComponent(pulumi.ComponentResource):
                 **(extra_outputs or {}),
             }
         )
+
+
+def operator_credentials(
+    name: str,
+    cluster_name: str,
+    args: DataComponentArgs[Any],
+    opts: pulumi.ResourceOptions,
+    *,
+    suffix: str = "app-credentials",
+    username: str | None = None,
+) -> k8s.core.v1.Secret:
+    """The generated password, in the data namespace, where an operator reads it (as
+    `<cluster_name>-<suffix>`, the name its custom resource refers to); with a username it is a
+    basic-auth Secret."""
+    data: dict[str, pulumi.Input[str]] = {"password": args.password}
+    if username is not None:
+        data = {"username": username, **data}
+    return k8s.core.v1.Secret(
+        f"{name}-{suffix}",
+        metadata=data_meta(f"{cluster_name}-{suffix}", args.namespace, args.spec.environment),
+        type="kubernetes.io/basic-auth" if username is not None else "Opaque",
+        string_data=data,
+        opts=opts,
+    )

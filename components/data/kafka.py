@@ -26,6 +26,7 @@ from components.data.base import (
     DataComponentArgs,
     data_meta,
     nodes_only_security_group,
+    operator_credentials,
     require_network,
     stateful,
 )
@@ -113,12 +114,8 @@ class StrimziKafka:
             },
             opts=stateful(parent, spec, depends_on=[*deps, *pools]),
         )
-        credentials = k8s.core.v1.Secret(
-            f"{name}-app-credentials",
-            metadata=data_meta(f"{CLUSTER_NAME}-app-credentials", args.namespace, args.spec.environment),
-            type="Opaque",
-            string_data={"password": args.password},
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=deps),
+        credentials = operator_credentials(
+            name, CLUSTER_NAME, args, pulumi.ResourceOptions(parent=parent, depends_on=deps)
         )
         k8s.apiextensions.CustomResource(
             f"{name}-app-user",

@@ -15,7 +15,14 @@ import pulumi_kubernetes as k8s
 
 from components import versions
 from components.data.backup_store import BackupAgent
-from components.data.base import DataBackend, DataComponent, DataComponentArgs, data_meta, stateful
+from components.data.base import (
+    DataBackend,
+    DataComponent,
+    DataComponentArgs,
+    data_meta,
+    operator_credentials,
+    stateful,
+)
 from components.data.connection import DataConnection, DataEgress
 from components.data.operators import OPERATOR_NAMESPACE
 from settings import data as data_settings
@@ -49,13 +56,7 @@ class PerconaMongo:
     def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
         spec, size = args.spec, args.size
         after = pulumi.ResourceOptions(parent=parent, depends_on=list(args.in_cluster_dependencies))
-        credentials = k8s.core.v1.Secret(
-            f"{name}-app-credentials",
-            metadata=data_meta(f"{CLUSTER_NAME}-app-credentials", args.namespace, args.spec.environment),
-            type="Opaque",
-            string_data={"password": args.password},
-            opts=after,
-        )
+        credentials = operator_credentials(name, CLUSTER_NAME, args, after)
         # Its own service account rather than the namespace's `default`, which other pods share:
         # the backup agent (a container of these pods) is granted the store through it.
         service_account = k8s.core.v1.ServiceAccount(

@@ -52,12 +52,9 @@ class DataOperators(pulumi.ComponentResource):
         )
 
         def release(key: str, chart: HelmChart, values: dict[str, object], after: list[pulumi.Resource]) -> None:
-            self.releases[key] = k8s.helm.v3.Release(
+            self.releases[key] = chart.release(
                 f"{name}-{key}",
                 name=key,
-                chart=chart.chart,
-                version=chart.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
                 namespace=OPERATOR_NAMESPACE,
                 values=values,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *after]),

@@ -29,6 +29,7 @@ from components.data.base import (
     azure_delete_lock,
     data_meta,
     nodes_only_security_group,
+    operator_credentials,
     require_network,
     stateful,
     unique_suffix,
@@ -59,13 +60,7 @@ class InClusterPostgres:
     def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
         spec, size = args.spec, args.size
         after = pulumi.ResourceOptions(parent=parent, depends_on=list(args.in_cluster_dependencies))
-        credentials = k8s.core.v1.Secret(
-            f"{name}-app-credentials",
-            metadata=data_meta(f"{CLUSTER_NAME}-app-credentials", args.namespace, args.spec.environment),
-            type="kubernetes.io/basic-auth",
-            string_data={"username": USERNAME, "password": args.password},
-            opts=after,
-        )
+        credentials = operator_credentials(name, CLUSTER_NAME, args, after, username=USERNAME)
         plugins = None
         backup_deps: list[pulumi.Resource] = []
         identity_spec: dict[str, object] = {}

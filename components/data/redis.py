@@ -31,6 +31,7 @@ from components.data.base import (
     azure_delete_lock,
     data_meta,
     nodes_only_security_group,
+    operator_credentials,
     require_network,
     stateful,
     unique_suffix,
@@ -54,13 +55,7 @@ class InClusterRedis:
     def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
         spec, size = args.spec, args.size
         after = pulumi.ResourceOptions(parent=parent, depends_on=list(args.in_cluster_dependencies))
-        credentials = k8s.core.v1.Secret(
-            f"{name}-auth",
-            metadata=data_meta(f"{CLUSTER_NAME}-auth", args.namespace, args.spec.environment),
-            type="Opaque",
-            string_data={"password": args.password},
-            opts=after,
-        )
+        credentials = operator_credentials(name, CLUSTER_NAME, args, after, suffix="auth")
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata=data_meta(f"{CLUSTER_NAME}-config", args.namespace, args.spec.environment),
