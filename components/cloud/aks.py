@@ -27,7 +27,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import yaml
 
-from components.cloud.common import CloudScope
+from components.cloud.common import CloudScope, scope_for
 from components.cloud.vnet import AzureVnet, AzureVnetArgs, vnet_ranges
 from components.network import AzureNetwork
 from settings import seed
@@ -450,17 +450,7 @@ class AksBackend:
         settings = args.cloud_settings.azure
         if settings is None:  # CloudSettings.check refuses this before anything registers
             raise ValueError("cloudCluster.azure is required for cloud 'azure'")
-        location = settings.secondary_location if args.secondary else settings.location
-        if location is None:
-            raise ValueError("cloudCluster.azure.secondaryLocation is required for a secondary cluster")
-        scope = CloudScope(
-            stack_name=args.stack_name,
-            environment=args.environment,
-            owner=args.owner,
-            region=location,
-            secondary=args.secondary,
-            protect=args.protect,
-        )
+        scope = scope_for(args, settings.location, settings.secondary_location, "cloudCluster.azure.secondaryLocation")
         aks = AksCluster(
             scope.prefix,
             AksClusterArgs(scope=scope, settings=settings, kubernetes_version=args.kubernetes_version),
@@ -469,8 +459,8 @@ class AksBackend:
         return ClusterEndpoint(
             provider=aks.provider,
             kubeconfig=aks.kubeconfig,
-            description=f"AKS {scope.cluster_name} in {location} (Kubernetes {args.kubernetes_version})",
+            description=f"AKS {scope.cluster_name} in {scope.region} (Kubernetes {args.kubernetes_version})",
             network=aks.network,
-            region=location,
+            region=scope.region,
             scope=scope,
         )

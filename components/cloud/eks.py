@@ -26,7 +26,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.cloud import versions
-from components.cloud.common import CloudScope
+from components.cloud.common import CloudScope, scope_for
 from components.cloud.identity import pod_identity_role, service_role
 from components.cloud.vpc import AwsVpc, AwsVpcArgs
 from components.network import AwsNetwork
@@ -469,17 +469,7 @@ class EksBackend:
         settings = args.cloud_settings.aws
         if settings is None:  # CloudSettings.check refuses this before anything registers
             raise ValueError("cloudCluster.aws is required for cloud 'aws'")
-        region = settings.secondary_region if args.secondary else settings.region
-        if region is None:
-            raise ValueError("cloudCluster.aws.secondaryRegion is required for a secondary cluster")
-        scope = CloudScope(
-            stack_name=args.stack_name,
-            environment=args.environment,
-            owner=args.owner,
-            region=region,
-            secondary=args.secondary,
-            protect=args.protect,
-        )
+        scope = scope_for(args, settings.region, settings.secondary_region, "cloudCluster.aws.secondaryRegion")
         eks = EksCluster(
             scope.prefix,
             EksClusterArgs(
@@ -493,8 +483,8 @@ class EksBackend:
         return ClusterEndpoint(
             provider=eks.provider,
             kubeconfig=eks.kubeconfig,
-            description=f"EKS {scope.cluster_name} in {region} (Kubernetes {args.kubernetes_version})",
+            description=f"EKS {scope.cluster_name} in {scope.region} (Kubernetes {args.kubernetes_version})",
             network=eks.network,
-            region=region,
+            region=scope.region,
             scope=scope,
         )
