@@ -11,7 +11,7 @@ from tests.planning import planned
 from tests.test_policy_pack import found, others, resource, run
 from tests.test_policy_workloads import deployment, hpa, pdb
 
-TAGS = {"environment": "prod", "owner": "platform-team", "managed-by": "pulumi"}
+TAGS = {"environment": "prod", "owner": "platform-team", "managed-by": "pulumi", "ttl": "indefinite"}
 
 
 def node_group(*instance_types: str) -> dict[str, Any]:

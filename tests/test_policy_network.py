@@ -12,13 +12,18 @@ PLATFORM = {"bakhmach.io/context": "platform"}
 
 
 def namespace(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    restricted = {"bakhmach.io/context": name, "pod-security.kubernetes.io/enforce": "restricted"}
     return resource(
         "kubernetes:core/v1:Namespace",
         f"ns-{name}",
         {
             "apiVersion": "v1",
             "kind": "Namespace",
-            "metadata": {"name": name, "labels": labels or {"bakhmach.io/context": name}},
+            "metadata": {
+                "name": name,
+                "labels": labels or restricted,
+                "annotations": {"bakhmach.io/ttl": "indefinite"},
+            },
         },
     )
 

@@ -12,7 +12,7 @@ from policy.tools import gen_untaggable
 from tests.planning import STACKS, planned
 from tests.test_policy_pack import found, others, resource, run
 
-TAGS = {"environment": "prod", "owner": "platform-team", "managed-by": "pulumi"}
+TAGS = {"environment": "prod", "owner": "platform-team", "managed-by": "pulumi", "ttl": "indefinite"}
 AWS_PROVIDER_URN = "urn:pulumi:prod::bakhmach-hub::pulumi:providers:aws::prod-aws"
 
 
@@ -45,7 +45,7 @@ def labelled(kind: str, name: str, namespace: str | None, context: str | None) -
 CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {
     "cloud-resource-tags": (
         [vpc(TAGS), aws_provider(TAGS), vpc(provider=AWS_PROVIDER_URN) | {"name": "vpc2", "urn": "urn:x::vpc2"}],
-        [vpc({"environment": "prod"})],
+        [vpc({"environment": "prod", "ttl": "indefinite"})],
     ),
     "kubernetes-context-label": (
         [

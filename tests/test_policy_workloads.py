@@ -79,6 +79,14 @@ def hpa(min_replicas: int = 3, max_replicas: int = 10, cpu: int = 60, memory: in
                     }
                     for n, t in (("cpu", cpu), ("memory", memory))
                 ],
+                "behavior": {
+                    "scaleUp": {"stabilizationWindowSeconds": 30},
+                    "scaleDown": {
+                        "stabilizationWindowSeconds": 300,
+                        "selectPolicy": "Min",
+                        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 120}],
+                    },
+                },
             },
         },
     )
@@ -120,7 +128,7 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {
     "pod-security": ([deployment(), pdb()], [insecure(readOnlyRootFilesystem=False), pdb()]),
     "pinned-images": ([deployment(), pdb()], [with_container(image="ghcr.io/bakhmach-business-hub/api:latest"), pdb()]),
     "hpa-bounds": ([deployment(), pdb(), hpa()], [deployment(), pdb(), hpa(max_replicas=12)]),
-    "prod-replicas-and-pdb": ([deployment(), pdb()], [deployment(replicas=2)]),
+    "replicas-and-pdb": ([deployment(), pdb()], [deployment(replicas=2)]),
     "vpa-hpa-conflict": ([deployment(), pdb(), hpa(), vpa("Off")], [deployment(), pdb(), hpa(), vpa("Auto")]),
 }
 
@@ -227,17 +235,24 @@ def test_staging_hpa_targets_pass_in_staging() -> None:
     assert found(report, "hpa-bounds") == []
 
 
-def test_replicas_and_pdb_rule_is_for_prod_only() -> None:
-    assert found(run("staging", deployment(replicas=2)), "prod-replicas-and-pdb") == []
+def test_staging_needs_two_replicas_and_a_budget_dev_neither() -> None:
+    assert found(run("staging", deployment(replicas=2), pdb()), "replicas-and-pdb") == []
+    assert found(run("staging", deployment(replicas=1), pdb()), "replicas-and-pdb") == [
+        "Deployment slon-credit/api runs 1 replicas; staging needs at least 2"
+    ]
+    assert found(run("staging", deployment(replicas=2)), "replicas-and-pdb") == [
+        "Deployment slon-credit/api has no PodDisruptionBudget selecting its pods"
+    ]
+    assert found(run("dev", deployment(replicas=1)), "replicas-and-pdb") == []
 
 
 def test_an_hpa_minimum_counts_as_the_replica_floor() -> None:
     report = run("prod", deployment(replicas=1), pdb(), hpa(min_replicas=3))
-    assert found(report, "prod-replicas-and-pdb") == []
+    assert found(report, "replicas-and-pdb") == []
 
 
 def test_a_pdb_selecting_other_pods_does_not_count() -> None:
-    messages = found(run("prod", deployment(), pdb(name="other")), "prod-replicas-and-pdb")
+    messages = found(run("prod", deployment(), pdb(name="other")), "replicas-and-pdb")
     assert messages == ["Deployment slon-credit/api has no PodDisruptionBudget selecting its pods"]
 
 

@@ -10,15 +10,20 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from . import capacity, data, network, tagging, workloads
+from . import availability, capacity, cluster, data, network, nodes, tagging, workloads
 from .seed import ENVIRONMENTS
 
 PACK_NAME = "bakhmach-hub-policies"
 
+# Each area module lists its policies in POLICIES; a new area adds its module here (and its
+# promises to inventory.PROMISES, its mutation cases to tests/policy_mutations.py).
 POLICIES: list[Policy] = [
     *workloads.POLICIES,
     *network.POLICIES,
     *data.POLICIES,
+    *availability.POLICIES,
+    *cluster.POLICIES,
+    *nodes.POLICIES,
     *tagging.POLICIES,
     *capacity.POLICIES,
 ]

@@ -105,20 +105,21 @@ def _check_capacity(args: StackValidationArgs, report: ReportViolation) -> None:
     cpu_capacity = seed.CLUSTER_MAX_NODES * largest.allocatable_millicores / 1000
     memory_capacity = seed.CLUSTER_MAX_NODES * largest.allocatable_bytes
     gib = 1024**3
-    # Each cluster has its own autoscaler and so its own 50-node ceiling.
+    # Each cluster has its own autoscaler and so its own 50-node ceiling; a finding is reported
+    # on the cluster (its Kubernetes provider).
     for cluster, (cpu, memory) in sorted(requests_at_max(args.resources).items(), key=lambda kv: str(kv[0])):
         where = f"cluster {cluster.rsplit('::', 1)[-1]}: " if cluster else ""
         if cpu > cpu_capacity:
             report(
                 f"{where}at HPA maximum the pods request {cpu:.1f} CPU; {seed.CLUSTER_MAX_NODES} x {largest.name} "
                 f"allocate {cpu_capacity:.1f}",
-                None,
+                cluster,
             )
         if memory > memory_capacity:
             report(
                 f"{where}at HPA maximum the pods request {memory / gib:.1f} GiB; {seed.CLUSTER_MAX_NODES} x "
                 f"{largest.name} allocate {memory_capacity / gib:.1f} GiB",
-                None,
+                cluster,
             )
 
 

@@ -22,6 +22,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
 from .seed import CONTEXT_LABEL, ENVIRONMENT_LABEL, ENVIRONMENTS
 
@@ -45,6 +46,21 @@ def get(value: Any, *path: str | int, default: Any = None) -> Any:
         if value is None:
             return default
     return value
+
+
+def peek(value: Any, *path: str | int, default: Any = None) -> Any:
+    """`get`, but a value unknown before deployment reads as `default`: for matching resources to
+    each other (names, ids), where an unknown value just means "no match by this route"."""
+    try:
+        return get(value, *path, default=default)
+    except UnknownValueError:
+        return default
+
+
+def has_key(value: Any, key: str) -> bool:
+    """Whether a mapping holds `key`, without reading its value: `key in props` reads it, and an
+    unknown value (a computed id in a preview) would raise. Only the key matters to the caller."""
+    return isinstance(value, Mapping) and any(k == key for k in value)
 
 
 def is_list(value: Any) -> bool:
@@ -88,6 +104,21 @@ def as_mapping(value: Any) -> Mapping[str, Any]:
             return {}
         return decoded if isinstance(decoded, dict) else {}
     return {}
+
+
+_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def duration_seconds(value: Any) -> float | None:
+    """A Go duration ('10m', '1m30s', '600s') or a number of seconds, in seconds."""
+    number = as_number(value)
+    if number is not None:
+        return number
+    text = str(value or "")
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
 
 
 def version_tuple(value: Any) -> tuple[int, ...]:
@@ -248,20 +279,58 @@ def context_of(props: Mapping[str, Any]) -> str | None:
 ResourceCheck = Callable[[ResourceValidationArgs, ReportViolation], None]
 StackCheck = Callable[[StackValidationArgs, ReportViolation], None]
 
+# The environments each policy judges (the inventory, docs/POLICIES.md, shows them). A policy
+# outside its environments is vacuous; within them, policy/config/<env>.json sets its level.
+APPLIES_IN: dict[str, tuple[str, ...]] = {}
+
+
+def _scope(name: str, environments: Iterable[str]) -> frozenset[str]:
+    scope = frozenset(environments)
+    unknown = scope - set(ENVIRONMENTS)
+    if not scope or unknown:
+        raise ValueError(f"policy {name}: environments {sorted(scope)} (allowed: {', '.join(ENVIRONMENTS)})")
+    APPLIES_IN[name] = tuple(e for e in ENVIRONMENTS if e in scope)
+    return scope
+
 
 def resource_policy(
-    name: str, description: str, check: ResourceCheck, level: EnforcementLevel = EnforcementLevel.MANDATORY
+    name: str,
+    description: str,
+    check: ResourceCheck,
+    level: EnforcementLevel = EnforcementLevel.MANDATORY,
+    environments: Iterable[str] = ENVIRONMENTS,
 ) -> ResourceValidationPolicy:
+    """A policy over one resource at a time. With `environments`, it judges only stacks of those
+    environments (an unknown environment counts as outside them)."""
+    scope = _scope(name, environments)
+
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if scope != set(ENVIRONMENTS) and resource_environment(args) not in scope:
+            return
+        check(args, report)
+
     return ResourceValidationPolicy(
-        name=name, description=description, validate=check, enforcement_level=level, config_schema=CONFIG_SCHEMA
+        name=name, description=description, validate=validate, enforcement_level=level, config_schema=CONFIG_SCHEMA
     )
 
 
 def stack_policy(
-    name: str, description: str, check: StackCheck, level: EnforcementLevel = EnforcementLevel.MANDATORY
+    name: str,
+    description: str,
+    check: StackCheck,
+    level: EnforcementLevel = EnforcementLevel.MANDATORY,
+    environments: Iterable[str] = ENVIRONMENTS,
 ) -> StackValidationPolicy:
+    """A policy over the whole stack (relations between resources); `environments` as above."""
+    scope = _scope(name, environments)
+
+    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        if scope != set(ENVIRONMENTS) and stack_environment(args) not in scope:
+            return
+        check(args, report)
+
     return StackValidationPolicy(
-        name=name, description=description, validate=check, enforcement_level=level, config_schema=CONFIG_SCHEMA
+        name=name, description=description, validate=validate, enforcement_level=level, config_schema=CONFIG_SCHEMA
     )
 
 
@@ -273,3 +342,11 @@ def cluster_of(resource: PolicyResource) -> str | None:
 
 def kubernetes_objects(resources: Iterable[PolicyResource]) -> list[PolicyResource]:
     return [r for r in resources if is_kubernetes_object(r.resource_type, r.props)]
+
+
+def depends_on(resource: PolicyResource, target: PolicyResource) -> bool:
+    return target.urn in {d.urn for d in resource.dependencies}
+
+
+def of_type(resources: Iterable[PolicyResource], *types: str) -> list[PolicyResource]:
+    return [r for r in resources if r.resource_type in types]

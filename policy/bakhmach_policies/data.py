@@ -9,6 +9,7 @@ program can get wrong.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,10 +19,14 @@ from . import seed
 from .common import (
     as_bool,
     as_number,
+    cluster_of,
     get,
     group_of,
     items,
     kind_of,
+    name,
+    namespace,
+    object_ref,
     resource_environment,
     resource_policy,
     stack_policy,
@@ -239,28 +244,6 @@ def _msk_private(p: Mapping[str, Any]) -> str | None:
     return None if kind == "DISABLED" else f"brokerNodeGroupInfo.connectivityInfo.publicAccess.type is {kind}"
 
 
-def _eks_endpoint(p: Mapping[str, Any]) -> str | None:
-    # EKS makes the API endpoint public by default, open to 0.0.0.0/0.
-    if as_bool(get(p, "vpcConfig", "endpointPublicAccess")) is False:
-        return None
-    cidrs = [str(c) for c in items(get(p, "vpcConfig", "publicAccessCidrs"))]
-    if not cidrs or "0.0.0.0/0" in cidrs:
-        return (
-            "vpcConfig: the API endpoint is open to the internet; set endpointPublicAccess false "
-            "or restrict publicAccessCidrs"
-        )
-    return None
-
-
-def _aks_endpoint(p: Mapping[str, Any]) -> str | None:
-    if _is_true(p, "apiServerAccessProfile", "enablePrivateCluster"):
-        return None
-    ranges = [str(c) for c in items(get(p, "apiServerAccessProfile", "authorizedIPRanges"))]
-    if not ranges or "0.0.0.0/0" in ranges:
-        return "apiServerAccessProfile: the API server is public; enable a private cluster or set authorizedIPRanges"
-    return None
-
-
 def _storage_private(p: Mapping[str, Any]) -> str | None:
     if as_bool(get(p, "allowBlobPublicAccess")) is not False:
         return "allowBlobPublicAccess must be false"
@@ -274,8 +257,6 @@ PUBLIC_ACCESS: dict[str, list[Check]] = {
     RDS_CLUSTER: [_forbid_true("publiclyAccessible")],
     RDS_CLUSTER_INSTANCE: [_forbid_true("publiclyAccessible")],
     MSK_CLUSTER: [_msk_private],
-    EKS_CLUSTER: [_eks_endpoint],
-    AKS_CLUSTER: [_aks_endpoint],
     AZ_POSTGRES: [
         _public_network_disabled("network.publicNetworkAccess", private_if="network.delegatedSubnetResourceId")
     ],
@@ -318,6 +299,20 @@ def _cosmos_backup(p: Mapping[str, Any]) -> str | None:
     )
 
 
+def retention_days(value: Any) -> float | None:
+    """A CloudNativePG / Barman retention policy ('30d', '4w', '1m') in days."""
+    match = re.fullmatch(r"([1-9][0-9]*)([dwm])", str(value or ""))
+    return float(int(match[1]) * {"d": 1, "w": 7, "m": 30}[match[2]]) if match else None
+
+
+def postgres_seconds(value: Any) -> float | None:
+    """A PostgreSQL time setting ('5min', '300s', '300' = seconds) in seconds."""
+    match = re.fullmatch(r"\s*(\d+)\s*(ms|s|min|h|d)?\s*", str(value if value is not None else ""))
+    if not match:
+        return None
+    return int(match[1]) * {"ms": 0.001, "s": 1, None: 1, "min": 60, "h": 3600, "d": 86400}[match[2]]
+
+
 BACKUPS: dict[str, list[Check]] = {
     RDS_INSTANCE: [_retention("backupRetentionPeriod", replica_if="replicateSourceDb")],
     RDS_CLUSTER: [_retention("backupRetentionPeriod", replica_if="replicationSourceIdentifier")],
@@ -325,6 +320,89 @@ BACKUPS: dict[str, list[Check]] = {
     AZ_POSTGRES: [_retention("backup.backupRetentionDays", replica_if="createMode", replica_values=("Replica",))],
     AZ_COSMOS: [_cosmos_backup],
 }
+
+
+# ---- in-cluster PostgreSQL (CloudNativePG and its Barman Cloud plugin) ------------------------
+CNPG_CLUSTER = ("postgresql.cnpg.io", "Cluster")
+CNPG_SCHEDULED_BACKUP = ("postgresql.cnpg.io", "ScheduledBackup")
+BARMAN_OBJECT_STORE = ("barmancloud.cnpg.io", "ObjectStore")
+
+
+def _custom(resources: list[PolicyResource], group_kind: tuple[str, str]) -> list[PolicyResource]:
+    return [
+        r
+        for r in resources
+        if r.resource_type.startswith("kubernetes:")
+        and (group_of(r.resource_type), kind_of(r.resource_type)) == group_kind
+    ]
+
+
+def _same_place(a: PolicyResource, b: PolicyResource) -> bool:
+    return cluster_of(a) == cluster_of(b) and namespace(a.props) == namespace(b.props)
+
+
+def _check_cnpg_backups(resources: list[PolicyResource], report: ReportViolation) -> None:
+    stores = _custom(resources, BARMAN_OBJECT_STORE)
+    schedules = _custom(resources, CNPG_SCHEDULED_BACKUP)
+    for cluster in _custom(resources, CNPG_CLUSTER):
+        spec = get(cluster.props, "spec", default={})
+        if as_bool(get(spec, "replica", "enabled")) is True:
+            continue  # a replica cluster: its source archives and backs up
+        label = object_ref(cluster.props)
+        archivers = [p for p in items(spec.get("plugins")) if as_bool(p.get("isWALArchiver")) is True]
+        legacy = get(spec, "backup", "barmanObjectStore")
+        if not archivers and not legacy:
+            report(
+                f"{label}: no WAL archiving (a Barman Cloud plugin with isWALArchiver, or backup.barmanObjectStore): "
+                "no point-in-time recovery",
+                cluster.urn,
+            )
+        for plugin in archivers:
+            store_name = get(plugin, "parameters", "barmanObjectName")
+            store = next((s for s in stores if name(s.props) == store_name and _same_place(s, cluster)), None)
+            if store is None:
+                report(
+                    f"{label}: its WAL archive names ObjectStore {store_name}, which the stack does not create",
+                    cluster.urn,
+                )
+                continue
+            days = retention_days(get(store.props, "spec", "retentionPolicy"))
+            if get(store.props, "spec", "retentionPolicy") is not None and (
+                days is None or days < seed.BACKUP_RETENTION_DAYS
+            ):
+                report(
+                    f"{object_ref(store.props)}: retentionPolicy {get(store.props, 'spec', 'retentionPolicy')}; the "
+                    f"seed keeps backups {seed.BACKUP_RETENTION_DAYS} days",
+                    store.urn,
+                )
+        legacy_retention = get(spec, "backup", "retentionPolicy")
+        if legacy_retention is not None and (retention_days(legacy_retention) or 0) < seed.BACKUP_RETENTION_DAYS:
+            report(f"{label}: backup.retentionPolicy {legacy_retention}; the seed keeps backups 30 days", cluster.urn)
+        timeout = get(spec, "postgresql", "parameters", "archive_timeout")
+        seconds = postgres_seconds(timeout)
+        if timeout is not None and (seconds is None or seconds == 0 or seconds > seed.RPO_SECONDS):
+            report(
+                f"{label}: archive_timeout {timeout}; the seed's RPO is {seed.RPO_SECONDS // 60} minutes",
+                cluster.urn,
+            )
+        mine = [
+            s
+            for s in schedules
+            if get(s.props, "spec", "cluster", "name") == name(cluster.props)
+            and _same_place(s, cluster)
+            and as_bool(get(s.props, "spec", "suspend")) is not True
+        ]
+        if not mine:
+            report(f"{label}: no ScheduledBackup takes its base backups (the seed's daily snapshots)", cluster.urn)
+
+
+def _check_backups(args: StackValidationArgs, report: ReportViolation) -> None:
+    for resource in args.resources:
+        for rule in BACKUPS.get(resource.resource_type, []):
+            problem = rule(resource.props)
+            if problem:
+                report(problem, resource.urn)
+    _check_cnpg_backups(args.resources, report)
 
 
 # ---- protection of stateful resources -------------------------------------------------------
@@ -395,14 +473,9 @@ def _check_protection(args: ResourceValidationArgs, report: ReportViolation) -> 
         report(f"skipFinalSnapshot must not be true in {env}", None)
 
 
-def _table_check(table: dict[str, list[Check]], environments: frozenset[str] | None = None) -> Any:
+def _table_check(table: dict[str, list[Check]]) -> Any:
     def check(args: ResourceValidationArgs, report: ReportViolation) -> None:
-        rules = table.get(args.resource_type)
-        if not rules:
-            return
-        if environments is not None and resource_environment(args) not in environments:
-            return
-        for rule in rules:
+        for rule in table.get(args.resource_type, []):
             problem = rule(args.props)
             if problem:
                 report(problem, None)
@@ -480,14 +553,16 @@ POLICIES = [
     ),
     resource_policy(
         "data-no-public-access",
-        "Data services and cluster API endpoints are not reachable from the internet.",
+        "Data services are not reachable from the internet (cluster API endpoints: cluster-api-private).",
         _table_check(PUBLIC_ACCESS),
     ),
-    resource_policy(
+    stack_policy(
         "data-backup-retention",
-        f"Databases keep backups and point-in-time recovery for at least {seed.BACKUP_RETENTION_DAYS} days "
-        "(staging and prod).",
-        _table_check(BACKUPS, PROTECTED),
+        f"Databases take daily backups and keep them, with point-in-time recovery, for at least "
+        f"{seed.BACKUP_RETENTION_DAYS} days: RDS, Aurora, DocumentDB, Flexible Server, Cosmos DB, and in-cluster "
+        "CloudNativePG (WAL archive, retention, scheduled backups) (staging and prod).",
+        _check_backups,
+        environments=PROTECTED,
     ),
     resource_policy(
         "stateful-protection",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
 
 from . import seed
@@ -56,6 +58,38 @@ def _check_default_deny(args: StackValidationArgs, report: ReportViolation) -> N
                 "Ingress and Egress, no rules)",
                 ns.urn,
             )
+
+
+def _open_egress(rule: object) -> str | None:
+    """Why an egress rule reaches any destination, or None: no `to` at all, or a /0 ipBlock."""
+    peers = items(get(rule, "to"))
+    if not peers:
+        return "an egress rule without 'to' allows every destination"
+    for peer in peers:
+        cidr = str(get(peer, "ipBlock", "cidr", default=""))
+        if cidr:
+            try:
+                open_ = ipaddress.ip_network(cidr, strict=False).prefixlen == 0
+            except ValueError:
+                return f"egress to ipBlock {cidr}, which is not a range"
+            if open_:
+                return f"egress to ipBlock {cidr} allows every destination"
+    return None
+
+
+def _check_egress_allowlist(args: StackValidationArgs, report: ReportViolation) -> None:
+    contexts = {(cluster_of(ns), name(ns.props)) for ns in context_namespaces(args.resources)}
+    for policy in kubernetes_objects(args.resources):
+        if policy.props.get("kind") != "NetworkPolicy":
+            continue
+        if (cluster_of(policy), namespace(policy.props)) not in contexts:
+            continue
+        for rule in items(get(policy.props, "spec", "egress")):
+            problem = _open_egress(rule)
+            if problem:
+                report(
+                    f"{object_ref(policy.props)}: {problem}; the seed allows egress to listed ranges only", policy.urn
+                )
 
 
 def stack_has_istio(resources: list[PolicyResource]) -> bool:
@@ -118,6 +152,12 @@ POLICIES = [
         "default-deny-per-context",
         "Every context namespace has a default-deny NetworkPolicy for ingress and egress.",
         _check_default_deny,
+    ),
+    stack_policy(
+        "egress-allowlist",
+        "NetworkPolicies in the context namespaces allow egress only to listed peers: every egress rule names its "
+        "destinations, none of them 0.0.0.0/0 or ::/0.",
+        _check_egress_allowlist,
     ),
     stack_policy(
         "mesh-mtls-strict",

@@ -43,6 +43,52 @@ BACKUP_RETENTION_DAYS = 30
 # Environments whose stateful resources must be protected from deletion.
 PROTECTED_ENVIRONMENTS = frozenset({"staging", "prod"})
 
+# "Deployment Environments: TTL": dev 7 days, staging 30 days, prod indefinite; carried as the
+# `bakhmach.io/ttl` annotation of a context namespace and the `ttl` tag of a cloud resource.
+TTL = {"dev": "7d", "staging": "30d", "prod": "indefinite"}
+TTL_ANNOTATION = "bakhmach.io/ttl"
+TTL_TAG = "ttl"
+
+# "Horizontal Pod Autoscaling: Scale-up 30 seconds, Scale-down 5 minutes, Cooldown 2 minutes":
+# the scale-up and scale-down stabilisation windows, and at most one pod removed per cooldown.
+HPA_SCALE_UP_SECONDS = 30
+HPA_SCALE_DOWN_SECONDS = 300
+HPA_COOLDOWN_SECONDS = 120
+
+# "Replicas: 3+ per service (HA)" and "SLA: 99.95%": a disruption (a node drain, an upgrade)
+# takes at most one pod of a workload at a time.
+PDB_MAX_UNAVAILABLE = 1
+
+# "Cluster: 5-node AKS/EKS" (staging), "15-node AKS/EKS multi-zone" (prod): each cloud cluster's
+# node pools together never shrink below this (dev runs on a single-node kind cluster).
+NODE_FLOOR = {"dev": 1, "staging": 5, "prod": 15}
+# "Cluster Autoscaling: Node Target: 70% utilization, Scale-down: 10 minutes": the Cluster
+# Autoscaler's scale-down-utilization-threshold and scale-down-unneeded-time.
+AUTOSCALER_UTILISATION = 0.70
+AUTOSCALER_SCALE_DOWN_SECONDS = 600
+# Environments whose clusters and data services span zones (prod "multi-zone"; staging is the
+# same topology at half the resources). Three zones: one member of each three-member data
+# service (PostgreSQL, MongoDB, Kafka) per zone, so losing a zone keeps a quorum.
+MULTI_ZONE_ENVIRONMENTS = frozenset({"staging", "prod"})
+ZONES = 3
+ZONE_TOPOLOGY_KEY = "topology.kubernetes.io/zone"
+
+# "PostgreSQL Cluster: Primary-1, Replica-1, Replica-2 (streaming replication)": replicas beside
+# the primary per environment (dev: "Minimal", a single instance).
+POSTGRES_REPLICAS = {"dev": 0, "staging": 2, "prod": 2}
+# "MongoDB Cluster: Nodes: 3-node replica set".
+MONGO_MEMBERS = {"dev": 1, "staging": 3, "prod": 3}
+# "Redis Cluster: Nodes: 6 (master-replica pairs)": three masters, each with a replica.
+REDIS_NODES = {"dev": 6, "staging": 6, "prod": 6}
+# "Cache Layer: Eviction Policy: allkeys-lru".
+REDIS_EVICTION_POLICY = "allkeys-lru"
+# "RPO: 5 minutes": the longest a committed write may wait before it is archived.
+RPO_SECONDS = 300
+
+# "Multi-region: Active-active failover" and "DNS failover to secondary region (< 1 min)": the
+# time a health check takes to declare a region down plus the record's TTL.
+DNS_FAILOVER_SECONDS = 60
+
 # Every cloud resource carries these tags (from its own `tags` or its AWS provider's defaultTags).
 REQUIRED_TAGS = ("environment", "owner", "managed-by")
 

@@ -25,7 +25,16 @@ from typing import Any
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
 from . import seed
-from .common import as_mapping, context_of, is_kubernetes_object, name, namespace, resource_environment, resource_policy
+from .common import (
+    as_mapping,
+    context_of,
+    get,
+    is_kubernetes_object,
+    name,
+    namespace,
+    resource_environment,
+    resource_policy,
+)
 
 _UNTAGGABLE_FILE = Path(__file__).with_name("untaggable.txt")
 CLOUD_PREFIXES = ("aws:", "azure-native:")
@@ -83,6 +92,35 @@ def _check_context_label(args: ResourceValidationArgs, report: ReportViolation) 
         report(f"{kind} {name(props)}: label {seed.ENVIRONMENT_LABEL}={label_env} in the {env} stack", None)
 
 
+def _check_ttl(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    env = resource_environment(args)
+    if env is None:
+        return
+    wanted = seed.TTL[env]
+    props = args.props
+    if is_taggable(args.resource_type):
+        tags = dict(_provider_default_tags(args))
+        tags.update(as_mapping(props.get("tags")))
+        if tags.get(seed.TTL_TAG) != wanted:
+            report(
+                f"tag {seed.TTL_TAG} is {tags.get(seed.TTL_TAG) or 'unset'}; {env} resources live {wanted} "
+                "(the seed's environment TTL)",
+                None,
+            )
+    elif (
+        is_kubernetes_object(args.resource_type, props)
+        and props.get("kind") == "Namespace"
+        and name(props) in seed.CONTEXTS
+    ):
+        value = as_mapping(get(props, "metadata", "annotations", default={})).get(seed.TTL_ANNOTATION)
+        if value != wanted:
+            report(
+                f"namespace {name(props)}: annotation {seed.TTL_ANNOTATION} is {value or 'unset'}; {env} lives "
+                f"{wanted} (the seed's environment TTL)",
+                None,
+            )
+
+
 POLICIES = [
     resource_policy(
         "cloud-resource-tags",
@@ -95,5 +133,11 @@ POLICIES = [
         "Every Kubernetes object carries bakhmach.io/context: its namespace's context, or a known context "
         "(normally 'platform') outside the context namespaces.",
         _check_context_label,
+    ),
+    resource_policy(
+        "environment-ttl",
+        "Every cloud resource (tag 'ttl') and context namespace (annotation bakhmach.io/ttl) carries the seed's "
+        "environment TTL: dev 7d, staging 30d, prod indefinite.",
+        _check_ttl,
     ),
 ]

@@ -15,9 +15,11 @@ from .common import (
     cluster_of,
     containers,
     get,
+    is_kubernetes_object,
     items,
     kind_of,
     kubernetes_objects,
+    labels,
     name,
     namespace,
     object_ref,
@@ -115,6 +117,26 @@ def _check_images(args: ResourceValidationArgs, report: ReportViolation) -> None
             report(f"container {container.get('name')}: {problem}", None)
 
 
+# Pod Security Admission: the namespace label that makes the API server refuse violating pods.
+PSA_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
+PSA_RESTRICTED = "restricted"
+
+
+def _check_namespace_pod_security(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    props = args.props
+    if not is_kubernetes_object(args.resource_type, props) or props.get("kind") != "Namespace":
+        return
+    if name(props) not in seed.CONTEXTS:
+        return
+    level = labels(props).get(PSA_ENFORCE_LABEL)
+    if level != PSA_RESTRICTED:
+        report(
+            f"namespace {name(props)}: label {PSA_ENFORCE_LABEL} is {level or 'unset'}; a context namespace "
+            f"enforces {PSA_RESTRICTED}",
+            None,
+        )
+
+
 def _metric_targets(hpa: Mapping[str, Any]) -> dict[str, float | None]:
     targets: dict[str, float | None] = {}
     for metric in items(get(hpa, "spec", "metrics")):
@@ -122,6 +144,42 @@ def _metric_targets(hpa: Mapping[str, Any]) -> dict[str, float | None]:
         if metric.get("type") in ("Resource", "ContainerResource") and isinstance(source, Mapping):
             targets[str(source.get("name"))] = as_number(get(source, "target", "averageUtilization"))
     return targets
+
+
+def _scale_down_rate_problem(rules: Mapping[str, Any]) -> str | None:
+    """At most one pod removed per cooldown: with selectPolicy Min, one policy must keep to it;
+    otherwise (Max, the default) every policy must."""
+    cooldown = seed.HPA_COOLDOWN_SECONDS
+    select = rules.get("selectPolicy", "Max")
+    if select == "Disabled":
+        return "behavior.scaleDown.selectPolicy is Disabled: the seed scales down"
+    policies = list(items(rules.get("policies")))
+
+    def slow(policy: Mapping[str, Any]) -> bool:
+        value, period = as_number(policy.get("value")), as_number(policy.get("periodSeconds"))
+        return policy.get("type") == "Pods" and value is not None and value <= 1 and (period or 0) >= cooldown
+
+    ok = any(slow(p) for p in policies) if select == "Min" else bool(policies) and all(slow(p) for p in policies)
+    if ok:
+        return None
+    return (
+        f"behavior.scaleDown removes more than one pod per {cooldown} s (the seed's {cooldown // 60}-minute cooldown)"
+    )
+
+
+def _behaviour_problems(behaviour: Mapping[str, Any]) -> list[str]:
+    """The seed's "Scale-up: 30 seconds, Scale-down: 5 minutes, Cooldown: 2 minutes". Without a
+    behavior, Kubernetes scales up with no window and removes every surplus pod at once."""
+    problems = []
+    for direction, wanted in (("scaleUp", seed.HPA_SCALE_UP_SECONDS), ("scaleDown", seed.HPA_SCALE_DOWN_SECONDS)):
+        window = as_number(get(behaviour, direction, "stabilizationWindowSeconds"))
+        if window != wanted:
+            shown = "unset" if window is None else f"{window:g} s"
+            problems.append(f"behavior.{direction}.stabilizationWindowSeconds is {shown}; the seed's is {wanted} s")
+    rate = _scale_down_rate_problem(get(behaviour, "scaleDown", default={}))
+    if rate:
+        problems.append(rate)
+    return problems
 
 
 def _check_hpa(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -137,6 +195,8 @@ def _check_hpa(args: ResourceValidationArgs, report: ReportViolation) -> None:
         report(f"maxReplicas {shown} exceeds the seed's maximum of {seed.HPA_MAX_REPLICAS}", None)
     if max_replicas is not None and min_replicas > max_replicas:
         report(f"minReplicas {min_replicas:g} is above maxReplicas {max_replicas:g}", None)
+    for problem in _behaviour_problems(get(spec, "behavior", default={})):
+        report(problem, None)
     if env is None:
         return
     floor = seed.REPLICA_FLOOR[env]
@@ -169,10 +229,11 @@ def hpas_by_target(resources: list[PolicyResource]) -> dict[tuple[str | None, st
     return found
 
 
-def _check_prod_ha(args: StackValidationArgs, report: ReportViolation) -> None:
-    if stack_environment(args) != "prod":
+def _check_replicas_and_pdb(args: StackValidationArgs, report: ReportViolation) -> None:
+    env = stack_environment(args)
+    if env is None:
         return
-    floor = seed.REPLICA_FLOOR["prod"]
+    floor = seed.REPLICA_FLOOR[env]
     hpas = hpas_by_target(args.resources)
     pdbs = [r for r in kubernetes_objects(args.resources) if r.props.get("kind") == "PodDisruptionBudget"]
     for workload in _workloads(args.resources):
@@ -183,7 +244,7 @@ def _check_prod_ha(args: StackValidationArgs, report: ReportViolation) -> None:
         )
         replicas = 1.0 if replicas is None else replicas
         if replicas < floor:
-            report(f"{object_ref(props)} runs {replicas:g} replicas; prod needs at least {floor}", workload.urn)
+            report(f"{object_ref(props)} runs {replicas:g} replicas; {env} needs at least {floor}", workload.urn)
         template = pod_template_labels(props)
         covered = any(
             cluster_of(p) == cluster_of(workload)
@@ -230,18 +291,26 @@ POLICIES = [
         _check_pod_security,
     ),
     resource_policy(
+        "context-pod-security-restricted",
+        "Every context namespace enforces the Pod Security Standard 'restricted' (pod-security.kubernetes.io/enforce).",
+        _check_namespace_pod_security,
+    ),
+    resource_policy(
         "pinned-images", "Every container image has a fixed tag or digest, never 'latest' or none.", _check_images
     ),
     resource_policy(
         "hpa-bounds",
         "HorizontalPodAutoscalers stay within the seed: at most 10 replicas, at least the environment's replicas, "
-        "CPU/memory targets 70/80% in staging and 60/70% in prod.",
+        "CPU/memory targets 70/80% in staging and 60/70% in prod, scale-up window 30 s, scale-down window 5 minutes, "
+        "at most one pod removed per 2 minutes.",
         _check_hpa,
     ),
     stack_policy(
-        "prod-replicas-and-pdb",
-        "In prod every Deployment/StatefulSet runs at least 3 replicas and has a PodDisruptionBudget.",
-        _check_prod_ha,
+        "replicas-and-pdb",
+        f"Every Deployment/StatefulSet runs at least the environment's replicas (staging "
+        f"{seed.REPLICA_FLOOR['staging']}, prod {seed.REPLICA_FLOOR['prod']}) and has a PodDisruptionBudget.",
+        _check_replicas_and_pdb,
+        environments=("staging", "prod"),
     ),
     stack_policy(
         "vpa-hpa-conflict",
