@@ -1,0 +1,989 @@
+"""The pack's mutation self-test: every policy catches the one misconfiguration it exists for.
+
+Each case takes a real plan of a stack the policy applies to (the session's plans, plus the same
+stacks with every data service in-cluster), breaks exactly the property the policy guards — which
+resource, which path, which value — and runs that one policy: the unbroken plan passes, and the
+broken one is reported on the expected resource, at the level the environment's config gives
+(mandatory in staging and prod). A policy without a case here fails
+`test_every_policy_has_a_mutation_case`.
+
+Adding a policy: add its cases to CASES (a target, one or more operations, and where the
+violation is expected when it is not the mutated resource).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pulumi_policy import EnforcementLevel, Policy
+
+from hubctl.plan import REPO_ROOT, Plan, run_plan
+from hubctl.policy_run import PolicyReport, Violation, run_policies
+from policy.bakhmach_policies import POLICIES, config_for
+from tests.planning import planned, primary_provider
+
+BY_NAME: dict[str, Policy] = {p.name: p for p in POLICIES}
+
+# ---- plans ----------------------------------------------------------------------------------
+# "<stack>-<cloud>" is the session's plan; "<stack>-<cloud>-in-cluster" the same stack file with
+# every data service in-cluster (CloudNativePG, OT Redis, Strimzi), as a stack file may choose.
+IN_CLUSTER = {
+    "postgres": {"backend": "in-cluster"},
+    "redis": {"backend": "in-cluster"},
+    "kafka": {"backend": "in-cluster"},
+}
+
+
+@functools.cache
+def _in_cluster_plan(stack: str, cloud: str) -> Plan:
+    document = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())
+    config = document.setdefault("config", {})
+    config["bakhmach-hub:data"] = {**(config.get("bakhmach-hub:data") or {}), **IN_CLUSTER}
+    path = Path(tempfile.mkdtemp(prefix="policy-mutations-")) / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return run_plan(stack, cloud, stack_file=path)
+
+
+def plan_of(key: str) -> Plan:
+    stack, cloud, *variant = key.split("-", 2)
+    return _in_cluster_plan(stack, cloud) if variant == ["in-cluster"] else planned(stack, cloud)
+
+
+# ---- targets and operations -----------------------------------------------------------------
+Path_ = tuple[str | int, ...]
+
+
+def _read(value: Any, path: Path_) -> Any:
+    for key in path:
+        if isinstance(key, int):
+            if not isinstance(value, list) or key >= len(value):
+                return None
+        elif not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+@dataclass(frozen=True)
+class Target:
+    """Resources of a type, optionally by plan name (`{stack}` is filled in) and by input values;
+    Kubernetes objects on the primary cluster only. The first match is mutated (all with `every`)."""
+
+    type: str
+    name: str | None = None
+    where: tuple[tuple[Path_, Any], ...] = ()
+    every: bool = False
+
+    def find(self, plan: Plan, resources: list[dict[str, Any]]) -> list[tuple[int, Path_]]:
+        name = self.name.format(stack=plan.stack) if self.name else None
+        primary = primary_provider(plan) if self.type.startswith("kubernetes:") else None
+        found = [
+            (i, ())
+            for i, r in enumerate(resources)
+            if r["type"] == self.type
+            and (name is None or r["name"] == name)
+            and (primary is None or r["provider"] == primary)
+            and all(_read(r["inputs"], path) == value for path, value in self.where)
+        ]
+        assert found, f"no {self} in the {plan.stack}-{plan.cloud} plan"
+        return found if self.every else found[:1]
+
+
+@dataclass(frozen=True)
+class AksPool:
+    """The AKS node pool `name` of the primary cluster, wherever it is declared: a separate
+    AgentPool resource, or an inline agentPoolProfiles entry of the ManagedCluster."""
+
+    name: str
+
+    def find(self, plan: Plan, resources: list[dict[str, Any]]) -> list[tuple[int, Path_]]:
+        cluster_urn = resources[Target(AKS, name="{stack}-aks").find(plan, resources)[0][0]]["urn"]
+        for i, r in enumerate(resources):
+            if (
+                r["type"] == AKS_POOL
+                and r["inputs"].get("agentPoolName") == self.name
+                and cluster_urn in r["dependencies"]
+            ):
+                return [(i, ("inputs",))]
+        for i, r in enumerate(resources):
+            if r["urn"] == cluster_urn:
+                for j, profile in enumerate(r["inputs"].get("agentPoolProfiles", [])):
+                    if profile.get("name") == self.name:
+                        return [(i, ("inputs", "agentPoolProfiles", j))]
+        raise AssertionError(f"no AKS pool {self.name} in the {plan.stack}-{plan.cloud} plan")
+
+
+@dataclass(frozen=True)
+class Set:
+    path: Path_
+    value: Any
+
+    def apply(self, entry: dict[str, Any], base: Path_) -> None:
+        *parents, last = base + self.path
+        holder = _read(entry, tuple(parents))
+        assert isinstance(holder, dict | list), f"no {parents} to set {last} in {entry['name']}"
+        holder[last] = copy.deepcopy(self.value)  # type: ignore[index]
+
+
+@dataclass(frozen=True)
+class Delete:
+    path: Path_
+
+    def apply(self, entry: dict[str, Any], base: Path_) -> None:
+        *parents, last = base + self.path
+        holder = _read(entry, tuple(parents))
+        assert isinstance(holder, dict) and last in holder, f"no {self.path} to delete in {entry['name']}"
+        del holder[last]
+
+
+@dataclass(frozen=True)
+class Keep:
+    """Keep only the first `count` items of the list at `path`."""
+
+    path: Path_
+    count: int
+
+    def apply(self, entry: dict[str, Any], base: Path_) -> None:
+        *parents, last = base + self.path
+        holder = _read(entry, tuple(parents))
+        assert isinstance(holder, dict) and isinstance(holder.get(last), list), f"no list {self.path}"
+        holder[last] = holder[last][: self.count]
+
+
+@dataclass(frozen=True)
+class DropDependencies:
+    """Drop the entry's dependencies on resources of `type` (after the first `keep`)."""
+
+    type: str
+    keep: int = 0
+
+    def apply(self, entry: dict[str, Any], base: Path_) -> None:
+        of_type = [urn for urn in entry["dependencies"] if _type_in_urn(urn) == self.type]
+        assert len(of_type) > self.keep, f"{entry['name']} has no dependency on a {self.type} to drop"
+        dropped = set(of_type[self.keep :])
+        entry["dependencies"] = [urn for urn in entry["dependencies"] if urn not in dropped]
+
+
+def _type_in_urn(urn: str) -> str:
+    """urn:pulumi:<stack>::<project>::<parent types>$<type>::<name> -> <type>"""
+    return urn.split("::")[2].rsplit("$", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Remove:
+    """The target leaves the plan (as if its code were deleted)."""
+
+
+@dataclass(frozen=True)
+class AddBeside:
+    """A new resource on the target's provider and parent (as if someone added it by hand)."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any]
+
+
+Op = Set | Delete | Keep | DropDependencies | Remove | AddBeside
+ADDED = "the added resource"
+PROVIDER = "the target's Kubernetes provider"
+
+
+@dataclass(frozen=True)
+class Case:
+    policy: str
+    plans: tuple[str, ...]
+    target: Target | AksPool
+    ops: tuple[Op, ...]
+    # Where the violation is expected: the mutated resource by default.
+    reported: Target | str | None = None
+    note: str = ""
+    id: str = field(default="", compare=False)
+
+
+def mutate(case: Case, plan: Plan) -> tuple[dict[str, Any], str]:
+    """The plan with the case's mutation applied, and the URN the violation is expected on.
+    The session's plan is shared: only the touched entries are copied."""
+    resources = [dict(r) for r in plan.to_json()["resources"]]
+    targets = case.target.find(plan, resources)
+    expected = resources[targets[0][0]]["urn"]
+    removed: set[int] = set()
+    added: list[dict[str, Any]] = []
+    for index, base in targets:
+        entry = copy.deepcopy(resources[index])
+        for op in case.ops:
+            if isinstance(op, Remove):
+                removed.add(index)
+            elif isinstance(op, AddBeside):
+                urn = f"{entry['urn'].rsplit('::', 2)[0]}::{op.type}::{op.name}"
+                added.append(
+                    entry | {"urn": urn, "type": op.type, "name": op.name, "inputs": op.inputs, "dependencies": []}
+                )
+                expected = urn
+            else:
+                op.apply(entry, base)
+        resources[index] = entry
+    if case.reported == PROVIDER:
+        expected = resources[targets[0][0]]["provider"]
+    elif isinstance(case.reported, Target):
+        expected = resources[case.reported.find(plan, resources)[0][0]]["urn"]
+    mutated = plan.to_json() | {"resources": [r for i, r in enumerate(resources) if i not in removed] + added}
+    return mutated, expected
+
+
+# ---- the cases ------------------------------------------------------------------------------
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+VPA = "kubernetes:autoscaling.k8s.io/v1:VerticalPodAutoscaler"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+SERVICE = "kubernetes:core/v1:Service"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+CNPG = "kubernetes:postgresql.cnpg.io/v1:Cluster"
+CNPG_SCHEDULED = "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup"
+OBJECT_STORE = "kubernetes:barmancloud.cnpg.io/v1:ObjectStore"
+PSMDB = "kubernetes:psmdb.percona.com/v1:PerconaServerMongoDB"
+OT_REDIS = "kubernetes:redis.redis.opstreelabs.in/v1beta2:RedisCluster"
+EKS = "aws:eks/cluster:Cluster"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+EKS_ADDON = "aws:eks/addon:Addon"
+SUBNET = "aws:ec2/subnet:Subnet"
+RDS = "aws:rds/instance:Instance"
+RDS_PARAMS = "aws:rds/parameterGroup:ParameterGroup"
+ELASTICACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
+ELASTICACHE_PARAMS = "aws:elasticache/parameterGroup:ParameterGroup"
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+ROUTE53_RECORD = "aws:route53/record:Record"
+ROUTE53_CHECK = "aws:route53/healthCheck:HealthCheck"
+AKS = "azure-native:containerservice:ManagedCluster"
+AKS_POOL = "azure-native:containerservice:AgentPool"
+AZ_PG = "azure-native:dbforpostgresql:Server"
+AZ_PG_CONFIG = "azure-native:dbforpostgresql:Configuration"
+AMR = "azure-native:redisenterprise:RedisEnterprise"
+AMR_DB = "azure-native:redisenterprise:Database"
+DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
+TM_PROFILE = "azure-native:trafficmanager:Profile"
+TM_ENDPOINT = "azure-native:trafficmanager:Endpoint"
+VAULT = "azure-native:keyvault:Vault"
+RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
+
+CONTAINER = ("inputs", "spec", "template", "spec", "containers", 0)
+SLON = Target(NAMESPACE, where=((("metadata", "name"), "slon-credit"),))
+AUTH_HPA = Target(HPA, where=((("metadata", "name"), "auth-service"),))
+AUTH_PDB = Target(PDB, where=((("metadata", "name"), "auth-service"),))
+AUTH_DEPLOYMENT = Target(DEPLOYMENT, where=((("metadata", "name"), "auth-service"),))
+PG_PRIMARY_RDS = Target(RDS, name="data-postgres-primary")
+PG_PRIMARY_AZ = Target(AZ_PG, name="data-postgres-primary")
+PRIMARY_EKS = Target(EKS, name="{stack}-eks")
+PRIMARY_AKS = Target(AKS, name="{stack}-aks")
+CNPG_CLUSTER = Target(CNPG, name="data-postgres-cluster")
+MEMORY_GROUPS = Target(NODE_GROUP, where=((("labels", "bakhmach.io/pool-role"), "memory"),), every=True)
+
+CASES: list[Case] = [
+    # ---- workloads
+    Case(
+        "container-resources",
+        ("staging-aws", "prod-azure"),
+        Target(DEPLOYMENT),
+        (Delete((*CONTAINER, "resources", "limits")),),
+    ),
+    Case(
+        "pod-security",
+        ("staging-azure", "prod-aws"),
+        Target(DEPLOYMENT),
+        (Set((*CONTAINER, "securityContext", "allowPrivilegeEscalation"), True),),
+    ),
+    Case(
+        "context-pod-security-restricted",
+        ("staging-azure", "prod-aws"),
+        SLON,
+        (Set(("inputs", "metadata", "labels", "pod-security.kubernetes.io/enforce"), "baseline"),),
+    ),
+    Case(
+        "pinned-images",
+        ("staging-aws", "prod-azure"),
+        Target(DEPLOYMENT),
+        (Set((*CONTAINER, "image"), "nginx:latest"),),
+    ),
+    Case(
+        "hpa-bounds", ("staging-aws", "prod-azure"), AUTH_HPA, (Set(("inputs", "spec", "maxReplicas"), 20),), note="max"
+    ),
+    Case(
+        "hpa-bounds",
+        ("staging-azure", "prod-aws"),
+        AUTH_HPA,
+        (Set(("inputs", "spec", "metrics", 0, "resource", "target", "averageUtilization"), 90),),
+        note="cpu target",
+    ),
+    Case(
+        "hpa-bounds",
+        ("prod-aws",),
+        AUTH_HPA,
+        (Set(("inputs", "spec", "behavior", "scaleUp", "stabilizationWindowSeconds"), 0),),
+        note="scale-up window",
+    ),
+    Case(
+        "hpa-bounds",
+        ("staging-aws",),
+        AUTH_HPA,
+        (Set(("inputs", "spec", "behavior", "scaleDown", "stabilizationWindowSeconds"), 60),),
+        note="scale-down window",
+    ),
+    Case(
+        "hpa-bounds",
+        ("prod-azure",),
+        AUTH_HPA,
+        (Set(("inputs", "spec", "behavior", "scaleDown", "policies", 0, "value"), 3),),
+        note="cooldown",
+    ),
+    Case(
+        "replicas-and-pdb",
+        ("staging-aws", "prod-azure"),
+        AUTH_PDB,
+        (Set(("inputs", "spec", "selector", "matchLabels"), {"app.kubernetes.io/name": "someone-else"}),),
+        reported=AUTH_DEPLOYMENT,
+        note="no budget",
+    ),
+    Case(
+        "replicas-and-pdb",
+        ("staging-azure", "prod-aws"),
+        AUTH_HPA,
+        (Set(("inputs", "spec", "minReplicas"), 1),),
+        reported=AUTH_DEPLOYMENT,
+        note="replicas",
+    ),
+    Case(
+        "vpa-hpa-conflict",
+        ("staging-aws", "prod-azure"),
+        Target(VPA, where=((("metadata", "name"), "auth-service"),)),
+        (Set(("inputs", "spec", "updatePolicy", "updateMode"), "Recreate"),),
+    ),
+    # ---- network
+    Case(
+        "default-deny-per-context",
+        ("staging-azure", "prod-aws"),
+        Target(
+            NETWORK_POLICY,
+            where=((("metadata", "name"), "default-deny"), (("metadata", "namespace"), "slon-credit")),
+        ),
+        (Set(("inputs", "spec", "egress"), [{}]),),
+        reported=SLON,
+    ),
+    Case(
+        "egress-allowlist",
+        ("staging-aws", "prod-azure"),
+        Target(NETWORK_POLICY, where=((("metadata", "name"), "allow-to-data"),)),
+        (Set(("inputs", "spec", "egress", 0, "to"), [{"ipBlock": {"cidr": "0.0.0.0/0"}}]),),
+        note="0.0.0.0/0",
+    ),
+    Case(
+        "egress-allowlist",
+        ("prod-aws",),
+        Target(NETWORK_POLICY, where=((("metadata", "name"), "allow-to-data"),)),
+        (Delete(("inputs", "spec", "egress", 0, "to")),),
+        note="no peers",
+    ),
+    Case(
+        "mesh-mtls-strict",
+        ("staging-aws", "prod-azure"),
+        SLON,
+        (
+            AddBeside(
+                "kubernetes:security.istio.io/v1:PeerAuthentication",
+                "slon-credit-permissive",
+                {
+                    "apiVersion": "security.istio.io/v1",
+                    "kind": "PeerAuthentication",
+                    "metadata": {
+                        "name": "permissive",
+                        "namespace": "slon-credit",
+                        "labels": {"bakhmach.io/context": "slon-credit"},
+                    },
+                    "spec": {"mtls": {"mode": "PERMISSIVE"}},
+                },
+            ),
+        ),
+        reported=ADDED,
+    ),
+    Case(
+        "gateway-only-exposure",
+        ("staging-azure", "prod-aws"),
+        Target(SERVICE),
+        (Set(("inputs", "spec", "type"), "LoadBalancer"),),
+    ),
+    # ---- data
+    Case(
+        "data-encryption-at-rest",
+        ("staging-aws", "prod-aws"),
+        PG_PRIMARY_RDS,
+        (Set(("inputs", "storageEncrypted"), False),),
+    ),
+    Case(
+        "data-encryption-at-rest",
+        ("staging-azure", "prod-azure"),
+        PRIMARY_AKS,
+        (Set(("inputs", "securityProfile", "azureKeyVaultKms", "enabled"), False),),
+        note="aks secrets",
+    ),
+    Case(
+        "data-tls-in-transit",
+        ("staging-aws", "prod-aws"),
+        Target(ELASTICACHE),
+        (Set(("inputs", "transitEncryptionEnabled"), False),),
+    ),
+    Case(
+        "data-tls-in-transit",
+        ("prod-azure",),
+        Target(AMR_DB),
+        (Set(("inputs", "clientProtocol"), "Plaintext"),),
+        note="amr",
+    ),
+    Case(
+        "data-no-public-access",
+        ("staging-aws", "prod-aws"),
+        PG_PRIMARY_RDS,
+        (Set(("inputs", "publiclyAccessible"), True),),
+    ),
+    Case(
+        "data-no-public-access",
+        ("prod-azure",),
+        Target(AMR),
+        (Set(("inputs", "publicNetworkAccess"), "Enabled"),),
+        note="amr",
+    ),
+    Case(
+        "data-backup-retention",
+        ("staging-aws", "prod-aws"),
+        PG_PRIMARY_RDS,
+        (Set(("inputs", "backupRetentionPeriod"), 7),),
+        note="rds",
+    ),
+    Case(
+        "data-backup-retention",
+        ("staging-azure", "prod-azure"),
+        PG_PRIMARY_AZ,
+        (Set(("inputs", "backup", "backupRetentionDays"), 7),),
+        note="flexible server",
+    ),
+    Case(
+        "data-backup-retention",
+        ("prod-aws-in-cluster", "staging-azure-in-cluster"),
+        Target(OBJECT_STORE),
+        (Set(("inputs", "spec", "retentionPolicy"), "7d"),),
+        note="cnpg retention",
+    ),
+    Case(
+        "data-backup-retention",
+        ("prod-azure-in-cluster",),
+        Target(CNPG_SCHEDULED),
+        (Remove(),),
+        reported=CNPG_CLUSTER,
+        note="cnpg schedule",
+    ),
+    Case(
+        "data-backup-retention",
+        ("staging-aws-in-cluster",),
+        CNPG_CLUSTER,
+        (Set(("inputs", "spec", "plugins", 0, "isWALArchiver"), False),),
+        note="cnpg wal archive",
+    ),
+    Case("stateful-protection", ("staging-aws", "prod-aws"), PG_PRIMARY_RDS, (Set(("protect",), False),)),
+    Case("stateful-protection", ("staging-azure",), PG_PRIMARY_AZ, (Set(("protect",), False),), note="azure"),
+    Case(
+        "s3-public-access-block",
+        ("staging-aws", "prod-aws"),
+        Target(BUCKET_BLOCK),
+        (Set(("inputs", "blockPublicPolicy"), False),),
+        reported=Target(BUCKET, name="data-backups-bucket"),
+    ),
+    Case(
+        "tls13-where-offered",
+        ("staging-azure", "prod-azure"),
+        Target(AZ_PG_CONFIG, name="data-postgres-primary-tls13"),
+        (Set(("inputs", "value"), "TLSv1.2"),),
+        reported=PG_PRIMARY_AZ,
+    ),
+    Case(
+        "tls13-where-offered",
+        ("prod-aws",),
+        Target(RDS_PARAMS),
+        (Set(("inputs", "parameters"), [{"name": "rds.force_ssl", "value": "1"}]),),
+        reported=PG_PRIMARY_RDS,
+        note="rds",
+    ),
+    # ---- availability
+    Case(
+        "postgres-ha",
+        ("staging-aws", "prod-aws"),
+        PG_PRIMARY_RDS,
+        (Set(("inputs", "multiAz"), False),),
+        note="multi-az",
+    ),
+    Case(
+        "postgres-ha",
+        ("staging-aws", "prod-aws"),
+        Target(RDS, name="data-postgres-replica-2"),
+        (Remove(),),
+        reported=PG_PRIMARY_RDS,
+        note="replicas",
+    ),
+    Case(
+        "postgres-ha",
+        ("staging-azure", "prod-azure"),
+        PG_PRIMARY_AZ,
+        (Set(("inputs", "highAvailability", "mode"), "SameZone"),),
+        note="zone-redundant",
+    ),
+    Case(
+        "postgres-ha",
+        ("prod-azure",),
+        Target(AZ_PG, name="data-postgres-replica-1"),
+        (Remove(),),
+        reported=PG_PRIMARY_AZ,
+        note="azure replicas",
+    ),
+    Case(
+        "postgres-ha",
+        ("prod-aws-in-cluster", "staging-azure-in-cluster"),
+        CNPG_CLUSTER,
+        (Set(("inputs", "spec", "instances"), 2),),
+        note="cnpg instances",
+    ),
+    Case(
+        "postgres-ha",
+        ("prod-azure-in-cluster",),
+        CNPG_CLUSTER,
+        (Set(("inputs", "spec", "affinity", "topologyKey"), "kubernetes.io/hostname"),),
+        note="cnpg zones",
+    ),
+    Case(
+        "mongo-replica-set",
+        ("staging-aws", "prod-azure"),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "replsets", 0, "size"), 1),),
+    ),
+    Case(
+        "mongo-replica-set",
+        ("prod-aws",),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "replsets", 0, "affinity", "antiAffinityTopologyKey"), "kubernetes.io/hostname"),),
+        note="zones",
+    ),
+    Case(
+        "cache-ha",
+        ("staging-aws", "prod-aws"),
+        Target(ELASTICACHE),
+        (Set(("inputs", "numNodeGroups"), 2),),
+        note="4 nodes",
+    ),
+    Case(
+        "cache-ha",
+        ("prod-aws",),
+        Target(ELASTICACHE),
+        (Set(("inputs", "replicasPerNodeGroup"), 0),),
+        note="no replicas",
+    ),
+    Case(
+        "cache-ha",
+        ("staging-aws",),
+        Target(ELASTICACHE),
+        (Set(("inputs", "automaticFailoverEnabled"), False),),
+        note="failover",
+    ),
+    Case(
+        "cache-ha",
+        ("staging-azure", "prod-azure"),
+        Target(AMR),
+        (Set(("inputs", "highAvailability"), "Disabled"),),
+        note="amr",
+    ),
+    Case(
+        "cache-ha",
+        ("prod-azure-in-cluster", "staging-aws-in-cluster"),
+        Target(OT_REDIS),
+        (Set(("inputs", "spec", "redisFollower", "replicas"), 1),),
+        note="in-cluster followers",
+    ),
+    Case(
+        "cache-eviction-policy",
+        ("staging-aws", "prod-aws"),
+        Target(ELASTICACHE_PARAMS),
+        (
+            Set(
+                ("inputs", "parameters"),
+                [{"name": "cluster-enabled", "value": "yes"}, {"name": "maxmemory-policy", "value": "volatile-lru"}],
+            ),
+        ),
+    ),
+    Case(
+        "cache-eviction-policy",
+        ("staging-azure", "prod-azure"),
+        Target(AMR_DB),
+        (Set(("inputs", "evictionPolicy"), "NoEviction"),),
+        note="amr",
+    ),
+    Case(
+        "cache-eviction-policy",
+        ("prod-aws-in-cluster",),
+        Target(CONFIG_MAP, name="data-redis-config"),
+        (Set(("inputs", "data"), {"redis-additional.conf": "maxmemory-policy volatile-lru\n"}),),
+        note="in-cluster",
+    ),
+    Case(
+        "pdb-max-unavailable", ("staging-aws", "prod-azure"), AUTH_PDB, (Set(("inputs", "spec", "maxUnavailable"), 3),)
+    ),
+    Case(
+        "pdb-max-unavailable",
+        ("prod-aws",),
+        AUTH_PDB,
+        (Delete(("inputs", "spec", "maxUnavailable")), Set(("inputs", "spec", "minAvailable"), 1)),
+        note="minAvailable",
+    ),
+    Case(
+        "pdb-max-unavailable",
+        ("prod-aws-in-cluster",),
+        Target(OT_REDIS),
+        (Set(("inputs", "spec", "redisLeader", "pdb", "maxUnavailable"), 2),),
+        note="redis operator",
+    ),
+    Case(
+        "pdb-max-unavailable",
+        ("prod-azure",),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "replsets", 0, "podDisruptionBudget", "maxUnavailable"), 2),),
+        note="mongo operator",
+    ),
+    Case(
+        "prod-multi-region-failover",
+        ("prod-aws",),
+        Target(ROUTE53_RECORD, name="prod-failover"),
+        (Set(("inputs", "ttl"), 300),),
+        note="ttl",
+    ),
+    Case(
+        "prod-multi-region-failover",
+        ("prod-aws",),
+        Target(ROUTE53_RECORD, name="prod-failover"),
+        (Delete(("inputs", "healthCheckId")), DropDependencies(ROUTE53_CHECK)),
+        note="health check",
+    ),
+    Case(
+        "prod-multi-region-failover",
+        ("prod-azure",),
+        Target(TM_PROFILE),
+        (Set(("inputs", "monitorConfig", "intervalInSeconds"), 30),),
+        note="probe",
+    ),
+    Case(
+        "prod-multi-region-failover",
+        ("prod-azure",),
+        Target(TM_ENDPOINT, name="prod-northeurope-endpoint"),
+        (Set(("inputs", "endpointStatus"), "Disabled"),),
+        reported=Target(TM_PROFILE),
+        note="one endpoint",
+    ),
+    # ---- clusters
+    Case(
+        "cluster-api-private",
+        ("staging-aws", "prod-aws"),
+        PRIMARY_EKS,
+        (Set(("inputs", "vpcConfig", "endpointPublicAccess"), True),),
+    ),
+    Case(
+        "cluster-api-private",
+        ("staging-azure", "prod-azure"),
+        PRIMARY_AKS,
+        (
+            Set(
+                ("inputs", "apiServerAccessProfile"),
+                {"enablePrivateCluster": False, "authorizedIPRanges": ["0.0.0.0/0"]},
+            ),
+        ),
+        note="aks",
+    ),
+    Case(
+        "cluster-audit-logs",
+        ("staging-aws", "prod-aws"),
+        PRIMARY_EKS,
+        (Set(("inputs", "enabledClusterLogTypes"), ["api", "authenticator"]),),
+    ),
+    Case(
+        "cluster-audit-logs",
+        ("staging-azure", "prod-azure"),
+        Target(DIAGNOSTICS, name="{stack}-control-plane-logs"),
+        (Set(("inputs", "logs"), [{"category": "kube-apiserver", "enabled": True}]),),
+        reported=PRIMARY_AKS,
+        note="aks",
+    ),
+    Case(
+        "cluster-identity-rbac",
+        ("staging-azure", "prod-azure"),
+        PRIMARY_AKS,
+        (Set(("inputs", "disableLocalAccounts"), False),),
+    ),
+    Case(
+        "cluster-identity-rbac",
+        ("prod-azure",),
+        PRIMARY_AKS,
+        (Set(("inputs", "aadProfile", "enableAzureRBAC"), False),),
+        note="azure rbac",
+    ),
+    Case(
+        "cluster-identity-rbac",
+        ("staging-aws", "prod-aws"),
+        PRIMARY_EKS,
+        (Set(("inputs", "accessConfig", "authenticationMode"), "API_AND_CONFIG_MAP"),),
+        note="eks",
+    ),
+    Case(
+        "cluster-network-policy-enforcement",
+        ("staging-aws", "prod-aws"),
+        Target(EKS_ADDON, name="{stack}-vpc-cni"),
+        (Set(("inputs", "configurationValues"), "{}"),),
+    ),
+    Case(
+        "cluster-network-policy-enforcement",
+        ("staging-azure", "prod-azure"),
+        PRIMARY_AKS,
+        (Set(("inputs", "networkProfile", "networkPolicy"), "none"),),
+        note="aks",
+    ),
+    # ---- nodes
+    Case(
+        "node-pool-bounds",
+        ("staging-aws", "prod-aws"),
+        Target(NODE_GROUP, name="{stack}-compute"),
+        (Set(("inputs", "scalingConfig", "minSize"), 1),),
+        reported=PRIMARY_EKS,
+        note="eks floor",
+    ),
+    Case(
+        "node-pool-bounds",
+        ("prod-aws",),
+        Target(NODE_GROUP, name="{stack}-compute"),
+        (Set(("inputs", "scalingConfig", "maxSize"), 45),),
+        reported=PRIMARY_EKS,
+        note="eks ceiling",
+    ),
+    Case(
+        "node-pool-bounds",
+        ("prod-azure",),
+        AksPool("system"),
+        (Set(("minCount",), 1),),
+        reported=PRIMARY_AKS,
+        note="aks system pool floor",
+    ),
+    Case(
+        "node-pool-bounds",
+        ("staging-azure", "prod-azure"),
+        AksPool("compute"),
+        (Set(("minCount",), 1),),
+        reported=PRIMARY_AKS,
+        note="aks compute pool floor",
+    ),
+    Case(
+        "node-pool-bounds",
+        ("prod-azure",),
+        AksPool("memory"),
+        (Set(("maxCount",), 40),),
+        reported=PRIMARY_AKS,
+        note="aks ceiling",
+    ),
+    Case(
+        "node-pool-mix",
+        ("staging-aws", "prod-aws"),
+        MEMORY_GROUPS,
+        (Set(("inputs", "instanceTypes"), ["m7i.2xlarge"]),),
+        reported=PRIMARY_EKS,
+    ),
+    Case(
+        "node-pool-mix",
+        ("staging-azure", "prod-azure"),
+        AksPool("memory"),
+        (Set(("vmSize",), "Standard_D8s_v5"),),
+        reported=PRIMARY_AKS,
+        note="aks",
+    ),
+    Case(
+        "cluster-multi-zone",
+        ("staging-azure", "prod-azure"),
+        AksPool("compute"),
+        (Set(("availabilityZones",), ["1"]),),
+        note="aks",
+    ),
+    Case(
+        "cluster-multi-zone",
+        ("staging-aws", "prod-aws"),
+        Target(NODE_GROUP, name="{stack}-compute"),
+        (Keep(("inputs", "subnetIds"), 1), DropDependencies(SUBNET, keep=1)),
+        note="eks",
+    ),
+    Case(
+        "cluster-autoscaler-targets",
+        ("staging-aws", "prod-aws"),
+        Target(RELEASE, name="{stack}-cluster-autoscaler"),
+        (Set(("inputs", "values", "extraArgs", "scale-down-utilization-threshold"), 0.5),),
+        note="eks target",
+    ),
+    Case(
+        "cluster-autoscaler-targets",
+        ("prod-aws",),
+        Target(RELEASE, name="{stack}-cluster-autoscaler"),
+        (Set(("inputs", "values", "extraArgs", "scale-down-unneeded-time"), "20m"),),
+        note="eks scale-down",
+    ),
+    Case(
+        "cluster-autoscaler-targets",
+        ("staging-aws",),
+        Target(RELEASE, name="{stack}-cluster-autoscaler"),
+        (Set(("inputs", "values", "extraArgs", "max-nodes-total"), 80),),
+        note="eks ceiling",
+    ),
+    Case(
+        "cluster-autoscaler-targets",
+        ("prod-aws",),
+        Target(RELEASE, name="{stack}-cluster-autoscaler"),
+        (Remove(),),
+        reported=PRIMARY_EKS,
+        note="eks without autoscaler",
+    ),
+    Case(
+        "cluster-autoscaler-targets",
+        ("staging-azure", "prod-azure"),
+        PRIMARY_AKS,
+        (Set(("inputs", "autoScalerProfile", "scaleDownUnneededTime"), "30m"),),
+        note="aks scale-down",
+    ),
+    Case(
+        "cluster-autoscaler-targets",
+        ("prod-azure",),
+        PRIMARY_AKS,
+        (Set(("inputs", "autoScalerProfile", "scaleDownUtilizationThreshold"), "0.5"),),
+        note="aks target",
+    ),
+    Case(
+        "cluster-autoscaler-targets",
+        ("staging-azure",),
+        AksPool("compute"),
+        (Set(("enableAutoScaling",), False),),
+        note="aks pool without autoscaling",
+    ),
+    # ---- ownership
+    # An empty tag on the resource overrides the AWS provider's default tag.
+    Case("cloud-resource-tags", ("staging-aws", "prod-aws"), PRIMARY_EKS, (Set(("inputs", "tags", "owner"), ""),)),
+    Case("cloud-resource-tags", ("prod-azure",), Target(VAULT), (Delete(("inputs", "tags", "owner")),), note="azure"),
+    Case(
+        "kubernetes-context-label",
+        ("staging-aws", "prod-azure"),
+        AUTH_DEPLOYMENT,
+        (Set(("inputs", "metadata", "labels", "bakhmach.io/context"), "slon-credit"),),
+    ),
+    Case(
+        "environment-ttl",
+        ("staging-azure", "prod-aws"),
+        SLON,
+        (Set(("inputs", "metadata", "annotations", "bakhmach.io/ttl"), "7d"),),
+    ),
+    Case(
+        "environment-ttl",
+        ("staging-aws", "prod-aws"),
+        PG_PRIMARY_RDS,
+        (Set(("inputs", "tags", "ttl"), "7d"),),
+        note="aws",
+    ),
+    Case(
+        "environment-ttl",
+        ("prod-azure",),
+        Target(RESOURCE_GROUP),
+        (Set(("inputs", "tags", "ttl"), "30d"),),
+        note="azure",
+    ),
+    # ---- capacity
+    Case(
+        "capacity-at-hpa-max",
+        ("staging-aws", "prod-azure"),
+        AUTH_DEPLOYMENT,
+        (
+            Set((*CONTAINER, "resources", "requests", "cpu"), "64"),
+            Set((*CONTAINER, "resources", "limits", "cpu"), "64"),
+        ),
+        reported=PROVIDER,
+    ),
+]
+
+
+def _id(case: Case) -> str:
+    return f"{case.policy}{'-' + case.note.replace(' ', '-') if case.note else ''}"
+
+
+PARAMS = [pytest.param(case, key, id=f"{_id(case)}@{key}") for case in CASES for key in case.plans]
+
+
+# ---- running one policy ---------------------------------------------------------------------
+
+
+def _run(policy: str, plan: dict[str, Any]) -> PolicyReport:
+    environment = str(plan["stack"])
+    return run_policies(plan, config_for(environment), [BY_NAME[policy]])
+
+
+@functools.cache
+def _baseline(policy: str, key: str) -> tuple[list[Violation], list[Violation]]:
+    report = _run(policy, plan_of(key).to_json())
+    return report.violations, report.skipped
+
+
+def expected_level(policy: str, environment: str) -> str:
+    return str(config_for(environment)[policy]["enforcementLevel"])
+
+
+# ---- the tests ------------------------------------------------------------------------------
+
+
+def test_every_policy_has_a_mutation_case() -> None:
+    assert {c.policy for c in CASES} == set(BY_NAME)
+
+
+def test_every_case_breaks_a_staging_or_prod_plan() -> None:
+    for case in CASES:
+        assert case.plans, case
+        assert all(key.split("-")[0] in ("staging", "prod") for key in case.plans), case
+
+
+def test_staging_and_prod_levels_are_mandatory_except_advisory_policies() -> None:
+    for policy in POLICIES:
+        for environment in ("staging", "prod"):
+            advisory = policy.enforcement_level == EnforcementLevel.ADVISORY
+            assert expected_level(policy.name, environment) == ("advisory" if advisory else "mandatory")
+
+
+@pytest.mark.parametrize(("case", "key"), PARAMS)
+def test_the_pack_catches_the_mutation(case: Case, key: str) -> None:
+    plan = plan_of(key)
+    violations, skipped = _baseline(case.policy, key)
+    assert violations == [] and skipped == [], f"{case.policy} fails the unbroken {key} plan: {violations or skipped}"
+    mutated, expected_urn = mutate(case, plan)
+    report = _run(case.policy, mutated)
+    assert report.skipped == [], report.skipped
+    hits = [v for v in report.violations if v.urn == expected_urn]
+    assert hits, f"{case.policy} did not report {expected_urn}; it reported {report.violations}"
+    assert {v.level for v in hits} == {expected_level(case.policy, plan.stack)}
+    assert all(v.policy == case.policy for v in report.violations)
+
+
+@pytest.mark.parametrize(
+    "key", ["staging-aws-in-cluster", "staging-azure-in-cluster", "prod-aws-in-cluster", "prod-azure-in-cluster"]
+)
+def test_in_cluster_data_stacks_pass_every_mandatory_policy(key: str) -> None:
+    report = run_policies(plan_of(key).to_json())
+    assert [f"{v.policy} {v.urn}: {v.message}" for v in report.mandatory] == []
+    assert report.skipped == []
