@@ -335,3 +335,13 @@ def test_read_replicas_may_skip_the_final_snapshot() -> None:
 def test_postgres_tls_check_does_not_read_an_unknown_parameter_group() -> None:
     report = run("prod", rds(parameterGroupName="[unknown]"))
     assert found(report, "data-tls-in-transit") == []
+
+
+def test_a_replica_of_an_unknown_source_is_not_judged_for_backups() -> None:
+    """The source ARN is computed (unknown in a preview): that it is set marks a replica, and the
+    stack-wide backup policy must not be skipped for reading it."""
+    replica = rds(backupRetentionPeriod=0, replicateSourceDb="[unknown]")
+    report = run("prod", replica, rds(backupRetentionPeriod=7) | {"name": "other", "urn": "urn:x::other"})
+    assert found(report, "data-backup-retention") == [
+        "backupRetentionPeriod is 7.0; the seed keeps backups (and point-in-time recovery) 30 days"
+    ]

@@ -22,6 +22,7 @@ from .common import (
     cluster_of,
     get,
     group_of,
+    has_key,
     items,
     kind_of,
     name,
@@ -274,9 +275,13 @@ PUBLIC_ACCESS: dict[str, list[Check]] = {
 
 def _retention(field: str, *, replica_if: str | None = None, replica_values: tuple[Any, ...] = ()) -> Check:
     def check(p: Mapping[str, Any]) -> str | None:
-        marker = get(p, *replica_if.split(".")) if replica_if else None
-        if marker is not None and (not replica_values or marker in replica_values):
-            return None  # a replica: its source holds the backups
+        # A replica's source holds the backups. The source is often a computed ARN, unknown in a
+        # preview: that the key is set is enough (reading it would skip the whole stack policy).
+        if replica_if and not replica_values and has_key(p, replica_if):
+            return None
+        marker = get(p, *replica_if.split(".")) if replica_if and replica_values else None
+        if marker is not None and marker in replica_values:
+            return None
         days = as_number(get(p, *field.split(".")))
         if days is None or days < seed.BACKUP_RETENTION_DAYS:
             return (
@@ -468,7 +473,7 @@ def _check_protection(args: ResourceValidationArgs, report: ReportViolation) -> 
     if field and not _is_true(args.props, field):
         report(f"{field} must be true in {env}", None)
     # A read replica cannot take a final snapshot (RDS refuses one); its source keeps the backups.
-    replica = get(args.props, "replicateSourceDb") or get(args.props, "replicationSourceIdentifier")
+    replica = has_key(args.props, "replicateSourceDb") or has_key(args.props, "replicationSourceIdentifier")
     if args.resource_type in FINAL_SNAPSHOT and _is_true(args.props, "skipFinalSnapshot") and not replica:
         report(f"skipFinalSnapshot must not be true in {env}", None)
 
