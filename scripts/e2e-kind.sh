@@ -133,7 +133,9 @@ config = yaml.safe_load(open(sys.argv[1]))["config"]
 print(config["bakhmach-hub:cluster"]["kubeconfigContext"])' "$STACK_FILE")
   [[ $context == "kind-$cluster" ]] \
     || die "$STACK_FILE deploys to context $context, but kind/cluster.yaml creates kind-$cluster"
-  if kind get clusters 2>/dev/null | grep -qx "$cluster"; then
+  local clusters
+  clusters=$(kind get clusters 2>/dev/null || true)
+  if grep -qx "$cluster" <<<"$clusters"; then
     die "a kind cluster named $cluster exists already; this run creates and deletes its own: delete yours first (kind delete cluster --name $cluster)"
   fi
 }

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kubernetes import client, config
 from kubernetes.client import ApiClient
@@ -59,6 +59,16 @@ def as_dict(api: ApiClient, obj: Any) -> dict[str, Any]:
     return plain
 
 
+Model = TypeVar("Model", client.V1Pod, client.V1Secret, client.V1Namespace)
+
+
+def _model(kind: type[Model], obj: Mapping[str, Any]) -> Model:
+    """An API model from its JSON form (the client's strict models reject a wrong field here)."""
+    model = kind.from_dict(dict(obj))
+    assert model is not None, f"{kind.__name__} from {obj}"
+    return model
+
+
 def _ignore_missing(call: Callable[[], Any]) -> None:
     try:
         call()
@@ -85,13 +95,16 @@ def observe(api: ApiClient, awaited: Iterable[Awaited]) -> list[Observed]:
             found.append(Observed(kind, obj["metadata"]["namespace"], obj["metadata"]["name"], ready, detail))
     for a in awaited:
         try:
-            obj = custom.get_namespaced_custom_object(a.rule.group, a.rule.version, a.namespace, a.rule.plural, a.name)
+            found_obj = custom.get_namespaced_custom_object(
+                a.rule.group, a.rule.version, a.namespace, a.rule.plural, a.name
+            )
         except ApiException as e:
             if e.status != 404:
                 raise
             found.append(Observed(a.rule.kind, a.namespace, a.name, False, "not found"))
             continue
-        ready, detail = a.rule.check(obj)
+        assert isinstance(found_obj, dict)
+        ready, detail = a.rule.check(found_obj)
         found.append(Observed(a.rule.kind, a.namespace, a.name, ready, detail))
     return found
 
@@ -187,6 +200,10 @@ def _wait_gone(
         sleep(1)
 
 
+def _reader(core: client.CoreV1Api, namespace: str, name: str) -> Callable[[], Any]:
+    return lambda: core.read_namespaced_pod(name, namespace)
+
+
 def run_pods(
     api: ApiClient,
     manifests: Iterable[Mapping[str, Any]],
@@ -205,9 +222,9 @@ def run_pods(
         for m in manifests:
             namespace, name = m["metadata"]["namespace"], m["metadata"]["name"]
             delete_pod(core, namespace, name)
-            _wait_gone(lambda n=name, ns=namespace: core.read_namespaced_pod(n, ns), 60, clock, sleep)
+            _wait_gone(_reader(core, namespace, name), 60, clock, sleep)
             try:
-                core.create_namespaced_pod(namespace, client.V1Pod.from_dict(dict(m)))
+                core.create_namespaced_pod(namespace, _model(client.V1Pod, m))
             except ApiException as e:
                 # Refused at admission (Pod Security, quota): that is the test's finding.
                 outcomes[f"{namespace}/{name}"] = PodOutcome(namespace, name, "Rejected", None, "", str(e.body or e))
@@ -288,7 +305,7 @@ def copy_secret(api: ApiClient, source: tuple[str, str], target: tuple[str, str]
         "data": {k: data[k] for k in keys},
     }
     delete_secret(api, *target)
-    core.create_namespaced_secret(target[0], client.V1Secret.from_dict(body))
+    core.create_namespaced_secret(target[0], _model(client.V1Secret, body))
 
 
 def delete_secret(api: ApiClient, namespace: str, name: str) -> None:
@@ -304,7 +321,7 @@ def create_namespace(api: ApiClient, name: str, labels: Mapping[str, str]) -> No
         "kind": "Namespace",
         "metadata": {"name": name, "labels": {**labels, **POD_SECURITY, "app.kubernetes.io/managed-by": "e2e"}},
     }
-    core.create_namespace(client.V1Namespace.from_dict(body))
+    core.create_namespace(_model(client.V1Namespace, body))
 
 
 def delete_namespace(

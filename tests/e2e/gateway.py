@@ -43,6 +43,7 @@ def client_secret(api: ApiClient, setup: AuthSetup, client_id: str) -> str:
     realm_import = client.CustomObjectsApi(api).get_namespaced_custom_object(
         group, version, namespace, "keycloakrealmimports", name
     )
+    assert isinstance(realm_import, dict)
     for c in ((realm_import.get("spec") or {}).get("realm") or {}).get("clients") or []:
         if c.get("clientId") == client_id and c.get("secret"):
             return str(c["secret"])

@@ -29,15 +29,15 @@ def _foreign_secret(case: selection.CredentialCase) -> str:
 def outcomes(kube: ApiClient) -> dict[str, cluster.PodOutcome]:
     """Every probe, in two waves (own credentials, then others'), so no context namespace runs
     more than one probe per data service at a time and the probes fit its quota."""
-    images: dict[selection.PodImage | str, str] = {}
+    images: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
 
     def image_of(case: selection.CredentialCase) -> str:
         if isinstance(case.image, str):
             return case.image
         key = (case.image.namespace, tuple(sorted(case.image.labels.items())))
         if key not in images:
-            images[key] = cluster.pod_image(kube, case.image)  # type: ignore[index]
-        return images[key]  # type: ignore[index]
+            images[key] = cluster.pod_image(kube, case.image)
+        return images[key]
 
     found: dict[str, cluster.PodOutcome] = {}
     copies = []
