@@ -33,6 +33,11 @@ test: lint typecheck checkov-env unit policy scan  ## everything CI runs
 bench: $(STAMP)
 	$(PY) scripts/benchmark.py
 
+# Not part of `test`: needs Docker, kind and the Pulumi CLI (README "Deploying for real").
+.PHONY: e2e
+e2e: $(STAMP)  ## pulumi up of dev on a throwaway kind cluster, smoke tests, destroy (scripts/e2e-kind.sh)
+	scripts/e2e-kind.sh
+
 clean:
 	rm -rf build .mypy_cache .pytest_cache .ruff_cache
 
@@ -59,11 +64,12 @@ policy: $(STAMP)  ## plan every stack and run the policy pack on each; fails on 
 	  $(PY) -m hubctl policy --plan build/plan-$$plan.json || status=1; \
 	done; exit $$status
 
-scan: $(STAMP) $(CHECKOV_STAMP)  ## checkov over every stack's manifests, actionlint over the workflows
+scan: $(STAMP) $(CHECKOV_STAMP)  ## checkov over every stack's manifests, actionlint over the workflows, shellcheck over the scripts
 	@for plan in $(PLANS); do \
 	  stack=$${plan%-*}; cloud=$${plan#*-}; \
 	  if [ "$$cloud" = kind ]; then opt=""; else opt="--cloud $$cloud"; fi; \
 	  $(PY) -m hubctl render $$stack $$opt --out build/manifests-$$plan > /dev/null || exit 1; \
 	done
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml $(foreach plan,$(PLANS),-d build/manifests-$(plan))
-	$(VENV)/bin/actionlint -ignore 'runtime "node20" is deprecated'
+	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck -ignore 'runtime "node20" is deprecated'
+	$(VENV)/bin/shellcheck scripts/*.sh .github/scripts/*.sh .ci/run

@@ -25,6 +25,7 @@ ACTION_MAJORS = {
     "aws-actions/configure-aws-credentials": "v6",
     "azure/login": "v3",
     "azure/use-kubelogin": "v1",
+    "helm/kind-action": "v1",
     "pulumi/actions": "v7",
 }
 RUNNER_LABELS = {"dev": "bakhmach-kind", "staging": "bakhmach-staging", "prod": "bakhmach-prod"}

@@ -1,0 +1,33 @@
+"""Every context service of the dev plan answers on the cluster (and, once the plan has the
+gateway and Keycloak, only with a realm token through the gateway)."""
+
+from __future__ import annotations
+
+import pytest
+from kubernetes.client import ApiClient
+
+from tests.e2e import cluster, gateway, selection
+from tests.planning import planned
+
+pytestmark = pytest.mark.e2e
+
+PLAN = planned("dev", "kind")
+SERVICES = selection.context_services(PLAN)
+AUTH, _ = selection.auth_setup(PLAN)
+ROUTES = {route.service: route for route in AUTH.routes} if AUTH else {}
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda s: f"{s.namespace}/{s.name}")
+def test_context_service_answers_its_readiness_path(kube: ApiClient, service: selection.ContextService) -> None:
+    ready = cluster.ready_endpoints(kube, service.namespace, service.name)
+    assert ready >= 1, f"Service {service.namespace}/{service.name} has no ready endpoint"
+    if service.readiness_path is not None:
+        status, body = cluster.service_get(
+            kube, service.namespace, service.name, service.port_name, service.readiness_path
+        )
+        assert 200 <= status < 300, (
+            f"GET {service.readiness_path} on {service.namespace}/{service.name} answered {status}: {body[:300]}"
+        )
+    route = ROUTES.get(f"{service.namespace}/{service.name}")
+    if AUTH is not None and route is not None:
+        gateway.check_route(kube, AUTH, route)
