@@ -331,3 +331,10 @@ def test_azure_data_cannot_be_deleted_outside_the_stack_either(stack: str, cloud
         lock = locks[lock_name]
         assert lock.inputs["level"] == "CanNotDelete"
         assert servers and set(servers) <= set(lock.dependencies)  # created after what it guards
+
+
+def test_strimzi_generates_no_network_policy_that_would_open_kafka_to_every_namespace(dev_plan: Plan) -> None:
+    # Strimzi's own generated policy admits every namespace to each listener; the data namespace's
+    # per-port consumer list is then the only thing standing between a context and Kafka.
+    (strimzi,) = [r for r in of_type(dev_plan, "kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "strimzi"]
+    assert strimzi.inputs["values"]["generateNetworkPolicy"] is False

@@ -76,7 +76,10 @@ class DataOperators(pulumi.ComponentResource):
         if "redis" in args.services:
             release("redis-operator", versions.REDIS_OPERATOR, {"redisOperator": {"watchNamespace": ""}}, [])
         if "kafka" in args.services:
-            release("strimzi", versions.STRIMZI, {"watchAnyNamespace": True}, [])
+            # Strimzi otherwise generates a NetworkPolicy that opens every listener to every namespace,
+            # undoing the data namespace's per-port consumer list; the namespace's own policies
+            # already admit broker-to-broker and operator traffic.
+            release("strimzi", versions.STRIMZI, {"watchAnyNamespace": True, "generateNetworkPolicy": False}, [])
         self.register_outputs({"namespace": OPERATOR_NAMESPACE, "releases": sorted(self.releases)})
 
     def for_service(self, service: DataService) -> list[pulumi.Resource]:
