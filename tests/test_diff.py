@@ -53,7 +53,7 @@ def test_added_removed_and_changed_resources_with_property_paths() -> None:
         ("(option) protect", "update", False, True),
     }
     text = format_text(diff)
-    assert "stack prod: 1 to create, 1 to update, 1 to delete, 1 unchanged" in text
+    assert text.startswith("stack prod, cloud aws: 1 to create, 1 to update, 0 to replace, 1 to delete, 1 unchanged")
     assert "    ~ data.a: 1 => 2" in text
 
 
@@ -94,8 +94,8 @@ def test_markdown_of_a_large_change_stays_under_githubs_limit() -> None:
     head = plan(*(entry(f"cm-{i}", {"data": {"value": "b" * 100}}) for i in range(3000)), entry("extra", {}))
     markdown = format_markdown(diff_plans(base, head))
     assert len(markdown) < 65536
-    assert markdown.startswith("**prod**: 1 to create, 3000 to update, 0 to delete, 0 unchanged")
-    assert "| `kubernetes:core/v1:ConfigMap` | 1 | 3000 |  |" in markdown
+    assert markdown.startswith("**prod** (aws): 1 to create, 3000 to update, 0 to replace, 0 to delete, 0 unchanged")
+    assert "| `kubernetes:core/v1:ConfigMap` | 1 | 3000 |  |  |" in markdown
     assert "more changed resource(s) not shown" in markdown
     small = format_markdown(diff_plans(base, head), max_chars=5000)
     assert len(small) <= 5000
@@ -105,7 +105,7 @@ def test_no_change_is_said_in_one_line() -> None:
     same = plan(entry("a", {"x": 1}))
     assert (
         format_markdown(diff_plans(same, same))
-        == "**prod**: 0 to create, 0 to update, 0 to delete, 1 unchanged — no changes."
+        == "**prod** (aws): 0 to create, 0 to update, 0 to replace, 0 to delete, 1 unchanged — no changes."
     )
 
 
@@ -115,7 +115,7 @@ def test_diff_between_two_real_plans(tmp_path: Path) -> None:
     same = subprocess.run(
         [sys.executable, "-m", "hubctl", "diff", str(head), str(head)], cwd=REPO_ROOT, capture_output=True, text=True
     )
-    assert same.returncode == 0 and "0 to create, 0 to update, 0 to delete" in same.stdout
+    assert same.returncode == 0 and "0 to create, 0 to update, 0 to replace, 0 to delete" in same.stdout
     # Make the head a change of the base: prod with one deployment's image bumped.
     changed = json.loads(head.read_text())
     deployment = next(r for r in changed["resources"] if r["type"] == "kubernetes:apps/v1:Deployment")
@@ -129,5 +129,5 @@ def test_diff_between_two_real_plans(tmp_path: Path) -> None:
         text=True,
         check=True,
     )
-    assert "0 to create, 1 to update, 0 to delete" in done.stdout
+    assert "0 to create, 1 to update, 0 to replace, 0 to delete" in done.stdout
     assert "~ spec.template.spec.containers[0].image:" in done.stdout
