@@ -244,8 +244,10 @@ def highlights(resource: Mapping[str, Any]) -> list[tuple[str, Any]]:
                 break
     shown = [(wanted, found[wanted]) for wanted in _HIGHLIGHTS if wanted in found]
     if _kind(resource) in ("Secret", "ConfigMap"):
+        # Key names only (masking hides a Secret's whole payload): which entries it carries.
+        raw = resource.get("inputs") or {}
         keys = sorted(
-            {str(k) for part in ("data", "stringData") if isinstance(inputs.get(part), Mapping) for k in inputs[part]}
+            {str(k) for part in ("data", "stringData") if isinstance(raw.get(part), Mapping) for k in raw[part]}
         )
         if keys:
             shown.append(("keys", keys))
@@ -283,9 +285,10 @@ def diff_plans(base: Mapping[str, Any], head: Mapping[str, Any]) -> PlanDiff:
     gone = [u for u in before if u not in after]
     new = [u for u in after if u not in before]
 
-    # Same type and name under another URN: a replacement, when the match is unambiguous.
-    def identity(resource: Mapping[str, Any]) -> tuple[str, str]:
-        return str(resource.get("type")), str(resource.get("name"))
+    # Same stack, type and name under another URN: a replacement, when the match is unambiguous.
+    def identity(resource: Mapping[str, Any]) -> tuple[str, str, str]:
+        stack_and_project = str(resource.get("urn")).split("::", 2)[:2]
+        return "::".join(stack_and_project), str(resource.get("type")), str(resource.get("name"))
 
     gone_ids = Counter(identity(before[u]) for u in gone)
     new_ids = Counter(identity(after[u]) for u in new)
