@@ -1,4 +1,4 @@
-"""`python -m hubctl plan|render|policy|diff ...`: the offline plan of a stack and what is built on it.
+"""`python -m hubctl plan|render|policy|validate|diff ...`: the offline plan of a stack and what is built on it.
 
 Exit codes: 0 done (policy: no mandatory violation), 1 policy found a mandatory violation,
 2 bad input — a stack file, a plan file or an option — with one message on stderr and no traceback.
@@ -97,6 +97,9 @@ def _add_policy_and_diff(sub: argparse._SubParsersAction) -> None:
     form.add_argument("--json", action="store_true", help="print the result as JSON")
     form.add_argument("--markdown", action="store_true", help="print the result as a markdown section")
 
+    cmd = sub.add_parser("validate", help="check that files are plans (hubctl/plan.schema.json); exit 2 if not")
+    cmd.add_argument("plans", type=Path, nargs="+", metavar="FILE")
+
     cmd = sub.add_parser("diff", help="resources added, removed and changed between two plans of one stack")
     cmd.add_argument("base", type=Path, help="the base branch's plan JSON")
     cmd.add_argument("head", type=Path, help="the pull request's plan JSON")
@@ -142,6 +145,13 @@ def _diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate(args: argparse.Namespace) -> int:
+    for path in args.plans:
+        plan = load_plan(path)
+        print(f"{path}: a plan of stack {plan['stack']}, cloud {plan['cloud']}: {len(plan['resources'])} resources")
+    return 0
+
+
 def _plan_or_render(args: argparse.Namespace) -> int:
     if getattr(args, "plan", None) is not None:
         if args.cloud or args.stack_file:
@@ -172,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             return _policy(args)
         if args.command == "diff":
             return _diff(args)
+        if args.command == "validate":
+            return _validate(args)
         return _plan_or_render(args)
     except (SettingsError, InputError) as exc:
         print(f"hubctl: {exc}", file=sys.stderr)

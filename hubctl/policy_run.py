@@ -190,6 +190,11 @@ def run_policies(
             skipped.append(Violation(policy.name, EnforcementLevel.ADVISORY.value, urn, exc.message))
         except _NotApplicableError:
             pass
+        except Exception as exc:
+            # A policy that breaks on a value has not checked it. The engine fails the preview
+            # when an analyzer raises; the offline run fails closed too, with a line, not a traceback.
+            message = f"the policy could not evaluate this resource ({type(exc).__name__}: {exc})"
+            violations.append(Violation(policy.name, EnforcementLevel.MANDATORY.value, urn, message))
 
     for policy in policies:
         level, properties = _level_and_config(policy, config)

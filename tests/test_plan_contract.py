@@ -140,6 +140,7 @@ def test_every_command_that_reads_a_plan_refuses_what_is_not_one(
     _refuses(["diff", str(good), str(bad)], bad, words, capsys)
     _refuses(["diff", str(bad), str(good), "--markdown"], bad, words, capsys)
     _refuses(["render", "--plan", str(bad), "--out", str(tmp_path / "out")], bad, words, capsys)
+    _refuses(["validate", str(bad)], bad, words, capsys)
 
 
 def test_a_directory_is_not_a_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
