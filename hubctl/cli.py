@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -51,6 +52,13 @@ def summary(plan: Plan) -> str:
     return "\n".join([header, *rows, footer])
 
 
+def _stack_name(value: str) -> str:
+    """Pulumi's rule for stack names, which the plan contract's URNs rely on."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a stack name (allowed: letters, digits, '_', '.', '-')")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with its usage errors as one line (exit 2, as before)."""
 
@@ -68,10 +76,12 @@ def _parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=help_)
         if name == "render":
             source = cmd.add_mutually_exclusive_group(required=True)
-            source.add_argument("stack", nargs="?", help="dev, staging or prod (a Pulumi.<stack>.yaml)")
+            source.add_argument(
+                "stack", nargs="?", type=_stack_name, help="dev, staging or prod (a Pulumi.<stack>.yaml)"
+            )
             source.add_argument("--plan", type=Path, metavar="FILE", help="render a plan written by `plan --json`")
         else:
-            cmd.add_argument("stack", help="dev, staging or prod (a Pulumi.<stack>.yaml)")
+            cmd.add_argument("stack", type=_stack_name, help="dev, staging or prod (a Pulumi.<stack>.yaml)")
         cmd.add_argument("--cloud", choices=_STACK_CLOUDS, help="override the stack file's cloud (staging/prod)")
         cmd.add_argument(
             "--stack-file", type=Path, metavar="FILE", help="read this file instead of Pulumi.<stack>.yaml"
@@ -88,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
 def _add_policy_and_diff(sub: argparse._SubParsersAction) -> None:
     cmd = sub.add_parser("policy", help="run the policy pack (policy/) against an offline plan")
     cmd.add_argument("--plan", type=Path, required=True, metavar="FILE", help="a plan written by `plan --json`")
-    cmd.add_argument("--stack", metavar="STACK", help="refuse the plan unless it is of this stack")
+    cmd.add_argument("--stack", type=_stack_name, metavar="STACK", help="refuse the plan unless it is of this stack")
     cmd.add_argument("--cloud", choices=CLOUDS, help="refuse the plan unless it was made for this cloud")
     cmd.add_argument(
         "--config", type=Path, metavar="FILE", help="pack config (default: policy/config/<environment>.json)"

@@ -265,13 +265,16 @@ def test_generated_stack_files_plan_or_are_refused(generated: tuple[str, Case], 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "Pulumi.generated.yaml"
         path.write_bytes(case.content)
+        written = Path(tmp) / "plan.json"
         if command == "plan":
-            argv = ["plan", stack, "--summary", "--stack-file", str(path)]
+            argv = ["plan", stack, "--summary", "--stack-file", str(path), "--json", str(written)]
             done = re.compile(r"in total \(stack \S+, cloud (aws|azure|kind)\)\n$")
         else:
             argv = ["render", stack, "--stack-file", str(path), "--out", str(Path(tmp) / "out")]
             done = re.compile(r"manifests written to ")
         code, out, err = _run(argv)
+        # What `plan --json` writes always follows the plan contract.
+        assert code != 0 or command != "plan" or problems(json.loads(written.read_text())) == []
     _check(case, code, out, err, (0,), done)
 
 

@@ -110,3 +110,14 @@ def test_api_gateway_settings_that_would_change_nothing_are_refused(
     err = _plan_error(_stack_file(tmp_path, values), capsys)
     assert expected in err
     assert "(allowed: leave services.api-gateway out)" in err
+
+
+def test_a_stack_name_pulumi_would_refuse_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["plan", "prod; rm -rf /", "--summary"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "hubctl plan: argument stack: 'prod; rm -rf /' is not a stack name (allowed: letters, digits, '_', '.', '-') "
+        "(see `hubctl plan --help`)\n"
+    )
