@@ -58,7 +58,7 @@ for entry in "${stacks[@]}"; do
   resources=$("$python" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["resources"]))' "$out/head-$id.json")
   status="✅"
   [[ $policy_rc == 0 ]] || status="❌"
-  summary_rows+=("| \`$id\` | $resources | $(head -n 1 "$out/diff-$id.md" | sed 's/^\*\*[^*]*\*\*: //') | $status |")
+  summary_rows+=("| \`$id\` | $resources | $(head -n 1 "$out/diff-$id.md" | sed -E 's/^\*\*[^*]*\*\* \([^)]*\): //') | $status |")
   sections+=("$(printf '<details><summary><b>%s</b></summary>\n\n#### Changes against the base branch\n\n%s%s\n\n#### Policy pack\n\n%s\n</details>\n' \
     "$id" "$(cat "$out/diff-$id.md")" "$base_note" "$(cat "$out/policy-$id.md")")")
 done
