@@ -56,20 +56,27 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 
 checkov-env: $(CHECKOV_STAMP)  ## before `unit`: its slow tests run checkov
 
+# Every step names the stack and cloud it is about: `== <step>: stack <stack>, cloud <cloud> ==`.
 policy: $(STAMP)  ## plan every stack and run the policy pack on each; fails on a mandatory violation
 	@mkdir -p build; status=0; for plan in $(PLANS); do \
 	  stack=$${plan%-*}; cloud=$${plan#*-}; \
 	  if [ "$$cloud" = kind ]; then opt=""; else opt="--cloud $$cloud"; fi; \
-	  $(PY) -m hubctl plan $$stack $$opt --json build/plan-$$plan.json > /dev/null || exit 1; \
-	  $(PY) -m hubctl policy --plan build/plan-$$plan.json || status=1; \
+	  echo "== policy: stack $$stack, cloud $$cloud =="; \
+	  summary=$$($(PY) -m hubctl plan $$stack $$opt --summary --json build/plan-$$plan.json) || exit 1; \
+	  echo "$$summary" | tail -n 1; \
+	  $(PY) -m hubctl policy --plan build/plan-$$plan.json --stack $$stack --cloud $$cloud || status=1; \
 	done; exit $$status
 
-scan: $(STAMP) $(CHECKOV_STAMP)  ## checkov over every stack's manifests, actionlint over the workflows, shellcheck over the scripts
+# Manifests are rendered from the plans `policy` wrote (render --plan checks each is a plan of its
+# stack); checkov runs once per stack, so each result block says which stack it is about.
+scan: $(STAMP) $(CHECKOV_STAMP) policy  ## checkov over every stack's manifests, actionlint over the workflows, shellcheck over the scripts
 	@for plan in $(PLANS); do \
 	  stack=$${plan%-*}; cloud=$${plan#*-}; \
-	  if [ "$$cloud" = kind ]; then opt=""; else opt="--cloud $$cloud"; fi; \
-	  $(PY) -m hubctl render $$stack $$opt --out build/manifests-$$plan > /dev/null || exit 1; \
+	  echo "== checkov: stack $$stack, cloud $$cloud (build/manifests-$$plan) =="; \
+	  $(PY) -m hubctl render --plan build/plan-$$plan.json --out build/manifests-$$plan || exit 1; \
+	  $(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -d build/manifests-$$plan || exit 1; \
 	done
-	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml $(foreach plan,$(PLANS),-d build/manifests-$(plan))
+	@echo "== actionlint: .github/workflows =="
 	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck -ignore 'runtime "node20" is deprecated'
+	@echo "== shellcheck: scripts =="
 	$(VENV)/bin/shellcheck scripts/*.sh .github/scripts/*.sh .ci/run

@@ -18,7 +18,7 @@ from components.context_namespace import ContextNamespace, ContextNamespaceArgs
 from components.context_service import ContextService, ContextServiceArgs
 from components.data import DataLayer, DataLayerArgs, data_layer_spec
 from settings.data import DataLayerSpec
-from settings.load import PROJECT, SettingsError
+from settings.load import PROJECT, SettingsError, stack_file_name
 from settings.model import StackSettings
 
 
@@ -49,7 +49,7 @@ def check_cloud_settings(settings: StackSettings, stack_name: str) -> None:
     """Rules across `environment`, `cloud` and `cloudCluster`, checked before anything registers."""
     problems = settings.cloud_cluster.check(settings.environment, settings.cloud)
     if problems:
-        lines = [f"invalid stack settings in Pulumi.{stack_name}.yaml:"]
+        lines = [f"invalid stack settings in {stack_file_name()}:"]
         lines += [f"  {PROJECT}:{key}: {message}" for key, message in problems]
         raise SettingsError("\n".join(lines))
 
@@ -136,7 +136,7 @@ def _regional(cluster: Cluster) -> RegionalCluster:
 
 def build_platform(settings: StackSettings, stack_name: str) -> Platform:
     check_cloud_settings(settings, stack_name)
-    data_spec = data_layer_spec(settings, f"Pulumi.{stack_name}.yaml")
+    data_spec = data_layer_spec(settings, stack_file_name())
     primary = build_in_cluster(settings, build_cluster(settings, stack_name), data_spec=data_spec)
     platform = Platform(
         cluster=primary.cluster, addons=primary.addons, namespaces=primary.namespaces, services=primary.services

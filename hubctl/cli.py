@@ -1,17 +1,25 @@
-"""`python -m hubctl plan|render|policy|diff ...`: the offline plan of a stack and what is built on it."""
+"""`python -m hubctl plan|render|policy|validate|diff ...`: the offline plan of a stack and what is built on it.
+
+Exit codes: 0 done (policy: no mandatory violation), 1 policy found a mandatory violation,
+2 bad input — a stack file, a plan file or an option — with one message on stderr and no traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
 
 from hubctl.plan import Plan, run_plan
+from hubctl.planfile import InputError, load_plan
 from hubctl.render import write_manifests
 from settings.load import SettingsError
 from settings.seed import CLOUDS
+
+_STACK_CLOUDS = [c for c in CLOUDS if c != "kind"]
 
 
 def tree(plan: Plan) -> str:
@@ -35,30 +43,52 @@ def tree(plan: Plan) -> str:
 
 
 def summary(plan: Plan) -> str:
+    """Stack, cloud and total first, then the count of each resource type."""
     counts = Counter(r.type for r in plan.resources)
-    width = max((len(t) for t in counts), default=0)
+    header = f"stack {plan.stack}, cloud {plan.cloud}: {len(plan.resources)} resources of {len(counts)} types"
     rows = [f"  {count:4d}  {type_}" for type_, count in sorted(counts.items())]
-    header = f"stack {plan.stack} (cloud {plan.cloud}): {len(plan.resources)} resources"
-    return "\n".join([header, *rows]) if width else header
+    # The total once more under a long table, where the eye lands.
+    footer = f"  {len(plan.resources):4d}  in total (stack {plan.stack}, cloud {plan.cloud})"
+    return "\n".join([header, *rows, footer])
+
+
+def _stack_name(value: str) -> str:
+    """Pulumi's rule for stack names, which the plan contract's URNs rely on."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a stack name (allowed: letters, digits, '_', '.', '-')")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors as one line (exit 2, as before)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hubctl", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="hubctl", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, help_ in (
         ("plan", "run a stack's program under mocks and show what it would create"),
         ("render", "write the Kubernetes objects of a stack's plan as YAML manifests"),
     ):
         cmd = sub.add_parser(name, help=help_)
-        cmd.add_argument("stack", help="dev, staging or prod (a Pulumi.<stack>.yaml)")
-        cmd.add_argument(
-            "--cloud", choices=[c for c in CLOUDS if c != "kind"], help="override the stack file's cloud (staging/prod)"
-        )
+        if name == "render":
+            source = cmd.add_mutually_exclusive_group(required=True)
+            source.add_argument(
+                "stack", nargs="?", type=_stack_name, help="dev, staging or prod (a Pulumi.<stack>.yaml)"
+            )
+            source.add_argument("--plan", type=Path, metavar="FILE", help="render a plan written by `plan --json`")
+        else:
+            cmd.add_argument("stack", type=_stack_name, help="dev, staging or prod (a Pulumi.<stack>.yaml)")
+        cmd.add_argument("--cloud", choices=_STACK_CLOUDS, help="override the stack file's cloud (staging/prod)")
         cmd.add_argument(
             "--stack-file", type=Path, metavar="FILE", help="read this file instead of Pulumi.<stack>.yaml"
         )
         if name == "plan":
             cmd.add_argument("--json", type=Path, metavar="FILE", help="write the plan as JSON")
+            cmd.add_argument("--summary", action="store_true", help="print only the summary, not the resource tree")
         else:
             cmd.add_argument("--out", type=Path, required=True, metavar="DIR")
     _add_policy_and_diff(sub)
@@ -68,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
 def _add_policy_and_diff(sub: argparse._SubParsersAction) -> None:
     cmd = sub.add_parser("policy", help="run the policy pack (policy/) against an offline plan")
     cmd.add_argument("--plan", type=Path, required=True, metavar="FILE", help="a plan written by `plan --json`")
+    cmd.add_argument("--stack", type=_stack_name, metavar="STACK", help="refuse the plan unless it is of this stack")
+    cmd.add_argument("--cloud", choices=CLOUDS, help="refuse the plan unless it was made for this cloud")
     cmd.add_argument(
         "--config", type=Path, metavar="FILE", help="pack config (default: policy/config/<environment>.json)"
     )
@@ -75,19 +107,25 @@ def _add_policy_and_diff(sub: argparse._SubParsersAction) -> None:
     form.add_argument("--json", action="store_true", help="print the result as JSON")
     form.add_argument("--markdown", action="store_true", help="print the result as a markdown section")
 
-    cmd = sub.add_parser("diff", help="resources added, removed and changed between two plans")
+    cmd = sub.add_parser("validate", help="check that files are plans (hubctl/plan.schema.json); exit 2 if not")
+    cmd.add_argument("plans", type=Path, nargs="+", metavar="FILE")
+
+    cmd = sub.add_parser("diff", help="resources added, removed and changed between two plans of one stack")
     cmd.add_argument("base", type=Path, help="the base branch's plan JSON")
     cmd.add_argument("head", type=Path, help="the pull request's plan JSON")
     cmd.add_argument("--markdown", action="store_true", help="markdown for a pull request comment")
     cmd.add_argument(
         "--max-chars", type=int, default=None, metavar="N", help="cap the markdown at N characters (default 60000)"
     )
+    cmd.add_argument(
+        "--allow-cross-stack", action="store_true", help="compare plans of two different stacks (refused by default)"
+    )
 
 
 def _policy(args: argparse.Namespace) -> int:
     from hubctl.policy_run import format_markdown, format_text, run_file
 
-    report = run_file(args.plan, args.config)
+    report = run_file(args.plan, args.config, stack=args.stack, cloud=args.cloud)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     elif args.markdown:
@@ -98,9 +136,18 @@ def _policy(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from hubctl.diff import DEFAULT_MAX_CHARS, diff_plans, format_markdown, format_text
+    from hubctl.diff import DEFAULT_MAX_CHARS, cross_stack, diff_plans, format_markdown, format_text
 
-    changes = diff_plans(json.loads(args.base.read_text()), json.loads(args.head.read_text()))
+    if args.max_chars is not None and args.max_chars < 1000:
+        raise InputError(f"--max-chars {args.max_chars}: too small for a summary (allowed: 1000 or more)")
+    base, head = load_plan(args.base), load_plan(args.head)
+    mismatch = cross_stack(base, head)
+    if mismatch and not args.allow_cross_stack:
+        raise InputError(
+            f"{args.base} and {args.head} are plans of two different stacks ({mismatch}): every resource would "
+            "show as deleted and created; pass --allow-cross-stack to compare them anyway"
+        )
+    changes = diff_plans(base, head)
     if args.markdown:
         print(format_markdown(changes, max_chars=args.max_chars or DEFAULT_MAX_CHARS))
     else:
@@ -108,26 +155,50 @@ def _diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "policy":
-        return _policy(args)
-    if args.command == "diff":
-        return _diff(args)
-    try:
+def _validate(args: argparse.Namespace) -> int:
+    for path in args.plans:
+        plan = load_plan(path)
+        print(f"{path}: a plan of stack {plan['stack']}, cloud {plan['cloud']}: {len(plan['resources'])} resources")
+    return 0
+
+
+def _plan_or_render(args: argparse.Namespace) -> int:
+    if getattr(args, "plan", None) is not None:
+        if args.cloud or args.stack_file:
+            raise InputError("render --plan FILE takes the stack and cloud from the plan (no --cloud, --stack-file)")
+        plan = Plan.from_json(load_plan(args.plan))
+    else:
         plan = run_plan(args.stack, args.cloud, stack_file=args.stack_file)
-    except SettingsError as exc:
-        print(f"hubctl: {exc}", file=sys.stderr)
-        return 2
-    if args.command == "plan":
+    if args.command == "render":
+        written = write_manifests(plan, args.out)
+        print(f"stack {plan.stack}, cloud {plan.cloud}: {len(written)} manifests written to {args.out}")
+        return 0
+    if not args.summary:
         print(tree(plan))
         print()
-        print(summary(plan))
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(plan.dumps() + "\n")
-            print(f"\nplan written to {args.json}")
-    else:
-        written = write_manifests(plan, args.out)
-        print(f"{len(written)} manifests written to {args.out}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(plan.dumps() + "\n")
+        print(f"plan written to {args.json}")
+    # Last, so the totals are what stays on screen.
+    print(summary(plan))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "policy":
+            return _policy(args)
+        if args.command == "diff":
+            return _diff(args)
+        if args.command == "validate":
+            return _validate(args)
+        return _plan_or_render(args)
+    except (SettingsError, InputError) as exc:
+        print(f"hubctl: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # Writing the outputs (--json, --out): a missing permission, a full disk, a file in the way.
+        print(f"hubctl: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
 import gc
 import json
 import runpy
@@ -30,6 +31,7 @@ from pulumi.runtime.stack import run_pulumi_func
 
 from hubctl import mocks
 from hubctl.stackfile import StackConfig, read_stack_config
+from settings.load import STACK_FILE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SECRET = "[secret]"
@@ -43,12 +45,20 @@ _SIG_OUTPUT = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
 _UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
+def _secret_shape(value: Any) -> Any:
+    """A secret as the plan shows it: a mapping keeps its keys (a Kubernetes Secret's `stringData`
+    says which entries it carries), every value inside becomes "[secret]"."""
+    if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
+        return {k: _secret_shape(v) for k, v in value.items()}
+    return SECRET
+
+
 def plain(value: Any) -> Any:
     """Wire form -> plan form: secrets masked, references as URNs, whole floats as ints."""
     if isinstance(value, dict):
         sig = value.get(_SIG_KEY)
         if sig == _SIG_SECRET:
-            return SECRET
+            return _secret_shape(value.get("value"))
         if sig == _SIG_RESOURCE_REF:
             return value.get("urn")
         if sig == _SIG_OUTPUT:
@@ -91,6 +101,7 @@ class PlannedResource:
     inputs: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
+        """A copy: a plan is planned once and shared (tests), so an edit of its JSON stays there."""
         return {
             "urn": self.urn,
             "type": self.type,
@@ -98,9 +109,9 @@ class PlannedResource:
             "custom": self.custom,
             "parent": self.parent,
             "provider": self.provider,
-            "dependencies": self.dependencies,
+            "dependencies": list(self.dependencies),
             "protect": self.protect,
-            "inputs": self.inputs,
+            "inputs": copy.deepcopy(self.inputs),
         }
 
 
@@ -137,13 +148,24 @@ class Plan:
     resources: list[PlannedResource]
     outputs: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> Plan:
+        """A plan read back from its JSON (validated first: `hubctl.planfile.load_plan`)."""
+        return cls(
+            project=document["project"],
+            stack=document["stack"],
+            cloud=document["cloud"],
+            resources=[PlannedResource(**r) for r in document["resources"]],
+            outputs=document["outputs"],
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "project": self.project,
             "stack": self.stack,
             "cloud": self.cloud,
             "resources": [r.to_json() for r in self.resources],
-            "outputs": self.outputs,
+            "outputs": copy.deepcopy(self.outputs),
         }
 
     def by_type(self, type_: str) -> list[PlannedResource]:
@@ -170,6 +192,7 @@ def _run(config: StackConfig, program: Path) -> Plan:
     monitor = RecordingMonitor(PlanMocks())
     try:
         pulumi_mocks.set_mocks(PlanMocks(), project=config.project, stack=config.stack, preview=True, monitor=monitor)
+        STACK_FILE.set(config.source)
         set_all_config(config.values, config.secret_keys)
         root = str(program.parent)
         if root not in sys.path:

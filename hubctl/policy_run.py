@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from hubctl.plan import REPO_ROOT, UNKNOWN
+from hubctl.planfile import InputError, load_plan, parse
 from policy.bakhmach_policies import PACK_NAME, POLICIES
 
 CONFIG_DIR = REPO_ROOT / "policy" / "config"
@@ -56,6 +56,10 @@ class PolicyReport:
     violations: list[Violation]
     # Policies that could not run on a value unknown before deployment (advisory, as in preview).
     skipped: list[Violation]
+    # What was checked: the plan's cloud, how many resources, how many policies ran (not disabled).
+    cloud: str = ""
+    resources: int = 0
+    policies: int = 0
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -65,7 +69,10 @@ class PolicyReport:
         return {
             "pack": PACK_NAME,
             "stack": self.stack,
+            "cloud": self.cloud,
             "environment": self.environment,
+            "resources": self.resources,
+            "policies": self.policies,
             "mandatory": len(self.mandatory),
             "violations": [asdict(v) for v in self.violations],
             "skipped": [asdict(v) for v in self.skipped],
@@ -104,11 +111,26 @@ def environment_of(plan: Mapping[str, Any]) -> str:
 
 
 def load_config(environment: str, config_file: Path | None = None) -> dict[str, Any]:
+    """The pack config for an environment (or `config_file`), checked as the engine would read it."""
     path = config_file or CONFIG_DIR / f"{environment}.json"
-    if not path.exists():
+    if config_file is None and not path.exists():
         return {}
-    loaded = json.loads(path.read_text())
-    return loaded if isinstance(loaded, dict) else {}
+    try:
+        loaded = parse(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such policy config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read as a policy config ({exc})") from None
+    except ValueError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise InputError(f"{path}: a policy config is a JSON object of policy name -> level or settings")
+    levels = [level.value for level in EnforcementLevel]
+    for name, entry in loaded.items():
+        level = entry.get("enforcementLevel") if isinstance(entry, dict) else entry
+        if not isinstance(entry, dict | str) or (level is not None and level not in levels):
+            raise InputError(f"{path}: {name}: {level!r} is not an enforcement level (allowed: {', '.join(levels)})")
+    return loaded
 
 
 def _level_and_config(policy: Policy, config: Mapping[str, Any]) -> tuple[EnforcementLevel, dict[str, Any]]:
@@ -146,6 +168,7 @@ def run_policies(
     config = load_config(environment) if config is None else config
     policies = POLICIES if policies is None else policies
     planned = [r for r in plan.get("resources", []) if r.get("type") != "pulumi:pulumi:Stack"]
+    evaluated = 0
     by_urn = {r["urn"]: r for r in planned}
 
     def provider_of(resource: Mapping[str, Any]) -> PolicyProviderResource | None:
@@ -167,11 +190,17 @@ def run_policies(
             skipped.append(Violation(policy.name, EnforcementLevel.ADVISORY.value, urn, exc.message))
         except _NotApplicableError:
             pass
+        except Exception as exc:
+            # A policy that breaks on a value has not checked it. The engine fails the preview
+            # when an analyzer raises; the offline run fails closed too, with a line, not a traceback.
+            message = f"the policy could not evaluate this resource ({type(exc).__name__}: {exc})"
+            violations.append(Violation(policy.name, EnforcementLevel.MANDATORY.value, urn, message))
 
     for policy in policies:
         level, properties = _level_and_config(policy, config)
         if level == EnforcementLevel.DISABLED:
             continue
+        evaluated += 1
         if level == EnforcementLevel.REMEDIATE:
             level = EnforcementLevel.MANDATORY
         if isinstance(policy, ResourceValidationPolicy):
@@ -191,25 +220,47 @@ def run_policies(
                 resources[r["urn"]].parent = resources.get(r.get("parent") or "")
                 resources[r["urn"]].dependencies = [resources[d] for d in r.get("dependencies", []) if d in resources]
             attempt(policy, level, None, policy.validate, StackValidationArgs(list(resources.values()), properties))
-    return PolicyReport(stack=str(plan.get("stack")), environment=environment, violations=violations, skipped=skipped)
+    return PolicyReport(
+        stack=str(plan.get("stack")),
+        environment=environment,
+        violations=violations,
+        skipped=skipped,
+        cloud=str(plan.get("cloud")),
+        resources=len(planned),
+        policies=evaluated,
+    )
+
+
+def checked(report: PolicyReport) -> str:
+    return (
+        f"stack {report.stack}, cloud {report.cloud}, environment {report.environment}: "
+        f"{report.resources} resources, {report.policies} policies evaluated"
+    )
 
 
 def format_text(report: PolicyReport) -> str:
-    lines = [f"policy pack {PACK_NAME} on stack {report.stack} (environment {report.environment})"]
+    lines = [f"policy pack {PACK_NAME} on {checked(report)}"]
     for v in sorted(report.violations, key=lambda v: (v.level != "mandatory", v.policy, v.urn or "")):
         lines.append(f"  [{v.level}] {v.policy}  {v.urn or '(stack)'}")
         lines.append(f"      {v.message}")
     for v in report.skipped:
         lines.append(f"  [skipped] {v.policy}  {v.urn or '(stack)'}: {v.message}")
     advisory = len(report.violations) - len(report.mandatory)
-    lines.append(f"{len(report.mandatory)} mandatory, {advisory} advisory violation(s)")
+    verdict = "FAILED" if report.mandatory else "passed"
+    lines.append(
+        f"{verdict}: {len(report.mandatory)} mandatory, {advisory} advisory violation(s) "
+        f"(stack {report.stack}, cloud {report.cloud})"
+    )
     return "\n".join(lines)
 
 
 def format_markdown(report: PolicyReport, max_rows: int = 15) -> str:
     mandatory, advisory = len(report.mandatory), len(report.violations) - len(report.mandatory)
     status = "❌" if mandatory else "✅"
-    lines = [f"{status} **{report.stack}**: {mandatory} mandatory, {advisory} advisory violation(s)"]
+    lines = [
+        f"{status} **{report.stack}** ({report.cloud}): {mandatory} mandatory, {advisory} advisory violation(s) "
+        f"— {report.resources} resources, {report.policies} policies evaluated"
+    ]
     shown = sorted(report.violations, key=lambda v: (v.level != "mandatory", v.policy))[:max_rows]
     if shown:
         lines += ["", "| level | policy | resource | message |", "|---|---|---|---|"]
@@ -222,7 +273,19 @@ def format_markdown(report: PolicyReport, max_rows: int = 15) -> str:
     return "\n".join(lines)
 
 
-def run_file(plan_file: Path, config_file: Path | None = None) -> PolicyReport:
-    plan = json.loads(plan_file.read_text())
+def run_file(
+    plan_file: Path, config_file: Path | None = None, *, stack: str | None = None, cloud: str | None = None
+) -> PolicyReport:
+    """Run the pack on a plan file, refusing anything that is not a non-empty plan of `stack`/`cloud`."""
+    plan = load_plan(plan_file)
+    asked = [(what, wanted, plan[what]) for what, wanted in (("stack", stack), ("cloud", cloud)) if wanted]
+    for what, wanted, found in asked:
+        if wanted != found:
+            raise InputError(
+                f"{plan_file}: a plan of stack {plan['stack']!r} (cloud {plan['cloud']}), not of {what} "
+                f"{wanted!r} as --{what} asks: refusing to check another stack's plan"
+            )
+    if not plan["resources"]:
+        raise InputError(f"{plan_file}: the plan of stack {plan['stack']!r} has no resources: nothing to check")
     config = load_config(environment_of(plan), config_file)
     return run_policies(plan, config)

@@ -27,6 +27,8 @@ class StackConfig:
     cloud: str
     values: dict[str, str]
     secret_keys: list[str]
+    # The stack file as messages name it: `Pulumi.<stack>.yaml`, or the --stack-file path as given.
+    source: str
 
 
 def _available_stacks(root: Path) -> list[str]:
@@ -37,20 +39,31 @@ def read_stack_config(root: Path, stack: str, cloud: str | None = None, stack_fi
     """`stack_file` replaces `Pulumi.<stack>.yaml` (to plan a proposed or a broken change)."""
     project = yaml.safe_load((root / "Pulumi.yaml").read_text())["name"]
     path = stack_file or root / f"Pulumi.{stack}.yaml"
-    if stack_file is not None and not path.exists():
-        raise SettingsError(f"no stack file {path}")
-    if not path.exists():
-        raise SettingsError(f"no stack file {path.name} (allowed stacks: {', '.join(_available_stacks(root))})")
+    # Messages name the file as the user gave it (--stack-file), or the stack file by its name.
+    shown = str(stack_file) if stack_file is not None else path.name
+    if stack_file is not None and not path.is_file():
+        raise SettingsError(f"no stack file {shown}")
+    if not path.is_file():
+        raise SettingsError(f"no stack file {shown} (allowed stacks: {', '.join(_available_stacks(root))})")
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise SettingsError(f"{shown}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"{shown}: not UTF-8 text") from None
     except yaml.YAMLError as exc:
-        raise SettingsError(f"{path.name} is not valid YAML: {exc}") from None
+        problem = " ".join(str(exc).split())
+        raise SettingsError(f"{shown} is not valid YAML: {problem}") from None
+    except RecursionError:
+        raise SettingsError(f"{shown}: nested too deeply to be a stack file") from None
     if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
-        raise SettingsError(f"{path.name}: expected a mapping with a 'config:' mapping")
+        raise SettingsError(f"{shown}: expected a mapping with a 'config:' mapping")
     raw: dict[str, Any] = document.get("config") or {}
     values: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, value in raw.items():
+        if not isinstance(key, str):
+            raise SettingsError(f"{shown}: config key {key!r} is not a string (allowed: 'key' or 'namespace:key')")
         full_key = key if ":" in key else f"{project}:{key}"
         if isinstance(value, dict) and set(value) == {"secure"}:
             values[full_key] = SECURE_PLACEHOLDER
@@ -58,7 +71,15 @@ def read_stack_config(root: Path, stack: str, cloud: str | None = None, stack_fi
         elif isinstance(value, str):
             values[full_key] = value
         else:
-            values[full_key] = json.dumps(_reveal(value, secret_keys, full_key))
+            try:
+                values[full_key] = json.dumps(_reveal(value, secret_keys, full_key), allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                # YAML has dates, sets, binary, non-string keys and .nan/.inf, which Pulumi's config
+                # (strings and JSON) cannot carry.
+                raise SettingsError(
+                    f"{shown}: {full_key}: not a config value ({exc}; allowed: strings, finite numbers, "
+                    "booleans, and lists and mappings of them with string keys)"
+                ) from None
     cloud_key = f"{project}:cloud"
     if cloud is not None:
         if cloud not in CLOUDS:
@@ -70,6 +91,7 @@ def read_stack_config(root: Path, stack: str, cloud: str | None = None, stack_fi
         cloud=values.get(cloud_key, ""),
         values=values,
         secret_keys=secret_keys,
+        source=shown,
     )
 
 

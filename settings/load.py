@@ -7,6 +7,7 @@ This is the only place that reads `pulumi.Config`. Every key of the project's na
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from typing import Any
 
 import pulumi
@@ -20,6 +21,16 @@ PROJECT = "bakhmach-hub"
 
 class SettingsError(pulumi.RunError):
     """A bad stack setting. A RunError: Pulumi prints the message without a traceback."""
+
+
+# The stack file this run reads, as messages should name it. The engine reads
+# `Pulumi.<stack>.yaml`; `hubctl plan --stack-file FILE` reads another file and says so here (a
+# context variable: each offline plan runs in its own context).
+STACK_FILE: ContextVar[str | None] = ContextVar("stack_file", default=None)
+
+
+def stack_file_name() -> str:
+    return STACK_FILE.get() or f"Pulumi.{pulumi.get_stack()}.yaml"
 
 
 def _all_config() -> dict[str, Any]:
@@ -78,7 +89,7 @@ def load_settings(values: dict[str, Any] | None = None, *, source: str | None = 
     from_config = values is None
     if values is None:
         values = project_config()
-        source = source or f"Pulumi.{pulumi.get_stack()}.yaml"
+        source = source or stack_file_name()
     try:
         settings = StackSettings.model_validate(values)
     except ValidationError as exc:

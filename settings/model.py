@@ -131,6 +131,17 @@ class StackSettings(_Section):
                 f"cluster.kubeconfigContext: {context!r} is not used on {self.cloud}: the stack creates "
                 "the cluster and its kubeconfig (allowed: leave the key out)"
             )
+        gateway = self.services.get(seed.GATEWAY_SERVICE)
+        if gateway is not None and gateway.model_fields_set:
+            # The gateway row is not deployed as a ContextService, and the Gateway component that
+            # will realise it does not exist yet: a value here would be accepted and change nothing.
+            keys = sorted(to_camel(k) for k in gateway.model_fields_set)
+            where = f"services.{seed.GATEWAY_SERVICE}"
+            what = f"{where}.{keys[0]}: not" if len(keys) == 1 else f"{where}: {', '.join(keys)} are not"
+            raise ValueError(
+                f"{what} used yet: this stack does not build the API gateway, so a value here would "
+                f"change nothing (allowed: leave {where} out)"
+            )
         floor = self.profile.replicas_floor
         for name, override in self.services.items():
             if override.replicas is not None and override.replicas < floor:

@@ -261,12 +261,15 @@ def test_a_seeded_misconfiguration_fails_the_offline_run(tmp_path: Path) -> None
 
 def test_a_clean_plan_exits_zero(tmp_path: Path) -> None:
     plan = tmp_path / "plan.json"
-    plan.write_text(json.dumps({"stack": "prod", "outputs": {"environment": "prod"}, "resources": []}))
+    plan.write_text(planned("prod", "aws").dumps())
     done = subprocess.run(
-        [sys.executable, "-m", "hubctl", "policy", "--plan", str(plan)], cwd=REPO_ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "hubctl", "policy", "--plan", str(plan), "--stack", "prod", "--cloud", "aws"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "0 mandatory, 0 advisory violation(s)" in done.stdout
+    assert "passed: 0 mandatory, 0 advisory violation(s)" in done.stdout
 
 
 def test_dev_reports_without_blocking() -> None:

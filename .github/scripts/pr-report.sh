@@ -30,18 +30,25 @@ for entry in "${stacks[@]}"; do
   cloud_args=()
   [[ $cloud == kind ]] || cloud_args=(--cloud "$cloud")
 
+  echo "== plan: stack $stack, cloud $cloud (head and base) =="
   (cd "$head_dir" && "$python" -m hubctl plan "$stack" "${cloud_args[@]}" --json "$out/head-$id.json") > "$out/head-$id.log"
+  tail -n 1 "$out/head-$id.log"
   base_note=""
   if ! (cd "$base_dir" && "$python" -m hubctl plan "$stack" "${cloud_args[@]}" --json "$out/base-$id.json") \
-      > "$out/base-$id.log" 2>&1; then
-    # The base branch may predate this stack (or the offline plan itself): diff against nothing.
-    echo '{"stack": "'"$stack"'", "resources": []}' > "$out/base-$id.json"
+      > "$out/base-$id.log" 2>&1 \
+      || ! (cd "$head_dir" && "$python" -m hubctl validate "$out/base-$id.json") >> "$out/base-$id.log" 2>&1; then
+    # The base branch may predate this stack, the offline plan, or today's plan contract: diff
+    # against an empty plan of the same stack (a valid plan with no resources).
+    printf '{"project": "bakhmach-hub", "stack": "%s", "cloud": "%s", "resources": [], "outputs": {"environment": "%s", "cloud": "%s"}}\n' \
+      "$stack" "$cloud" "$stack" "$cloud" > "$out/base-$id.json"
     base_note=$'\n_The base branch could not be planned for this stack; every resource shows as new._'
   fi
 
+  echo "== policy: stack $stack, cloud $cloud =="
   policy_rc=0
-  (cd "$head_dir" && "$python" -m hubctl policy --plan "$out/head-$id.json") | tee "$out/policy-$id.txt" || policy_rc=$?
-  (cd "$head_dir" && "$python" -m hubctl policy --plan "$out/head-$id.json" --markdown) > "$out/policy-$id.md" || true
+  policy_args=(--plan "$out/head-$id.json" --stack "$stack" --cloud "$cloud")
+  (cd "$head_dir" && "$python" -m hubctl policy "${policy_args[@]}") | tee "$out/policy-$id.txt" || policy_rc=$?
+  (cd "$head_dir" && "$python" -m hubctl policy "${policy_args[@]}" --markdown) > "$out/policy-$id.md" || true
   [[ $policy_rc == 0 ]] || blocked=1
 
   (cd "$head_dir" && "$python" -m hubctl diff "$out/base-$id.json" "$out/head-$id.json") > "$out/diff-$id.txt"
@@ -51,7 +58,7 @@ for entry in "${stacks[@]}"; do
   resources=$("$python" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["resources"]))' "$out/head-$id.json")
   status="✅"
   [[ $policy_rc == 0 ]] || status="❌"
-  summary_rows+=("| \`$id\` | $resources | $(head -n 1 "$out/diff-$id.md" | sed 's/^\*\*[^*]*\*\*: //') | $status |")
+  summary_rows+=("| \`$id\` | $resources | $(head -n 1 "$out/diff-$id.md" | sed -E 's/^\*\*[^*]*\*\* \([^)]*\): //') | $status |")
   sections+=("$(printf '<details><summary><b>%s</b></summary>\n\n#### Changes against the base branch\n\n%s%s\n\n#### Policy pack\n\n%s\n</details>\n' \
     "$id" "$(cat "$out/diff-$id.md")" "$base_note" "$(cat "$out/policy-$id.md")")")
 done

@@ -27,7 +27,7 @@ from components.data.postgres import PostgresCluster
 from components.data.redis import RedisCluster
 from components.network import AwsNetwork, CloudNetwork
 from settings.data import DataLayerSpec, DataService, DataSettingsError, resolve_data_layer
-from settings.load import PROJECT, SettingsError
+from settings.load import PROJECT, SettingsError, stack_file_name
 from settings.model import ServiceSpec, StackSettings
 from settings.quantity import MI, cpu_millicores, format_cpu, format_memory, memory_bytes
 
@@ -45,7 +45,7 @@ def data_layer_spec(settings: StackSettings, source: str | None = None) -> DataL
     try:
         return resolve_data_layer(settings.data, settings.environment, settings.cloud, needs)
     except DataSettingsError as exc:
-        where = source or f"Pulumi.{pulumi.get_stack()}.yaml"
+        where = source or stack_file_name()
         raise SettingsError(f"invalid stack settings in {where}:\n  {PROJECT}:{exc}") from None
 
 
