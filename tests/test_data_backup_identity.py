@@ -23,8 +23,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
-from components.cloud.identity import POD_IDENTITY_TRUST
-from components.data.backup_store import STORAGE_BLOB_DATA_CONTRIBUTOR
+from components.cloud.identity import POD_IDENTITY_TRUST, AzureRole
 from hubctl.plan import REPO_ROOT, Plan, PlannedResource, run_plan
 from hubctl.render import manifests
 from tests.planning import k8s, of_type, one, planned, resource
@@ -214,7 +213,7 @@ def test_azure_postgres_identity_may_use_its_own_container_only(stack: str) -> N
     container = resource(plan, "azure-native:storage:BlobContainer", "data-backups-postgres-container")
     grants = [g for g in of_type(plan, "azure-native:authorization:RoleAssignment") if identity.urn in g.dependencies]
     (grant,) = grants
-    assert grant.inputs["roleDefinitionId"].endswith(f"/roleDefinitions/{STORAGE_BLOB_DATA_CONTRIBUTOR}")
+    assert grant.inputs["roleDefinitionId"].endswith(f"/roleDefinitions/{AzureRole.STORAGE_BLOB_DATA_CONTRIBUTOR}")
     assert grant.inputs["principalType"] == "ServicePrincipal"
     assert container.urn in grant.dependencies and grant.inputs["scope"] == f"{container.name}-id"
     # Entra ID only: the account refuses Shared Key (and so every account-key SAS).

@@ -22,14 +22,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.dns as dns
-import pulumi_azure_native.managedidentity as managedidentity
 import pulumi_azure_native.resources as resources
 import pulumi_azure_native.trafficmanager as trafficmanager
 import pulumi_kubernetes as k8s
 
 from components.cloud import versions
 from components.cloud.common import CloudScope
-from components.cloud.identity import pod_identity_role
+from components.cloud.identity import AzureRole, federated_identity, pod_identity_role, role_assignment
 from components.labels import standard_labels
 from components.network import AwsNetwork, AzureNetwork, CloudNetwork
 from settings.cloud import DnsFailoverSettings
@@ -39,11 +38,6 @@ EXTERNAL_DNS_NAMESPACE = "kube-system"
 EXTERNAL_DNS_SA = "external-dns"
 HEALTH_INTERVAL_SECONDS = 10
 FAILOVER_TTL_SECONDS = 30
-# Built-in role "DNS Zone Contributor".
-DNS_ZONE_CONTRIBUTOR = "befefa01-2a29-4197-83a8-272ff33ce314"
-# Built-in role "Reader": external-dns lists the zones of its resource group before writing
-# (its Azure tutorial grants Reader on the group as well as DNS Zone Contributor on the zone).
-READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 
 
 @dataclass(frozen=True)
@@ -218,11 +212,6 @@ class TrafficManagerFailover:
         )
         client = authorization.get_client_config_output()
 
-        def role_id(role: str) -> pulumi.Output[str]:
-            return client.subscription_id.apply(
-                lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}"
-            )
-
         for index, cluster in enumerate(args.clusters):
             network, regional = cluster.network, cluster.scope
             assert isinstance(network, AzureNetwork) and network.oidc_issuer_url is not None
@@ -237,37 +226,28 @@ class TrafficManagerFailover:
                 endpoint_status="Enabled",
                 opts=child,
             )
-            identity = managedidentity.UserAssignedIdentity(
+            identity, _ = federated_identity(
                 f"{regional.prefix}-external-dns",
-                resource_name_=f"id-{regional.cluster_name}-external-dns",
+                identity_name=f"id-{regional.cluster_name}-external-dns",
                 resource_group_name=network.resource_group_name,
                 location=regional.region,
+                issuer=network.oidc_issuer_url,
+                service_accounts=[(EXTERNAL_DNS_NAMESPACE, EXTERNAL_DNS_SA)],
+                credential_names=[(f"{regional.prefix}-external-dns-federation", "external-dns")],
                 tags=regional.tags,
                 opts=child,
             )
-            managedidentity.FederatedIdentityCredential(
-                f"{regional.prefix}-external-dns-federation",
-                federated_identity_credential_resource_name="external-dns",
-                resource_name_=identity.name,
-                resource_group_name=network.resource_group_name,
-                issuer=network.oidc_issuer_url,
-                subject=f"system:serviceaccount:{EXTERNAL_DNS_NAMESPACE}:{EXTERNAL_DNS_SA}",
-                audiences=["api://AzureADTokenExchange"],
-                opts=child,
-            )
-            grant = authorization.RoleAssignment(
+            grant = role_assignment(
                 f"{regional.prefix}-external-dns-zone",
+                role=AzureRole.DNS_ZONE_CONTRIBUTOR,
                 principal_id=identity.principal_id,
-                principal_type="ServicePrincipal",
-                role_definition_id=role_id(DNS_ZONE_CONTRIBUTOR),
                 scope=zone.id,
                 opts=child,
             )
-            read_group = authorization.RoleAssignment(
+            read_group = role_assignment(
                 f"{regional.prefix}-external-dns-group-reader",
+                role=AzureRole.READER,
                 principal_id=identity.principal_id,
-                principal_type="ServicePrincipal",
-                role_definition_id=role_id(READER),
                 scope=group.id,
                 opts=child,
             )
