@@ -213,8 +213,18 @@ class AzureManagedRedis:
             access_keys_authentication="Enabled",
             opts=stateful(parent, spec),
         )
-        private_endpoint(f"{name}-private", net, cluster.id, "redisEnterprise", "privatelink.redis.azure.net", parent)
-        azure_delete_lock(name, cluster.id, spec, parent, after=[cluster, database])
+        # The endpoint's connection is an operation on the cluster, which is still busy creating
+        # its database: one after the other, and the lock once nothing is left to build.
+        endpoint = private_endpoint(
+            f"{name}-private",
+            net,
+            cluster.id,
+            "redisEnterprise",
+            "privatelink.redis.azure.net",
+            parent,
+            after=[database],
+        )
+        azure_delete_lock(name, cluster.id, spec, parent, after=[cluster, database, endpoint])
         # Managed Redis generates its own access keys; the generated password is unused here,
         # and the key replaces it in the consumers' Secrets (still a secret end to end).
         keys = redisenterprise.list_database_keys_output(
