@@ -229,7 +229,9 @@ def test_azure_postgres_cluster_runs_as_the_identity_and_the_store_inherits_it(s
     assert client_id == "data-backups-postgres-agent-client"  # the identity's clientId output
     assert spec["inheritedMetadata"]["labels"] == {"azure.workload.identity/use": "true"}
     store = one(plan, "ObjectStore", "postgres-backups", "data")["spec"]["configuration"]
-    assert store["azureCredentials"] == {"inheritFromAzureAD": True}
+    # DefaultAzureCredential (plugin v0.11+) takes the projected workload-identity token;
+    # `inheritFromAzureAD` would ask the node's managed identity instead.
+    assert store["azureCredentials"] == {"useDefaultAzureCredentials": True}
     assert store["destinationPath"].startswith(f"https://{_account(plan, 'postgres').inputs['accountName']}.")
 
 

@@ -68,14 +68,15 @@ class InClusterPostgres:
             location = args.backup
             # No key: the Barman Cloud sidecar runs in the instance pods, as the Cluster's service
             # account, which the store's identity trusts (EKS Pod Identity, AKS workload identity).
-            # Azure: `inheritFromAzureAD` makes barman-cloud use azure-identity's
-            # ManagedIdentityCredential, which takes the workload identity token when the webhook's
-            # AZURE_FEDERATED_TOKEN_FILE is set. Plugin 0.11.0 adds `useDefaultAzureCredentials`
-            # for this case (plugin-barman-cloud#681); the pinned 0.8.1 CRD does not have it.
+            # Azure: `useDefaultAzureCredentials` (plugin v0.11+, plugin-barman-cloud#681) makes
+            # barman-cloud use azure-identity's DefaultAzureCredential, which takes the workload
+            # identity token AKS's webhook projects (AZURE_FEDERATED_TOKEN_FILE). The older
+            # `inheritFromAzureAD` passes `--credential managed-identity`, the node's IMDS identity,
+            # which is not the identity the store trusts.
             credentials_spec: dict[str, object] = (
                 {"s3Credentials": {"inheritFromIAMRole": True}}
                 if location.kind == "s3"
-                else {"azureCredentials": {"inheritFromAzureAD": True}}
+                else {"azureCredentials": {"useDefaultAzureCredentials": True}}
             )
             if location.azure_client_id is not None:
                 identity_spec = {
