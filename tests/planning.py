@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from hubctl.plan import Plan, PlannedResource, run_plan
+from hubctl.plan import Plan, PlannedResource, RecordingMonitor, run_plan
 
 # Every stack and cloud the project supports; staging and prod must work on both clouds.
 STACKS: list[tuple[str, str]] = [
@@ -25,6 +25,29 @@ CRD_SCHEMAS = Path(os.environ.get("CRD_SCHEMAS", Path(__file__).resolve().parent
 @functools.cache
 def planned(stack: str, cloud: str) -> Plan:
     return run_plan(stack, None if cloud == "kind" else cloud)
+
+
+@functools.cache
+def resource_options(stack: str, cloud: str) -> dict[str, dict[str, Any]]:
+    """Resource options the recorded plan does not carry, by URN: `ignoreChanges` and
+    `deleteBeforeReplace`, as the engine receives them (one more plan of the stack, recorded
+    through the same monitor)."""
+    captured: dict[str, dict[str, Any]] = {}
+    original = RecordingMonitor.RegisterResource
+
+    def register(self: RecordingMonitor, request: Any) -> Any:
+        captured[self.make_urn(request.parent, request.type, request.name)] = {
+            "ignoreChanges": list(request.ignoreChanges),
+            "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+        }
+        return original(self, request)
+
+    RecordingMonitor.RegisterResource = register  # type: ignore[method-assign]
+    try:
+        run_plan(stack, None if cloud == "kind" else cloud)
+    finally:
+        RecordingMonitor.RegisterResource = original  # type: ignore[method-assign]
+    return captured
 
 
 def of_type(plan: Plan, type_: str) -> list[PlannedResource]:

@@ -3,6 +3,7 @@ backend settings choose, the seed's sizes, and secrets that never leave Pulumi's
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -184,7 +185,7 @@ def test_flexible_server_waits_for_its_dns_link_and_runs_one_operation_at_a_time
         "data-postgres-replica-2-tls13",
         "data-postgres-delete-lock",
     ]
-    for before, after in zip(chain, chain[1:], strict=False):
+    for before, after in itertools.pairwise(chain):
         assert urn[before] in deps[after], f"{after} does not wait for {before}"
 
 

@@ -29,15 +29,18 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import yaml
 
+from components.cloud.api_access import AksPrivateZone, ApiPath, aks_private_zone, azure_hub_access, require_access
 from components.cloud.backend import ClusterArgs, ClusterEndpoint, scope_for
 from components.cloud.common import CloudScope
 from components.cloud.identity import AzureRole, role_assignment
 from components.cloud.vnet import AzureVnet, AzureVnetArgs, vnet_ranges
 from components.network import AzureNetwork
 from settings import seed
-from settings.cloud import AzureCluster, PoolSize, pool_sizes
+from settings.cloud import AKS_BOOTSTRAP_POOL, AzureCluster, PoolSize, pool_sizes
 
 ZONES = ["1", "2", "3"]
+# The pool a cluster is created with (`bootstrap_pool`); the settings may not use the name.
+BOOTSTRAP_POOL = AKS_BOOTSTRAP_POOL
 # Container Insights with managed-identity auth reads what to collect from a data collection rule
 # associated with the cluster (Microsoft's onboarding templates: stream, extension and names).
 CONTAINER_INSIGHTS_STREAMS = ["Microsoft-ContainerInsights-Group-Default"]
@@ -238,15 +241,14 @@ def control_plane(
     identity: ControlPlaneIdentity,
     kms_key: keyvault.Key,
     workspace: operationalinsights.Workspace,
-    sizes: dict[str, PoolSize],
+    api_zone: AksPrivateZone | None,
     after: Sequence[pulumi.Resource],
     parent: pulumi.Resource,
 ) -> containerservice.ManagedCluster:
     """The AKS control plane: Entra ID with Azure RBAC, KMS, workload identity, Cilium, the API
-    server's access, and the system pool it must be created with."""
+    server's access, and the bootstrap pool it must be created with (`bootstrap_pool`)."""
     cluster_name = scope.cluster_name
-    system = next(p for p in settings.node_pools if p.role == "system")
-    private = not settings.api_allowed_cidrs
+    access = require_access(settings.api_access, "azure")
     return containerservice.ManagedCluster(
         f"{name}-aks",
         resource_name_=cluster_name,
@@ -280,8 +282,11 @@ def control_plane(
             ),
         ),
         api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
-            enable_private_cluster=private,
-            authorized_ip_ranges=None if private else list(settings.api_allowed_cidrs),
+            # hub: a private API in a private zone the hub is linked to; allowed-cidrs: a public
+            # API server open to those ranges only.
+            enable_private_cluster=access.private,
+            private_dns_zone=api_zone.zone.id if api_zone else None,
+            authorized_ip_ranges=None if access.private else list(access.cidrs),
         ),
         network_profile=containerservice.ContainerServiceNetworkProfileArgs(
             network_plugin=containerservice.NetworkPlugin.AZURE,
@@ -296,26 +301,7 @@ def control_plane(
             load_balancer_sku="standard",
             outbound_type=containerservice.OutboundType.LOAD_BALANCER,
         ),
-        agent_pool_profiles=[
-            containerservice.ManagedClusterAgentPoolProfileArgs(
-                name=system.name,
-                mode=containerservice.AgentPoolMode.SYSTEM,
-                vm_size=system.instance_types[0],
-                os_type="Linux",
-                os_sku=containerservice.OSSKU.AZURE_LINUX,
-                availability_zones=ZONES,
-                enable_auto_scaling=True,
-                count=sizes[system.name].minimum,
-                min_count=sizes[system.name].minimum,
-                max_count=sizes[system.name].maximum,
-                vnet_subnet_id=vnet.node_subnet.id,
-                # Application pods stay off the system pool.
-                node_taints=["CriticalAddonsOnly=true:NoSchedule"],
-                node_labels={"bakhmach.io/pool": system.name, "bakhmach.io/pool-role": system.role},
-                type="VirtualMachineScaleSets",
-                tags=scope.tags,
-            )
-        ],
+        agent_pool_profiles=[bootstrap_pool(scope, settings, vnet)],
         auto_scaler_profile=autoscaler_profile(),
         auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
             upgrade_channel=containerservice.UpgradeChannel.PATCH,
@@ -333,9 +319,11 @@ def control_plane(
         opts=pulumi.ResourceOptions(
             parent=parent,
             protect=scope.protect,
-            depends_on=list(after),
-            # The autoscaler owns the running size of the system pool.
-            ignore_changes=["agentPoolProfiles[0].count"],
+            depends_on=[*after, *(api_zone.before_cluster if api_zone else ())],
+            # The pools are AgentPool resources (`node_pools`); the cluster resends only the
+            # bootstrap pool it was created with, unchanged, so its updates never add, remove or
+            # resize a pool ("A new agent pool was introduced").
+            ignore_changes=["agentPoolProfiles"],
         ),
     )
 
@@ -386,6 +374,35 @@ def monitoring(
     return rule
 
 
+def bootstrap_pool(
+    scope: CloudScope, settings: AzureCluster, vnet: AzureVnet
+) -> containerservice.ManagedClusterAgentPoolProfileArgs:
+    """The one pool a ManagedCluster must be created with (AKS refuses a cluster without a system
+    pool). Every pool of the settings is an AgentPool of its own (`node_pools`), so every pool has
+    the same update path: AKS refuses to add a pool through the ManagedCluster ("A new agent pool
+    was introduced"), changes no VM size in place, and an inline pool beside AgentPools puts them
+    all into "Scaling" on each change (pulumi-azure-native#579, #2719, #4264). azure-native cannot
+    adopt an inline pool as an AgentPool either (it refuses to create what exists, and an import
+    fails the first preview, when the pool does not exist yet). So the inline pool is a single
+    system node that the stack never changes; the settings' system pool carries the add-ons."""
+    system = next(p for p in settings.node_pools if p.role == "system")
+    return containerservice.ManagedClusterAgentPoolProfileArgs(
+        name=BOOTSTRAP_POOL,
+        mode=containerservice.AgentPoolMode.SYSTEM,
+        vm_size=system.instance_types[0],
+        os_type="Linux",
+        os_sku=containerservice.OSSKU.AZURE_LINUX,
+        availability_zones=ZONES,
+        enable_auto_scaling=False,
+        count=1,
+        vnet_subnet_id=vnet.node_subnet.id,
+        node_taints=["CriticalAddonsOnly=true:NoSchedule"],
+        node_labels={"bakhmach.io/pool": BOOTSTRAP_POOL, "bakhmach.io/pool-role": "system"},
+        type="VirtualMachineScaleSets",
+        tags=scope.tags,
+    )
+
+
 def node_pools(
     name: str,
     scope: CloudScope,
@@ -397,18 +414,20 @@ def node_pools(
     sizes: dict[str, PoolSize],
     parent: pulumi.Resource,
 ) -> dict[str, containerservice.AgentPool]:
-    """The user pools, one AgentPool each, autoscaled between the seed's floor and ceiling."""
+    """Every pool of the settings, system pool included, as an AgentPool autoscaled between the
+    seed's floor and ceiling. AKS takes one operation at a time on a cluster's pools, so each pool
+    waits for the one before it."""
     pools: dict[str, containerservice.AgentPool] = {}
-    for pool in settings.node_pools:
-        if pool.role == "system":
-            continue
+    previous: list[pulumi.Resource] = []
+    for pool in sorted(settings.node_pools, key=lambda p: p.role != "system"):
         size = sizes[pool.name]
+        system = pool.role == "system"
         pools[pool.name] = containerservice.AgentPool(
             f"{name}-{pool.name}",
             agent_pool_name=pool.name,
             resource_name_=cluster.name,
             resource_group_name=rg.name,
-            mode=containerservice.AgentPoolMode.USER,
+            mode=containerservice.AgentPoolMode.SYSTEM if system else containerservice.AgentPoolMode.USER,
             vm_size=pool.instance_types[0],
             os_type="Linux",
             os_sku=containerservice.OSSKU.AZURE_LINUX,
@@ -418,12 +437,18 @@ def node_pools(
             min_count=size.minimum,
             max_count=size.maximum,
             vnet_subnet_id=vnet.node_subnet.id,
+            # Every AgentPool names the control plane's version (AKS requires pools' versions in
+            # one request to be all given or all left out; the bootstrap pool's follows the cluster).
             orchestrator_version=kubernetes_version,
+            # Application pods stay off the system pool.
+            node_taints=["CriticalAddonsOnly=true:NoSchedule"] if system else None,
             node_labels={"bakhmach.io/pool": pool.name, "bakhmach.io/pool-role": pool.role},
             type="VirtualMachineScaleSets",
             tags=scope.tags,
-            opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["count"]),
+            # The autoscaler owns the running size.
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=previous, ignore_changes=["count"]),
         )
+        previous = [pools[pool.name]]
     return pools
 
 
@@ -453,14 +478,15 @@ def kubernetes_provider(
 
 class AksCluster(pulumi.ComponentResource):
     """One region's AKS cluster, built in named parts: VNet, logs, control-plane identity, secrets
-    encryption, control plane, monitoring, deployer access, node pools, kubeconfig and provider."""
+    encryption, API zone, control plane, monitoring, deployer access, node pools, hub access,
+    kubeconfig and provider."""
 
     vnet: AzureVnet
     workspace: operationalinsights.Workspace
     cluster: containerservice.ManagedCluster
     insights_rule: monitor.DataCollectionRule
     deployer_admin: authorization.RoleAssignment
-    user_pools: dict[str, containerservice.AgentPool]
+    node_pools: dict[str, containerservice.AgentPool]
     provider: k8s.Provider
     kubeconfig: pulumi.Output[str]
     network: AzureNetwork
@@ -475,6 +501,12 @@ class AksCluster(pulumi.ComponentResource):
         self.workspace = log_workspace(name, scope, settings, rg, self)
         identity = control_plane_identity(name, scope, self.vnet, self)
         kms_key, kms_role = secrets_encryption(name, scope, rg, identity.identity, self)
+        access = require_access(settings.api_access, "azure")
+        api_zone = (
+            aks_private_zone(name, scope, rg.name, self.vnet.vnet.id, identity.identity.principal_id, self)
+            if access.private
+            else None
+        )
 
         self.pool_sizes: dict[str, PoolSize] = dict(
             zip(
@@ -493,7 +525,7 @@ class AksCluster(pulumi.ComponentResource):
             identity,
             kms_key,
             self.workspace,
-            self.pool_sizes,
+            api_zone,
             after=[*identity.grants, kms_role],
             parent=self,
         )
@@ -509,12 +541,30 @@ class AksCluster(pulumi.ComponentResource):
             scope=self.cluster.id,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.user_pools = node_pools(
+        self.node_pools = node_pools(
             name, scope, settings, args.kubernetes_version, rg, self.vnet, self.cluster, self.pool_sizes, self
         )
-        # Role assignments take effect only once created: the provider waits for the deployer's.
+        self.api_path = ApiPath()
+        if api_zone is not None:
+            self.api_path = azure_hub_access(
+                name,
+                scope,
+                access,
+                rg.name,
+                self.vnet.vnet.name,
+                self.vnet.vnet.id,
+                api_zone,
+                after_subnets=[self.vnet.endpoint_subnet],
+                parent=self,
+            )
+        # Role assignments take effect only once created: the provider waits for the deployer's,
+        # and for the hub's path to the API.
         self.kubeconfig, self.provider = kubernetes_provider(
-            scope, rg, self.cluster, after=[*self.user_pools.values(), self.deployer_admin], parent=self
+            scope,
+            rg,
+            self.cluster,
+            after=[*self.node_pools.values(), self.deployer_admin, *self.api_path.ready],
+            parent=self,
         )
         self.network = AzureNetwork(
             location=scope.region,

@@ -26,6 +26,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.cloud import versions
+from components.cloud.api_access import ApiPath, aws_hub_access, require_access
 from components.cloud.backend import ClusterArgs, ClusterEndpoint, scope_for
 from components.cloud.common import CloudScope
 from components.cloud.identity import pod_identity_role, service_role
@@ -174,7 +175,9 @@ def control_plane(
         tags=scope.tags,
         opts=at.opts(),
     )
-    public = bool(settings.api_allowed_cidrs)
+    access = require_access(settings.api_access, "aws")
+    # hub: private only, reached through the peering; allowed-cidrs: also public, for those ranges.
+    public = not access.private
     cluster = aws.eks.Cluster(
         f"{name}-eks",
         name=cluster_name,
@@ -184,7 +187,7 @@ def control_plane(
             subnet_ids=subnet_ids,
             endpoint_private_access=True,
             endpoint_public_access=public,
-            public_access_cidrs=list(settings.api_allowed_cidrs) if public else None,
+            public_access_cidrs=list(access.cidrs) if public else None,
         ),
         access_config=aws.eks.ClusterAccessConfigArgs(
             # Access entries (an EKS API) instead of the aws-auth ConfigMap; the deploying
@@ -382,7 +385,7 @@ def kubernetes_provider(
     scope: CloudScope, cluster: aws.eks.Cluster, after: Sequence[pulumi.Resource], parent: pulumi.Resource
 ) -> tuple[pulumi.Output[str], k8s.Provider]:
     """The kubeconfig (`aws eks get-token`) and the provider everything in-cluster uses; it waits
-    for `after` (nodes and CoreDNS), which nothing in the kubeconfig refers to."""
+    for `after` (nodes, CoreDNS, the hub's path to the API), which the kubeconfig refers to none of."""
     kubeconfig = eks_kubeconfig(
         cluster.name,
         cluster.endpoint,
@@ -533,8 +536,20 @@ class EksCluster(pulumi.ComponentResource):
         nodes = list(self.node_groups.values())
         self.addons |= node_addons(name, self.cluster, scope, nodes, self.addons["eks-pod-identity-agent"], at)
 
+        self.api_path = ApiPath()
+        if require_access(settings.api_access, "aws").private:
+            self.api_path = aws_hub_access(
+                name,
+                scope,
+                settings,
+                self.vpc.vpc.id,
+                self.vpc.private_route_tables,
+                self.cluster.vpc_config.apply(lambda c: c.cluster_security_group_id or ""),
+                self.aws_provider,
+                self,
+            )
         self.kubeconfig, self.provider = kubernetes_provider(
-            scope, self.cluster, after=[*nodes, self.addons["coredns"]], parent=self
+            scope, self.cluster, after=[*nodes, self.addons["coredns"], *self.api_path.ready], parent=self
         )
         self.autoscaler = autoscaling(
             name, scope, self.cluster, self.addons["eks-pod-identity-agent"], self.provider, at

@@ -27,13 +27,16 @@ def strict(node: Any) -> Any:
     if out.get("x-kubernetes-int-or-string"):
         out.pop("type", None)
         out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
-    if "properties" in out and "additionalProperties" not in out and not out.get("x-kubernetes-preserve-unknown-fields"):
+    keeps_unknown = out.get("x-kubernetes-preserve-unknown-fields")
+    if "properties" in out and "additionalProperties" not in out and not keeps_unknown:
         out["additionalProperties"] = False
     return out
 
 
 def main(path: str, kind: str, version: str) -> None:
-    for doc in yaml.safe_load_all(open(path, encoding="utf-8")):
+    with open(path, encoding="utf-8") as crds:
+        docs = list(yaml.safe_load_all(crds))
+    for doc in docs:
         if not doc or doc.get("kind") != "CustomResourceDefinition" or doc["spec"]["names"]["kind"] != kind:
             continue
         (served,) = [v for v in doc["spec"]["versions"] if v["name"] == version]
