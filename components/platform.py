@@ -130,6 +130,10 @@ def build_in_cluster(
 
 
 def _regional(cluster: Cluster) -> RegionalCluster:
+    """What failover needs of a region. No `origin` yet: nothing serves clients until the gateway
+    (a later issue) publishes `DnsFailoverSettings.origin(region)`; that issue passes
+    `origin=RegionalOrigin(hostname=..., published_by=<its Service>)` here, and DnsFailover then
+    adds the health checks and failover records (components/cloud/dns_failover.py)."""
     assert cluster.scope is not None and cluster.network is not None
     return RegionalCluster(scope=cluster.scope, provider=cluster.provider, network=cluster.network)
 
