@@ -41,6 +41,7 @@ from components.cloud.common import CloudScope
 from components.cloud.identity import AzureRole, federated_identity, pod_identity_role, role_assignment
 from components.labels import standard_labels
 from components.network import AwsNetwork, AzureNetwork, CloudNetwork
+from components.priorities import SYSTEM_CLUSTER_CRITICAL
 from settings.cloud import DnsFailoverSettings
 from settings.seed import SHARED_CONTEXT, Cloud
 
@@ -99,6 +100,8 @@ def external_dns_values(
         "sources": ["service", "ingress"],
         "interval": "1m",
         "serviceAccount": {"create": True, "name": EXTERNAL_DNS_SA},
+        # A cluster add-on in kube-system (components/priorities.py).
+        "priorityClassName": SYSTEM_CLUSTER_CRITICAL,
         **provider_values,
     }
 

@@ -32,6 +32,7 @@ from components.cloud.common import CloudScope
 from components.cloud.identity import pod_identity_role, service_role
 from components.cloud.vpc import AwsVpc, AwsVpcArgs
 from components.network import AwsNetwork
+from components.priorities import SYSTEM_CLUSTER_CRITICAL
 from settings import seed
 from settings.cloud import AwsCluster, NatLayout, PoolSize, pool_sizes
 
@@ -470,6 +471,8 @@ def autoscaling(
             "rbac": {"serviceAccount": {"create": True, "name": CLUSTER_AUTOSCALER_SA}},
             "replicaCount": 2 if scope.environment == "prod" else 1,
             "extraArgs": autoscaler_args(),
+            # The chart's default, stated: a cluster add-on (components/priorities.py).
+            "priorityClassName": SYSTEM_CLUSTER_CRITICAL,
         },
         opts=pulumi.ResourceOptions(parent=at.parent, provider=provider, depends_on=[role]),
     )

@@ -35,7 +35,9 @@ from components.data.base import (
     unique_suffix,
 )
 from components.data.connection import DataConnection, DataEgress
+from components.labels import instance_of
 from components.network import AwsNetwork, AzureNetwork
+from components.priorities import DATA
 from settings import data as data_settings
 from settings.data import Backend, PostgresSize
 
@@ -117,9 +119,12 @@ class InClusterPostgres:
             f"{name}-cluster",
             api_version="postgresql.cnpg.io/v1",
             kind="Cluster",
-            metadata=data_meta(CLUSTER_NAME, args.namespace, args.spec.environment),
+            metadata=data_meta(
+                CLUSTER_NAME, args.namespace, spec.environment, instance_of(CLUSTER_NAME, spec.environment)
+            ),
             spec={
                 "instances": size.instances,
+                "priorityClassName": DATA.name,
                 "imageName": versions.POSTGRES_IMAGE,
                 "primaryUpdateStrategy": "unsupervised",
                 "enableSuperuserAccess": False,

@@ -37,7 +37,9 @@ from components.data.base import (
     unique_suffix,
 )
 from components.data.connection import DataConnection, DataEgress
+from components.labels import instance_of
 from components.network import AwsNetwork, AzureNetwork
+from components.priorities import DATA
 from settings import data as data_settings
 from settings.data import Backend, RedisSize
 
@@ -88,9 +90,12 @@ class InClusterRedis:
             f"{name}-cluster",
             api_version="redis.redis.opstreelabs.in/v1beta2",
             kind="RedisCluster",
-            metadata=data_meta(CLUSTER_NAME, args.namespace, args.spec.environment),
+            metadata=data_meta(
+                CLUSTER_NAME, args.namespace, spec.environment, instance_of(CLUSTER_NAME, spec.environment)
+            ),
             spec={
                 "clusterSize": size.leaders,
+                "priorityClassName": DATA.name,
                 "clusterVersion": "v7",
                 "persistenceEnabled": True,
                 "kubernetesConfig": {
