@@ -45,6 +45,7 @@ BOOTSTRAP_POOL = AKS_BOOTSTRAP_POOL
 # associated with the cluster (Microsoft's onboarding templates: stream, extension and names).
 CONTAINER_INSIGHTS_STREAMS = ["Microsoft-ContainerInsights-Group-Default"]
 CONTAINER_INSIGHTS_EXTENSION = "ContainerInsightsExtension"
+DATA_COLLECTION_RULE_NAME_MAX = 64
 # Key Vault names are global, 3-24 characters; a soft-deleted vault under purge protection keeps
 # its name reserved for the retention period, so each vault gets a random part.
 KEY_VAULT_NAME_MAX = 24
@@ -112,6 +113,13 @@ def container_insights_rule_args(
     )
     flows = [monitor.DataFlowArgs(streams=CONTAINER_INSIGHTS_STREAMS, destinations=["ciworkspace"])]
     return sources, destinations, flows
+
+
+def container_insights_rule_name(region: str, cluster_name: str) -> str:
+    """Container Insights' own name for the rule, `MSCI-<region>-<cluster>` (its onboarding docs),
+    cut to 64 characters, as its onboarding tooling does; long region and cluster names exceed it
+    (e.g. a secondary cluster in australiasoutheast)."""
+    return f"MSCI-{region}-{cluster_name}"[:DATA_COLLECTION_RULE_NAME_MAX].rstrip("-")
 
 
 def non_interactive_kubeconfig(encoded: str) -> str:
@@ -343,7 +351,7 @@ def monitoring(
     sources, destinations, flows = container_insights_rule_args(workspace.id)
     rule = monitor.DataCollectionRule(
         f"{name}-container-insights",
-        data_collection_rule_name=f"MSCI-{scope.region}-{scope.cluster_name}",
+        data_collection_rule_name=container_insights_rule_name(scope.region, scope.cluster_name),
         resource_group_name=rg.name,
         location=scope.region,
         kind=monitor.KnownDataCollectionRuleResourceKind.LINUX,

@@ -151,10 +151,19 @@ class AksPrivateZone:
     before_cluster: tuple[pulumi.Resource, ...]
 
 
+# A private DNS zone's name is at most 63 characters (Azure's naming rules for privateDnsZones);
+# AKS takes a subzone of at most 32 (AKS private cluster docs).
+PRIVATE_ZONE_NAME_MAX = 63
+AKS_SUBZONE_MAX = 32
+
+
 def aks_api_zone_name(scope: CloudScope) -> str:
-    """AKS's custom private DNS subzone: `<subzone>.privatelink.<region>.azmk8s.io`, the subzone at
-    most 32 characters (AKS private cluster docs)."""
-    return f"{scope.cluster_name[:32]}.privatelink.{scope.region}.azmk8s.io"
+    """AKS's custom private DNS subzone, `<subzone>.privatelink.<region>.azmk8s.io`. The subzone
+    names the stack (`bakhmach-<stack>`: unique per region, and recognisable in a shared hub whose
+    VNet cannot link two zones of one name), cut so the whole fits Azure's limits."""
+    parent = f"privatelink.{scope.region}.azmk8s.io"
+    room = min(AKS_SUBZONE_MAX, PRIVATE_ZONE_NAME_MAX - len(parent) - 1)
+    return f"{f'bakhmach-{scope.stack_name}'[:room].rstrip('-')}.{parent}"
 
 
 def aks_private_zone(
