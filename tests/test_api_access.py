@@ -243,6 +243,14 @@ def test_azure_hub_mode_gives_the_api_a_private_zone_linked_to_the_hub_and_peers
             for p in by_cluster(plan, "azure-native:network:VirtualNetworkPeering", cluster)
         }
         to_hub, from_hub = peerings["to-hub"], peerings[f"to-{name}"]
+        # Azure changes one VNet at a time: the peering waits for the VNet's last subnet.
+        (endpoints,) = [
+            s
+            for s in of_type(plan, "azure-native:network:Subnet")
+            if s.inputs["subnetName"] == "private-endpoints"
+            and s.inputs["virtualNetworkName"] == vnet.inputs["virtualNetworkName"]
+        ]
+        assert endpoints.urn in to_hub.dependencies
         assert to_hub.inputs["remoteVirtualNetwork"]["id"] == HUB_VNET
         assert to_hub.inputs["allowVirtualNetworkAccess"] is True
         assert from_hub.inputs["resourceGroupName"] == "rg-hub-network"
