@@ -14,7 +14,7 @@ import pytest
 from hubctl.plan import REPO_ROOT, Plan
 from settings import SettingsError, load_settings
 from settings.data import FLEXIBLE_SERVER_STORAGE_GIB, SIZES, resolve_data_layer
-from tests.planning import STACKS, k8s, of_type, one, planned, resource
+from tests.planning import STACKS, k8s, of_type, one, planned, resource, resource_options
 
 AWS_STACKS = [("staging", "aws"), ("prod", "aws")]
 AZURE_STACKS = [("staging", "azure"), ("prod", "azure")]
@@ -160,10 +160,13 @@ def test_flexible_servers_have_a_premium_ssd_size_and_autogrow_on_every_server(s
     plan = planned(stack, cloud)
     servers = of_type(plan, "azure-native:dbforpostgresql:Server")
     assert len(servers) == 3
+    options = resource_options(stack, cloud)
     for server in servers:
         storage = server.inputs["storage"]
         assert storage["storageSizeGB"] in FLEXIBLE_SERVER_STORAGE_GIB, server.name
         assert storage == {"storageSizeGB": SIZES[stack].postgres.storage_gib, "autoGrow": "Enabled"}
+        # Autogrow owns the running size (a disk never shrinks): a deploy must not reset it.
+        assert options[server.urn]["ignoreChanges"] == ["storage.storageSizeGB"]
 
 
 @pytest.mark.parametrize(("stack", "cloud"), AZURE_STACKS)
