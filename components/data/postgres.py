@@ -299,6 +299,8 @@ class FlexiblePostgres:
                 backup_retention_days=spec.backup_retention_days,
                 geo_redundant_backup="Enabled" if spec.geo_redundant else "Disabled",
             ),
+            # Read replicas are allowed beside zone-redundant HA on the primary; only a replica
+            # cannot have HA itself (Microsoft's read-replica and HA docs; docs/REAL-PATH.md).
             high_availability=dbforpostgresql.HighAvailabilityArgs(
                 mode="ZoneRedundant" if spec.multi_zone else "Disabled"
             ),
