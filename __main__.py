@@ -20,4 +20,7 @@ if platform.secondary is not None:
     if platform.secondary.cluster.kubeconfig is not None:
         pulumi.export("secondaryKubeconfig", pulumi.Output.secret(platform.secondary.cluster.kubeconfig))
 if platform.failover is not None:
-    pulumi.export("failoverName", platform.failover.fqdn)
+    # The zone to delegate at the registrar; the failover name once something serves it.
+    pulumi.export("dnsZone", platform.failover.zone_name)
+    if platform.failover.fqdn is not None:
+        pulumi.export("failoverName", platform.failover.fqdn)

@@ -6,52 +6,23 @@ One interface, one backend per target, chosen once from settings:
 - `azure`: an AKS cluster in its own VNet (`components/cloud/aks.py`).
 A backend returns the provider and, where it creates the cluster, its kubeconfig (secret) and
 the network managed data services join. In prod, `build_platform` asks the same backend for a
-second cluster in the secondary region (`ClusterArgs.secondary`).
+second cluster in the secondary region (`ClusterArgs.secondary`). The contract the backends
+implement (`ClusterArgs`, `ClusterEndpoint`, `ClusterBackend`) is in components/cloud/backend.py.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
-from typing import Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.cloud.aks import AksBackend
+from components.cloud.backend import ClusterArgs, ClusterBackend, ClusterEndpoint
 from components.cloud.common import CloudScope
 from components.cloud.eks import EksBackend
 from components.network import CloudNetwork
-from settings.cloud import CloudSettings
-from settings.seed import Cloud, Environment
+from settings.seed import Cloud
 
-
-@dataclass(frozen=True)
-class ClusterArgs:
-    stack_name: str
-    environment: Environment
-    cloud: Cloud
-    kubeconfig_context: str | None
-    kubernetes_version: str
-    # Cloud clusters only: their settings, tag owner, and whether this is prod's second region.
-    cloud_settings: CloudSettings = field(default_factory=CloudSettings)
-    owner: str = "platform-team"
-    secondary: bool = False
-    protect: bool = False
-
-
-@dataclass(frozen=True)
-class ClusterEndpoint:
-    provider: k8s.Provider
-    kubeconfig: pulumi.Output[str] | None
-    description: str
-    network: CloudNetwork | None = None
-    region: str | None = None
-    # Cloud clusters: the stack/region/tags they were built with (DNS failover reuses them).
-    scope: CloudScope | None = None
-
-
-class ClusterBackend(Protocol):
-    def build(self, args: ClusterArgs, parent: pulumi.Resource) -> ClusterEndpoint: ...
+__all__ = ["BACKENDS", "Cluster", "ClusterArgs", "ClusterEndpoint"]
 
 
 class KubeconfigContextBackend:

@@ -5,7 +5,8 @@
 - the Vertical Pod Autoscaler's recommender and its CRDs, so VerticalPodAutoscaler objects
   exist and produce recommendations. The updater and admission controller are not installed:
   every VPA here is in recommendation mode (see ContextService for why).
-Chart versions are pinned in `versions.py` and explained in docs/VERSIONS.md.
+Chart versions are pinned in `versions.py` and explained in docs/VERSIONS.md. Both run in
+kube-system at Kubernetes' `system-cluster-critical` (components/priorities.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
+from components.priorities import SYSTEM_CLUSTER_CRITICAL
 from settings.seed import Cloud
 
 
@@ -41,7 +43,11 @@ class ClusterAddons(pulumi.ComponentResource):
                 f"{name}-metrics-server",
                 name="metrics-server",
                 namespace="kube-system",
-                values={"args": metrics_args, "replicas": 1 if args.cloud == "kind" else 2},
+                values={
+                    "args": metrics_args,
+                    "replicas": 1 if args.cloud == "kind" else 2,
+                    "priorityClassName": SYSTEM_CLUSTER_CRITICAL,
+                },
                 opts=child,
             )
 
@@ -53,6 +59,7 @@ class ClusterAddons(pulumi.ComponentResource):
                 "recommender": {"enabled": True},
                 "updater": {"enabled": False},
                 "admissionController": {"enabled": False},
+                "priorityClassName": SYSTEM_CLUSTER_CRITICAL,
             },
             opts=child,
         )

@@ -25,7 +25,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.data.connection import DataConnection
-from components.labels import standard_labels
+from components.labels import instance_of, standard_labels
+from components.priorities import for_context
 from settings.frameworks import Probe
 from settings.model import ServiceSpec
 
@@ -36,7 +37,7 @@ RUN_AS_USER = 10001  # an unprivileged UID no image's files belong to; root file
 class ContextServiceArgs:
     spec: ServiceSpec
     namespace: str
-    # What must exist first: the namespace's objects, the metrics API, the VPA CRDs.
+    # What must exist first: the namespace's objects and PriorityClasses, the metrics API, the VPA CRDs.
     namespace_dependencies: tuple[pulumi.Resource, ...] = ()
     hpa_dependencies: tuple[pulumi.Resource, ...] = ()
     vpa_dependencies: tuple[pulumi.Resource, ...] = ()
@@ -116,9 +117,11 @@ class ContextService(pulumi.ComponentResource):
     def __init__(self, name: str, args: ContextServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("bakhmach:platform:ContextService", name, None, opts)
         spec = args.spec
-        labels = standard_labels(
-            context=spec.context, environment=spec.environment, component="api", name=spec.name
-        ) | {"bakhmach.io/framework": spec.framework}
+        labels = (
+            standard_labels(context=spec.context, environment=spec.environment, component="api", name=spec.name)
+            | instance_of(spec.name, spec.environment)
+            | {"bakhmach.io/framework": spec.framework}
+        )
         selector = {"app.kubernetes.io/name": spec.name}
         meta = k8s.meta.v1.ObjectMetaArgs(name=spec.name, namespace=args.namespace, labels=labels)
         inside = pulumi.ResourceOptions(parent=self, depends_on=list(args.namespace_dependencies))
@@ -229,6 +232,9 @@ class ContextService(pulumi.ComponentResource):
                         ],
                         topology_spread_constraints=spread,
                         termination_grace_period_seconds=30,
+                        # Under pressure the business contexts' pods go before the platform's and
+                        # the data layer's (components/priorities.py).
+                        priority_class_name=for_context(spec.context).name,
                     ),
                 ),
             ),

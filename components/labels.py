@@ -15,6 +15,15 @@ GATEWAY_ROLE_LABEL = "bakhmach.io/role"
 GATEWAY_ROLE = "gateway"
 
 
+# "A unique name identifying the instance of an application" (Kubernetes recommended labels): the
+# workload's name and the environment it runs in.
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+
+
+def instance_of(name: str, environment: str) -> dict[str, str]:
+    return {INSTANCE_LABEL: f"{name}-{environment}"}
+
+
 def standard_labels(
     *, context: str, environment: str, component: str | None = None, name: str | None = None
 ) -> dict[str, str]:

@@ -17,6 +17,7 @@ from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.context_namespace import ContextNamespace, ContextNamespaceArgs
 from components.context_service import ContextService, ContextServiceArgs
 from components.data import DataLayer, DataLayerArgs, data_layer_spec
+from components.priorities import PriorityClasses, PriorityClassesArgs
 from settings.data import DataLayerSpec
 from settings.load import PROJECT, SettingsError, stack_file_name
 from settings.model import StackSettings
@@ -31,6 +32,7 @@ class InCluster:
     namespaces: dict[str, ContextNamespace]
     services: dict[str, ContextService]
     data: DataLayer | None = None
+    priorities: PriorityClasses | None = None
 
 
 @dataclass
@@ -77,6 +79,10 @@ def build_in_cluster(
 ) -> InCluster:
     """Everything in-cluster, on `cluster`'s provider. `prefix` keeps a second cluster's names unique."""
     in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
+    # Every workload names one of these classes; a pod naming a missing class is refused.
+    priorities = PriorityClasses(
+        f"{prefix}priorities", PriorityClassesArgs(environment=settings.environment), opts=in_cluster
+    )
     addons = ClusterAddons(f"{prefix}addons", ClusterAddonsArgs(cloud=settings.cloud), opts=in_cluster)
 
     services = settings.application_services
@@ -91,6 +97,7 @@ def build_in_cluster(
                 services=services,
                 pod_security_version=settings.kubernetes_minor,
                 network=cluster.network,
+                scheduling=tuple(priorities.ready),
             ),
             opts=in_cluster,
         )
@@ -119,17 +126,27 @@ def build_in_cluster(
             ContextServiceArgs(
                 spec=spec,
                 namespace=namespace.name,
-                namespace_dependencies=(namespace, *(data.secrets_in(namespace.name) if data else ())),
+                namespace_dependencies=(
+                    namespace,
+                    *(data.secrets_in(namespace.name) if data else ()),
+                    *priorities.ready,
+                ),
                 data=data.connections_for(spec) if data else (),
                 hpa_dependencies=tuple(addons.hpa_dependencies),
                 vpa_dependencies=tuple(addons.vpa_dependencies),
             ),
             opts=in_cluster,
         )
-    return InCluster(cluster=cluster, addons=addons, namespaces=namespaces, services=deployed, data=data)
+    return InCluster(
+        cluster=cluster, addons=addons, namespaces=namespaces, services=deployed, data=data, priorities=priorities
+    )
 
 
 def _regional(cluster: Cluster) -> RegionalCluster:
+    """What failover needs of a region. No `origin` yet: nothing serves clients until the gateway
+    (a later issue) publishes `DnsFailoverSettings.origin(region)`; that issue passes
+    `origin=RegionalOrigin(hostname=..., published_by=<its Service>)` here, and DnsFailover then
+    adds the health checks and failover records (components/cloud/dns_failover.py)."""
     assert cluster.scope is not None and cluster.network is not None
     return RegionalCluster(scope=cluster.scope, provider=cluster.provider, network=cluster.network)
 

@@ -37,23 +37,24 @@ class HelmChart:
         )
 
 
-METRICS_SERVER = HelmChart("https://kubernetes-sigs.github.io/metrics-server/", "metrics-server", "3.13.0")
-VPA = HelmChart("https://charts.fairwinds.com/stable", "vpa", "4.9.0")
+METRICS_SERVER = HelmChart("https://kubernetes-sigs.github.io/metrics-server/", "metrics-server", "3.13.1")
+VPA = HelmChart("https://charts.fairwinds.com/stable", "vpa", "5.0.0")
 
 # kind v0.33.0's default node image (Kubernetes 1.37.0), pinned by digest.
 KIND_NODE_IMAGE = "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"
 
 # ---- data layer (docs/VERSIONS.md, "Data layer") -------------------------------------------
-CLOUDNATIVE_PG = HelmChart("https://cloudnative-pg.github.io/charts", "cloudnative-pg", "0.29.1")
-BARMAN_CLOUD_PLUGIN = HelmChart("https://cloudnative-pg.github.io/charts", "plugin-barman-cloud", "0.8.1")
+CLOUDNATIVE_PG = HelmChart("https://cloudnative-pg.github.io/charts", "cloudnative-pg", "0.29.0")
+BARMAN_CLOUD_PLUGIN = HelmChart("https://cloudnative-pg.github.io/charts", "plugin-barman-cloud", "0.7.0")
 # The Barman Cloud plugin talks to the CloudNativePG operator over mTLS issued by cert-manager.
 CERT_MANAGER = HelmChart("https://charts.jetstack.io", "cert-manager", "v1.21.2")
-PSMDB_OPERATOR = HelmChart("https://percona.github.io/percona-helm-charts/", "psmdb-operator", "1.23.1")
+PSMDB_OPERATOR = HelmChart("https://percona.github.io/percona-helm-charts/", "psmdb-operator", "1.22.0")
 REDIS_OPERATOR = HelmChart("https://ot-container-kit.github.io/helm-charts/", "redis-operator", "0.26.1")
 STRIMZI = HelmChart("https://strimzi.io/charts/", "strimzi-kafka-operator", "1.2.0")
 
 POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.11-standard-trixie"
-PSMDB_CR_VERSION = "1.23.1"
-MONGO_IMAGE = "percona/percona-server-mongodb:8.0.32-14"
-MONGO_BACKUP_IMAGE = "percona/percona-backup-mongodb:2.15.0"
+PSMDB_CR_VERSION = "1.22.0"
+# The images Percona's own psmdb-db chart 1.22.0 defaults to for operator 1.22.0.
+MONGO_IMAGE = "percona/percona-server-mongodb:8.0.19-7"
+MONGO_BACKUP_IMAGE = "percona/percona-backup-mongodb:2.12.0"
 REDIS_IMAGE = "quay.io/opstree/redis:v7.2.7"

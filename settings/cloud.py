@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -23,7 +23,17 @@ _AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
 _AZURE_LOCATION = re.compile(r"^[a-z]+[a-z0-9]*$")
 # AKS pool names: lowercase alphanumeric, starting with a letter, at most 12 characters (Linux).
 _POOL_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
+_ROUTE_TABLE_ID = re.compile(r"^rtb-[0-9a-f]{8}([0-9a-f]{9})?$")
+_VNET_ID = re.compile(
+    r"^/subscriptions/(?P<subscription>[0-9a-fA-F-]{36})/resourceGroups/(?P<group>[-\w._()]{1,90})"
+    r"/providers/Microsoft\.Network/virtualNetworks/(?P<name>[-\w._]{2,64})$"
+)
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+# AKS clusters are created with a one-node pool of this name, which the stack never changes
+# (components/cloud/aks.py, `bootstrap_pool`); the settings' pools may not take it.
+AKS_BOOTSTRAP_POOL = "bootstrap"
 
 NatLayout = Literal["single", "perZone"]
 # One NAT gateway per zone keeps a zone's egress alive when another zone fails (prod's SLA);
@@ -50,6 +60,108 @@ def _private_cidr(value: str, smallest_prefix: int) -> str:
     if network.prefixlen > smallest_prefix:
         raise ValueError(f"{value!r} is too small (allowed: a /{smallest_prefix} or larger)")
     return str(network)
+
+
+def _allowed_cidrs(value: tuple[str, ...]) -> tuple[str, ...]:
+    if not value:
+        raise ValueError("at least one CIDR (allowed: the deploying runners' egress ranges, e.g. '203.0.113.0/28')")
+    for cidr in value:
+        if ipaddress.ip_network(_cidr(cidr)).prefixlen == 0:
+            raise ValueError(f"{cidr!r} opens the API to the internet (allowed: specific CIDRs, never /0)")
+    return value
+
+
+ApiAccessMode = Literal["hub", "allowed-cidrs"]
+_ACCESS_HINT = (
+    "allowed: {mode: hub, ...} to peer with an existing hub network where the runners live, or "
+    "{mode: allowed-cidrs, cidrs: [...]} for a public endpoint limited to the runners' egress ranges"
+)
+
+
+class _ApiAccess(_Section):
+    """How whoever runs `pulumi up` reaches the cluster's API (DESIGN.md, "The first run on a fresh
+    account"): the API of a fresh cluster lives in a network this stack creates, so the runner
+    must either sit in a hub network that exists before the stack and is peered to it (`hub`), or
+    reach a public endpoint open to its own egress ranges only (`allowed-cidrs`)."""
+
+    mode: ApiAccessMode
+    # allowed-cidrs: the egress ranges of the runners (never 0.0.0.0/0).
+    cidrs: tuple[str, ...] = ()
+
+    def _fields_of_mode(self, hub_fields: dict[str, Any]) -> None:
+        if self.mode == "allowed-cidrs":
+            _allowed_cidrs(self.cidrs)
+            given = [key for key, value in hub_fields.items() if value]
+            if given:
+                raise ValueError(f"{', '.join(given)}: not used with mode 'allowed-cidrs' (allowed: cidrs)")
+            return
+        if self.cidrs:
+            raise ValueError("cidrs: not used with mode 'hub' (the API stays private; allowed: the hub's keys)")
+        missing = [key for key, value in hub_fields.items() if value is None]
+        if missing:
+            raise ValueError(f"{', '.join(missing)}: required with mode 'hub'")
+
+    @property
+    def private(self) -> bool:
+        return self.mode == "hub"
+
+
+class AwsApiAccess(_ApiAccess):
+    # hub: the hub VPC (same AWS account), its range and the route tables that get a route back.
+    hub_vpc_id: str | None = None
+    hub_cidr: str | None = None
+    # Default: the cluster's primary region. Prod's secondary cluster peers across regions.
+    hub_region: str | None = None
+    hub_route_table_ids: tuple[str, ...] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AwsApiAccess:
+        self._fields_of_mode(
+            {"hubVpcId": self.hub_vpc_id, "hubCidr": self.hub_cidr, "hubRouteTableIds": self.hub_route_table_ids}
+        )
+        if self.hub_vpc_id is not None and not _VPC_ID.match(self.hub_vpc_id):
+            raise ValueError(f"hubVpcId: {self.hub_vpc_id!r} is not a VPC id (allowed: e.g. 'vpc-0a1b2c3d4e5f60718')")
+        if self.hub_cidr is not None:
+            _private_cidr(self.hub_cidr, 28)
+        if self.hub_region is not None and not _AWS_REGION.match(self.hub_region):
+            raise ValueError(f"hubRegion: {self.hub_region!r} is not an AWS region (allowed: e.g. 'eu-central-1')")
+        for table in self.hub_route_table_ids or ():
+            if not _ROUTE_TABLE_ID.match(table):
+                raise ValueError(f"hubRouteTableIds: {table!r} is not a route table id (allowed: e.g. 'rtb-0a1b2c3d')")
+        if self.hub_route_table_ids is not None and not self.hub_route_table_ids:
+            raise ValueError("hubRouteTableIds: at least one (the hub's route tables that reach the runners)")
+        return self
+
+
+class AzureApiAccess(_ApiAccess):
+    # hub: the hub VNet's resource id (any subscription of the tenant).
+    hub_vnet_id: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AzureApiAccess:
+        self._fields_of_mode({"hubVnetId": self.hub_vnet_id})
+        if self.hub_vnet_id is not None and not _VNET_ID.match(self.hub_vnet_id):
+            raise ValueError(
+                f"hubVnetId: {self.hub_vnet_id!r} is not a VNet resource id (allowed: /subscriptions/<id>/"
+                "resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<name>)"
+            )
+        return self
+
+    @property
+    def hub(self) -> tuple[str, str, str]:
+        """(subscription, resource group, name) of the hub VNet."""
+        match = _VNET_ID.match(self.hub_vnet_id or "")
+        assert match is not None, "mode 'hub' has a valid hubVnetId"
+        return match["subscription"], match["group"], match["name"]
+
+
+def _replaced_key(values: Any) -> Any:
+    if isinstance(values, dict) and "apiAllowedCidrs" in values:
+        raise ValueError(
+            "apiAllowedCidrs: replaced by apiAccess (allowed: apiAccess: {mode: allowed-cidrs, cidrs: [...]} "
+            "or {mode: hub, ...}; see README.md)"
+        )
+    return values
 
 
 class NodePool(_Section):
@@ -133,8 +245,8 @@ class AwsCluster(_Section):
     vpc_cidr: str = "10.40.0.0/16"
     # Distinct from the primary's, so the two VPCs can be peered for cross-region replication.
     secondary_vpc_cidr: str = "10.41.0.0/16"
-    # Empty: the API endpoint is private only (deploy from inside the VPC or over VPN).
-    api_allowed_cidrs: tuple[str, ...] = ()
+    # Required in staging/prod (CloudSettings.check): how the deploying runner reaches the API.
+    api_access: AwsApiAccess | None = None
     nat_gateways: NatLayout | None = None
     # CloudWatch accepts only certain values; 90 covers the seed's 90-day cold log retention.
     control_plane_log_retention_days: Literal[30, 60, 90, 180, 365] = 90
@@ -153,13 +265,7 @@ class AwsCluster(_Section):
     def _vpc(cls, value: str) -> str:
         return _private_cidr(value, 16)
 
-    @field_validator("api_allowed_cidrs")
-    @classmethod
-    def _allowed(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for cidr in value:
-            if ipaddress.ip_network(_cidr(cidr)).prefixlen == 0:
-                raise ValueError(f"{cidr!r} opens the API to the internet (allowed: specific CIDRs)")
-        return value
+    _replaced = model_validator(mode="before")(_replaced_key)
 
     @model_validator(mode="after")
     def _consistent(self) -> AwsCluster:
@@ -176,7 +282,15 @@ class AwsCluster(_Section):
         ):
             if zones is not None and (len(zones) != 3 or any(not z.startswith(str(region)) for z in zones)):
                 raise ValueError(f"{key}: {list(zones)} (allowed: three zones of {region}, e.g. '{region}a')")
+        hub = self.api_access.hub_cidr if self.api_access else None
+        for key, cidr in (("vpcCidr", self.vpc_cidr), ("secondaryVpcCidr", self.secondary_vpc_cidr)):
+            if hub is not None and ipaddress.ip_network(hub).overlaps(ipaddress.ip_network(cidr)):
+                raise ValueError(f"apiAccess.hubCidr: {hub!r} overlaps {key} {cidr!r} (peered ranges must not overlap)")
         return self
+
+    def hub_region(self) -> str:
+        """The region of the hub VPC (hub mode)."""
+        return (self.api_access.hub_region if self.api_access else None) or self.region
 
     def zones(self, region: str) -> tuple[str, ...]:
         explicit = self.availability_zones if region == self.region else self.secondary_availability_zones
@@ -194,8 +308,8 @@ class AzureCluster(_Section):
     # Overlay pod range and service range: never routed in the VNet, the same in both regions.
     pod_cidr: str = "192.168.0.0/16"
     service_cidr: str = "172.16.0.0/16"
-    # Empty: a private cluster (API server reachable only from the VNet).
-    api_allowed_cidrs: tuple[str, ...] = ()
+    # Required in staging/prod (CloudSettings.check): how the deploying runner reaches the API.
+    api_access: AzureApiAccess | None = None
     # Entra ID groups that get cluster-admin (Azure RBAC also grants access per role assignment).
     admin_group_object_ids: tuple[str, ...] = ()
     # What runs `pulumi up` (it gets "AKS RBAC Cluster Admin" on the cluster): CI's federated app
@@ -221,16 +335,15 @@ class AzureCluster(_Section):
     def _overlay(cls, value: str) -> str:
         return _private_cidr(value, 16)
 
-    @field_validator("api_allowed_cidrs")
-    @classmethod
-    def _allowed(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return AwsCluster._allowed(value)
+    _replaced = model_validator(mode="before")(_replaced_key)
 
     @model_validator(mode="after")
     def _consistent(self) -> AzureCluster:
         _check_pools(self.node_pools)
         if sum(1 for p in self.node_pools if p.role == "system") != 1:
             raise ValueError("nodePools: AKS needs exactly one pool with role 'system'")
+        if any(p.name == AKS_BOOTSTRAP_POOL for p in self.node_pools):
+            raise ValueError(f"nodePools: {AKS_BOOTSTRAP_POOL!r} is the name of the pool AKS clusters are created with")
         for pool in self.node_pools:
             if len(pool.instance_types) != 1:
                 raise ValueError(f"nodePools.{pool.name}.instanceTypes: an AKS pool has exactly one VM size")
@@ -300,6 +413,14 @@ class CloudSettings(_Section):
         region_key = "region" if cloud == "aws" else "location"
         if section is None:
             return [(f"cloudCluster.{cloud}", f"required for cloud {cloud!r} (with at least {region_key!r})")]
+        if section.api_access is None:
+            problems.append(
+                (
+                    f"cloudCluster.{cloud}.apiAccess",
+                    f"required in {environment}: how the deploying runner reaches the cluster's API on the first "
+                    f"run ({_ACCESS_HINT}; README.md, 'The first run on a fresh account')",
+                )
+            )
         secondary = section.secondary_region if isinstance(section, AwsCluster) else section.secondary_location
         secondary_key = "secondaryRegion" if cloud == "aws" else "secondaryLocation"
         if environment == "prod":

@@ -14,7 +14,7 @@ with a message naming the key, the bad value and what is allowed, before anythin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,8 +39,14 @@ class ComponentOverride(_Section):
     backend: BackendChoice | None = None
 
 
+class PostgresOverride(ComponentOverride):
+    # Replaces the environment's storage size (`SIZES`); checked against the chosen backend's
+    # allowed sizes in `resolve_data_layer`.
+    storage_gib: int | None = Field(default=None, ge=1)
+
+
 class DataSettings(_Section):
-    postgres: ComponentOverride = Field(default_factory=ComponentOverride)
+    postgres: PostgresOverride = Field(default_factory=PostgresOverride)
     mongo: ComponentOverride = Field(default_factory=ComponentOverride)
     redis: ComponentOverride = Field(default_factory=ComponentOverride)
     kafka: ComponentOverride = Field(default_factory=ComponentOverride)
@@ -75,6 +81,14 @@ RDS_PARAMETER_FAMILY = "postgres17"
 AZURE_POSTGRES_VERSION = "17"
 ELASTICACHE_ENGINE_VERSION = "7.1"  # ElastiCache's newest Redis OSS engine
 ELASTICACHE_PARAMETER_FAMILY = "redis7"
+# Azure Database for PostgreSQL Flexible Server on Premium SSD (its default storage type) takes only
+# these disk sizes in GiB (the Premium SSD tiers P4...P80; azurerm's `storage_mb` list and the
+# Flexible Server storage docs). Premium SSD v2 takes any size, but it is in preview and lacks
+# storage autogrow (and, outside a few regions, HA, read replicas and geo-redundant backups),
+# which this stack relies on; docs/REAL-PATH.md.
+FLEXIBLE_SERVER_STORAGE_GIB: tuple[int, ...] = (32, 64, 128, 256, 512, 1024, 2048, 4095, 4096, 8192, 16384, 32767)
+# RDS for PostgreSQL on gp3: 20 GiB to 64 TiB.
+RDS_STORAGE_GIB = (20, 65536)
 # Kafka 4 has no ZooKeeper mode; ".kraft" selects KRaft metadata on MSK. 4.1.x is MSK's newest
 # for Standard brokers (kafka.*): 4.2.x.kraft is Express-broker only (docs/VERSIONS.md).
 MSK_KAFKA_VERSION = "4.1.x.kraft"
@@ -141,6 +155,8 @@ class EnvironmentDataSizes:
 # leaders (the same cluster-mode client code then runs in every environment), each with one
 # tiny follower so failover behaves as it will in staging.
 # Mongo storage: "500GB per context (projected)" x 6 contexts in prod.
+# PostgreSQL storage: 128 GiB (staging) and 512 GiB (prod) are Flexible Server tiers (Azure has no
+# 100 or 500 GiB disk); every backend uses the same size, so staging and prod compare on both clouds.
 # Redis memory: "128GB distributed" over three leaders in prod.
 SIZES: dict[Environment, EnvironmentDataSizes] = {
     "dev": EnvironmentDataSizes(
@@ -150,13 +166,13 @@ SIZES: dict[Environment, EnvironmentDataSizes] = {
         kafka=KafkaSize(1, 0, 5, "200m", "1Gi", "kafka.t3.small", 1, 1),
     ),
     "staging": EnvironmentDataSizes(
-        postgres=PostgresSize(3, 2, 100, "1", "4Gi", "db.r7g.large", "Standard_D2ds_v5", "GeneralPurpose"),
+        postgres=PostgresSize(3, 2, 128, "1", "4Gi", "db.r7g.large", "Standard_D2ds_v5", "GeneralPurpose"),
         mongo=MongoSize(3, 1500, "1", "4Gi"),
         redis=RedisSize(3, 1, "1", "24Gi", "cache.r7g.xlarge", "Balanced_B50"),
         kafka=KafkaSize(3, 3, 250, "1", "4Gi", "kafka.m7g.large", 3, 2),
     ),
     "prod": EnvironmentDataSizes(
-        postgres=PostgresSize(3, 2, 500, "2", "8Gi", "db.r7g.xlarge", "Standard_D4ds_v5", "GeneralPurpose"),
+        postgres=PostgresSize(3, 2, 512, "2", "8Gi", "db.r7g.xlarge", "Standard_D4ds_v5", "GeneralPurpose"),
         mongo=MongoSize(3, 3000, "2", "8Gi"),
         redis=RedisSize(3, 1, "2", "48Gi", "cache.r7g.2xlarge", "Balanced_B150"),
         kafka=KafkaSize(3, 3, 500, "2", "8Gi", "kafka.m7g.xlarge", 3, 2),
@@ -224,6 +240,21 @@ def resolve_backend(service: DataService, choice: BackendChoice | None, cloud: C
     return cloud
 
 
+def check_postgres_storage(gib: int, backend: Backend) -> None:
+    """Refuse a PostgreSQL storage size the chosen backend cannot create."""
+    key = "data.postgres.storageGib"
+    if backend == "azure" and gib not in FLEXIBLE_SERVER_STORAGE_GIB:
+        tiers = ", ".join(str(t) for t in FLEXIBLE_SERVER_STORAGE_GIB)
+        raise DataSettingsError(
+            key,
+            f"{gib} GiB is not a disk size Azure Database for PostgreSQL Flexible Server offers on "
+            f"Premium SSD (allowed: {tiers})",
+        )
+    low, high = RDS_STORAGE_GIB
+    if backend == "aws" and not low <= gib <= high:
+        raise DataSettingsError(key, f"{gib} GiB is outside what RDS gp3 storage takes (allowed: {low} to {high})")
+
+
 def resolve_data_layer(
     data: DataSettings,
     environment: Environment,
@@ -246,6 +277,8 @@ def resolve_data_layer(
             geo_redundant=profile.backups.endswith("cross-region"),
             protect=profile.protect_stateful,
         )
-    return DataLayerSpec(
-        environment=environment, cloud=cloud, components=components, sizes=SIZES[environment], needs=needs
-    )
+    sizes = SIZES[environment]
+    if data.postgres.storage_gib is not None:
+        sizes = replace(sizes, postgres=replace(sizes.postgres, storage_gib=data.postgres.storage_gib))
+    check_postgres_storage(sizes.postgres.storage_gib, components["postgres"].backend)
+    return DataLayerSpec(environment=environment, cloud=cloud, components=components, sizes=sizes, needs=needs)

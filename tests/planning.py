@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hubctl.plan import Plan, PlannedResource, run_plan
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.stack import run_pulumi_func
+
+from hubctl.plan import Plan, PlanMocks, PlannedResource, RecordingMonitor, run_plan
 
 # Every stack and cloud the project supports; staging and prod must work on both clouds.
 STACKS: list[tuple[str, str]] = [
@@ -25,6 +31,48 @@ CRD_SCHEMAS = Path(os.environ.get("CRD_SCHEMAS", Path(__file__).resolve().parent
 @functools.cache
 def planned(stack: str, cloud: str) -> Plan:
     return run_plan(stack, None if cloud == "kind" else cloud)
+
+
+@functools.cache
+def resource_options(stack: str, cloud: str) -> dict[str, dict[str, Any]]:
+    """Resource options the recorded plan does not carry, by URN: `ignoreChanges` and
+    `deleteBeforeReplace`, as the engine receives them (one more plan of the stack, recorded
+    through the same monitor)."""
+    captured: dict[str, dict[str, Any]] = {}
+    original = RecordingMonitor.RegisterResource
+
+    def register(self: RecordingMonitor, request: Any) -> Any:
+        captured[self.make_urn(request.parent, request.type, request.name)] = {
+            "ignoreChanges": list(request.ignoreChanges),
+            "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+        }
+        return original(self, request)
+
+    RecordingMonitor.RegisterResource = register  # type: ignore[method-assign]
+    try:
+        run_plan(stack, None if cloud == "kind" else cloud)
+    finally:
+        RecordingMonitor.RegisterResource = original  # type: ignore[method-assign]
+    return captured
+
+
+def record(program: Callable[[], None], stack: str = "prod") -> list[PlannedResource]:
+    """Run `program` (which registers resources) under the offline plan's mocks and monitor, and
+    return what it registered: for a component's paths no stack file reaches yet."""
+
+    def run() -> list[PlannedResource]:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        monitor = RecordingMonitor(PlanMocks())
+        try:
+            pulumi_mocks.set_mocks(PlanMocks(), project="bakhmach-hub", stack=stack, preview=True, monitor=monitor)
+            loop.run_until_complete(run_pulumi_func(program))
+            return monitor.recorded
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    return contextvars.Context().run(run)
 
 
 def of_type(plan: Plan, type_: str) -> list[PlannedResource]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from hubctl.plan import SECRET, Plan, PlannedResource
+from policy.bakhmach_policies.tagging import is_taggable
 from settings import seed
-from tests.planning import of_type, planned
+from tests.planning import of_type, planned, resource_options
 
 # The seed's "Deployment Environments" and "Cluster Autoscaling", written out.
 SEED_NODES = {"staging": 5, "prod": 15}
@@ -14,16 +17,6 @@ SEED_MAX_NODES = 50
 
 ENVIRONMENTS = ["staging", "prod"]
 REQUIRED_TAGS = {"environment", "owner", "managed-by"}
-# Azure resource types whose API has no tags.
-UNTAGGABLE = {
-    "azure-native:network:Subnet",
-    "azure-native:authorization:RoleAssignment",
-    "azure-native:monitor:DiagnosticSetting",
-    "azure-native:managedidentity:FederatedIdentityCredential",
-    "azure-native:trafficmanager:Endpoint",
-    "azure-native:dns:RecordSet",
-    "azure-native:monitor:DataCollectionRuleAssociation",
-}
 # Built-in role definition ids (Azure's fixed GUIDs).
 AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 DNS_ZONE_CONTRIBUTOR = "befefa01-2a29-4197-83a8-272ff33ce314"
@@ -51,13 +44,17 @@ def aks_components(plan: Plan) -> list[PlannedResource]:
     return found
 
 
+def agent_pools(plan: Plan, cluster: PlannedResource) -> list[PlannedResource]:
+    return [
+        p
+        for p in of_type(plan, "azure-native:containerservice:AgentPool")
+        if p.inputs["resourceName"] == cluster.inputs["resourceName"]
+    ]
+
+
 def pools_of(plan: Plan, cluster: PlannedResource) -> dict[str, dict]:
-    """Every pool of one cluster by role: the inline system pool and the separate user pools."""
-    pools = {p["nodeLabels"]["bakhmach.io/pool-role"]: p for p in cluster.inputs["agentPoolProfiles"]}
-    for pool in of_type(plan, "azure-native:containerservice:AgentPool"):
-        if pool.inputs["resourceName"] == cluster.inputs["resourceName"]:
-            pools[pool.inputs["nodeLabels"]["bakhmach.io/pool-role"]] = pool.inputs
-    return pools
+    """The settings' pools of one cluster by role: every one an AgentPool resource."""
+    return {p.inputs["nodeLabels"]["bakhmach.io/pool-role"]: p.inputs for p in agent_pools(plan, cluster)}
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -92,7 +89,9 @@ def test_entra_id_rbac_without_local_accounts_and_a_private_api(environment: str
         assert cluster.inputs["disableLocalAccounts"] is True
         assert cluster.inputs["enableRBAC"] is True
         assert cluster.inputs["aadProfile"] == {"managed": True, "enableAzureRBAC": True}
-        assert cluster.inputs["apiServerAccessProfile"] == {"enablePrivateCluster": True}
+        # mode hub: a private API server, its name in the stack's own private zone (test_api_access.py).
+        access = cluster.inputs["apiServerAccessProfile"]
+        assert access["enablePrivateCluster"] is True and access["privateDNSZone"].endswith("-api-zone-id")
         assert cluster.protect
 
 
@@ -132,6 +131,7 @@ def test_a_system_pool_and_user_pools_across_three_zones_sized_from_the_seed(env
         assert set(pools) == {"system", "compute", "memory"}
         assert pools["system"]["mode"] == "System" and pools["compute"]["mode"] == "User"
         assert pools["system"]["nodeTaints"] == ["CriticalAddonsOnly=true:NoSchedule"]
+        assert "nodeTaints" not in pools["compute"] and "nodeTaints" not in pools["memory"]
         assert pools["compute"]["vmSize"].startswith("Standard_F")  # compute-optimised
         assert pools["memory"]["vmSize"].startswith("Standard_E")  # memory-optimised
         for pool in pools.values():
@@ -140,6 +140,34 @@ def test_a_system_pool_and_user_pools_across_three_zones_sized_from_the_seed(env
             assert pool["count"] == pool["minCount"]
         assert sum(p["minCount"] for p in pools.values()) == nodes
         assert sum(p["maxCount"] for p in pools.values()) == SEED_MAX_NODES
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_pool_is_an_agent_pool_and_the_cluster_never_resends_a_changed_pool(environment: str) -> None:
+    """One pattern for all pools: AKS refuses to add a pool through a ManagedCluster update ("A new
+    agent pool was introduced"), so every pool is an AgentPool; the cluster itself carries only
+    the one-node bootstrap pool it must be created with, and ignores later changes to it."""
+    plan = plan_for(environment)
+    for cluster in managed_clusters(plan):
+        (bootstrap,) = cluster.inputs["agentPoolProfiles"]
+        assert bootstrap["name"] == "bootstrap" and bootstrap["mode"] == "System"
+        assert bootstrap["count"] == 1 and bootstrap["enableAutoScaling"] is False
+        assert "orchestratorVersion" not in bootstrap  # it follows the control plane
+        assert bootstrap["nodeTaints"] == ["CriticalAddonsOnly=true:NoSchedule"]
+        pools = agent_pools(plan, cluster)
+        assert {p.inputs["agentPoolName"] for p in pools} == {"system", "compute", "memory"}
+        # Versions in a request are all given or all left out: every AgentPool names the cluster's.
+        assert {p.inputs["orchestratorVersion"] for p in pools} == {cluster.inputs["kubernetesVersion"]}
+        # One pool operation at a time on a cluster: each pool waits for the one before it.
+        urns = {q.urn for q in pools}
+        ordered = sorted(pools, key=lambda p: len(set(p.dependencies) & urns))
+        assert ordered[0].inputs["agentPoolName"] == "system"
+        for before, after in itertools.pairwise(ordered):
+            assert before.urn in after.dependencies
+        options = resource_options(environment, "azure")
+        assert options[cluster.urn]["ignoreChanges"] == ["agentPoolProfiles"]
+        # The autoscaler owns each pool's running size.
+        assert all(options[p.urn]["ignoreChanges"] == ["count"] for p in pools)
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -170,7 +198,8 @@ def test_every_azure_resource_carries_the_required_tags(environment: str) -> Non
     plan = plan_for(environment)
     checked = 0
     for r in plan.resources:
-        if not r.type.startswith("azure-native:") or r.type in UNTAGGABLE or "bakhmach:cloud:" not in r.urn:
+        # Types whose API has no tags: the policy pack's list (generated from the provider schema).
+        if not is_taggable(r.type) or r.type.startswith("pulumi:") or "bakhmach:cloud:" not in r.urn:
             continue
         tags = r.inputs.get("tags", {})
         assert set(tags) >= REQUIRED_TAGS, f"{r.type} {r.name} lacks tags"
@@ -208,26 +237,13 @@ def test_prod_runs_a_second_cluster_in_the_secondary_location() -> None:
     assert set(seed.APPLICATION_SERVICES) <= first and set(seed.APPLICATION_SERVICES) <= second
 
 
-def test_prod_fails_over_through_traffic_manager() -> None:
+def test_prod_runs_external_dns_in_both_regions_as_its_own_identity() -> None:
+    """Failover itself is in tests/test_dns_failover.py; here, what each region needs to publish."""
     plan = plan_for("prod")
-    (profile,) = of_type(plan, "azure-native:trafficmanager:Profile")
-    assert profile.inputs["trafficRoutingMethod"] == "Priority"
-    monitor = profile.inputs["monitorConfig"]
-    assert monitor["protocol"] == "HTTPS" and monitor["path"] == "/healthz"
-    ttl = profile.inputs["dnsConfig"]["ttl"]
-    # The seed: "DNS failover to secondary region (< 1 min)".
-    assert monitor["intervalInSeconds"] * monitor["toleratedNumberOfFailures"] + ttl <= 60
-    endpoints = sorted(of_type(plan, "azure-native:trafficmanager:Endpoint"), key=lambda e: e.inputs["priority"])
-    assert [e.inputs["target"] for e in endpoints] == [
-        "api-germanywestcentral.bakhmach-business-hub.com",
-        "api-northeurope.bakhmach-business-hub.com",
-    ]
-    (record,) = of_type(plan, "azure-native:dns:RecordSet")
-    assert record.inputs["relativeRecordSetName"] == "api"
-    assert record.inputs["targetResource"]["id"] == f"{profile.name}-id"
     credentials = of_type(plan, "azure-native:managedidentity:FederatedIdentityCredential")
-    assert {c.inputs["subject"] for c in credentials} == {"system:serviceaccount:kube-system:external-dns"}
-    assert len(credentials) == 2
+    external_dns = [c for c in credentials if c.inputs["subject"] == "system:serviceaccount:kube-system:external-dns"]
+    assert len(external_dns) == 2
+    assert len({c.inputs["issuer"] for c in external_dns}) == 2  # one per cluster
 
 
 def test_staging_has_one_cluster_and_no_failover() -> None:

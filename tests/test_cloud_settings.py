@@ -45,7 +45,23 @@ def validation_error(cloud_cluster: dict[str, Any]) -> str:
             {"aws": {"region": "eu-central-1", "secondaryRegion": "eu-west-1", "secondaryVpcCidr": "10.40.0.0/16"}},
             ["secondaryVpcCidr", "overlaps vpcCidr"],
         ),
-        ({"aws": {"region": "eu-central-1", "apiAllowedCidrs": ["0.0.0.0/0"]}}, ["apiAllowedCidrs", "opens the API"]),
+        (
+            {"aws": {"region": "eu-central-1", "apiAccess": {"mode": "allowed-cidrs", "cidrs": ["0.0.0.0/0"]}}},
+            ["apiAccess", "opens the API"],
+        ),
+        (
+            {
+                "azure": {
+                    "location": "germanywestcentral",
+                    "nodePools": [
+                        {"name": "bootstrap", "role": "system", "instanceTypes": ["Standard_D4s_v5"], "share": 20},
+                        {"name": "compute", "role": "compute", "instanceTypes": ["Standard_F8s_v2"], "share": 50},
+                        {"name": "memory", "role": "memory", "instanceTypes": ["Standard_E8s_v5"], "share": 30},
+                    ],
+                }
+            },
+            ["nodePools", "'bootstrap' is the name of the pool AKS clusters are created with"],
+        ),
         (
             {"aws": {"region": "eu-central-1", "availabilityZones": ["eu-west-1a", "eu-west-1b", "eu-west-1c"]}},
             ["availabilityZones", "three zones of eu-central-1"],

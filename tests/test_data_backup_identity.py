@@ -23,8 +23,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
-from components.cloud.identity import POD_IDENTITY_TRUST
-from components.data.backup_store import STORAGE_BLOB_DATA_CONTRIBUTOR
+from components.cloud.identity import POD_IDENTITY_TRUST, AzureRole
 from hubctl.plan import REPO_ROOT, Plan, PlannedResource, run_plan
 from hubctl.render import manifests
 from tests.planning import k8s, of_type, one, planned, resource
@@ -214,7 +213,7 @@ def test_azure_postgres_identity_may_use_its_own_container_only(stack: str) -> N
     container = resource(plan, "azure-native:storage:BlobContainer", "data-backups-postgres-container")
     grants = [g for g in of_type(plan, "azure-native:authorization:RoleAssignment") if identity.urn in g.dependencies]
     (grant,) = grants
-    assert grant.inputs["roleDefinitionId"].endswith(f"/roleDefinitions/{STORAGE_BLOB_DATA_CONTRIBUTOR}")
+    assert grant.inputs["roleDefinitionId"].endswith(f"/roleDefinitions/{AzureRole.STORAGE_BLOB_DATA_CONTRIBUTOR}")
     assert grant.inputs["principalType"] == "ServicePrincipal"
     assert container.urn in grant.dependencies and grant.inputs["scope"] == f"{container.name}-id"
     # Entra ID only: the account refuses Shared Key (and so every account-key SAS).
@@ -230,7 +229,9 @@ def test_azure_postgres_cluster_runs_as_the_identity_and_the_store_inherits_it(s
     assert client_id == "data-backups-postgres-agent-client"  # the identity's clientId output
     assert spec["inheritedMetadata"]["labels"] == {"azure.workload.identity/use": "true"}
     store = one(plan, "ObjectStore", "postgres-backups", "data")["spec"]["configuration"]
-    assert store["azureCredentials"] == {"inheritFromAzureAD": True}
+    # DefaultAzureCredential (plugin v0.11+) takes the projected workload-identity token;
+    # `inheritFromAzureAD` would ask the node's managed identity instead.
+    assert store["azureCredentials"] == {"useDefaultAzureCredentials": True}
     assert store["destinationPath"].startswith(f"https://{_account(plan, 'postgres').inputs['accountName']}.")
 
 

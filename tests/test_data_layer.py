@@ -3,6 +3,7 @@ backend settings choose, the seed's sizes, and secrets that never leave Pulumi's
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -12,8 +13,8 @@ import pytest
 
 from hubctl.plan import REPO_ROOT, Plan
 from settings import SettingsError, load_settings
-from settings.data import resolve_data_layer
-from tests.planning import STACKS, k8s, of_type, one, planned, resource
+from settings.data import FLEXIBLE_SERVER_STORAGE_GIB, SIZES, resolve_data_layer
+from tests.planning import STACKS, k8s, of_type, one, planned, resource, resource_options
 
 AWS_STACKS = [("staging", "aws"), ("prod", "aws")]
 AZURE_STACKS = [("staging", "azure"), ("prod", "azure")]
@@ -153,6 +154,54 @@ def test_azure_postgres_is_zone_redundant_flexible_server_with_replicas(stack: s
 
 
 @pytest.mark.parametrize(("stack", "cloud"), AZURE_STACKS)
+def test_flexible_servers_have_a_premium_ssd_size_and_autogrow_on_every_server(stack: str, cloud: str) -> None:
+    """Premium SSD takes only fixed disk sizes; a replica's disk must match its primary's, and
+    autogrow on the primary requires it on the replicas (Microsoft's read-replica docs)."""
+    plan = planned(stack, cloud)
+    servers = of_type(plan, "azure-native:dbforpostgresql:Server")
+    assert len(servers) == 3
+    options = resource_options(stack, cloud)
+    for server in servers:
+        storage = server.inputs["storage"]
+        assert storage["storageSizeGB"] in FLEXIBLE_SERVER_STORAGE_GIB, server.name
+        assert storage == {"storageSizeGB": SIZES[stack].postgres.storage_gib, "autoGrow": "Enabled"}
+        # Autogrow owns the running size (a disk never shrinks): a deploy must not reset it.
+        assert options[server.urn]["ignoreChanges"] == ["storage.storageSizeGB"]
+
+
+@pytest.mark.parametrize(("stack", "cloud"), AZURE_STACKS)
+def test_flexible_server_waits_for_its_dns_link_and_runs_one_operation_at_a_time(stack: str, cloud: str) -> None:
+    """The server resolves its own name through the private zone only once the zone is linked to
+    the VNet; Flexible Server runs one operation per server, and a replica's creation holds its
+    primary busy: database, TLS settings, replicas and the lock follow one another."""
+    plan = planned(stack, cloud)
+    urn = {r.name: r.urn for r in plan.resources if r.name.startswith("data-postgres-")}
+    deps = {r.name: set(r.dependencies) for r in plan.resources if r.name in urn}
+    assert urn["data-postgres-dns-link"] in deps["data-postgres-primary"]
+    chain = [
+        "data-postgres-primary",
+        "data-postgres-database",
+        "data-postgres-primary-tls13",
+        "data-postgres-replica-1",
+        "data-postgres-replica-1-tls13",
+        "data-postgres-replica-2",
+        "data-postgres-replica-2-tls13",
+        "data-postgres-delete-lock",
+    ]
+    for before, after in itertools.pairwise(chain):
+        assert urn[before] in deps[after], f"{after} does not wait for {before}"
+
+
+@pytest.mark.parametrize(("stack", "cloud"), AZURE_STACKS)
+def test_managed_redis_endpoint_and_lock_come_after_the_database(stack: str, cloud: str) -> None:
+    plan = planned(stack, cloud)
+    database = resource(plan, "azure-native:redisenterprise:Database", "data-redis-database")
+    endpoint = resource(plan, "azure-native:network:PrivateEndpoint", "data-redis-private-endpoint")
+    lock = resource(plan, "azure-native:authorization:ManagementLockByScope", "data-redis-delete-lock")
+    assert database.urn in endpoint.dependencies and endpoint.urn in lock.dependencies
+
+
+@pytest.mark.parametrize(("stack", "cloud"), AZURE_STACKS)
 def test_azure_redis_is_managed_redis_tls12_lru_private(stack: str, cloud: str) -> None:
     plan = planned(stack, cloud)
     cluster = only(plan, "azure-native:redisenterprise:RedisEnterprise")
@@ -242,6 +291,36 @@ def test_unknown_backend_names_the_allowed_ones() -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings(_values(redis={"backend": "serverless"}))
     assert "data.redis.backend" in str(caught.value) and "'in-cluster' or 'managed'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("cloud", "gib", "expected"),
+    [
+        ("azure", 100, "100 GiB is not a disk size Azure Database for PostgreSQL Flexible Server offers"),
+        ("azure", 500, "(allowed: 32, 64, 128, 256, 512, 1024, 2048, 4095, 4096, 8192, 16384, 32767)"),
+        ("aws", 10, "10 GiB is outside what RDS gp3 storage takes (allowed: 20 to 65536)"),
+    ],
+)
+def test_a_postgres_storage_size_the_backend_cannot_create_is_refused(cloud: str, gib: int, expected: str) -> None:
+    from components.data import data_layer_spec
+    from tests.test_settings import prod_values
+
+    values = {**prod_values(), "cloud": cloud, "data": {"postgres": {"storageGib": gib}}}
+    values["cloudCluster"] = {**values["cloudCluster"], "azure": {"location": "germanywestcentral"}}
+    settings = load_settings(values)
+    with pytest.raises(SettingsError) as caught:
+        data_layer_spec(settings, "Pulumi.prod.yaml")
+    assert "bakhmach-hub:data.postgres.storageGib: " in str(caught.value) and expected in str(caught.value)
+
+
+def test_a_valid_postgres_storage_override_replaces_the_environments_size() -> None:
+    settings = load_settings(_values(postgres={"storageGib": 256}))
+    spec = resolve_data_layer(settings.data, "prod", "azure", {})
+    assert spec.sizes.postgres.storage_gib == 256
+    # Every environment's default fits every backend.
+    for environment in ("staging", "prod"):
+        for cloud in ("aws", "azure"):
+            resolve_data_layer(load_settings(_values()).data, environment, cloud, {})  # type: ignore[arg-type]
 
 
 def test_kafka_has_no_managed_backend_on_azure() -> None:

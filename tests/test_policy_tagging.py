@@ -118,7 +118,9 @@ def test_every_cloud_type_in_the_plans_is_classified_from_its_sdk(stack: str, cl
         package, module, name = type_.split(":")
         root = {"aws": "pulumi_aws", "azure-native": "pulumi_azure_native"}[package]
         mod = importlib.import_module(f"{root}.{module.split('/')[0]}")
-        args = getattr(mod, f"{name}Args")
+        # The SDK names a resource's args `<Name>InitArgs` where `<Name>Args` is a nested type's
+        # (aws.ec2.VpcPeeringConnectionAccepterArgs is VpcPeeringConnection's `accepter` block).
+        args = getattr(mod, f"{name}InitArgs", None) or getattr(mod, f"{name}Args")
         has_tags = "tags" in args.__init__.__code__.co_varnames
         assert tagging.is_taggable(type_) == has_tags, type_
 

@@ -120,7 +120,7 @@ def test_deploy_follows_the_seeds_branch_model_behind_environments() -> None:
     assert flow["on"] == {"push": {"branches": ["develop", "staging", "main"]}}
     pick = flow["jobs"]["target"]["steps"][0]["run"]
     for branch, stack in (("develop", "dev"), ("staging", "staging"), ("main", "prod")):
-        assert f"{branch}) stack={stack};" in pick
+        assert f"{branch}) stack={stack} ;;" in pick
         assert json.loads((REPO_ROOT / "policy" / "config" / f"{stack}.json").read_text())
     deploy = flow["jobs"]["deploy"]
     assert deploy["environment"] == "${{ needs.target.outputs.stack }}"
@@ -151,32 +151,61 @@ def test_pr_report_writes_one_comment_under_the_size_limit(tmp_path: Path) -> No
     assert "#### Policy pack" in comment and "0 mandatory" in comment
 
 
-def _pick_runners(pick: str) -> dict[str, list[str]]:
-    """Run the target job's shell for each branch and read the runner labels it chooses."""
-    runners = {}
-    for branch, stack in (("develop", "dev"), ("staging", "staging"), ("main", "prod")):
+def _pick_stacks(pick: str) -> dict[str, str]:
+    """Run the target job's shell for each branch and read the stack it chooses."""
+    stacks = {}
+    for branch in ("develop", "staging", "main"):
         with_output = f'GITHUB_OUTPUT=$(mktemp); {pick}\ncat "$GITHUB_OUTPUT"'
         done = subprocess.run(
             ["bash", "-c", with_output], env=os.environ | {"BRANCH": branch}, capture_output=True, text=True
         )
         assert done.returncode == 0, done.stderr
-        outputs = dict(line.split("=", 1) for line in done.stdout.splitlines())
-        assert outputs["stack"] == stack
-        runners[stack] = json.loads(outputs["runner"])
-    return runners
+        stacks[branch] = dict(line.split("=", 1) for line in done.stdout.splitlines())["stack"]
+    return stacks
 
 
-def test_every_stack_deploys_from_a_runner_that_reaches_its_private_api() -> None:
-    """staging/prod clusters have private API endpoints: GitHub-hosted runners cannot reach them."""
+def _script(name: str):  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / ".github" / "scripts" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _stack_file(tmp_path: Path, stack: str, access: dict[str, Any]) -> Path:
+    config = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    config["bakhmach-hub:cloudCluster"][config["bakhmach-hub:cloud"]]["apiAccess"] = access
+    (tmp_path / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": config}))
+    return tmp_path
+
+
+def test_every_stack_deploys_from_the_runner_its_api_access_names(tmp_path: Path) -> None:
+    """A private API is reachable only from the hub the stack peers with; a public one only from a
+    listed egress range: the runner follows the stack file's apiAccess."""
     flow = workflow("deploy.yml")
-    runners = _pick_runners(flow["jobs"]["target"]["steps"][0]["run"])
-    assert runners == {stack: ["self-hosted", label] for stack, label in RUNNER_LABELS.items()}
+    target = flow["jobs"]["target"]
+    assert _pick_stacks(target["steps"][0]["run"]) == {"develop": "dev", "staging": "staging", "main": "prod"}
+    runner_step = next(s for s in target["steps"] if s.get("id") == "runner")
+    assert ".github/scripts/stack-runner.py" in runner_step["run"]
+    assert target["outputs"]["runner"] == "${{ steps.runner.outputs.runner }}"
     assert flow["jobs"]["deploy"]["runs-on"] == "${{ fromJSON(needs.target.outputs.runner) }}"
+    module = _script("stack-runner")
+    # The repository's stack files: kind, and hub mode for staging and prod.
+    assert {stack: module.stack_runner(stack) for stack in RUNNER_LABELS} == {
+        stack: ["self-hosted", label] for stack, label in RUNNER_LABELS.items()
+    }
+    allowed = _stack_file(tmp_path, "staging", {"mode": "allowed-cidrs", "cidrs": ["203.0.113.0/28"]})
+    assert module.stack_runner("staging", allowed) == ["bakhmach-staging-egress"]
     declared = yaml.safe_load((REPO_ROOT / ".github" / "actionlint.yaml").read_text())["self-hosted-runner"]["labels"]
-    assert set(RUNNER_LABELS.values()) <= set(declared)
-    preview = workflow("preview.yml")["jobs"]["preview"]
-    assert preview["runs-on"] == ["self-hosted", "bakhmach-${{ matrix.stack }}"]
-    assert {f"bakhmach-{s}" for s in preview["strategy"]["matrix"]["stack"]} <= set(declared)
+    assert {*RUNNER_LABELS.values(), "bakhmach-staging-egress", "bakhmach-prod-egress"} <= set(declared)
+    preview = workflow("preview.yml")["jobs"]
+    assert preview["preview"]["runs-on"] == "${{ fromJSON(needs.target.outputs.runners)[matrix.stack] }}"
+    assert preview["preview"]["needs"] == "target"
+    script = " ".join(str(s.get("run", "")) for s in preview["target"]["steps"])
+    assert all(f"stack-runner.py {stack}" in script for stack in preview["preview"]["strategy"]["matrix"]["stack"])
+    assert preview["target"]["if"] == preview["preview"]["if"]  # no fork reaches either
 
 
 @pytest.mark.parametrize("name", ["deploy.yml", "preview.yml"])
@@ -202,12 +231,7 @@ def test_azure_stacks_log_in_to_the_cli_and_install_kubelogin_before_pulumi(name
 
 
 def test_the_cloud_step_reads_the_stack_files_cloud() -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("stack_cloud", REPO_ROOT / ".github" / "scripts" / "stack-cloud.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _script("stack-cloud")
     for stack in RUNNER_LABELS:
         config = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
         assert module.stack_cloud(stack) == config["bakhmach-hub:cloud"]

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from components.labels import ttl_label
 from settings.seed import Environment
-
-if TYPE_CHECKING:  # cluster.py imports the cloud backends, which import this module
-    from components.cluster import ClusterArgs
 
 
 @dataclass(frozen=True)
@@ -49,19 +45,3 @@ class CloudScope:
     def named(self, name: str) -> dict[str, str]:
         return {**self.tags, "Name": name}
 
-
-def scope_for(args: ClusterArgs, region: str, secondary_region: str | None, key: str) -> CloudScope:
-    """The scope of the cluster `args` asks for: the primary region, or (prod) the secondary one.
-    `key` names the settings key for the message (CloudSettings.check refuses a missing one before
-    anything registers; this guards direct use)."""
-    chosen = secondary_region if args.secondary else region
-    if chosen is None:
-        raise ValueError(f"{key} is required for a secondary cluster")
-    return CloudScope(
-        stack_name=args.stack_name,
-        environment=args.environment,
-        owner=args.owner,
-        region=chosen,
-        secondary=args.secondary,
-        protect=args.protect,
-    )

@@ -1,15 +1,25 @@
 """`DnsFailover`: prod's one name for clients, failing over between the two regions' clusters.
 
 The seed's failover procedure: "Detect failure (health checks)" then "DNS failover to secondary
-region (< 1 min)". Each region publishes its own origin name (`<record>-<region>.<zone>`) through
-external-dns, which runs in that region's cluster with workload identity and may only write to this
-zone; the gateway's Service carries the annotation `external-dns.alpha.kubernetes.io/hostname`
-with that origin. The failover name (`<record>.<zone>`) points at the primary origin while its
-health check passes and at the secondary origin otherwise:
+region (< 1 min)". Each region publishes its own origin name (`<record>-<region>.<zone>`,
+`DnsFailoverSettings.origin`) through external-dns, which runs in that region's cluster with
+workload identity and may only write to this zone; the gateway's Service carries the annotation
+`external-dns.alpha.kubernetes.io/hostname` with that origin. The failover name (`<record>.<zone>`)
+points at the primary origin while its health check passes and at the secondary origin otherwise:
 - AWS: Route53 HTTPS health checks every 10 s (3 failures = 30 s) and PRIMARY/SECONDARY
   failover CNAMEs with a 30 s TTL: clients move within about a minute;
 - Azure: a Traffic Manager profile with priority routing, HTTPS probes every 10 s (2 tolerated
   failures) and a 30 s TTL, aliased from the Azure DNS zone.
+
+Until something publishes the origins (the gateway, a later issue), a health check could only
+fail and a failover record would point at names that do not exist. So the zone and each region's
+external-dns are built (the zone must exist to be delegated at the registrar; external-dns is what
+will publish the origins), and the health checks, failover records and Traffic Manager profile
+are built only once every region has a `RegionalOrigin`.
+
+The seam for the gateway: build `RegionalCluster(..., origin=RegionalOrigin(hostname=
+settings.origin(region), published_by=<the gateway's Service>))` for each region (components/
+platform.py, `_regional`); the health checks then wait for that Service and probe that name.
 """
 
 from __future__ import annotations
@@ -22,16 +32,16 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.dns as dns
-import pulumi_azure_native.managedidentity as managedidentity
 import pulumi_azure_native.resources as resources
 import pulumi_azure_native.trafficmanager as trafficmanager
 import pulumi_kubernetes as k8s
 
 from components.cloud import versions
 from components.cloud.common import CloudScope
-from components.cloud.identity import pod_identity_role
+from components.cloud.identity import AzureRole, federated_identity, pod_identity_role, role_assignment
 from components.labels import standard_labels
 from components.network import AwsNetwork, AzureNetwork, CloudNetwork
+from components.priorities import SYSTEM_CLUSTER_CRITICAL
 from settings.cloud import DnsFailoverSettings
 from settings.seed import SHARED_CONTEXT, Cloud
 
@@ -39,20 +49,25 @@ EXTERNAL_DNS_NAMESPACE = "kube-system"
 EXTERNAL_DNS_SA = "external-dns"
 HEALTH_INTERVAL_SECONDS = 10
 FAILOVER_TTL_SECONDS = 30
-# Built-in role "DNS Zone Contributor".
-DNS_ZONE_CONTRIBUTOR = "befefa01-2a29-4197-83a8-272ff33ce314"
-# Built-in role "Reader": external-dns lists the zones of its resource group before writing
-# (its Azure tutorial grants Reader on the group as well as DNS Zone Contributor on the zone).
-READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+
+
+@dataclass(frozen=True)
+class RegionalOrigin:
+    """What one region serves clients at: the host name its gateway publishes (through external-dns)
+    and the resource that publishes it (the gateway's Service), which health checks wait for."""
+
+    hostname: str
+    published_by: pulumi.Resource
 
 
 @dataclass(frozen=True)
 class RegionalCluster:
-    """What failover needs of one region's cluster."""
+    """What failover needs of one region's cluster, and its origin once something serves there."""
 
     scope: CloudScope
     provider: k8s.Provider
     network: CloudNetwork
+    origin: RegionalOrigin | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,17 @@ class DnsFailoverArgs:
     settings: DnsFailoverSettings
     # Primary first, then secondary.
     clusters: tuple[RegionalCluster, ...]
+
+    @property
+    def origins(self) -> tuple[RegionalOrigin, ...] | None:
+        """Every region's origin, or None while no region has one. Failing over between some regions
+        and not others would route clients to a region nothing checks: all or none."""
+        given = [c.origin for c in self.clusters if c.origin is not None]
+        if not given:
+            return None
+        if len(given) != len(self.clusters):
+            raise ValueError("DnsFailover: every region needs an origin, or none does")
+        return tuple(given)
 
 
 def external_dns_values(
@@ -74,12 +100,17 @@ def external_dns_values(
         "sources": ["service", "ingress"],
         "interval": "1m",
         "serviceAccount": {"create": True, "name": EXTERNAL_DNS_SA},
+        # A cluster add-on in kube-system (components/priorities.py).
+        "priorityClassName": SYSTEM_CLUSTER_CRITICAL,
         **provider_values,
     }
 
 
 class FailoverBackend(Protocol):
-    def build(self, args: DnsFailoverArgs, parent: pulumi.Resource) -> pulumi.Output[str]: ...
+    def build(self, args: DnsFailoverArgs, parent: pulumi.Resource) -> pulumi.Output[str]:
+        """The zone and each region's external-dns; health checks and failover records once
+        `args.origins` exist. Returns the zone's id or name."""
+        ...
 
 
 class Route53Failover:
@@ -96,7 +127,7 @@ class Route53Failover:
             tags=primary.scope.tags,
             opts=pulumi.ResourceOptions(parent=parent, provider=first.provider, protect=primary.scope.protect),
         )
-        for index, cluster in enumerate(args.clusters):
+        for cluster in args.clusters:
             network, scope = cluster.network, cluster.scope
             assert isinstance(network, AwsNetwork) and network.cluster_name is not None
             regional = pulumi.ResourceOptions(parent=parent, provider=network.provider)
@@ -143,18 +174,24 @@ class Route53Failover:
                 ),
                 opts=pulumi.ResourceOptions(parent=parent, provider=cluster.provider, depends_on=[role]),
             )
-            origin = settings.origin(scope.region)
+        origins = args.origins
+        if origins is None:
+            return zone.zone_id
+        for index, (cluster, origin) in enumerate(zip(args.clusters, origins, strict=True)):
+            scope = cluster.scope
             check = aws.route53.HealthCheck(
                 f"{scope.prefix}-health",
                 type="HTTPS",
-                fqdn=origin,
+                fqdn=origin.hostname,
                 port=443,
                 resource_path=settings.health_check_path,
                 enable_sni=True,
                 request_interval=HEALTH_INTERVAL_SECONDS,
                 failure_threshold=3,
-                tags={**scope.tags, "Name": origin},
-                opts=global_opts,
+                tags={**scope.tags, "Name": origin.hostname},
+                opts=pulumi.ResourceOptions.merge(
+                    global_opts, pulumi.ResourceOptions(depends_on=[origin.published_by])
+                ),
             )
             role_name = "PRIMARY" if index == 0 else "SECONDARY"
             aws.route53.Record(
@@ -163,7 +200,7 @@ class Route53Failover:
                 name=settings.fqdn,
                 type="CNAME",
                 ttl=FAILOVER_TTL_SECONDS,
-                records=[origin],
+                records=[origin.hostname],
                 set_identifier=f"{role_name.lower()}-{scope.region}",
                 failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type=role_name)],
                 health_check_id=check.id,
@@ -194,80 +231,33 @@ class TrafficManagerFailover:
             tags=scope.tags,
             opts=pulumi.ResourceOptions(parent=parent, protect=scope.protect),
         )
-        profile = trafficmanager.Profile(
-            "dns-failover",
-            profile_name=f"tm-{scope.cluster_name}",
-            resource_group_name=group.name,
-            location="global",
-            profile_status="Enabled",
-            traffic_routing_method=trafficmanager.TrafficRoutingMethod.PRIORITY,
-            # The Traffic Manager name is global; the zone's alias below is what clients use.
-            dns_config=trafficmanager.DnsConfigArgs(
-                relative_name=f"{scope.cluster_name}-{settings.record}", ttl=FAILOVER_TTL_SECONDS
-            ),
-            monitor_config=trafficmanager.MonitorConfigArgs(
-                protocol=trafficmanager.MonitorProtocol.HTTPS,
-                port=443,
-                path=settings.health_check_path,
-                interval_in_seconds=HEALTH_INTERVAL_SECONDS,
-                timeout_in_seconds=5,
-                tolerated_number_of_failures=2,
-            ),
-            tags=scope.tags,
-            opts=child,
-        )
         client = authorization.get_client_config_output()
 
-        def role_id(role: str) -> pulumi.Output[str]:
-            return client.subscription_id.apply(
-                lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}"
-            )
-
-        for index, cluster in enumerate(args.clusters):
+        for cluster in args.clusters:
             network, regional = cluster.network, cluster.scope
             assert isinstance(network, AzureNetwork) and network.oidc_issuer_url is not None
-            trafficmanager.Endpoint(
-                f"{regional.prefix}-endpoint",
-                endpoint_name=regional.region,
-                profile_name=profile.name,
-                resource_group_name=group.name,
-                endpoint_type="ExternalEndpoints",
-                target=settings.origin(regional.region),
-                priority=index + 1,
-                endpoint_status="Enabled",
-                opts=child,
-            )
-            identity = managedidentity.UserAssignedIdentity(
+            identity, _ = federated_identity(
                 f"{regional.prefix}-external-dns",
-                resource_name_=f"id-{regional.cluster_name}-external-dns",
+                identity_name=f"id-{regional.cluster_name}-external-dns",
                 resource_group_name=network.resource_group_name,
                 location=regional.region,
+                issuer=network.oidc_issuer_url,
+                service_accounts=[(EXTERNAL_DNS_NAMESPACE, EXTERNAL_DNS_SA)],
+                credential_names=[(f"{regional.prefix}-external-dns-federation", "external-dns")],
                 tags=regional.tags,
                 opts=child,
             )
-            managedidentity.FederatedIdentityCredential(
-                f"{regional.prefix}-external-dns-federation",
-                federated_identity_credential_resource_name="external-dns",
-                resource_name_=identity.name,
-                resource_group_name=network.resource_group_name,
-                issuer=network.oidc_issuer_url,
-                subject=f"system:serviceaccount:{EXTERNAL_DNS_NAMESPACE}:{EXTERNAL_DNS_SA}",
-                audiences=["api://AzureADTokenExchange"],
-                opts=child,
-            )
-            grant = authorization.RoleAssignment(
+            grant = role_assignment(
                 f"{regional.prefix}-external-dns-zone",
+                role=AzureRole.DNS_ZONE_CONTRIBUTOR,
                 principal_id=identity.principal_id,
-                principal_type="ServicePrincipal",
-                role_definition_id=role_id(DNS_ZONE_CONTRIBUTOR),
                 scope=zone.id,
                 opts=child,
             )
-            read_group = authorization.RoleAssignment(
+            read_group = role_assignment(
                 f"{regional.prefix}-external-dns-group-reader",
+                role=AzureRole.READER,
                 principal_id=identity.principal_id,
-                principal_type="ServicePrincipal",
-                role_definition_id=role_id(READER),
                 scope=group.id,
                 opts=child,
             )
@@ -322,6 +312,43 @@ class TrafficManagerFailover:
                     parent=parent, provider=cluster.provider, depends_on=[grant, read_group, config]
                 ),
             )
+        origins = args.origins
+        if origins is None:
+            return zone.name
+        profile = trafficmanager.Profile(
+            "dns-failover",
+            profile_name=f"tm-{scope.cluster_name}",
+            resource_group_name=group.name,
+            location="global",
+            profile_status="Enabled",
+            traffic_routing_method=trafficmanager.TrafficRoutingMethod.PRIORITY,
+            # The Traffic Manager name is global; the zone's alias below is what clients use.
+            dns_config=trafficmanager.DnsConfigArgs(
+                relative_name=f"{scope.cluster_name}-{settings.record}", ttl=FAILOVER_TTL_SECONDS
+            ),
+            monitor_config=trafficmanager.MonitorConfigArgs(
+                protocol=trafficmanager.MonitorProtocol.HTTPS,
+                port=443,
+                path=settings.health_check_path,
+                interval_in_seconds=HEALTH_INTERVAL_SECONDS,
+                timeout_in_seconds=5,
+                tolerated_number_of_failures=2,
+            ),
+            tags=scope.tags,
+            opts=child,
+        )
+        for index, (cluster, origin) in enumerate(zip(args.clusters, origins, strict=True)):
+            trafficmanager.Endpoint(
+                f"{cluster.scope.prefix}-endpoint",
+                endpoint_name=cluster.scope.region,
+                profile_name=profile.name,
+                resource_group_name=group.name,
+                endpoint_type="ExternalEndpoints",
+                target=origin.hostname,
+                priority=index + 1,
+                endpoint_status="Enabled",
+                opts=pulumi.ResourceOptions(parent=parent, depends_on=[origin.published_by]),
+            )
         dns.RecordSet(
             "dns-failover-record",
             relative_record_set_name=settings.record,
@@ -341,9 +368,14 @@ FAILOVER_BACKENDS: dict[Cloud, FailoverBackend] = {"aws": Route53Failover(), "az
 
 class DnsFailover(pulumi.ComponentResource):
     zone: pulumi.Output[str]
+    # The failover name clients use, once it exists (every region has an origin).
+    fqdn: str | None
+    zone_name: str
 
     def __init__(self, name: str, args: DnsFailoverArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("bakhmach:cloud:DnsFailover", name, None, opts)
+        active = args.origins is not None
         self.zone = FAILOVER_BACKENDS[args.cloud].build(args, self)
-        self.fqdn = args.settings.fqdn
-        self.register_outputs({"fqdn": self.fqdn})
+        self.fqdn = args.settings.fqdn if active else None
+        self.zone_name = args.settings.zone
+        self.register_outputs({"fqdn": self.fqdn, "zone": args.settings.zone})

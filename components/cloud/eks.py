@@ -19,22 +19,22 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.cloud import versions
-from components.cloud.common import CloudScope, scope_for
+from components.cloud.api_access import ApiPath, aws_hub_access, require_access
+from components.cloud.backend import ClusterArgs, ClusterEndpoint, scope_for
+from components.cloud.common import CloudScope
 from components.cloud.identity import pod_identity_role, service_role
 from components.cloud.vpc import AwsVpc, AwsVpcArgs
 from components.network import AwsNetwork
+from components.priorities import SYSTEM_CLUSTER_CRITICAL
 from settings import seed
 from settings.cloud import AwsCluster, NatLayout, PoolSize, pool_sizes
-
-if TYPE_CHECKING:
-    from components.cluster import ClusterArgs, ClusterEndpoint
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 CLUSTER_AUTOSCALER_SA = "cluster-autoscaler"
@@ -122,7 +122,366 @@ def eks_kubeconfig(
     return pulumi.Output.secret(pulumi.Output.all(name, endpoint, ca).apply(render))
 
 
+@dataclass(frozen=True)
+class _Parts:
+    """Where a part of the cluster puts its children: the component, and the region's provider."""
+
+    parent: pulumi.Resource
+    provider: aws.Provider
+
+    def opts(self, **extra: object) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self.parent, provider=self.provider, **extra)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ControlPlane:
+    kms_key: aws.kms.Key
+    cluster: aws.eks.Cluster
+
+
+@dataclass(frozen=True)
+class NodePools:
+    node_groups: dict[str, aws.eks.NodeGroup]
+    sizes: dict[str, PoolSize]
+
+
+def control_plane(
+    name: str, scope: CloudScope, settings: AwsCluster, kubernetes_version: str, subnet_ids: list[Any], at: _Parts
+) -> ControlPlane:
+    """The EKS control plane: its Secrets key, its log group, its role and the cluster itself."""
+    cluster_name = scope.cluster_name
+    kms_key = aws.kms.Key(
+        f"{name}-secrets-key",
+        description=f"Envelope encryption of Kubernetes Secrets in {cluster_name}",
+        enable_key_rotation=True,
+        deletion_window_in_days=30,
+        tags=scope.named(f"{cluster_name}-secrets"),
+        opts=at.opts(protect=scope.protect),
+    )
+    aws.kms.Alias(
+        f"{name}-secrets-key-alias", name=f"alias/{cluster_name}-secrets", target_key_id=kms_key.key_id, opts=at.opts()
+    )
+    # EKS writes to this exact group name; creating it first sets the retention.
+    log_group = aws.cloudwatch.LogGroup(
+        f"{name}-control-plane-logs",
+        name=f"/aws/eks/{cluster_name}/cluster",
+        retention_in_days=settings.control_plane_log_retention_days,
+        tags=scope.named(f"{cluster_name}-control-plane"),
+        opts=at.opts(protect=scope.protect),
+    )
+    cluster_role = service_role(
+        f"{name}-cluster-role",
+        "eks.amazonaws.com",
+        managed_policy_arns=["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"],
+        tags=scope.tags,
+        opts=at.opts(),
+    )
+    access = require_access(settings.api_access, "aws")
+    # hub: private only, reached through the peering; allowed-cidrs: also public, for those ranges.
+    public = not access.private
+    cluster = aws.eks.Cluster(
+        f"{name}-eks",
+        name=cluster_name,
+        version=kubernetes_version,
+        role_arn=cluster_role.arn,
+        vpc_config=aws.eks.ClusterVpcConfigArgs(
+            subnet_ids=subnet_ids,
+            endpoint_private_access=True,
+            endpoint_public_access=public,
+            public_access_cidrs=list(access.cidrs) if public else None,
+        ),
+        access_config=aws.eks.ClusterAccessConfigArgs(
+            # Access entries (an EKS API) instead of the aws-auth ConfigMap; the deploying
+            # identity is cluster admin so Pulumi can install what runs in the cluster.
+            authentication_mode="API",
+            bootstrap_cluster_creator_admin_permissions=True,
+        ),
+        encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+            provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=kms_key.arn),
+            resources=["secrets"],
+        ),
+        enabled_cluster_log_types=CONTROL_PLANE_LOGS,
+        # The add-ons below are EKS-managed (versioned, upgradable); no unmanaged copies.
+        bootstrap_self_managed_addons=False,
+        upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
+        deletion_protection=scope.protect,
+        tags=scope.named(cluster_name),
+        opts=at.opts(protect=scope.protect, depends_on=[log_group]),
+    )
+    return ControlPlane(kms_key=kms_key, cluster=cluster)
+
+
+def addon(
+    name: str,
+    addon_name: str,
+    cluster: aws.eks.Cluster,
+    scope: CloudScope,
+    at: _Parts,
+    after: Sequence[pulumi.Resource],
+    configuration: str | None = None,
+    pod_identities: list[aws.eks.AddonPodIdentityAssociationArgs] | None = None,
+) -> aws.eks.Addon:
+    """An EKS-managed add-on at EKS's default version for the cluster's minor."""
+    return aws.eks.Addon(
+        f"{name}-{addon_name}",
+        cluster_name=cluster.name,
+        addon_name=addon_name,
+        configuration_values=configuration,
+        pod_identity_associations=pod_identities,
+        resolve_conflicts_on_create="OVERWRITE",
+        resolve_conflicts_on_update="PRESERVE",
+        tags=scope.tags,
+        opts=at.opts(depends_on=list(after)),
+    )
+
+
+def daemon_addons(name: str, cluster: aws.eks.Cluster, scope: CloudScope, at: _Parts) -> dict[str, aws.eks.Addon]:
+    """The add-ons that run on every node; they come before nodes: a node is Ready only once the
+    CNI runs on it."""
+    return {
+        "vpc-cni": addon(
+            name,
+            "vpc-cni",
+            cluster,
+            scope,
+            at,
+            [],
+            # The VPC CNI's network-policy agent enforces the contexts' default-deny policies.
+            configuration=json.dumps({"enableNetworkPolicy": "true"}),
+        ),
+        "kube-proxy": addon(name, "kube-proxy", cluster, scope, at, []),
+        "eks-pod-identity-agent": addon(name, "eks-pod-identity-agent", cluster, scope, at, []),
+    }
+
+
+def node_pools(
+    name: str,
+    scope: CloudScope,
+    settings: AwsCluster,
+    cluster: aws.eks.Cluster,
+    subnet_of_zone: dict[str, Any],
+    after: Sequence[pulumi.Resource],
+    at: _Parts,
+) -> NodePools:
+    """Every pool of the settings as managed node groups (one per zone for `ZONAL_ROLES`), each
+    with its launch template: IMDSv2 only, encrypted gp3 root volumes."""
+    cluster_name = scope.cluster_name
+    zones = list(subnet_of_zone)
+    node_role = service_role(
+        f"{name}-node-role",
+        "ec2.amazonaws.com",
+        managed_policy_arns=[
+            "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+            "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+            # aws-node starts before any pod identity can be served, so it uses the node role.
+            "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+        ],
+        tags=scope.tags,
+        opts=at.opts(),
+    )
+    node_groups: dict[str, aws.eks.NodeGroup] = {}
+    sizes: dict[str, PoolSize] = {}
+    for pool, size in zip(settings.node_pools, pool_sizes(settings.node_pools, scope.environment), strict=True):
+        sizes[pool.name] = size
+        template = aws.ec2.LaunchTemplate(
+            f"{name}-{pool.name}-lt",
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name="/dev/xvda",
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=settings.node_disk_gib,
+                        volume_type="gp3",
+                        encrypted="true",
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
+            # IMDSv2 only, one hop: pods cannot borrow the node's role through the metadata
+            # service; they get their own through Pod Identity.
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
+            ),
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(
+                    resource_type=kind, tags=scope.named(f"{cluster_name}-{pool.name}")
+                )
+                for kind in ("instance", "volume")
+            ],
+            tags=scope.named(f"{cluster_name}-{pool.name}"),
+            opts=at.opts(),
+        )
+        for group in node_group_layout(pool.name, pool.role, size, zones):
+            node_groups[group.name] = aws.eks.NodeGroup(
+                f"{name}-{group.name}",
+                cluster_name=cluster.name,
+                node_group_name_prefix=f"{group.name}-",
+                node_role_arn=node_role.arn,
+                subnet_ids=[subnet_of_zone[z] for z in group.zones],
+                instance_types=list(pool.instance_types),
+                ami_type="AL2023_x86_64_STANDARD",
+                capacity_type="ON_DEMAND",
+                launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                    id=template.id, version=template.latest_version.apply(str)
+                ),
+                scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                    min_size=group.minimum, desired_size=group.minimum, max_size=group.maximum
+                ),
+                update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+                # The same labels in every zone's group: the autoscaler balances only groups
+                # whose nodes look alike (it ignores the zone and node-group labels itself).
+                labels={"bakhmach.io/pool": pool.name, "bakhmach.io/pool-role": pool.role},
+                tags=scope.named(f"{cluster_name}-{group.name}"),
+                opts=at.opts(
+                    depends_on=list(after),
+                    # The autoscaler owns the running size; a deploy must not reset it.
+                    ignore_changes=["scalingConfig.desiredSize"],
+                    # A new name prefix lets a replacement group come up before the old one goes.
+                    delete_before_replace=False,
+                ),
+            )
+    return NodePools(node_groups=node_groups, sizes=sizes)
+
+
+def node_addons(
+    name: str,
+    cluster: aws.eks.Cluster,
+    scope: CloudScope,
+    nodes: Sequence[pulumi.Resource],
+    pod_identity_agent: aws.eks.Addon,
+    at: _Parts,
+) -> dict[str, aws.eks.Addon]:
+    """The add-ons that run as Deployments, so they need nodes: CoreDNS and the EBS CSI driver."""
+    ebs_role = pod_identity_role(
+        f"{name}-ebs-csi",
+        cluster_name=cluster.name,
+        namespace="kube-system",
+        service_account="ebs-csi-controller-sa",
+        managed_policy_arns=["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"],
+        tags=scope.tags,
+        opts=at.opts(),
+        associate=False,
+    )
+    return {
+        "coredns": addon(name, "coredns", cluster, scope, at, nodes),
+        "aws-ebs-csi-driver": addon(
+            name,
+            "aws-ebs-csi-driver",
+            cluster,
+            scope,
+            at,
+            [*nodes, pod_identity_agent],
+            # Since EKS 1.30 no StorageClass is marked default, and PVCs without a class (the
+            # operators' volume templates) stay Pending. The add-on's own option creates
+            # `ebs-csi-default-sc` (gp3, WaitForFirstConsumer, expandable) as the default; its
+            # volumes are encrypted by the region's EBS encryption-by-default.
+            configuration=json.dumps(EBS_CSI_CONFIGURATION),
+            pod_identities=[
+                aws.eks.AddonPodIdentityAssociationArgs(role_arn=ebs_role.arn, service_account="ebs-csi-controller-sa")
+            ],
+        ),
+    }
+
+
+def kubernetes_provider(
+    scope: CloudScope, cluster: aws.eks.Cluster, after: Sequence[pulumi.Resource], parent: pulumi.Resource
+) -> tuple[pulumi.Output[str], k8s.Provider]:
+    """The kubeconfig (`aws eks get-token`) and the provider everything in-cluster uses; it waits
+    for `after` (nodes, CoreDNS, the hub's path to the API), which the kubeconfig refers to none of."""
+    kubeconfig = eks_kubeconfig(
+        cluster.name,
+        cluster.endpoint,
+        cluster.certificate_authority.apply(lambda ca: ca.data or ""),
+        scope.region,
+    )
+    provider = k8s.Provider(
+        f"{scope.prefix}-k8s",
+        kubeconfig=kubeconfig,
+        enable_server_side_apply=True,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)),
+    )
+    return kubeconfig, provider
+
+
+def autoscaler_policy(cluster_name: pulumi.Input[str]) -> pulumi.Output[str]:
+    """What the Cluster Autoscaler may do: describe everything, resize only this cluster's groups."""
+    return pulumi.Output.from_input(cluster_name).apply(
+        lambda n: json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": [
+                            "autoscaling:DescribeAutoScalingGroups",
+                            "autoscaling:DescribeAutoScalingInstances",
+                            "autoscaling:DescribeLaunchConfigurations",
+                            "autoscaling:DescribeScalingActivities",
+                            "autoscaling:DescribeTags",
+                            "ec2:DescribeImages",
+                            "ec2:DescribeInstanceTypes",
+                            "ec2:DescribeLaunchTemplateVersions",
+                            "ec2:GetInstanceTypesFromInstanceRequirements",
+                            "eks:DescribeNodegroup",
+                        ],
+                        "Resource": "*",
+                    },
+                    {
+                        # Only this cluster's groups (EKS tags them "owned") can be resized.
+                        "Effect": "Allow",
+                        "Action": [
+                            "autoscaling:SetDesiredCapacity",
+                            "autoscaling:TerminateInstanceInAutoScalingGroup",
+                        ],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{n}": "owned"}},
+                    },
+                ],
+            }
+        )
+    )
+
+
+def autoscaling(
+    name: str,
+    scope: CloudScope,
+    cluster: aws.eks.Cluster,
+    pod_identity_agent: aws.eks.Addon,
+    provider: k8s.Provider,
+    at: _Parts,
+) -> k8s.helm.v3.Release:
+    """The Cluster Autoscaler with the seed's rule (`autoscaler_args`), as its own Pod Identity role."""
+    role = pod_identity_role(
+        f"{name}-cluster-autoscaler",
+        cluster_name=cluster.name,
+        namespace="kube-system",
+        service_account=CLUSTER_AUTOSCALER_SA,
+        policy=autoscaler_policy(cluster.name),
+        tags=scope.tags,
+        opts=at.opts(depends_on=[pod_identity_agent]),
+    )
+    return versions.CLUSTER_AUTOSCALER.release(
+        f"{name}-cluster-autoscaler",
+        name="cluster-autoscaler",
+        namespace="kube-system",
+        values={
+            "cloudProvider": "aws",
+            "awsRegion": scope.region,
+            "autoDiscovery": {"clusterName": scope.cluster_name},
+            "image": {"tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAG},
+            "rbac": {"serviceAccount": {"create": True, "name": CLUSTER_AUTOSCALER_SA}},
+            "replicaCount": 2 if scope.environment == "prod" else 1,
+            "extraArgs": autoscaler_args(),
+            # The chart's default, stated: a cluster add-on (components/priorities.py).
+            "priorityClassName": SYSTEM_CLUSTER_CRITICAL,
+        },
+        opts=pulumi.ResourceOptions(parent=at.parent, provider=provider, depends_on=[role]),
+    )
+
+
 class EksCluster(pulumi.ComponentResource):
+    """One region's EKS cluster, built in named parts: VPC, control plane, daemon add-ons, node
+    pools, node add-ons, kubeconfig and provider, autoscaling."""
+
     aws_provider: aws.Provider
     vpc: AwsVpc
     kms_key: aws.kms.Key
@@ -137,7 +496,6 @@ class EksCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("bakhmach:cloud:EksCluster", name, None, opts)
         scope, settings = args.scope, args.settings
-        cluster_name = scope.cluster_name
         # One provider per region; its default tags reach every taggable resource, including ones
         # created by other components through `AwsNetwork.provider`.
         self.aws_provider = aws.Provider(
@@ -146,290 +504,58 @@ class EksCluster(pulumi.ComponentResource):
             default_tags=aws.ProviderDefaultTagsArgs(tags=scope.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        child = pulumi.ResourceOptions(parent=self, provider=self.aws_provider)
-        stateful = pulumi.ResourceOptions(parent=self, provider=self.aws_provider, protect=scope.protect)
+        at = _Parts(parent=self, provider=self.aws_provider)
         zones = settings.zones(scope.region)
 
         # Volumes the EBS CSI driver and node groups create are encrypted even if a manifest forgets.
-        aws.ebs.EncryptionByDefault(f"{name}-ebs-encryption", enabled=True, opts=child)
+        aws.ebs.EncryptionByDefault(f"{name}-ebs-encryption", enabled=True, opts=at.opts())
 
         self.vpc = AwsVpc(
             f"{name}",
             AwsVpcArgs(
-                scope=scope, cidr=settings.cidr(scope.region), zones=zones, nat=args.nat, cluster_name=cluster_name
+                scope=scope,
+                cidr=settings.cidr(scope.region),
+                zones=zones,
+                nat=args.nat,
+                cluster_name=scope.cluster_name,
             ),
-            opts=child,
+            opts=at.opts(),
         )
         private_subnet_ids = [s.id for s in self.vpc.private_subnets]
 
-        self.kms_key = aws.kms.Key(
-            f"{name}-secrets-key",
-            description=f"Envelope encryption of Kubernetes Secrets in {cluster_name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            tags=scope.named(f"{cluster_name}-secrets"),
-            opts=stateful,
+        plane = control_plane(name, scope, settings, args.kubernetes_version, private_subnet_ids, at)
+        self.kms_key, self.cluster = plane.kms_key, plane.cluster
+        self.addons = daemon_addons(name, self.cluster, scope, at)
+        pools = node_pools(
+            name,
+            scope,
+            settings,
+            self.cluster,
+            dict(zip(zones, private_subnet_ids, strict=True)),
+            after=list(self.addons.values()),
+            at=at,
         )
-        aws.kms.Alias(
-            f"{name}-secrets-key-alias",
-            name=f"alias/{cluster_name}-secrets",
-            target_key_id=self.kms_key.key_id,
-            opts=child,
-        )
-
-        # EKS writes to this exact group name; creating it first sets the retention.
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-control-plane-logs",
-            name=f"/aws/eks/{cluster_name}/cluster",
-            retention_in_days=settings.control_plane_log_retention_days,
-            tags=scope.named(f"{cluster_name}-control-plane"),
-            opts=stateful,
-        )
-
-        cluster_role = service_role(
-            f"{name}-cluster-role",
-            "eks.amazonaws.com",
-            managed_policy_arns=["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"],
-            tags=scope.tags,
-            opts=child,
-        )
-        public = bool(settings.api_allowed_cidrs)
-        self.cluster = aws.eks.Cluster(
-            f"{name}-eks",
-            name=cluster_name,
-            version=args.kubernetes_version,
-            role_arn=cluster_role.arn,
-            vpc_config=aws.eks.ClusterVpcConfigArgs(
-                subnet_ids=private_subnet_ids,
-                endpoint_private_access=True,
-                endpoint_public_access=public,
-                public_access_cidrs=list(settings.api_allowed_cidrs) if public else None,
-            ),
-            access_config=aws.eks.ClusterAccessConfigArgs(
-                # Access entries (an EKS API) instead of the aws-auth ConfigMap; the deploying
-                # identity is cluster admin so Pulumi can install what runs in the cluster.
-                authentication_mode="API",
-                bootstrap_cluster_creator_admin_permissions=True,
-            ),
-            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
-                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.kms_key.arn),
-                resources=["secrets"],
-            ),
-            enabled_cluster_log_types=CONTROL_PLANE_LOGS,
-            # The add-ons below are EKS-managed (versioned, upgradable); no unmanaged copies.
-            bootstrap_self_managed_addons=False,
-            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
-            deletion_protection=scope.protect,
-            tags=scope.named(cluster_name),
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=self.aws_provider, protect=scope.protect, depends_on=[log_group]
-            ),
-        )
-
-        def addon(
-            addon_name: str,
-            after: Sequence[pulumi.Resource],
-            configuration: str | None = None,
-            pod_identities: list[aws.eks.AddonPodIdentityAssociationArgs] | None = None,
-        ) -> aws.eks.Addon:
-            return aws.eks.Addon(
-                f"{name}-{addon_name}",
-                cluster_name=self.cluster.name,
-                addon_name=addon_name,
-                configuration_values=configuration,
-                pod_identity_associations=pod_identities,
-                resolve_conflicts_on_create="OVERWRITE",
-                resolve_conflicts_on_update="PRESERVE",
-                tags=scope.tags,
-                opts=pulumi.ResourceOptions(parent=self, provider=self.aws_provider, depends_on=list(after)),
-            )
-
-        # Daemon add-ons come before nodes: a node is Ready only once the CNI runs on it.
-        self.addons = {
-            "vpc-cni": addon(
-                "vpc-cni",
-                [],
-                # The VPC CNI's network-policy agent enforces the contexts' default-deny policies.
-                configuration=json.dumps({"enableNetworkPolicy": "true"}),
-            ),
-            "kube-proxy": addon("kube-proxy", []),
-            "eks-pod-identity-agent": addon("eks-pod-identity-agent", []),
-        }
-
-        node_role = service_role(
-            f"{name}-node-role",
-            "ec2.amazonaws.com",
-            managed_policy_arns=[
-                "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-                "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
-                # aws-node starts before any pod identity can be served, so it uses the node role.
-                "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-            ],
-            tags=scope.tags,
-            opts=child,
-        )
-        self.node_groups = {}
-        self.pool_sizes: dict[str, PoolSize] = {}
-        subnet_of_zone = dict(zip(zones, private_subnet_ids, strict=True))
-        for pool, size in zip(settings.node_pools, pool_sizes(settings.node_pools, scope.environment), strict=True):
-            self.pool_sizes[pool.name] = size
-            template = aws.ec2.LaunchTemplate(
-                f"{name}-{pool.name}-lt",
-                block_device_mappings=[
-                    aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                        device_name="/dev/xvda",
-                        ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                            volume_size=settings.node_disk_gib,
-                            volume_type="gp3",
-                            encrypted="true",
-                            delete_on_termination="true",
-                        ),
-                    )
-                ],
-                # IMDSv2 only, one hop: pods cannot borrow the node's role through the metadata
-                # service; they get their own through Pod Identity.
-                metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-                    http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
-                ),
-                tag_specifications=[
-                    aws.ec2.LaunchTemplateTagSpecificationArgs(
-                        resource_type=kind, tags=scope.named(f"{cluster_name}-{pool.name}")
-                    )
-                    for kind in ("instance", "volume")
-                ],
-                tags=scope.named(f"{cluster_name}-{pool.name}"),
-                opts=child,
-            )
-            for group in node_group_layout(pool.name, pool.role, size, zones):
-                self.node_groups[group.name] = aws.eks.NodeGroup(
-                    f"{name}-{group.name}",
-                    cluster_name=self.cluster.name,
-                    node_group_name_prefix=f"{group.name}-",
-                    node_role_arn=node_role.arn,
-                    subnet_ids=[subnet_of_zone[z] for z in group.zones],
-                    instance_types=list(pool.instance_types),
-                    ami_type="AL2023_x86_64_STANDARD",
-                    capacity_type="ON_DEMAND",
-                    launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
-                        id=template.id, version=template.latest_version.apply(str)
-                    ),
-                    scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                        min_size=group.minimum, desired_size=group.minimum, max_size=group.maximum
-                    ),
-                    update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
-                    # The same labels in every zone's group: the autoscaler balances only groups
-                    # whose nodes look alike (it ignores the zone and node-group labels itself).
-                    labels={"bakhmach.io/pool": pool.name, "bakhmach.io/pool-role": pool.role},
-                    tags=scope.named(f"{cluster_name}-{group.name}"),
-                    opts=pulumi.ResourceOptions(
-                        parent=self,
-                        provider=self.aws_provider,
-                        depends_on=list(self.addons.values()),
-                        # The autoscaler owns the running size; a deploy must not reset it.
-                        ignore_changes=["scalingConfig.desiredSize"],
-                        # A new name prefix lets a replacement group come up before the old one goes.
-                        delete_before_replace=False,
-                    ),
-                )
+        self.node_groups, self.pool_sizes = pools.node_groups, pools.sizes
         nodes = list(self.node_groups.values())
+        self.addons |= node_addons(name, self.cluster, scope, nodes, self.addons["eks-pod-identity-agent"], at)
 
-        ebs_role = pod_identity_role(
-            f"{name}-ebs-csi",
-            cluster_name=self.cluster.name,
-            namespace="kube-system",
-            service_account="ebs-csi-controller-sa",
-            managed_policy_arns=["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"],
-            tags=scope.tags,
-            opts=child,
-            associate=False,
-        )
-        self.addons["coredns"] = addon("coredns", nodes)
-        self.addons["aws-ebs-csi-driver"] = addon(
-            "aws-ebs-csi-driver",
-            [*nodes, self.addons["eks-pod-identity-agent"]],
-            # Since EKS 1.30 no StorageClass is marked default, and PVCs without a class (the
-            # operators' volume templates) stay Pending. The add-on's own option creates
-            # `ebs-csi-default-sc` (gp3, WaitForFirstConsumer, expandable) as the default; its
-            # volumes are encrypted by the region's EBS encryption-by-default above.
-            configuration=json.dumps(EBS_CSI_CONFIGURATION),
-            pod_identities=[
-                aws.eks.AddonPodIdentityAssociationArgs(role_arn=ebs_role.arn, service_account="ebs-csi-controller-sa")
-            ],
-        )
-
-        self.kubeconfig = eks_kubeconfig(
-            self.cluster.name,
-            self.cluster.endpoint,
-            self.cluster.certificate_authority.apply(lambda ca: ca.data or ""),
-            scope.region,
-        )
-        self.provider = k8s.Provider(
-            f"{scope.prefix}-k8s",
-            kubeconfig=self.kubeconfig,
-            enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*nodes, self.addons["coredns"]]),
-        )
-
-        autoscaler_policy = self.cluster.name.apply(
-            lambda n: json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": [
-                                "autoscaling:DescribeAutoScalingGroups",
-                                "autoscaling:DescribeAutoScalingInstances",
-                                "autoscaling:DescribeLaunchConfigurations",
-                                "autoscaling:DescribeScalingActivities",
-                                "autoscaling:DescribeTags",
-                                "ec2:DescribeImages",
-                                "ec2:DescribeInstanceTypes",
-                                "ec2:DescribeLaunchTemplateVersions",
-                                "ec2:GetInstanceTypesFromInstanceRequirements",
-                                "eks:DescribeNodegroup",
-                            ],
-                            "Resource": "*",
-                        },
-                        {
-                            # Only this cluster's groups (EKS tags them "owned") can be resized.
-                            "Effect": "Allow",
-                            "Action": [
-                                "autoscaling:SetDesiredCapacity",
-                                "autoscaling:TerminateInstanceInAutoScalingGroup",
-                            ],
-                            "Resource": "*",
-                            "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{n}": "owned"}},
-                        },
-                    ],
-                }
+        self.api_path = ApiPath()
+        if require_access(settings.api_access, "aws").private:
+            self.api_path = aws_hub_access(
+                name,
+                scope,
+                settings,
+                self.vpc.vpc.id,
+                self.vpc.private_route_tables,
+                self.cluster.vpc_config.apply(lambda c: c.cluster_security_group_id or ""),
+                self.aws_provider,
+                self,
             )
+        self.kubeconfig, self.provider = kubernetes_provider(
+            scope, self.cluster, after=[*nodes, self.addons["coredns"], *self.api_path.ready], parent=self
         )
-        autoscaler_role = pod_identity_role(
-            f"{name}-cluster-autoscaler",
-            cluster_name=self.cluster.name,
-            namespace="kube-system",
-            service_account=CLUSTER_AUTOSCALER_SA,
-            policy=autoscaler_policy,
-            tags=scope.tags,
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=self.aws_provider, depends_on=[self.addons["eks-pod-identity-agent"]]
-            ),
-        )
-        self.autoscaler = versions.CLUSTER_AUTOSCALER.release(
-            f"{name}-cluster-autoscaler",
-            name="cluster-autoscaler",
-            namespace="kube-system",
-            values={
-                "cloudProvider": "aws",
-                "awsRegion": scope.region,
-                "autoDiscovery": {"clusterName": cluster_name},
-                "image": {"tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAG},
-                "rbac": {"serviceAccount": {"create": True, "name": CLUSTER_AUTOSCALER_SA}},
-                "replicaCount": 2 if scope.environment == "prod" else 1,
-                "extraArgs": autoscaler_args(),
-            },
-            opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[autoscaler_role]),
+        self.autoscaler = autoscaling(
+            name, scope, self.cluster, self.addons["eks-pod-identity-agent"], self.provider, at
         )
 
         self.network = AwsNetwork(
@@ -464,8 +590,6 @@ class EksBackend:
     """`cloud: aws`: an EKS cluster (and, in prod, one per region) built from `cloudCluster.aws`."""
 
     def build(self, args: ClusterArgs, parent: pulumi.Resource) -> ClusterEndpoint:
-        from components.cluster import ClusterEndpoint  # cluster.py imports this module
-
         settings = args.cloud_settings.aws
         if settings is None:  # CloudSettings.check refuses this before anything registers
             raise ValueError("cloudCluster.aws is required for cloud 'aws'")

@@ -10,6 +10,9 @@ Azure, AKS workload identity: a user-assigned managed identity with one federate
 service account, trusting the cluster's OIDC issuer (`AzureNetwork.oidc_issuer_url`); the pods
 carry the label `azure.workload.identity/use: "true"` and their service account the annotation
 `azure.workload.identity/client-id`, so AKS's webhook projects a token the Azure SDKs exchange.
+
+Azure role assignments: `role_assignment` grants one built-in role (`AzureRole`) to a principal on
+one scope; the role definition id is the subscription-qualified GUID (`role_definition_id`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
-from pulumi_azure_native import managedidentity
+from pulumi_azure_native import authorization, managedidentity
 
 POD_IDENTITY_TRUST = json.dumps(
     {
@@ -121,9 +124,85 @@ AZURE_CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 AZURE_TOKEN_AUDIENCE = "api://AzureADTokenExchange"
 
 
+class AzureRole:
+    """Built-in Azure role definitions (fixed GUIDs, the same in every tenant) the stack grants."""
+
+    # The AKS control-plane identity manages load balancers and private endpoints in the VNet.
+    NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+    # Wrap/unwrap with the KMS key, nothing else.
+    KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
+    # With Azure RBAC on and no local accounts, the identity running `pulumi up` acts in the
+    # cluster only through a role like this.
+    AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+    # external-dns writes the records of one public zone.
+    DNS_ZONE_CONTRIBUTOR = "befefa01-2a29-4197-83a8-272ff33ce314"
+    # external-dns lists the zones of its resource group before writing (its Azure tutorial
+    # grants Reader on the group as well as DNS Zone Contributor on the zone).
+    READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+    # Read, write and delete blobs (no account keys).
+    STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+    # AKS writes its API server's record into a private DNS zone it was given.
+    PRIVATE_DNS_ZONE_CONTRIBUTOR = "b12aa53e-6015-4669-85d0-8515ebb3ae7f"
+
+
+def role_definition_id(role: str) -> pulumi.Output[str]:
+    """The subscription-qualified id of a built-in role, as role assignments take it."""
+    return authorization.get_client_config_output().subscription_id.apply(
+        lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}"
+    )
+
+
+def role_assignment(
+    name: str,
+    *,
+    role: str,
+    principal_id: pulumi.Input[str],
+    scope: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    principal_type: pulumi.Input[str] = "ServicePrincipal",
+) -> authorization.RoleAssignment:
+    """`role` (an `AzureRole`) for one principal on one scope. Managed identities are service
+    principals; giving the type spares Azure a directory lookup that fails while a new identity
+    is still replicating."""
+    return authorization.RoleAssignment(
+        name,
+        principal_id=principal_id,
+        principal_type=principal_type,
+        role_definition_id=role_definition_id(role),
+        scope=scope,
+        opts=opts,
+    )
+
+
 def service_account_subject(namespace: str, service_account: str) -> str:
     """The `sub` claim of a Kubernetes service account token."""
     return f"system:serviceaccount:{namespace}:{service_account}"
+
+
+def federated_credential(
+    name: str,
+    *,
+    identity_name: str,
+    resource_group_name: pulumi.Input[str],
+    issuer: pulumi.Input[str],
+    namespace: str,
+    service_account: str,
+    opts: pulumi.ResourceOptions,
+    credential_name: str | None = None,
+) -> managedidentity.FederatedIdentityCredential:
+    """One service account that may assume the identity `identity_name`, through the cluster's
+    OIDC issuer. `credential_name`: the credential's name in Azure (default: generated)."""
+    return managedidentity.FederatedIdentityCredential(
+        name,
+        federated_identity_credential_resource_name=credential_name,
+        # The name, not `identity.name`: the credential is a child path of the identity.
+        resource_name_=identity_name,
+        resource_group_name=resource_group_name,
+        issuer=issuer,
+        subject=service_account_subject(namespace, service_account),
+        audiences=[AZURE_TOKEN_AUDIENCE],
+        opts=opts,
+    )
 
 
 def federated_identity(
@@ -136,8 +215,11 @@ def federated_identity(
     service_accounts: Sequence[tuple[str, str]],
     tags: dict[str, str],
     opts: pulumi.ResourceOptions,
+    credential_names: Sequence[tuple[str, str | None]] | None = None,
 ) -> tuple[managedidentity.UserAssignedIdentity, list[managedidentity.FederatedIdentityCredential]]:
-    """A user-assigned identity that exactly these `(namespace, service account)`s may assume."""
+    """A user-assigned identity that exactly these `(namespace, service account)`s may assume.
+    `credential_names`: per service account, the credential's Pulumi name and its name in Azure
+    (default: `<name>-<namespace>-<service account>`, and a generated Azure name)."""
     identity = managedidentity.UserAssignedIdentity(
         name,
         resource_name_=identity_name,
@@ -146,18 +228,19 @@ def federated_identity(
         tags=tags,
         opts=opts,
     )
+    names = list(credential_names or [(f"{name}-{ns}-{sa}", None) for ns, sa in service_accounts])
     credentials: list[managedidentity.FederatedIdentityCredential] = []
-    for namespace, service_account in service_accounts:
+    for (credential, azure_name), (namespace, service_account) in zip(names, service_accounts, strict=True):
         # Azure refuses concurrent credential writes under one identity: one after the other.
         credentials.append(
-            managedidentity.FederatedIdentityCredential(
-                f"{name}-{namespace}-{service_account}",
-                # The name, not `identity.name`: the credential is a child path of the identity.
-                resource_name_=identity_name,
+            federated_credential(
+                credential,
+                identity_name=identity_name,
                 resource_group_name=resource_group_name,
                 issuer=issuer,
-                subject=service_account_subject(namespace, service_account),
-                audiences=[AZURE_TOKEN_AUDIENCE],
+                namespace=namespace,
+                service_account=service_account,
+                credential_name=azure_name,
                 opts=pulumi.ResourceOptions.merge(
                     opts, pulumi.ResourceOptions(depends_on=[identity, *credentials[-1:]])
                 ),

@@ -39,6 +39,7 @@ class AwsVpc(pulumi.ComponentResource):
     vpc: aws.ec2.Vpc
     private_subnets: list[aws.ec2.Subnet]
     public_subnets: list[aws.ec2.Subnet]
+    private_route_tables: list[aws.ec2.RouteTable]
     nat_gateways: list[aws.ec2.NatGateway]
 
     def __init__(self, name: str, args: AwsVpcArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -78,6 +79,7 @@ class AwsVpc(pulumi.ComponentResource):
 
         private_cidrs, public_cidrs = subnet_ranges(args.cidr, len(args.zones))
         self.private_subnets, self.public_subnets, self.nat_gateways = [], [], []
+        self.private_route_tables = []
         for i, zone in enumerate(args.zones):
             public = aws.ec2.Subnet(
                 f"{name}-public-{zone}",
@@ -138,5 +140,6 @@ class AwsVpc(pulumi.ComponentResource):
                 f"{name}-private-{zone}-rta", subnet_id=private.id, route_table_id=private_rt.id, opts=child
             )
             self.private_subnets.append(private)
+            self.private_route_tables.append(private_rt)
 
         self.register_outputs({"vpcId": self.vpc.id, "privateSubnetIds": [s.id for s in self.private_subnets]})

@@ -56,6 +56,8 @@ class DataLayerArgs:
     services: tuple[ServiceSpec, ...]
     pod_security_version: str
     network: CloudNetwork | None
+    # The PriorityClasses the operators and data pods name (components/priorities.py).
+    scheduling: tuple[pulumi.Resource, ...] = ()
 
 
 def _namespace_size(spec: DataLayerSpec) -> dict[str, str]:
@@ -116,6 +118,7 @@ class DataLayer(pulumi.ComponentResource):
                     pod_security_version=args.pod_security_version,
                     services=in_cluster,
                     postgres_backups=needs_backup_store and "postgres" in in_cluster,
+                    after=args.scheduling,
                 ),
                 opts=child,
             )
@@ -170,7 +173,7 @@ class DataLayer(pulumi.ComponentResource):
             location = backup.locations.get(service) if backup else None
             if component_spec.backend == "in-cluster":
                 assert operators is not None and namespace is not None
-                deps = (namespace.namespace, *operators.for_service(component_spec.service))
+                deps = (namespace.namespace, *operators.for_service(component_spec.service), *args.scheduling)
             component = component_type(
                 f"{name}-{service}",
                 DataComponentArgs(

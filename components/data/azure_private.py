@@ -7,13 +7,28 @@ that IP from the cluster. The service itself then disables public network access
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 from pulumi_azure_native import network, privatedns
 
 from components.network import AzureNetwork
 
 
-def private_dns_zone(name: str, net: AzureNetwork, zone: str, parent: pulumi.Resource) -> privatedns.PrivateZone:
+@dataclass(frozen=True)
+class LinkedZone:
+    """A private DNS zone and its link to the cluster's VNet: names in it resolve from the VNet only
+    once the link exists, so whatever needs the names waits for `link`."""
+
+    zone: privatedns.PrivateZone
+    link: privatedns.VirtualNetworkLink
+
+    @property
+    def id(self) -> pulumi.Output[str]:
+        return self.zone.id
+
+
+def private_dns_zone(name: str, net: AzureNetwork, zone: str, parent: pulumi.Resource) -> LinkedZone:
     dns_zone = privatedns.PrivateZone(
         f"{name}-dns",
         private_zone_name=zone,
@@ -22,7 +37,7 @@ def private_dns_zone(name: str, net: AzureNetwork, zone: str, parent: pulumi.Res
         tags=net.tags,
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    privatedns.VirtualNetworkLink(
+    link = privatedns.VirtualNetworkLink(
         f"{name}-dns-link",
         private_zone_name=dns_zone.name,
         resource_group_name=net.resource_group_name,
@@ -32,7 +47,7 @@ def private_dns_zone(name: str, net: AzureNetwork, zone: str, parent: pulumi.Res
         tags=net.tags,
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    return dns_zone
+    return LinkedZone(zone=dns_zone, link=link)
 
 
 def private_endpoint(
@@ -42,10 +57,12 @@ def private_endpoint(
     group_id: str,
     zone: str,
     parent: pulumi.Resource,
-    dns_zone: privatedns.PrivateZone | None = None,
+    dns_zone: LinkedZone | None = None,
+    after: list[pulumi.Resource] | None = None,
 ) -> network.PrivateEndpoint:
     """`dns_zone`: a zone shared by several endpoints (a VNet links only one zone of a name);
-    without it the endpoint gets a zone of its own."""
+    without it the endpoint gets a zone of its own. `after`: what must finish first (a service that
+    runs one operation at a time and is still being configured)."""
     dns_zone = dns_zone or private_dns_zone(name, net, zone, parent)
     endpoint = network.PrivateEndpoint(
         f"{name}-endpoint",
@@ -60,7 +77,7 @@ def private_endpoint(
             )
         ],
         tags=net.tags,
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=after or []),
     )
     network.PrivateDnsZoneGroup(
         f"{name}-dns-group",

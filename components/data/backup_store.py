@@ -24,15 +24,19 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
-from pulumi_azure_native import authorization, storage
+from pulumi_azure_native import storage
 
-from components.cloud.identity import federated_identity, pod_identity_association, pod_identity_role
+from components.cloud.identity import (
+    AzureRole,
+    federated_identity,
+    pod_identity_association,
+    pod_identity_role,
+    role_assignment,
+)
 from components.data.azure_private import private_dns_zone, private_endpoint
 from components.labels import PLATFORM_CONTEXT, standard_labels
 from components.network import AwsNetwork, AzureNetwork, CloudNetwork
 
-# Built-in role "Storage Blob Data Contributor": read, write and delete blobs (no account keys).
-STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 BLOB_ZONE = "privatelink.blob.core.windows.net"
 
 
@@ -239,7 +243,6 @@ class AzureBackupStore:
         suffix = random.RandomString(
             f"{name}-suffix", length=8, special=False, upper=False, opts=pulumi.ResourceOptions(parent=parent)
         )
-        client = authorization.get_client_config_output()
         # One privatelink zone for every account's endpoint: a VNet links one zone of a name.
         dns_zone = private_dns_zone(f"{name}-blob", net, BLOB_ZONE, parent)
         locations: dict[str, BackupLocation] = {}
@@ -291,16 +294,10 @@ class AzureBackupStore:
                     tags=net.tags,
                     opts=child,
                 )
-                grant = authorization.RoleAssignment(
+                grant = role_assignment(
                     f"{name}-{agent.name}-agent-blob-data",
+                    role=AzureRole.STORAGE_BLOB_DATA_CONTRIBUTOR,
                     principal_id=identity.principal_id,
-                    principal_type="ServicePrincipal",
-                    role_definition_id=client.subscription_id.apply(
-                        lambda sub: (
-                            f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/"
-                            f"{STORAGE_BLOB_DATA_CONTRIBUTOR}"
-                        )
-                    ),
                     # The agent's own container, not the account: nothing else is reachable.
                     scope=container.id,
                     opts=child,

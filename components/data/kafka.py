@@ -31,7 +31,9 @@ from components.data.base import (
     stateful,
 )
 from components.data.connection import DataConnection, DataEgress
+from components.labels import instance_of
 from components.network import AwsNetwork
+from components.priorities import DATA
 from settings import data as data_settings
 from settings.data import Backend, KafkaSize
 
@@ -62,7 +64,14 @@ class StrimziKafka:
         deps = list(args.in_cluster_dependencies)
 
         def meta(object_name: str) -> k8s.meta.v1.ObjectMetaArgs:
-            return data_meta(object_name, args.namespace, args.spec.environment, {"strimzi.io/cluster": CLUSTER_NAME})
+            return data_meta(
+                object_name,
+                args.namespace,
+                spec.environment,
+                {"strimzi.io/cluster": CLUSTER_NAME, **instance_of(CLUSTER_NAME, spec.environment)},
+            )
+
+        data_pods = {"pod": {"priorityClassName": DATA.name}}
 
         resources = {"requests": {"cpu": size.cpu, "memory": size.memory}, "limits": {"memory": size.memory}}
         storage = {"type": "persistent-claim", "size": f"{size.storage_gib}Gi", "deleteClaim": False}
@@ -84,6 +93,7 @@ class StrimziKafka:
                         "roles": pool_roles,
                         "storage": {"type": "jbod", "volumes": [{"id": 0, **storage, "kraftMetadata": "shared"}]},
                         "resources": resources,
+                        "template": data_pods,
                     },
                     opts=stateful(parent, spec, depends_on=deps),
                 )
@@ -93,7 +103,9 @@ class StrimziKafka:
             f"{name}-cluster",
             api_version="kafka.strimzi.io/v1",
             kind="Kafka",
-            metadata=data_meta(CLUSTER_NAME, args.namespace, args.spec.environment),
+            metadata=data_meta(
+                CLUSTER_NAME, args.namespace, spec.environment, instance_of(CLUSTER_NAME, spec.environment)
+            ),
             spec={
                 "kafka": {
                     "version": spec.version,
@@ -110,7 +122,7 @@ class StrimziKafka:
                     "config": _broker_config(size),
                     **rack,
                 },
-                "entityOperator": {"topicOperator": {}, "userOperator": {}},
+                "entityOperator": {"topicOperator": {}, "userOperator": {}, "template": data_pods},
             },
             opts=stateful(parent, spec, depends_on=[*deps, *pools]),
         )

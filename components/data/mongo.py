@@ -25,6 +25,8 @@ from components.data.base import (
 )
 from components.data.connection import DataConnection, DataEgress
 from components.data.operators import OPERATOR_NAMESPACE
+from components.labels import instance_of
+from components.priorities import DATA
 from settings import data as data_settings
 from settings.data import Backend, MongoSize
 
@@ -117,6 +119,7 @@ class PerconaMongo:
                 CLUSTER_NAME,
                 args.namespace,
                 spec.environment,
+                instance_of(CLUSTER_NAME, spec.environment),
                 annotations={"bakhmach.io/shard-key": ",".join(data_settings.MONGO_SHARD_KEY)},
             ),
             spec={
@@ -132,6 +135,7 @@ class PerconaMongo:
                         "name": REPLSET,
                         "size": size.members,
                         "serviceAccountName": SERVICE_ACCOUNT,
+                        "priorityClassName": DATA.name,
                         "affinity": {"antiAffinityTopologyKey": zone_key},
                         "resources": {
                             "requests": {"cpu": size.cpu, "memory": size.memory},

@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components import versions
 from components.labels import PLATFORM_CONTEXT, standard_labels
+from components.priorities import PLATFORM
 from components.versions import HelmChart
 from settings.data import DataService
 
@@ -27,6 +28,8 @@ class DataOperatorsArgs:
     pod_security_version: str
     services: tuple[DataService, ...]  # the in-cluster ones
     postgres_backups: bool  # installs the Barman Cloud plugin (and cert-manager, which it needs)
+    # What the operators wait for: the PriorityClass they name.
+    after: tuple[pulumi.Resource, ...] = ()
 
 
 class DataOperators(pulumi.ComponentResource):
@@ -57,29 +60,41 @@ class DataOperators(pulumi.ComponentResource):
                 name=key,
                 namespace=OPERATOR_NAMESPACE,
                 values=values,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *after]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *args.after, *after]),
             )
 
+        # A dead operator leaves its databases unmanaged: the operators run in the platform class.
+        # (Each chart names the value its own way; psmdb-operator's chart has none.)
+        critical: dict[str, object] = {"priorityClassName": PLATFORM.name}
         if "postgres" in args.services:
-            release("cloudnative-pg", versions.CLOUDNATIVE_PG, {"config": {"clusterWide": True}}, [])
+            release("cloudnative-pg", versions.CLOUDNATIVE_PG, {"config": {"clusterWide": True}, **critical}, [])
             if args.postgres_backups:
-                release("cert-manager", versions.CERT_MANAGER, {"crds": {"enabled": True}}, [])
+                release(
+                    "cert-manager",
+                    versions.CERT_MANAGER,
+                    {"crds": {"enabled": True}, "global": {"priorityClassName": PLATFORM.name}},
+                    [],
+                )
                 release(
                     "plugin-barman-cloud",
                     versions.BARMAN_CLOUD_PLUGIN,
-                    {},
+                    critical,
                     # The plugin registers with the operator and asks cert-manager for certificates.
                     [self.releases["cloudnative-pg"], self.releases["cert-manager"]],
                 )
         if "mongo" in args.services:
             release("psmdb-operator", versions.PSMDB_OPERATOR, {"watchAllNamespaces": True}, [])
         if "redis" in args.services:
-            release("redis-operator", versions.REDIS_OPERATOR, {"redisOperator": {"watchNamespace": ""}}, [])
+            release(
+                "redis-operator", versions.REDIS_OPERATOR, {"redisOperator": {"watchNamespace": ""}, **critical}, []
+            )
         if "kafka" in args.services:
             # Strimzi otherwise generates a NetworkPolicy that opens every listener to every namespace,
             # undoing the data namespace's per-port consumer list; the namespace's own policies
             # already admit broker-to-broker and operator traffic.
-            release("strimzi", versions.STRIMZI, {"watchAnyNamespace": True, "generateNetworkPolicy": False}, [])
+            release(
+                "strimzi", versions.STRIMZI, {"watchAnyNamespace": True, "generateNetworkPolicy": False, **critical}, []
+            )
         self.register_outputs({"namespace": OPERATOR_NAMESPACE, "releases": sorted(self.releases)})
 
     def for_service(self, service: DataService) -> list[pulumi.Resource]:

@@ -35,7 +35,9 @@ from components.data.base import (
     unique_suffix,
 )
 from components.data.connection import DataConnection, DataEgress
+from components.labels import instance_of
 from components.network import AwsNetwork, AzureNetwork
+from components.priorities import DATA
 from settings import data as data_settings
 from settings.data import Backend, PostgresSize
 
@@ -68,14 +70,15 @@ class InClusterPostgres:
             location = args.backup
             # No key: the Barman Cloud sidecar runs in the instance pods, as the Cluster's service
             # account, which the store's identity trusts (EKS Pod Identity, AKS workload identity).
-            # Azure: `inheritFromAzureAD` makes barman-cloud use azure-identity's
-            # ManagedIdentityCredential, which takes the workload identity token when the webhook's
-            # AZURE_FEDERATED_TOKEN_FILE is set. Plugin 0.11.0 adds `useDefaultAzureCredentials`
-            # for this case (plugin-barman-cloud#681); the pinned 0.8.1 CRD does not have it.
+            # Azure: `useDefaultAzureCredentials` (plugin v0.11+, plugin-barman-cloud#681) makes
+            # barman-cloud use azure-identity's DefaultAzureCredential, which takes the workload
+            # identity token AKS's webhook projects (AZURE_FEDERATED_TOKEN_FILE). The older
+            # `inheritFromAzureAD` passes `--credential managed-identity`, the node's IMDS identity,
+            # which is not the identity the store trusts.
             credentials_spec: dict[str, object] = (
                 {"s3Credentials": {"inheritFromIAMRole": True}}
                 if location.kind == "s3"
-                else {"azureCredentials": {"inheritFromAzureAD": True}}
+                else {"azureCredentials": {"useDefaultAzureCredentials": True}}
             )
             if location.azure_client_id is not None:
                 identity_spec = {
@@ -116,9 +119,12 @@ class InClusterPostgres:
             f"{name}-cluster",
             api_version="postgresql.cnpg.io/v1",
             kind="Cluster",
-            metadata=data_meta(CLUSTER_NAME, args.namespace, args.spec.environment),
+            metadata=data_meta(
+                CLUSTER_NAME, args.namespace, spec.environment, instance_of(CLUSTER_NAME, spec.environment)
+            ),
             spec={
                 "instances": size.instances,
+                "priorityClassName": DATA.name,
                 "imageName": versions.POSTGRES_IMAGE,
                 "primaryUpdateStrategy": "unsupervised",
                 "enableSuperuserAccess": False,
@@ -255,10 +261,16 @@ class RdsPostgres:
 
 
 class FlexiblePostgres:
+    """Flexible Server runs one management operation per server at a time, and creating a replica
+    holds its primary in an "updating" state until the replica is ready (Microsoft's read-replica
+    docs). So the primary's own operations (database, TLS setting) come first, then each replica
+    and its TLS setting, one after the other, and the delete lock last: one operation at a time."""
+
     def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
         net = require_network(args, AzureNetwork)
         spec, size = args.spec, args.size
-        # VNet-integrated servers resolve through a private zone named *.postgres.database.azure.com.
+        # VNet-integrated servers resolve through a private zone named *.postgres.database.azure.com;
+        # the server resolves its own name through it from the start, so it waits for the VNet link.
         dns_zone = private_dns_zone(name, net, f"{args.stack_name}-pg.private.postgres.database.azure.com", parent)
         network = dbforpostgresql.NetworkArgs(
             delegated_subnet_resource_id=net.postgres_subnet_id,
@@ -266,6 +278,12 @@ class FlexiblePostgres:
             public_network_access="Disabled",
         )
         sku = dbforpostgresql.SkuArgs(name=size.azure_sku, tier=size.azure_tier)
+        # The same disk and autogrow on every server: a replica's storage may never be smaller than
+        # its primary's, and autogrow on the primary requires it on the replicas.
+        storage = dbforpostgresql.StorageArgs(storage_size_gb=size.storage_gib, auto_grow="Enabled")
+        # Autogrow doubles the disk when it fills up, and a disk never shrinks: the stack's size is
+        # the starting size, not one to reset on the next deploy.
+        grown = ["storage.storageSizeGB"]
         # Server names become <name>.postgres.database.azure.com, shared by every Azure tenant.
         server_name = pulumi.Output.concat(f"bakhmach-{args.stack_name}-pg-", unique_suffix(name, parent))
         primary = dbforpostgresql.Server(
@@ -276,11 +294,13 @@ class FlexiblePostgres:
             version=data_settings.AZURE_POSTGRES_VERSION,
             create_mode="Create",
             sku=sku,
-            storage=dbforpostgresql.StorageArgs(storage_size_gb=size.storage_gib, auto_grow="Enabled"),
+            storage=storage,
             backup=dbforpostgresql.BackupArgs(
                 backup_retention_days=spec.backup_retention_days,
                 geo_redundant_backup="Enabled" if spec.geo_redundant else "Disabled",
             ),
+            # Read replicas are allowed beside zone-redundant HA on the primary; only a replica
+            # cannot have HA itself (Microsoft's read-replica and HA docs; docs/REAL-PATH.md).
             high_availability=dbforpostgresql.HighAvailabilityArgs(
                 mode="ZoneRedundant" if spec.multi_zone else "Disabled"
             ),
@@ -288,9 +308,9 @@ class FlexiblePostgres:
             administrator_login=USERNAME,
             administrator_login_password=args.password,
             tags=net.tags,
-            opts=stateful(parent, spec),
+            opts=stateful(parent, spec, depends_on=[dns_zone.link], ignore_changes=grown),
         )
-        dbforpostgresql.Database(
+        database = dbforpostgresql.Database(
             f"{name}-database",
             database_name=DATABASE,
             server_name=primary.name,
@@ -299,7 +319,8 @@ class FlexiblePostgres:
             collation="en_US.utf8",
             opts=stateful(parent, spec),
         )
-        servers = [(f"{name}-primary", primary, server_name)]
+        last: pulumi.Resource = tls13(f"{name}-primary", primary, server_name, net, parent, after=database)
+        servers: list[pulumi.Resource] = [primary]
         for index in range(size.read_replicas):
             replica_name = pulumi.Output.concat(server_name, f"-r{index + 1}")
             replica = dbforpostgresql.Server(
@@ -310,23 +331,14 @@ class FlexiblePostgres:
                 create_mode="Replica",
                 source_server_resource_id=primary.id,
                 sku=sku,
+                storage=storage,
                 network=network,
                 tags=net.tags,
-                opts=stateful(parent, spec),
+                opts=stateful(parent, spec, depends_on=[last], ignore_changes=grown),
             )
-            servers.append((f"{name}-replica-{index + 1}", replica, replica_name))
-        azure_delete_lock(name, primary.id, spec, parent, after=[server for _, server, _ in servers])
-        for resource_name, server, name_of_server in servers:
-            # The seed's "TLS 1.3" in transit (the server's default minimum is 1.2).
-            dbforpostgresql.Configuration(
-                f"{resource_name}-tls13",
-                configuration_name="ssl_min_protocol_version",
-                value="TLSv1.3",
-                source="user-override",
-                server_name=name_of_server,
-                resource_group_name=net.resource_group_name,
-                opts=pulumi.ResourceOptions(parent=parent, depends_on=[server]),
-            )
+            servers.append(replica)
+            last = tls13(f"{name}-replica-{index + 1}", replica, replica_name, net, parent, after=replica)
+        azure_delete_lock(name, primary.id, spec, parent, after=[*servers, last])
         return DataConnection(
             service="postgres",
             backend="azure",
@@ -337,6 +349,26 @@ class FlexiblePostgres:
             database=DATABASE,
             egress=DataEgress(ports=(PORT,), cidr=net.vnet_cidr),
         )
+
+
+def tls13(
+    resource_name: str,
+    server: dbforpostgresql.Server,
+    server_name: pulumi.Input[str],
+    net: AzureNetwork,
+    parent: pulumi.Resource,
+    after: pulumi.Resource,
+) -> dbforpostgresql.Configuration:
+    """The seed's "TLS 1.3" in transit (the server's default minimum is 1.2), set once `after` is done."""
+    return dbforpostgresql.Configuration(
+        f"{resource_name}-tls13",
+        configuration_name="ssl_min_protocol_version",
+        value="TLSv1.3",
+        source="user-override",
+        server_name=server_name,
+        resource_group_name=net.resource_group_name,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[server, after]),
+    )
 
 
 BACKENDS: dict[Backend, DataBackend[PostgresSize]] = {

@@ -37,7 +37,9 @@ from components.data.base import (
     unique_suffix,
 )
 from components.data.connection import DataConnection, DataEgress
+from components.labels import instance_of
 from components.network import AwsNetwork, AzureNetwork
+from components.priorities import DATA
 from settings import data as data_settings
 from settings.data import Backend, RedisSize
 
@@ -88,9 +90,12 @@ class InClusterRedis:
             f"{name}-cluster",
             api_version="redis.redis.opstreelabs.in/v1beta2",
             kind="RedisCluster",
-            metadata=data_meta(CLUSTER_NAME, args.namespace, args.spec.environment),
+            metadata=data_meta(
+                CLUSTER_NAME, args.namespace, spec.environment, instance_of(CLUSTER_NAME, spec.environment)
+            ),
             spec={
                 "clusterSize": size.leaders,
+                "priorityClassName": DATA.name,
                 "clusterVersion": "v7",
                 "persistenceEnabled": True,
                 "kubernetesConfig": {
@@ -213,8 +218,18 @@ class AzureManagedRedis:
             access_keys_authentication="Enabled",
             opts=stateful(parent, spec),
         )
-        private_endpoint(f"{name}-private", net, cluster.id, "redisEnterprise", "privatelink.redis.azure.net", parent)
-        azure_delete_lock(name, cluster.id, spec, parent, after=[cluster, database])
+        # The endpoint's connection is an operation on the cluster, which is still busy creating
+        # its database: one after the other, and the lock once nothing is left to build.
+        endpoint = private_endpoint(
+            f"{name}-private",
+            net,
+            cluster.id,
+            "redisEnterprise",
+            "privatelink.redis.azure.net",
+            parent,
+            after=[database],
+        )
+        azure_delete_lock(name, cluster.id, spec, parent, after=[cluster, database, endpoint])
         # Managed Redis generates its own access keys; the generated password is unused here,
         # and the key replaces it in the consumers' Secrets (still a secret end to end).
         keys = redisenterprise.list_database_keys_output(
