@@ -32,8 +32,10 @@ _VNET_ID = re.compile(
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 # AKS clusters are created with a one-node pool of this name, which the stack never changes
-# (components/cloud/aks.py, `bootstrap_pool`); the settings' pools may not take it.
+# (components/cloud/aks.py, `bootstrap_pool`); the settings' pools may not take it. Its node
+# counts against the seed's 50-node ceiling, so the settings' pools share what is left.
 AKS_BOOTSTRAP_POOL = "bootstrap"
+AKS_BOOTSTRAP_NODES = 1
 
 NatLayout = Literal["single", "perZone"]
 # One NAT gateway per zone keeps a zone's egress alive when another zone fails (prod's SLA);
@@ -214,11 +216,17 @@ class PoolSize(_Section):
     maximum: int
 
 
-def pool_sizes(pools: tuple[NodePool, ...], environment: Environment) -> list[PoolSize]:
-    """Each pool's floor (its share of the seed's node count) and ceiling (of the 50-node max)."""
+def pool_sizes(pools: tuple[NodePool, ...], environment: Environment, *, reserved: int) -> list[PoolSize]:
+    """Each pool's floor (its share of the seed's node count) and ceiling (its share of the
+    50-node max, less the `reserved` nodes the cluster runs outside these pools, such as AKS's
+    bootstrap pool), so that the whole cluster never grows past the seed's 50 nodes. The floor
+    is the pools' alone: a reserved node is tainted for system add-ons and adds no capacity
+    for the workloads the seed's node count is sized for."""
+    if not 0 <= reserved <= seed.CLUSTER_AUTOSCALING_MAX_NODES - len(pools):
+        raise ValueError(f"reserved: {reserved} nodes leave less than one node per pool under the 50-node ceiling")
     shares = [p.share for p in pools]
     floors = split(seed.ENVIRONMENT_PROFILES[environment].nodes, shares)
-    ceilings = split(seed.CLUSTER_AUTOSCALING_MAX_NODES, shares)
+    ceilings = split(seed.CLUSTER_AUTOSCALING_MAX_NODES - reserved, shares)
     return [PoolSize(name=p.name, minimum=lo, maximum=hi) for p, lo, hi in zip(pools, floors, ceilings, strict=True)]
 
 

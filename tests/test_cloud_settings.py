@@ -11,7 +11,14 @@ import yaml
 
 from hubctl.plan import run_plan
 from settings import SettingsError, load_settings
-from settings.cloud import AWS_DEFAULT_POOLS, AZURE_DEFAULT_POOLS, CloudSettings, pool_sizes, split
+from settings.cloud import (
+    AKS_BOOTSTRAP_NODES,
+    AWS_DEFAULT_POOLS,
+    AZURE_DEFAULT_POOLS,
+    CloudSettings,
+    pool_sizes,
+    split,
+)
 from tests.test_settings import prod_values
 
 
@@ -148,13 +155,22 @@ def test_dev_needs_no_cloud_cluster() -> None:
 def test_pools_split_the_seeds_node_counts_and_the_50_node_ceiling() -> None:
     assert split(5, [60, 40]) == [3, 2]
     assert split(5, [20, 50, 30]) == [1, 3, 1]
-    for pools in (AWS_DEFAULT_POOLS, AZURE_DEFAULT_POOLS):
+    # EKS runs every node in its groups; AKS keeps its one-node bootstrap pool outside the settings'.
+    for pools, reserved in ((AWS_DEFAULT_POOLS, 0), (AZURE_DEFAULT_POOLS, AKS_BOOTSTRAP_NODES)):
         for environment in ("staging", "prod"):
-            sizes = pool_sizes(pools, environment)  # type: ignore[arg-type]
-            # The seed: staging "5-node", prod "15-node"; "Max Nodes: 50".
+            sizes = pool_sizes(pools, environment, reserved=reserved)  # type: ignore[arg-type]
+            # The seed: staging "5-node", prod "15-node"; "Max Nodes: 50", reserved nodes included.
             assert sum(s.minimum for s in sizes) == {"staging": 5, "prod": 15}[environment]
-            assert sum(s.maximum for s in sizes) == 50
+            assert sum(s.maximum for s in sizes) + reserved == 50
             assert all(1 <= s.minimum <= s.maximum for s in sizes)
+    assert AKS_BOOTSTRAP_NODES == 1
+
+
+def test_reserved_nodes_that_leave_a_pool_no_room_are_refused() -> None:
+    pools = AZURE_DEFAULT_POOLS
+    assert sum(s.maximum for s in pool_sizes(pools, "prod", reserved=47)) == 3
+    with pytest.raises(ValueError, match="reserved: 48 nodes"):
+        pool_sizes(pools, "prod", reserved=48)
 
 
 def test_the_stack_files_agree_on_the_primary_region() -> None:

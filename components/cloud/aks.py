@@ -36,7 +36,7 @@ from components.cloud.identity import AzureRole, role_assignment
 from components.cloud.vnet import AzureVnet, AzureVnetArgs, vnet_ranges
 from components.network import AzureNetwork
 from settings import seed
-from settings.cloud import AKS_BOOTSTRAP_POOL, AzureCluster, PoolSize, pool_sizes
+from settings.cloud import AKS_BOOTSTRAP_NODES, AKS_BOOTSTRAP_POOL, AzureCluster, PoolSize, pool_sizes
 
 ZONES = ["1", "2", "3"]
 # The pool a cluster is created with (`bootstrap_pool`); the settings may not use the name.
@@ -402,7 +402,7 @@ def bootstrap_pool(
         os_sku=containerservice.OSSKU.AZURE_LINUX,
         availability_zones=ZONES,
         enable_auto_scaling=False,
-        count=1,
+        count=AKS_BOOTSTRAP_NODES,
         vnet_subnet_id=vnet.node_subnet.id,
         node_taints=["CriticalAddonsOnly=true:NoSchedule"],
         node_labels={"bakhmach.io/pool": BOOTSTRAP_POOL, "bakhmach.io/pool-role": "system"},
@@ -519,7 +519,7 @@ class AksCluster(pulumi.ComponentResource):
         self.pool_sizes: dict[str, PoolSize] = dict(
             zip(
                 [p.name for p in settings.node_pools],
-                pool_sizes(settings.node_pools, scope.environment),
+                pool_sizes(settings.node_pools, scope.environment, reserved=AKS_BOOTSTRAP_NODES),
                 strict=True,
             )
         )

@@ -281,7 +281,9 @@ def node_pools(
     )
     node_groups: dict[str, aws.eks.NodeGroup] = {}
     sizes: dict[str, PoolSize] = {}
-    for pool, size in zip(settings.node_pools, pool_sizes(settings.node_pools, scope.environment), strict=True):
+    # EKS runs no node outside the managed node groups: they share the whole ceiling.
+    sized = pool_sizes(settings.node_pools, scope.environment, reserved=0)
+    for pool, size in zip(settings.node_pools, sized, strict=True):
         sizes[pool.name] = size
         template = aws.ec2.LaunchTemplate(
             f"{name}-{pool.name}-lt",
