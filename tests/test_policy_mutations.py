@@ -286,6 +286,16 @@ PG_PRIMARY_AZ = Target(AZ_PG, name="data-postgres-primary")
 PRIMARY_EKS = Target(EKS, name="{stack}-eks")
 PRIMARY_AKS = Target(AKS, name="{stack}-aks")
 CNPG_CLUSTER = Target(CNPG, name="data-postgres-cluster")
+# An inline AKS pool of one fixed system node, as the policy reads it (a second bootstrap pool).
+FIXED_SYSTEM_NODE = {
+    "name": "spare",
+    "mode": "System",
+    "vmSize": "Standard_D4s_v5",
+    "availabilityZones": ["1", "2", "3"],
+    "enableAutoScaling": False,
+    "count": 1,
+    "nodeTaints": ["CriticalAddonsOnly=true:NoSchedule"],
+}
 MEMORY_GROUPS = Target(NODE_GROUP, where=((("labels", "bakhmach.io/pool-role"), "memory"),), every=True)
 
 CASES: list[Case] = [
@@ -799,6 +809,14 @@ CASES: list[Case] = [
         note="aks ceiling",
     ),
     Case(
+        "node-pool-bounds",
+        ("staging-azure", "prod-azure"),
+        AksPool("bootstrap"),
+        (Set(("count",), 2),),
+        reported=PRIMARY_AKS,
+        note="aks fixed pool counts in the ceiling",
+    ),
+    Case(
         "node-pool-mix",
         ("staging-aws", "prod-aws"),
         MEMORY_GROUPS,
@@ -876,6 +894,42 @@ CASES: list[Case] = [
         AksPool("compute"),
         (Set(("enableAutoScaling",), False),),
         note="aks pool without autoscaling",
+    ),
+    # The one exemption is a fixed pool of one System node tainted CriticalAddonsOnly.
+    Case(
+        "cluster-autoscaler-targets",
+        ("staging-azure", "prod-azure"),
+        AksPool("bootstrap"),
+        (Set(("count",), 3),),
+        note="aks fixed pool of three nodes",
+    ),
+    Case(
+        "cluster-autoscaler-targets",
+        ("staging-azure", "prod-azure"),
+        AksPool("bootstrap"),
+        (Delete(("nodeTaints",)),),
+        note="aks fixed pool without the taint",
+    ),
+    Case(
+        "cluster-autoscaler-targets",
+        ("prod-azure",),
+        AksPool("bootstrap"),
+        (Set(("nodeTaints",), ["CriticalAddonsOnly=true:PreferNoSchedule"]),),
+        note="aks fixed pool with a soft taint",
+    ),
+    Case(
+        "cluster-autoscaler-targets",
+        ("staging-azure",),
+        AksPool("bootstrap"),
+        (Set(("mode",), "User"),),
+        note="aks fixed user pool",
+    ),
+    Case(
+        "cluster-autoscaler-targets",
+        ("prod-azure",),
+        PRIMARY_AKS,
+        (Set(("inputs", "agentPoolProfiles"), [FIXED_SYSTEM_NODE | {"name": "bootstrap"}, FIXED_SYSTEM_NODE]),),
+        note="aks second fixed pool",
     ),
     # ---- ownership
     # An empty tag on the resource overrides the AWS provider's default tag.

@@ -78,6 +78,9 @@ class Pool:
     autoscaled: bool
     node_types: tuple[str, ...]
     zones: frozenset[str]
+    # An AKS pool of one fixed, System-mode node tainted CriticalAddonsOnly: the pool AKS requires
+    # a cluster to be created with, kept apart from the pools the workloads scale on.
+    fixed_system_node: bool = False
 
 
 @dataclass
@@ -121,6 +124,21 @@ def _eks_pool(group: PolicyResource) -> Pool:
     )
 
 
+# The taint AKS documents for a system pool: only pods that tolerate it (critical add-ons) run there.
+CRITICAL_ADDONS_TAINT = "CriticalAddonsOnly"
+_KEEPING_OFF_EFFECTS = frozenset({"NoSchedule", "NoExecute"})
+
+
+def _keeps_workloads_off(taints: object) -> bool:
+    """Whether the pool's nodeTaints ("key[=value]:effect") include CriticalAddonsOnly with an
+    effect that keeps other pods off (PreferNoSchedule does not)."""
+    for taint in items(taints):
+        key_value, _, effect = str(taint).rpartition(":")
+        if key_value.partition("=")[0] == CRITICAL_ADDONS_TAINT and effect in _KEEPING_OFF_EFFECTS:
+            return True
+    return False
+
+
 def _aks_pool(profile: Mapping[str, Any], declared_in: PolicyResource, where: str, name: str) -> Pool:
     autoscaled = as_bool(profile.get("enableAutoScaling")) is True
     count = as_number(profile.get("count"))
@@ -136,6 +154,12 @@ def _aks_pool(profile: Mapping[str, Any], declared_in: PolicyResource, where: st
         autoscaled=autoscaled,
         node_types=(str(size),) if size else (),
         zones=frozenset(str(z) for z in items(profile.get("availabilityZones"))),
+        fixed_system_node=(
+            not autoscaled
+            and count == 1
+            and profile.get("mode") == "System"
+            and _keeps_workloads_off(profile.get("nodeTaints"))
+        ),
     )
 
 

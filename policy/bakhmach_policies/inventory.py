@@ -218,8 +218,15 @@ PROMISES: tuple[Promise, ...] = (
         SCALING,
         "Cluster autoscaling: node target 70% utilisation, scale-down after 10 minutes",
         ("cluster-autoscaler-targets",),
+        elsewhere='One exemption from "every pool autoscales": a fixed one-node AKS System pool tainted '
+        "CriticalAddonsOnly, the pool AKS requires when it creates a cluster (a fixed pool of more nodes, or one "
+        "without the taint, is a violation). Its node counts in the floor and the 50-node ceiling.",
     ),
-    Promise(SCALING, "Cluster autoscaling: max nodes 50", ("node-pool-bounds", "cluster-autoscaler-targets")),
+    Promise(
+        SCALING,
+        "Cluster autoscaling: max nodes 50, fixed pools (AKS's bootstrap node) included",
+        ("node-pool-bounds", "cluster-autoscaler-targets"),
+    ),
     Promise(SCALING, "Max nodes 50 hold every service at its HPA maximum", ("capacity-at-hpa-max",)),
     Promise(SCALING, "Instance types: mix of compute-optimized + memory-optimized", ("node-pool-mix",)),
     Promise(

@@ -14,7 +14,15 @@ from collections import defaultdict
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
 
 from . import seed
-from .cluster import AKS_CLUSTER, EKS_CLUSTER, ClusterPools, Pool, cluster_name, cluster_pools
+from .cluster import (
+    AKS_CLUSTER,
+    CRITICAL_ADDONS_TAINT,
+    EKS_CLUSTER,
+    ClusterPools,
+    Pool,
+    cluster_name,
+    cluster_pools,
+)
 from .common import (
     as_mapping,
     as_number,
@@ -201,9 +209,18 @@ def _check_aks_autoscaler(entry: ClusterPools, report: ReportViolation) -> None:
     ):
         if problem:
             report(f"{label}: {problem}", cluster.urn)
+    # AKS requires a pool when it creates a cluster; one fixed system node, kept free of workloads
+    # by its taint, is that pool, counted in the floor and ceiling (`_check_bounds`). One such
+    # pool meets the requirement, so only the first is exempt.
+    exempt = next((pool for pool in entry.pools if pool.fixed_system_node), None)
     for pool in entry.pools:
-        if not pool.autoscaled:
-            report(f"{label}: {pool.where} does not autoscale (enableAutoScaling is not true)", pool.declared_in.urn)
+        if pool.autoscaled or pool is exempt:
+            continue
+        if pool.fixed_system_node and exempt is not None:
+            why = f"it is a second fixed one-node System pool; {exempt.where} is the one a cluster may keep"
+        else:
+            why = f"only one one-node System pool tainted {CRITICAL_ADDONS_TAINT} may stay fixed"
+        report(f"{label}: {pool.where} does not autoscale (enableAutoScaling is not true): {why}", pool.declared_in.urn)
 
 
 def _check_autoscaler(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -222,7 +239,8 @@ POLICIES = [
     stack_policy(
         "node-pool-bounds",
         f"Each cloud cluster's node pools together keep the seed's node count (staging {seed.NODE_FLOOR['staging']}, "
-        f"prod {seed.NODE_FLOOR['prod']}) as their minimum and never exceed {seed.CLUSTER_MAX_NODES} nodes.",
+        f"prod {seed.NODE_FLOOR['prod']}) as their minimum and never exceed {seed.CLUSTER_MAX_NODES} nodes, "
+        "fixed pools (AKS inline or separate) included.",
         _check_bounds,
     ),
     stack_policy(
@@ -240,7 +258,9 @@ POLICIES = [
         "cluster-autoscaler-targets",
         f"Every cluster autoscales its pools with the seed's targets: scale down below "
         f"{seed.AUTOSCALER_UTILISATION:.0%} utilisation after {seed.AUTOSCALER_SCALE_DOWN_SECONDS // 60} minutes, "
-        f"at most {seed.CLUSTER_MAX_NODES} nodes (EKS cluster-autoscaler values, AKS autoScalerProfile).",
+        f"at most {seed.CLUSTER_MAX_NODES} nodes (EKS cluster-autoscaler values, AKS autoScalerProfile). "
+        f"Every AKS pool autoscales except one fixed single-node System pool tainted {CRITICAL_ADDONS_TAINT} "
+        "(the pool AKS requires at creation; counted in node-pool-bounds).",
         _check_autoscaler,
     ),
 ]
