@@ -9,27 +9,11 @@ file builds DnsFailover with origins, as that issue will, and checks what it the
 
 from __future__ import annotations
 
-import pulumi
-import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 import pytest
 
-from components.cloud.common import CloudScope
-from components.cloud.dns_failover import DnsFailover, DnsFailoverArgs, RegionalCluster, RegionalOrigin
-from components.network import AwsNetwork, AzureNetwork
 from hubctl.plan import PlannedResource
-from settings.cloud import DnsFailoverSettings
+from tests.failover_plans import FAILOVER_TYPES, ZONE, failover_with_origins, regions
 from tests.planning import of_type, planned, record
-
-ZONE = "bakhmach-business-hub.com"
-FAILOVER_TYPES = {
-    "aws": ("aws:route53/healthCheck:HealthCheck", "aws:route53/record:Record"),
-    "azure": (
-        "azure-native:trafficmanager:Profile",
-        "azure-native:trafficmanager:Endpoint",
-        "azure-native:dns:RecordSet",
-    ),
-}
 
 
 @pytest.mark.parametrize("cloud", ["aws", "azure"])
@@ -46,57 +30,6 @@ def test_prod_builds_no_health_check_or_failover_record_while_nothing_serves_the
     assert {r.inputs["values"]["domainFilters"][0] for r in external_dns} == {ZONE}
     assert plan.outputs["dnsZone"] == ZONE
     assert "failoverName" not in plan.outputs
-
-
-def regions(cloud: str) -> list[str]:
-    return ["eu-central-1", "eu-west-1"] if cloud == "aws" else ["germanywestcentral", "northeurope"]
-
-
-def failover_with_origins(cloud: str, with_origins: tuple[bool, bool] = (True, True)) -> None:
-    """DnsFailover as the gateway issue will build it: each region's gateway Service publishes the
-    region's origin name."""
-    settings = DnsFailoverSettings(zone=ZONE)
-    clusters = []
-    for index, region in enumerate(regions(cloud)):
-        scope = CloudScope(
-            stack_name="prod", environment="prod", owner="t", region=region, secondary=index == 1, protect=True
-        )
-        cluster = k8s.Provider(f"{scope.prefix}-k8s", kubeconfig="{}")
-        network: AwsNetwork | AzureNetwork
-        if cloud == "aws":
-            network = AwsNetwork(
-                region=region,
-                availability_zones=[f"{region}a"],
-                vpc_id="vpc",
-                vpc_cidr="10.60.0.0/16",
-                private_subnet_ids=[],
-                node_security_group_id="sg",
-                tags=scope.tags,
-                cluster_name=scope.cluster_name,
-                provider=aws.Provider(f"{scope.prefix}-aws", region=region),
-            )
-        else:
-            network = AzureNetwork(
-                location=region,
-                resource_group_name=f"rg-{scope.cluster_name}",
-                vnet_id="vnet",
-                vnet_name="vnet",
-                vnet_cidr="10.70.0.0/16",
-                node_subnet_id="nodes",
-                postgres_subnet_id="pg",
-                private_endpoint_subnet_id="pe",
-                tags=scope.tags,
-                cluster_name=scope.cluster_name,
-                oidc_issuer_url=f"https://oidc/{scope.cluster_name}/",
-            )
-        gateway = k8s.core.v1.Service(
-            f"{scope.prefix}-gateway",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="gateway", namespace="platform"),
-            opts=pulumi.ResourceOptions(provider=cluster),
-        )
-        origin = RegionalOrigin(hostname=settings.origin(region), published_by=gateway) if with_origins[index] else None
-        clusters.append(RegionalCluster(scope=scope, provider=cluster, network=network, origin=origin))
-    DnsFailover("failover", DnsFailoverArgs(cloud=cloud, settings=settings, clusters=tuple(clusters)))  # type: ignore[arg-type]
 
 
 def named(resources: list[PlannedResource], type_: str) -> dict[str, PlannedResource]:

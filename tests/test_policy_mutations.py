@@ -27,13 +27,16 @@ from pulumi_policy import EnforcementLevel, Policy
 from hubctl.plan import REPO_ROOT, Plan, run_plan
 from hubctl.policy_run import PolicyReport, Violation, run_policies
 from policy.bakhmach_policies import POLICIES, config_for
+from tests.failover_plans import gateway_namespace, gateway_service, with_gateway
 from tests.planning import planned, primary_provider
 
 BY_NAME: dict[str, Policy] = {p.name: p for p in POLICIES}
 
 # ---- plans ----------------------------------------------------------------------------------
 # "<stack>-<cloud>" is the session's plan; "<stack>-<cloud>-in-cluster" the same stack file with
-# every data service in-cluster (CloudNativePG, OT Redis, Strimzi), as a stack file may choose.
+# every data service in-cluster (CloudNativePG, OT Redis, Strimzi), as a stack file may choose;
+# "prod-<cloud>-gateway" the prod plan with the gateway's entry points in both regions and the
+# failover records DnsFailover builds for them (tests/failover_plans.py: what issue 10 will add).
 IN_CLUSTER = {
     "postgres": {"backend": "in-cluster"},
     "redis": {"backend": "in-cluster"},
@@ -53,6 +56,9 @@ def _in_cluster_plan(stack: str, cloud: str) -> Plan:
 
 def plan_of(key: str) -> Plan:
     stack, cloud, *variant = key.split("-", 2)
+    if variant == ["gateway"]:
+        assert stack == "prod", key
+        return with_gateway(cloud)
     return _in_cluster_plan(stack, cloud) if variant == ["in-cluster"] else planned(stack, cloud)
 
 
@@ -190,7 +196,17 @@ class AddBeside:
     inputs: dict[str, Any]
 
 
-Op = Set | Delete | Keep | DropDependencies | Remove | AddBeside
+@dataclass(frozen=True)
+class AddToCluster:
+    """A new Kubernetes object on the cluster of the target, a Kubernetes provider (as if someone
+    added it by hand)."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any]
+
+
+Op = Set | Delete | Keep | DropDependencies | Remove | AddBeside | AddToCluster
 ADDED = "the added resource"
 PROVIDER = "the target's Kubernetes provider"
 
@@ -224,6 +240,24 @@ def mutate(case: Case, plan: Plan) -> tuple[dict[str, Any], str]:
                 urn = f"{entry['urn'].rsplit('::', 2)[0]}::{op.type}::{op.name}"
                 added.append(
                     entry | {"urn": urn, "type": op.type, "name": op.name, "inputs": op.inputs, "dependencies": []}
+                )
+                expected = urn
+            elif isinstance(op, AddToCluster):
+                assert entry["type"] == K8S_PROVIDER, f"{entry['name']} is not a Kubernetes provider"
+                name = f"{entry['name']}-{op.name}"
+                urn = f"urn:pulumi:{plan.stack}::{plan.project}::{op.type}::{name}"
+                added.append(
+                    {
+                        "urn": urn,
+                        "type": op.type,
+                        "name": name,
+                        "custom": True,
+                        "parent": None,
+                        "provider": entry["urn"],
+                        "dependencies": [],
+                        "protect": False,
+                        "inputs": copy.deepcopy(op.inputs),
+                    }
                 )
                 expected = urn
             else:
@@ -275,6 +309,7 @@ TM_PROFILE = "azure-native:trafficmanager:Profile"
 TM_ENDPOINT = "azure-native:trafficmanager:Endpoint"
 VAULT = "azure-native:keyvault:Vault"
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
+K8S_PROVIDER = "pulumi:providers:kubernetes"
 
 CONTAINER = ("inputs", "spec", "template", "spec", "containers", 0)
 SLON = Target(NAMESPACE, where=((("metadata", "name"), "slon-credit"),))
@@ -672,30 +707,50 @@ CASES: list[Case] = [
         (Set(("inputs", "spec", "replsets", 0, "podDisruptionBudget", "maxUnavailable"), 2),),
         note="mongo operator",
     ),
+    # A public entry point (the gateway's LoadBalancer Service) in each region's cluster, and no
+    # failover records: the prod plans have none until the gateway publishes each region's origin.
     Case(
         "prod-multi-region-failover",
-        ("prod-aws",),
+        ("prod-aws", "prod-azure"),
+        Target(K8S_PROVIDER, every=True),
+        (
+            AddToCluster(NAMESPACE, "gateway-namespace", gateway_namespace()),
+            AddToCluster(SERVICE, "gateway", gateway_service("api-region.bakhmach-business-hub.com")),
+        ),
+        note="gateway without failover",
+    ),
+    Case(
+        "prod-multi-region-failover",
+        ("prod-aws-gateway",),
         Target(ROUTE53_RECORD, name="prod-failover"),
         (Set(("inputs", "ttl"), 300),),
         note="ttl",
     ),
     Case(
         "prod-multi-region-failover",
-        ("prod-aws",),
+        ("prod-aws-gateway",),
         Target(ROUTE53_RECORD, name="prod-failover"),
         (Delete(("inputs", "healthCheckId")), DropDependencies(ROUTE53_CHECK)),
         note="health check",
     ),
     Case(
         "prod-multi-region-failover",
-        ("prod-azure",),
+        ("prod-aws-gateway",),
+        Target(ROUTE53_RECORD, name="prod-eu-west-1-failover"),
+        (Remove(),),
+        reported=Target(SERVICE, where=((("metadata", "namespace"), "gateway"),)),
+        note="one record",
+    ),
+    Case(
+        "prod-multi-region-failover",
+        ("prod-azure-gateway",),
         Target(TM_PROFILE),
         (Set(("inputs", "monitorConfig", "intervalInSeconds"), 30),),
         note="probe",
     ),
     Case(
         "prod-multi-region-failover",
-        ("prod-azure",),
+        ("prod-azure-gateway",),
         Target(TM_ENDPOINT, name="prod-northeurope-endpoint"),
         (Set(("inputs", "endpointStatus"), "Disabled"),),
         reported=Target(TM_PROFILE),
@@ -1035,9 +1090,17 @@ def test_the_pack_catches_the_mutation(case: Case, key: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "key", ["staging-aws-in-cluster", "staging-azure-in-cluster", "prod-aws-in-cluster", "prod-azure-in-cluster"]
+    "key",
+    [
+        "staging-aws-in-cluster",
+        "staging-azure-in-cluster",
+        "prod-aws-in-cluster",
+        "prod-azure-in-cluster",
+        "prod-aws-gateway",
+        "prod-azure-gateway",
+    ],
 )
-def test_in_cluster_data_stacks_pass_every_mandatory_policy(key: str) -> None:
+def test_in_cluster_data_stacks_and_prod_with_its_gateway_pass_every_mandatory_policy(key: str) -> None:
     report = run_policies(plan_of(key).to_json())
     assert [f"{v.policy} {v.urn}: {v.message}" for v in report.mandatory] == []
     assert report.skipped == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -173,3 +174,45 @@ def test_the_gateway_label_on_the_service_itself_is_enough() -> None:
 
 def test_cluster_ip_services_are_fine_anywhere() -> None:
     assert found(run("prod", service("platform", "ClusterIP")), "gateway-only-exposure") == []
+
+
+# ---- public entry points: what prod-multi-region-failover fails over -------------------------
+EKS = "aws:eks/cluster:Cluster"
+OTHER_CLUSTER = "urn:pulumi:prod::bakhmach-hub::pulumi:providers:kubernetes::dr-k8s"
+
+
+def two_regions() -> list[dict[str, Any]]:
+    return [resource(EKS, f"{n}-eks", {"name": f"bakhmach-prod-{n}"}) for n in ("primary", "secondary")]
+
+
+def failover_messages(*resources: dict[str, Any]) -> list[str]:
+    return found(run("prod", *two_regions(), *resources), "prod-multi-region-failover")
+
+
+def test_without_a_public_entry_point_prod_needs_no_failover_records() -> None:
+    assert failover_messages() == []
+    assert failover_messages(namespace("platform"), service("platform", "ClusterIP")) == []
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        [GATEWAY_NS, service("gateway", "LoadBalancer")],
+        [namespace("edge", PLATFORM), service("edge", "LoadBalancer", {"bakhmach.io/role": "gateway"})],
+    ],
+    ids=["in-the-gateway-namespace", "labelled-gateway"],
+)
+def test_a_gateway_load_balancer_is_a_public_entry_point_that_needs_failover(entry: list[dict[str, Any]]) -> None:
+    (message,) = failover_messages(*entry)
+    assert message.startswith(f"Service {entry[1]['inputs']['metadata']['namespace']}/svc is a public entry point")
+    assert "no health-checked DNS record set spanning two regions" in message
+
+
+def test_only_a_gateway_load_balancer_is_a_public_entry_point() -> None:
+    # A NodePort opens no address of its own; a LoadBalancer outside the gateway is
+    # gateway-only-exposure's violation, not an entry point to fail over.
+    assert failover_messages(GATEWAY_NS, service("gateway", "NodePort")) == []
+    assert failover_messages(namespace("platform"), service("platform", "LoadBalancer")) == []
+    # The gateway namespace of another cluster does not make this cluster's Service a gateway.
+    elsewhere = copy.deepcopy(GATEWAY_NS) | {"provider": OTHER_CLUSTER}
+    assert failover_messages(elsewhere, service("gateway", "LoadBalancer")) == []

@@ -14,6 +14,7 @@ from policy.bakhmach_policies import POLICIES, config_for
 from policy.bakhmach_policies.common import duration_seconds
 from tests.planning import planned
 from tests.test_policy_mutations import AKS, AKS_POOL, CASES, AksPool, mutate
+from tests.test_policy_network import GATEWAY_NS, service
 from tests.test_policy_pack import found, resource, run
 from tests.test_policy_workloads import deployment, hpa, pdb
 
@@ -210,8 +211,20 @@ def test_active_active_weighted_records_with_health_checks_pass() -> None:
             "Route 53 record ra: health check detection 30 s + TTL 300 s = 330 s; the seed fails over within 60 s",
         ),
         (
-            lambda a, b: [],
-            "prod has no health-checked DNS record set spanning two regions (Route 53 or Traffic Manager)",
+            lambda a, b: [GATEWAY_NS, service("gateway", "LoadBalancer")],
+            "Service gateway/svc is a public entry point, but prod has no health-checked DNS record set spanning "
+            "two regions (Route 53 or Traffic Manager) to fail it over",
+        ),
+        (
+            # One record per region, but only one with a routing policy: no record set spans two.
+            lambda a, b: [
+                GATEWAY_NS,
+                service("gateway", "LoadBalancer"),
+                record("ra", a, failoverRoutingPolicies=[{"type": "PRIMARY"}]),
+                record("rb", b),
+            ],
+            "Service gateway/svc is a public entry point, but prod has no health-checked DNS record set spanning "
+            "two regions (Route 53 or Traffic Manager) to fail it over",
         ),
     ],
 )
@@ -219,6 +232,11 @@ def test_failover_needs_health_checked_records_in_two_regions(records: Any, mess
     a, b = health_check("a"), health_check("b")
     report = run("prod", eks("one"), eks("two"), a, b, *records(a, b))
     assert message in found(report, "prod-multi-region-failover")
+
+
+def test_without_a_public_entry_point_there_is_nothing_to_fail_over() -> None:
+    report = run("prod", eks("one"), eks("two"), GATEWAY_NS, service("gateway", "ClusterIP"))
+    assert found(report, "prod-multi-region-failover") == []
 
 
 def test_a_single_region_prod_is_reported_on_its_cluster() -> None:

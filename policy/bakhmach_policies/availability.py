@@ -41,6 +41,7 @@ from .common import (
     stack_environment,
     stack_policy,
 )
+from .network import public_entry_points
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_CLUSTER = "aws:rds/cluster:Cluster"
@@ -588,8 +589,18 @@ def _check_failover(args: StackValidationArgs, report: ReportViolation) -> None:
         )
     spanning = _check_route53(of_type(args.resources, ROUTE53_RECORD), args.resources, report)
     spanning += _check_traffic_manager(args.resources, report)
-    if not spanning:
-        report("prod has no health-checked DNS record set spanning two regions (Route 53 or Traffic Manager)", None)
+    if spanning:
+        return
+    # Failover moves clients' traffic from one region's public entry point to the other's. With
+    # no entry point (the gateway is not built yet) there is nothing to fail over, and records
+    # could only point at names nobody serves (components/cloud/dns_failover.py builds them once
+    # each region publishes one).
+    for entry in public_entry_points(args.resources):
+        report(
+            f"{object_ref(entry.props)} is a public entry point, but prod has no health-checked DNS record set "
+            "spanning two regions (Route 53 or Traffic Manager) to fail it over",
+            entry.urn,
+        )
 
 
 POLICIES = [
@@ -626,8 +637,10 @@ POLICIES = [
     ),
     stack_policy(
         "prod-multi-region-failover",
-        "Prod runs a cluster in each of two regions behind health-checked DNS that fails over within a minute "
-        "(Route 53 routed records with health checks, or Traffic Manager with two endpoints).",
+        "Prod runs a cluster in each of two regions; once the stack exposes a public entry point (a LoadBalancer "
+        "Service of the gateway: labelled bakhmach.io/role=gateway or in a namespace so labelled), health-checked "
+        "DNS fails it over between two regions within a minute (Route 53 routed records with health checks, or "
+        "Traffic Manager with two endpoints). Failover records that exist are checked either way.",
         _check_failover,
         environments=("prod",),
     ),

@@ -129,22 +129,51 @@ def _check_mtls(args: StackValidationArgs, report: ReportViolation) -> None:
             report(f"{object_ref(p.props)} weakens mTLS to {', '.join(weak)}", p.urn)
 
 
-def _check_exposure(args: StackValidationArgs, report: ReportViolation) -> None:
-    gateway_namespaces = {
+def _is_gateway(svc: PolicyResource, gateway_namespaces: set[tuple[str | None, object]]) -> bool:
+    """A Service of the gateway: labelled bakhmach.io/role=gateway, or in a namespace so labelled
+    (namespaces of the same name in two clusters are two namespaces)."""
+    return (
+        labels(svc.props).get(seed.ROLE_LABEL) == seed.GATEWAY_ROLE
+        or (cluster_of(svc), namespace(svc.props)) in gateway_namespaces
+    )
+
+
+def _gateway_namespaces(resources: list[PolicyResource]) -> set[tuple[str | None, object]]:
+    return {
         (cluster_of(ns), name(ns.props))
-        for ns in _namespaces(args.resources)
+        for ns in _namespaces(resources)
         if labels(ns.props).get(seed.ROLE_LABEL) == seed.GATEWAY_ROLE
     }
-    for svc in kubernetes_objects(args.resources):
+
+
+def _exposed(resources: list[PolicyResource]) -> list[tuple[PolicyResource, str]]:
+    """Services of type LoadBalancer or NodePort, with their type."""
+    found = []
+    for svc in kubernetes_objects(resources):
         if svc.props.get("kind") != "Service":
             continue
         svc_type = get(svc.props, "spec", "type", default="ClusterIP")
-        if svc_type not in ("LoadBalancer", "NodePort"):
-            continue
-        in_gateway_namespace = (cluster_of(svc), namespace(svc.props)) in gateway_namespaces
-        if labels(svc.props).get(seed.ROLE_LABEL) == seed.GATEWAY_ROLE or in_gateway_namespace:
-            continue
-        report(f"{object_ref(svc.props)} is of type {svc_type}; only the gateway may be exposed", svc.urn)
+        if svc_type in ("LoadBalancer", "NodePort"):
+            found.append((svc, str(svc_type)))
+    return found
+
+
+def public_entry_points(resources: list[PolicyResource]) -> list[PolicyResource]:
+    """The stack's public entry points: the gateway's LoadBalancer Services, the only Services
+    `gateway-only-exposure` lets the internet reach (a NodePort opens no address of its own)."""
+    gateway_namespaces = _gateway_namespaces(resources)
+    return [
+        svc
+        for svc, svc_type in _exposed(resources)
+        if svc_type == "LoadBalancer" and _is_gateway(svc, gateway_namespaces)
+    ]
+
+
+def _check_exposure(args: StackValidationArgs, report: ReportViolation) -> None:
+    gateway_namespaces = _gateway_namespaces(args.resources)
+    for svc, svc_type in _exposed(args.resources):
+        if not _is_gateway(svc, gateway_namespaces):
+            report(f"{object_ref(svc.props)} is of type {svc_type}; only the gateway may be exposed", svc.urn)
 
 
 POLICIES = [
