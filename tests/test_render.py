@@ -79,5 +79,9 @@ def test_render_from_a_plan_file_writes_what_render_from_the_stack_does(
         return sorted((yaml.safe_load(p.read_text()) for p in (tmp_path / d).glob("*.yaml")), key=str)
 
     assert contents("a") == contents("b")
+    # Files are numbered in the plan's order (what a fresh cluster needs first comes first: the
+    # PriorityClasses, then the namespaces), and each starts with apiVersion and kind.
+    in_order = [yaml.safe_load(p.read_text()) for p in sorted((tmp_path / "a").glob("*.yaml"))]
+    assert in_order == manifests(planned("dev", "kind"))
     first = sorted((tmp_path / "a").glob("*.yaml"))[0].read_text().splitlines()
-    assert first[:2] == ["apiVersion: v1", "kind: Namespace"]
+    assert first[:2] == ["apiVersion: scheduling.k8s.io/v1", "kind: PriorityClass"]
