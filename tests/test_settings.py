@@ -32,9 +32,14 @@ def prod_values() -> dict[str, Any]:
         "owner": "platform-team",
         "cluster": {},
         "services": {n: {"image": f"ghcr.io/bakhmach-business-hub/{n}:1.0.0"} for n in APP_SERVICES},
-        # Prod's second region and failover zone (settings/cloud.py; tests/test_cloud_settings.py).
+        # Prod's second region, failover zone and the runners' path to the API, all required in
+        # prod (settings/cloud.py; tests/test_cloud_settings.py, tests/test_api_access.py).
         "cloudCluster": {
-            "aws": {"region": "eu-central-1", "secondaryRegion": "eu-west-1"},
+            "aws": {
+                "region": "eu-central-1",
+                "secondaryRegion": "eu-west-1",
+                "apiAccess": {"mode": "allowed-cidrs", "cidrs": ["203.0.113.0/24"]},
+            },
             "dns": {"zone": "bakhmach-business-hub.com"},
         },
     }
