@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from policy.bakhmach_policies import tagging
+from hubctl.policy_run import run_policies
+from policy.bakhmach_policies import config_for, tagging
 from policy.tools import gen_untaggable
 from tests.planning import STACKS, planned
 from tests.test_policy_pack import found, others, resource, run
@@ -144,3 +145,54 @@ def test_context_label_rule(entry: dict[str, Any], ok: bool) -> None:
 def test_helm_releases_are_exempt_from_labels() -> None:
     release = resource("kubernetes:helm.sh/v3:Release", "vpa", {"chart": "vpa", "namespace": "kube-system"})
     assert found(run("prod", release), "kubernetes-context-label") == []
+
+
+# ---- malformed metadata: reported, never a crash ---------------------------------------------
+def _malformed(path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    entry = labelled("Namespace", "slon-credit", None, "slon-credit")
+    holder = entry["inputs"]
+    for key in path[:-1]:
+        holder = holder[key]
+    holder[path[-1]] = value
+    return entry
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "problem"),
+    [
+        (("metadata", "name"), {"a": 1}, "metadata.name is not a string"),
+        (("metadata", "namespace"), {"a": 1}, "metadata.namespace is not a string"),
+        (("metadata", "labels", "bakhmach.io/context"), {"a": 1}, "label bakhmach.io/context is not a string"),
+        (("metadata", "labels"), ["bakhmach.io/context"], "metadata.labels is not a mapping"),
+        (("metadata",), "slon-credit", "metadata is not a mapping"),
+    ],
+    ids=["name", "namespace", "label", "labels", "metadata"],
+)
+def test_metadata_of_the_wrong_shape_is_reported_and_no_policy_breaks(
+    path: tuple[str, ...], value: Any, problem: str
+) -> None:
+    """A name, namespace or label that is a mapping (or labels that are a list) is no Kubernetes
+    object: kubernetes-context-label says so, and no policy fails with a TypeError on it."""
+    report = run("prod", _malformed(path, value))
+    assert [v.message for v in report.violations if "could not evaluate" in v.message] == []
+    (message,) = found(report, "kubernetes-context-label")
+    assert problem in message and message.endswith("(Kubernetes requires strings)")
+
+
+@pytest.mark.parametrize("shape", ["name", "namespace", "labels"])
+@pytest.mark.parametrize(("stack", "cloud"), [("dev", "kind"), ("prod", "aws")])
+def test_no_policy_breaks_on_a_real_plan_whose_objects_have_malformed_metadata(
+    stack: str, cloud: str, shape: str
+) -> None:
+    """Every policy of the pack (stack policies relate objects by name and namespace) over a real
+    plan in which every Kubernetes object's name, namespace or labels has the wrong shape."""
+    plan = planned(stack, cloud).to_json()
+    objects = 0
+    for entry in plan["resources"]:
+        inputs = entry["inputs"]
+        if entry["type"].startswith("kubernetes:") and "kind" in inputs and isinstance(inputs.get("metadata"), dict):
+            objects += 1
+            inputs["metadata"][shape] = ["not", "a", "string"] if shape == "labels" else {"a": 1}
+    report = run_policies(plan, config_for(stack))
+    assert [f"{v.policy}: {v.message}" for v in report.violations if "could not evaluate" in v.message] == []
+    assert len(found(report, "kubernetes-context-label")) == objects > 0

@@ -172,16 +172,58 @@ def group_of(resource_type: str) -> str:
     return parts[1].split("/")[0] if len(parts) == 3 else ""
 
 
+# A Kubernetes object's name and namespace are strings and its labels a mapping; a plan may hold
+# anything (a mapping where a name belongs). The accessors return only the right shape, so that a
+# policy compares, hashes and joins what they return without breaking on a malformed object;
+# `malformed_metadata` says what is wrong, and kubernetes-context-label reports it.
+
+
 def labels(props: Mapping[str, Any]) -> Mapping[str, Any]:
-    return get(props, "metadata", "labels", default={})
+    value = get(props, "metadata", "labels", default={})
+    return value if isinstance(value, Mapping) else {}
 
 
 def namespace(props: Mapping[str, Any]) -> str | None:
-    return get(props, "metadata", "namespace")
+    value = get(props, "metadata", "namespace")
+    return value if isinstance(value, str) else None
 
 
 def name(props: Mapping[str, Any]) -> str | None:
-    return get(props, "metadata", "name")
+    value = get(props, "metadata", "name")
+    return value if isinstance(value, str) else None
+
+
+def _known(value: Mapping[str, Any], key: str) -> Any:
+    """value[key], or None when it is missing or unknown before deployment (a computed name is a
+    string once known)."""
+    try:
+        return get(value, key)
+    except UnknownValueError:
+        return None
+
+
+def malformed_metadata(props: Mapping[str, Any]) -> list[str]:
+    """What in an object's metadata is not the shape Kubernetes requires: name and namespace
+    strings, labels a mapping of strings (empty when all is well)."""
+    metadata = _known(props, "metadata")
+    if metadata is None:
+        return []
+    if not isinstance(metadata, Mapping):
+        return ["metadata is not a mapping"]
+    problems = []
+    for key in ("name", "namespace"):
+        value = _known(metadata, key)
+        if value is not None and not isinstance(value, str):
+            problems.append(f"metadata.{key} is not a string")
+    found = _known(metadata, "labels")
+    if found is not None and not isinstance(found, Mapping):
+        problems.append("metadata.labels is not a mapping")
+    elif found is not None:
+        for key in found:
+            value = _known(found, key)
+            if value is not None and not isinstance(value, str):
+                problems.append(f"label {key} is not a string")
+    return problems
 
 
 def object_ref(props: Mapping[str, Any]) -> str:
@@ -214,7 +256,8 @@ def pod_spec(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any] 
 
 
 def pod_template_labels(props: Mapping[str, Any]) -> Mapping[str, Any]:
-    return get(props, "spec", "template", "metadata", "labels", default={})
+    value = get(props, "spec", "template", "metadata", "labels", default={})
+    return value if isinstance(value, Mapping) else {}
 
 
 def containers(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -30,6 +30,8 @@ from .common import (
     context_of,
     get,
     is_kubernetes_object,
+    labels,
+    malformed_metadata,
     name,
     namespace,
     resource_environment,
@@ -74,8 +76,14 @@ def _check_context_label(args: ResourceValidationArgs, report: ReportViolation) 
     props = args.props
     if not is_kubernetes_object(args.resource_type, props):
         return
-    context = context_of(props)
     kind = props.get("kind")
+    malformed = malformed_metadata(props)
+    if malformed:
+        # Its context cannot be read from labels that are not strings, nor its home from a name
+        # or namespace that is not one.
+        report(f"{kind} {name(props)}: {'; '.join(malformed)} (Kubernetes requires strings)", None)
+        return
+    context = context_of(props)
     home = name(props) if kind == "Namespace" else namespace(props)
     if home in seed.CONTEXTS:
         if context != home:
@@ -87,7 +95,7 @@ def _check_context_label(args: ResourceValidationArgs, report: ReportViolation) 
             None,
         )
     env = resource_environment(args)
-    label_env = (props.get("metadata") or {}).get("labels", {}).get(seed.ENVIRONMENT_LABEL)
+    label_env = labels(props).get(seed.ENVIRONMENT_LABEL)
     if env and label_env and label_env != env:
         report(f"{kind} {name(props)}: label {seed.ENVIRONMENT_LABEL}={label_env} in the {env} stack", None)
 
