@@ -9,8 +9,9 @@ react to the same utilisation signal: VPA raises requests, which lowers utilisat
 the HPA scale in, and so on). So the HPA owns scaling and the VPA only recommends
 (`updateMode: "Off"`); its recommendations feed the seed's "weekly evaluation" of requests.
 
-How a service reaches its data services: where they are (`<SVC>_HOST`, `_PORT`, `_TLS`,
-`_DATABASE`, extras) comes as plain env vars; the credentials come as files. Each consumed
+How a service reaches its data services: where they are (`<SVC>_HOST`, `_PORT`, `_TLS`, extras)
+and what in them is its context's own (`POSTGRES_DATABASE`, `MONGO_DATABASE`, `REDIS_KEY_PREFIX`,
+`KAFKA_TOPIC_PREFIX`) come as plain env vars; the credentials come as files. Each consumed
 `data-<service>` Secret is mounted read-only at `/var/run/secrets/bakhmach/<service>/`, and
 `<SVC>_USERNAME_FILE` / `<SVC>_PASSWORD_FILE` name the files. Files rather than `secretKeyRef`
 env vars because env vars leak into crash dumps, `/proc/<pid>/environ`, child processes and
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.data.connection import DataConnection
+from components.data.connection import DataAccess
 from components.labels import instance_of, standard_labels
 from components.priorities import for_context
 from settings.frameworks import Probe
@@ -41,9 +42,9 @@ class ContextServiceArgs:
     namespace_dependencies: tuple[pulumi.Resource, ...] = ()
     hpa_dependencies: tuple[pulumi.Resource, ...] = ()
     vpa_dependencies: tuple[pulumi.Resource, ...] = ()
-    # The data services this service uses: plain env vars for where they are, files for the
-    # credentials (the namespace's `data-<service>` Secrets, mounted read-only).
-    data: tuple[DataConnection, ...] = ()
+    # The data services this service uses: plain env vars for where they are and what is its
+    # context's own, files for the credentials (the namespace's `data-<service>` Secrets).
+    data: tuple[DataAccess, ...] = ()
 
 
 # Where each consumed data Secret is mounted: one directory per data service.
@@ -57,26 +58,25 @@ CREDENTIAL_KEYS = ("username", "password")
 CREDENTIALS_MODE = 0o440
 
 
-def credentials_dir(conn: DataConnection) -> str:
+def credentials_dir(conn: DataAccess) -> str:
     return f"{CREDENTIALS_ROOT}/{conn.service}"
 
 
-def _data_env(conn: DataConnection) -> list[k8s.core.v1.EnvVarArgs]:
-    prefix = conn.env_prefix
+def _data_env(conn: DataAccess) -> list[k8s.core.v1.EnvVarArgs]:
+    prefix, endpoint, grant = conn.env_prefix, conn.endpoint, conn.credential.grant
     plain: dict[str, pulumi.Input[str]] = {
-        f"{prefix}_HOST": conn.host,
-        f"{prefix}_PORT": str(conn.port),
-        f"{prefix}_TLS": "true" if conn.tls else "false",
+        f"{prefix}_HOST": endpoint.host,
+        f"{prefix}_PORT": str(endpoint.port),
+        f"{prefix}_TLS": "true" if endpoint.tls else "false",
+        grant.env: grant.resource,
     }
-    if conn.database:
-        plain[f"{prefix}_DATABASE"] = conn.database
-    plain |= {f"{prefix}_{key}": value for key, value in conn.extra.items()}
+    plain |= {f"{prefix}_{key}": value for key, value in endpoint.extra.items()}
     # Only paths: the values stay in the mounted Secret.
     plain |= {f"{prefix}_{key.upper()}_FILE": f"{credentials_dir(conn)}/{key}" for key in CREDENTIAL_KEYS}
     return [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in plain.items()]
 
 
-def _credentials_volume(conn: DataConnection) -> k8s.core.v1.VolumeArgs:
+def _credentials_volume(conn: DataAccess) -> k8s.core.v1.VolumeArgs:
     return k8s.core.v1.VolumeArgs(
         name=conn.secret_name,
         secret=k8s.core.v1.SecretVolumeSourceArgs(
@@ -89,7 +89,7 @@ def _credentials_volume(conn: DataConnection) -> k8s.core.v1.VolumeArgs:
     )
 
 
-def _credentials_mount(conn: DataConnection) -> k8s.core.v1.VolumeMountArgs:
+def _credentials_mount(conn: DataAccess) -> k8s.core.v1.VolumeMountArgs:
     return k8s.core.v1.VolumeMountArgs(name=conn.secret_name, mount_path=credentials_dir(conn), read_only=True)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pulumi_kubernetes as k8s
 
+from components.data.connection import DataEgress
+
 EVERY_POD = k8s.meta.v1.LabelSelectorArgs()
 
 
@@ -48,3 +50,13 @@ def dns_egress_spec() -> k8s.networking.v1.NetworkPolicySpecArgs:
             )
         ],
     )
+
+
+def data_egress_rule(egress: DataEgress) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+    """To a data service: only its own ports, only where it runs (its namespace, or its network)."""
+    if egress.namespace is not None:
+        peer = namespace_peer(egress.namespace)
+    else:
+        assert egress.cidr is not None, "a data service is in a namespace or a network range"
+        peer = k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=egress.cidr))
+    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[peer], ports=tcp_ports(*egress.ports))

@@ -1,8 +1,11 @@
 """`build_platform`: the whole stack, composed from components in dependency order.
 
-Data flows one way: settings -> cluster(s) -> add-ons -> namespaces -> services. Each component
-gets only the slice of settings it needs. Prod runs a second cluster in its secondary region with
-the same in-cluster platform (`build_in_cluster`, once per cluster), and DNS failover between them.
+Data flows one way: the resolved stack spec (settings/stack.py) -> cluster(s) -> add-ons -> data
+layer -> namespaces -> services. Each component gets only the slice it needs, and what one
+component built reaches the next as a value (the data layer's endpoints and credentials become
+each namespace's Secrets there, and each service's env); nothing calls back into a component
+built earlier. Prod runs a second cluster in its secondary region with the same in-cluster
+platform (`build_in_cluster`, once per cluster), and DNS failover between them.
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ from components.cluster import Cluster, ClusterArgs
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.context_namespace import ContextNamespace, ContextNamespaceArgs
 from components.context_service import ContextService, ContextServiceArgs
-from components.data import DataLayer, DataLayerArgs, data_layer_spec
+from components.data import BuiltData, DataLayer, DataLayerArgs
 from components.priorities import PriorityClasses, PriorityClassesArgs
 from settings.data import DataLayerSpec
-from settings.load import PROJECT, SettingsError, stack_file_name
 from settings.model import StackSettings
+from settings.stack import StackSpec
 
 
 @dataclass
@@ -45,15 +48,6 @@ class Platform:
     # Prod: the secondary region's cluster and platform, and the failover name in front of both.
     secondary: InCluster | None = None
     failover: DnsFailover | None = None
-
-
-def check_cloud_settings(settings: StackSettings, stack_name: str) -> None:
-    """Rules across `environment`, `cloud` and `cloudCluster`, checked before anything registers."""
-    problems = settings.cloud_cluster.check(settings.environment, settings.cloud)
-    if problems:
-        lines = [f"invalid stack settings in {stack_file_name()}:"]
-        lines += [f"  {PROJECT}:{key}: {message}" for key, message in problems]
-        raise SettingsError("\n".join(lines))
 
 
 def build_cluster(settings: StackSettings, stack_name: str, *, secondary: bool = False) -> Cluster:
@@ -87,22 +81,24 @@ def build_in_cluster(
 
     services = settings.application_services
     # The data layer (components/data) lives beside the primary cluster only.
-    data = None
+    data: DataLayer | None = None
+    built: BuiltData | None = None
     if data_spec is not None:
         data = DataLayer(
             f"{prefix}data",
             DataLayerArgs(
                 stack_name=pulumi.get_stack(),
                 spec=data_spec,
-                services=services,
                 pod_security_version=settings.kubernetes_minor,
                 network=cluster.network,
                 scheduling=tuple(priorities.ready),
             ),
             opts=in_cluster,
         )
+        built = data.built
     namespaces: dict[str, ContextNamespace] = {}
     for context in settings.contexts:
+        consumer = data_spec.consumer(context.slug) if data_spec else None
         namespaces[context.slug] = ContextNamespace(
             f"{prefix}ns-{context.slug}",
             ContextNamespaceArgs(
@@ -111,12 +107,10 @@ def build_in_cluster(
                 environment=settings.environment,
                 pod_security_version=settings.kubernetes_minor,
                 services=tuple(s for s in services if s.context == context.slug),
-                data_egress=data.egress_for(tuple(s for s in services if s.context == context.slug)) if data else (),
+                data=built.access(consumer.namespace, consumer.needs) if built and consumer else (),
             ),
             opts=in_cluster,
         )
-    if data is not None:
-        data.deliver({slug: ns.namespace for slug, ns in namespaces.items()})
 
     deployed: dict[str, ContextService] = {}
     for spec in services:
@@ -126,12 +120,9 @@ def build_in_cluster(
             ContextServiceArgs(
                 spec=spec,
                 namespace=namespace.name,
-                namespace_dependencies=(
-                    namespace,
-                    *(data.secrets_in(namespace.name) if data else ()),
-                    *priorities.ready,
-                ),
-                data=data.connections_for(spec) if data else (),
+                # The namespace's objects, its data Secrets among them, and the PriorityClasses.
+                namespace_dependencies=(namespace, *priorities.ready),
+                data=built.access(spec.context, spec.data_needs) if built else (),
                 hpa_dependencies=tuple(addons.hpa_dependencies),
                 vpa_dependencies=tuple(addons.vpa_dependencies),
             ),
@@ -151,15 +142,14 @@ def _regional(cluster: Cluster) -> RegionalCluster:
     return RegionalCluster(scope=cluster.scope, provider=cluster.provider, network=cluster.network)
 
 
-def build_platform(settings: StackSettings, stack_name: str) -> Platform:
-    check_cloud_settings(settings, stack_name)
-    data_spec = data_layer_spec(settings, stack_file_name())
-    primary = build_in_cluster(settings, build_cluster(settings, stack_name), data_spec=data_spec)
+def build_platform(stack: StackSpec, stack_name: str) -> Platform:
+    settings = stack.settings
+    primary = build_in_cluster(settings, build_cluster(settings, stack_name), data_spec=stack.data)
     platform = Platform(
         cluster=primary.cluster, addons=primary.addons, namespaces=primary.namespaces, services=primary.services
     )
     if settings.cloud_cluster.secondary_region(settings.cloud) is not None:
-        # check_cloud_settings allows a secondary region in prod only, and requires its DNS zone.
+        # resolve_stack allows a secondary region in prod only, and requires its DNS zone there.
         secondary_cluster = build_cluster(settings, stack_name, secondary=True)
         platform.secondary = build_in_cluster(settings, secondary_cluster, prefix=f"{secondary_cluster.region}-")
         assert settings.cloud_cluster.dns is not None

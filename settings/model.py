@@ -36,7 +36,6 @@ _IMAGE = re.compile(
     r"^(?P<repo>[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*)"
     r"((:(?P<tag>[\w][\w.-]{0,127}))|(@(?P<digest>sha256:[a-f0-9]{64})))+$"
 )
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 def _cpu(value: Any) -> str:
@@ -300,7 +299,3 @@ def _scaled(cpu_m: int, memory_b: int, percent: int) -> Resources:
         cpu_limit=format_cpu(cpu_req * seed.CPU_LIMIT_FACTOR),
         memory_limit=format_memory(mem_req * seed.MEMORY_LIMIT_FACTOR),
     )
-
-
-def is_dns_label(value: str) -> bool:
-    return bool(_DNS_LABEL.match(value))

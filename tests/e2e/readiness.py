@@ -60,7 +60,7 @@ def condition(type_: str) -> Check:
     return check
 
 
-def state(expected: str, key: str = "state") -> Check:
+def state(expected: object, key: str = "state") -> Check:
     def check(obj: Mapping[str, Any]) -> tuple[bool, str]:
         value = _status(obj).get(key)
         reason = _status(obj).get("reason") or _status(obj).get("message")
@@ -88,11 +88,13 @@ class Rule:
 # Each operator's own readiness signal, from its API types:
 # CloudNativePG `ConditionClusterReady` ("Ready"), Percona `AppStateReady` ("ready"),
 # OT redis-operator `RedisClusterReady` ("Ready", set once `redis-cli --cluster check` passes),
-# Strimzi's "Ready" condition on Kafka and KafkaUser (the user exists in the brokers).
+# Strimzi's "Ready" condition on Kafka and KafkaUser (the user exists in the brokers),
+# CloudNativePG's `applied` on a Database (the database exists with its owner).
 RULES = {
     (r.api_version, r.kind): r
     for r in (
         Rule("postgresql.cnpg.io/v1", "Cluster", "clusters", condition("Ready")),
+        Rule("postgresql.cnpg.io/v1", "Database", "databases", state(True, "applied")),
         Rule("psmdb.percona.com/v1", "PerconaServerMongoDB", "perconaservermongodbs", state("ready")),
         Rule("redis.redis.opstreelabs.in/v1beta2", "RedisCluster", "redisclusters", state("Ready")),
         Rule("kafka.strimzi.io/v1", "Kafka", "kafkas", condition("Ready")),

@@ -1,0 +1,58 @@
+"""`resolve_stack`: the validated settings resolved, once, into what the components receive.
+
+The settings model (settings/model.py) refuses what one key can get wrong; this module adds the
+rules across keys (environment, cloud, `cloudCluster`, `data`) and raises one `SettingsError`
+naming every problem, before anything registers. Nothing after it checks a setting again: the
+components take the resolved specs and trust them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from settings import seed
+from settings.data import DataConsumer, DataLayerSpec, DataService, DataSettingsError, resolve_data_layer
+from settings.load import load_settings, settings_error, stack_file_name
+from settings.model import StackSettings
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    """Everything a stack builds, resolved: the validated settings and the data layer's spec."""
+
+    settings: StackSettings
+    data: DataLayerSpec
+
+
+def data_consumers(settings: StackSettings) -> tuple[DataConsumer, ...]:
+    """Each context namespace whose services use a data service, with the union of their needs,
+    and each platform component that keeps data of its own (`seed.PLATFORM_DATA_CONSUMERS`)."""
+    by_context: dict[str, dict[DataService, None]] = {}
+    for service in settings.application_services:
+        if service.data_needs:
+            by_context.setdefault(service.context, {}).update(dict.fromkeys(service.data_needs))
+    contexts = [DataConsumer(namespace, "context", tuple(needs)) for namespace, needs in by_context.items()]
+    components = [
+        DataConsumer(namespace, "platform-component", tuple(dict.fromkeys(needs)))
+        for namespace, needs in seed.PLATFORM_DATA_CONSUMERS.items()
+        if needs
+    ]
+    return tuple(sorted((*contexts, *components), key=lambda c: c.namespace))
+
+
+def resolve_stack(settings: StackSettings, source: str) -> StackSpec:
+    """The stack's specs, or one `SettingsError` naming every rule across keys that `source` breaks."""
+    problems = settings.cloud_cluster.check(settings.environment, settings.cloud)
+    data = None
+    try:
+        data = resolve_data_layer(settings.data, settings.environment, settings.cloud, data_consumers(settings))
+    except DataSettingsError as exc:
+        problems += exc.problems
+    if problems or data is None:
+        raise settings_error(source, problems)
+    return StackSpec(settings=settings, data=data)
+
+
+def load_stack() -> StackSpec:
+    """The stack file this run reads, validated and resolved: what `__main__.py` builds."""
+    return resolve_stack(load_settings(), stack_file_name())
