@@ -85,22 +85,21 @@ def _sha256(password: str) -> str:
     return hashlib.sha256(password.encode()).hexdigest()
 
 
-def acl_file(admin: pulumi.Output[str], users: dict[DataGrant, pulumi.Output[str]]) -> pulumi.Output[str]:
+def render_acl(admin_password: str, users: list[tuple[DataGrant, str]]) -> str:
     """The ACL file: `default` (the operator's login, all access) and one user per consumer.
     With an ACL file Redis ignores `requirepass`, so `default` must be in it, or it would be
     created passwordless. Passwords appear as SHA-256 hashes (`#<hex>`)."""
+    lines = [f"user {DEFAULT_USER} on #{_sha256(admin_password)} ~* &* +@all"]
+    lines += [f"user {g.username} on #{_sha256(p)} resetkeys resetchannels {access_rules(g)}" for g, p in users]
+    return "\n".join(lines) + "\n"
+
+
+def acl_file(admin: pulumi.Output[str], users: dict[DataGrant, pulumi.Output[str]]) -> pulumi.Output[str]:
     grants = list(users)
-
-    def render(passwords: list[str]) -> str:
-        admin_password, *own = passwords
-        lines = [f"user {DEFAULT_USER} on #{_sha256(admin_password)} ~* &* +@all"]
-        lines += [
-            f"user {g.username} on #{_sha256(p)} resetkeys resetchannels {access_rules(g)}"
-            for g, p in zip(grants, own, strict=True)
-        ]
-        return "\n".join(lines) + "\n"
-
-    return pulumi.Output.secret(pulumi.Output.all(admin, *users.values()).apply(render))
+    rendered = pulumi.Output.all(admin, *users.values()).apply(
+        lambda passwords: render_acl(passwords[0], list(zip(grants, passwords[1:], strict=True)))
+    )
+    return pulumi.Output.secret(rendered)
 
 
 class InClusterRedis:
