@@ -15,7 +15,9 @@ and what in them is its context's own (`POSTGRES_DATABASE`, `MONGO_DATABASE`, `R
 `data-<service>` Secret is mounted read-only at `/var/run/secrets/bakhmach/<service>/`, and
 `<SVC>_USERNAME_FILE` / `<SVC>_PASSWORD_FILE` name the files. Files rather than `secretKeyRef`
 env vars because env vars leak into crash dumps, `/proc/<pid>/environ`, child processes and
-debug endpoints, and a rotated Secret reaches a mounted file without a pod restart.
+debug endpoints, and a rotated Secret reaches a mounted file without a pod restart. The team's
+own Secrets (`services.<name>.secrets`, SealedSecrets of the namespace; docs/SECRETS.md) are
+mounted the same way, at `/var/run/secrets/bakhmach/team/<secret>/`, one file per key.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class ContextServiceArgs:
 
 # Where each consumed data Secret is mounted: one directory per data service.
 CREDENTIALS_ROOT = "/var/run/secrets/bakhmach"
+# Where the team's own Secrets are mounted: one directory per Secret.
+TEAM_SECRETS_ROOT = f"{CREDENTIALS_ROOT}/team"
 # The keys of a `data-<service>` Secret (components/data/credentials.py) that become files.
 CREDENTIAL_KEYS = ("username", "password")
 # Owner read, group read, nothing for others. Kubelet writes Secret files as root and, with the
@@ -91,6 +95,23 @@ def _credentials_volume(conn: DataAccess) -> k8s.core.v1.VolumeArgs:
 
 def _credentials_mount(conn: DataAccess) -> k8s.core.v1.VolumeMountArgs:
     return k8s.core.v1.VolumeMountArgs(name=conn.secret_name, mount_path=credentials_dir(conn), read_only=True)
+
+
+def _team_secret_volumes(names: tuple[str, ...]) -> list[tuple[k8s.core.v1.VolumeArgs, k8s.core.v1.VolumeMountArgs]]:
+    """Each team Secret, whole (its keys are the team's), read-only; volumes are numbered since a
+    Secret's name may be longer than a volume name may be."""
+    return [
+        (
+            k8s.core.v1.VolumeArgs(
+                name=f"team-secret-{index}",
+                secret=k8s.core.v1.SecretVolumeSourceArgs(secret_name=name, default_mode=CREDENTIALS_MODE),
+            ),
+            k8s.core.v1.VolumeMountArgs(
+                name=f"team-secret-{index}", mount_path=f"{TEAM_SECRETS_ROOT}/{name}", read_only=True
+            ),
+        )
+        for index, name in enumerate(names)
+    ]
 
 
 def _probe(probe: Probe, port_name: str, model: str) -> k8s.core.v1.ProbeArgs:
@@ -136,6 +157,7 @@ class ContextService(pulumi.ComponentResource):
 
         probes = spec.probes
         port_name = "http"
+        team = _team_secret_volumes(spec.secrets)
         container = k8s.core.v1.ContainerArgs(
             name=spec.name,
             image=spec.image,
@@ -171,6 +193,7 @@ class ContextService(pulumi.ComponentResource):
             volume_mounts=[
                 k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
                 *(_credentials_mount(conn) for conn in args.data),
+                *(mount for _, mount in team),
             ],
         )
 
@@ -229,6 +252,7 @@ class ContextService(pulumi.ComponentResource):
                                 empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="256Mi"),
                             ),
                             *(_credentials_volume(conn) for conn in args.data),
+                            *(volume for volume, _ in team),
                         ],
                         topology_spread_constraints=spread,
                         termination_grace_period_seconds=30,

@@ -21,8 +21,10 @@ from components.context_namespace import ContextNamespace, ContextNamespaceArgs
 from components.context_service import ContextService, ContextServiceArgs
 from components.data import BuiltData, DataLayer, DataLayerArgs
 from components.priorities import PriorityClasses, PriorityClassesArgs
+from components.sealed_secrets import SealedSecrets, SealedSecretsArgs, TeamSecrets, TeamSecretsArgs
 from settings.data import DataLayerSpec
 from settings.model import StackSettings
+from settings.sealed_secrets import SealedSecretSpec
 from settings.stack import StackSpec
 
 
@@ -36,6 +38,7 @@ class InCluster:
     services: dict[str, ContextService]
     data: DataLayer | None = None
     priorities: PriorityClasses | None = None
+    sealed_secrets: SealedSecrets | None = None
 
 
 @dataclass
@@ -69,15 +72,31 @@ def build_cluster(settings: StackSettings, stack_name: str, *, secondary: bool =
 
 
 def build_in_cluster(
-    settings: StackSettings, cluster: Cluster, prefix: str = "", data_spec: DataLayerSpec | None = None
+    settings: StackSettings,
+    cluster: Cluster,
+    prefix: str = "",
+    data_spec: DataLayerSpec | None = None,
+    team_secrets: tuple[SealedSecretSpec, ...] = (),
 ) -> InCluster:
-    """Everything in-cluster, on `cluster`'s provider. `prefix` keeps a second cluster's names unique."""
+    """Everything in-cluster, on `cluster`'s provider. `prefix` keeps a second cluster's names unique.
+    The data layer is the primary cluster's. Every cluster runs a Sealed Secrets controller and
+    the teams' SealedSecrets; a second cluster unseals them once it holds the primary's sealing
+    keys (docs/SECRETS.md, "Backing up and restoring the sealing keys")."""
     in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
     # Every workload names one of these classes; a pod naming a missing class is refused.
     priorities = PriorityClasses(
         f"{prefix}priorities", PriorityClassesArgs(environment=settings.environment), opts=in_cluster
     )
     addons = ClusterAddons(f"{prefix}addons", ClusterAddonsArgs(cloud=settings.cloud), opts=in_cluster)
+    sealed_secrets = SealedSecrets(
+        f"{prefix}sealed-secrets",
+        SealedSecretsArgs(
+            environment=settings.environment,
+            pod_security_version=settings.kubernetes_minor,
+            after=tuple(priorities.ready),
+        ),
+        opts=in_cluster,
+    )
 
     services = settings.application_services
     # The data layer (components/data) lives beside the primary cluster only.
@@ -112,6 +131,19 @@ def build_in_cluster(
             opts=in_cluster,
         )
 
+    team: TeamSecrets | None = None
+    if team_secrets:
+        team = TeamSecrets(
+            f"{prefix}team-secrets",
+            TeamSecretsArgs(
+                environment=settings.environment,
+                secrets=team_secrets,
+                controller=sealed_secrets.release,
+                namespaces={slug: ns.namespace for slug, ns in namespaces.items()},
+            ),
+            opts=in_cluster,
+        )
+
     deployed: dict[str, ContextService] = {}
     for spec in services:
         namespace = namespaces[spec.context]
@@ -120,8 +152,9 @@ def build_in_cluster(
             ContextServiceArgs(
                 spec=spec,
                 namespace=namespace.name,
-                # The namespace's objects, its data Secrets among them, and the PriorityClasses.
-                namespace_dependencies=(namespace, *priorities.ready),
+                # The namespace's objects, its data Secrets among them, the PriorityClasses, and
+                # the teams' SealedSecrets where the service mounts one.
+                namespace_dependencies=(namespace, *priorities.ready, *([team] if team and spec.secrets else [])),
                 data=built.access(spec.context, spec.data_needs) if built else (),
                 hpa_dependencies=tuple(addons.hpa_dependencies),
                 vpa_dependencies=tuple(addons.vpa_dependencies),
@@ -129,7 +162,13 @@ def build_in_cluster(
             opts=in_cluster,
         )
     return InCluster(
-        cluster=cluster, addons=addons, namespaces=namespaces, services=deployed, data=data, priorities=priorities
+        cluster=cluster,
+        addons=addons,
+        namespaces=namespaces,
+        services=deployed,
+        data=data,
+        priorities=priorities,
+        sealed_secrets=sealed_secrets,
     )
 
 
@@ -144,14 +183,18 @@ def _regional(cluster: Cluster) -> RegionalCluster:
 
 def build_platform(stack: StackSpec, stack_name: str) -> Platform:
     settings = stack.settings
-    primary = build_in_cluster(settings, build_cluster(settings, stack_name), data_spec=stack.data)
+    primary = build_in_cluster(
+        settings, build_cluster(settings, stack_name), data_spec=stack.data, team_secrets=stack.sealed_secrets
+    )
     platform = Platform(
         cluster=primary.cluster, addons=primary.addons, namespaces=primary.namespaces, services=primary.services
     )
     if settings.cloud_cluster.secondary_region(settings.cloud) is not None:
         # resolve_stack allows a secondary region in prod only, and requires its DNS zone there.
         secondary_cluster = build_cluster(settings, stack_name, secondary=True)
-        platform.secondary = build_in_cluster(settings, secondary_cluster, prefix=f"{secondary_cluster.region}-")
+        platform.secondary = build_in_cluster(
+            settings, secondary_cluster, prefix=f"{secondary_cluster.region}-", team_secrets=stack.sealed_secrets
+        )
         assert settings.cloud_cluster.dns is not None
         platform.failover = DnsFailover(
             "failover",

@@ -37,6 +37,11 @@ class HelmChart:
         )
 
 
+# Sealed Secrets (docs/VERSIONS.md, "Secrets"): the bitnami-labs chart, built and published apart
+# from the Bitnami catalog; the image pinned to the chart's own appVersion.
+SEALED_SECRETS = HelmChart("https://bitnami-labs.github.io/sealed-secrets", "sealed-secrets", "2.18.5")
+SEALED_SECRETS_IMAGE_TAG = "0.36.6"
+
 METRICS_SERVER = HelmChart("https://kubernetes-sigs.github.io/metrics-server/", "metrics-server", "3.13.1")
 VPA = HelmChart("https://charts.fairwinds.com/stable", "vpa", "5.0.0")
 

@@ -49,9 +49,11 @@ _PROVIDER_REGION_KEYS = {
 
 def settings_error(source: str, problems: list[tuple[str, str]]) -> SettingsError:
     """One error naming the file and, a line each, every (key, message) it breaks. Every
-    settings check ends here (`describe` formats the model's own errors the same way)."""
+    settings check ends here (`describe` formats the model's own errors the same way). A key is
+    a stack-file key (shown in the project's namespace unless it names its own) or, with a `/`,
+    a file of the repository (a team's SealedSecret)."""
     lines = [f"invalid stack settings in {source}:"]
-    lines += [f"  {key if ':' in key else f'{PROJECT}:{key}'}: {message}" for key, message in problems]
+    lines += [f"  {key if ':' in key or '/' in key else f'{PROJECT}:{key}'}: {message}" for key, message in problems]
     return SettingsError("\n".join(lines))
 
 

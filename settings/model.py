@@ -32,6 +32,8 @@ from settings.seed import Cloud, Environment
 # healthy on a bare kind cluster before the real images exist.
 DEV_PLACEHOLDER_IMAGE = "hashicorp/http-echo:1.0.0"
 
+# A Kubernetes object name (RFC 1123 subdomain; at most 253 characters).
+SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _IMAGE = re.compile(
     r"^(?P<repo>[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*)"
     r"((:(?P<tag>[\w][\w.-]{0,127}))|(@(?P<digest>sha256:[a-f0-9]{64})))+$"
@@ -60,7 +62,18 @@ def _pinned_image(value: str) -> str:
     return value
 
 
+def is_subdomain(value: str) -> bool:
+    return len(value) <= 253 and bool(SUBDOMAIN.match(value))
+
+
+def _secret_name(value: str) -> str:
+    if not is_subdomain(value):
+        raise ValueError(f"{value!r} is not a Secret name (allowed: a lowercase DNS subdomain, e.g. 'payment-api')")
+    return value
+
+
 CpuQuantity = Annotated[str, AfterValidator(_cpu)]
+SecretName = Annotated[str, AfterValidator(_secret_name)]
 MemoryQuantity = Annotated[str, AfterValidator(_memory)]
 PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
 
@@ -81,6 +94,9 @@ class ServiceOverride(_Section):
     memory: MemoryQuantity | None = None
     # The data services this service uses (replaces the seed's list for it).
     data: tuple[DataService, ...] | None = None
+    # The team's own Secrets (committed as SealedSecrets under sealed-secrets/<namespace>/) the
+    # service mounts, by name; docs/SECRETS.md.
+    secrets: tuple[SecretName, ...] = ()
 
 
 class ClusterSettings(_Section):
@@ -229,6 +245,8 @@ class ServiceSpec:
     probes: FrameworkProfile
     autoscaling: seed.AutoscalingRule | None
     data_needs: tuple[DataService, ...] = ()
+    # The team's own Secrets it mounts (SealedSecrets of its namespace).
+    secrets: tuple[str, ...] = ()
 
     @property
     def port(self) -> int:
@@ -281,6 +299,7 @@ def _resolve_service(row: seed.ServiceRow, override: ServiceOverride, stack: Sta
         probes=framework,
         autoscaling=profile.autoscaling,
         data_needs=_data_needs(row.name, override),
+        secrets=tuple(dict.fromkeys(override.secrets)),
     )
 
 

@@ -9,19 +9,24 @@ components take the resolved specs and trust them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from settings import sealed_secrets as sealed_secrets_folder
 from settings import seed
 from settings.data import DataConsumer, DataLayerSpec, DataService, DataSettingsError, resolve_data_layer
 from settings.load import load_settings, settings_error, stack_file_name
 from settings.model import StackSettings
+from settings.sealed_secrets import SealedSecretSpec, load_sealed_secrets
 
 
 @dataclass(frozen=True)
 class StackSpec:
-    """Everything a stack builds, resolved: the validated settings and the data layer's spec."""
+    """Everything a stack builds, resolved: the validated settings, the data layer's spec and
+    the teams' committed SealedSecrets."""
 
     settings: StackSettings
     data: DataLayerSpec
+    sealed_secrets: tuple[SealedSecretSpec, ...] = ()
 
 
 def data_consumers(settings: StackSettings) -> tuple[DataConsumer, ...]:
@@ -40,17 +45,34 @@ def data_consumers(settings: StackSettings) -> tuple[DataConsumer, ...]:
     return tuple(sorted((*contexts, *components), key=lambda c: c.namespace))
 
 
-def resolve_stack(settings: StackSettings, source: str) -> StackSpec:
-    """The stack's specs, or one `SettingsError` naming every rule across keys that `source` breaks."""
+def resolve_stack(settings: StackSettings, source: str, sealed_secrets: Path | None = None) -> StackSpec:
+    """The stack's specs, or one `SettingsError` naming every rule across keys that `source`
+    breaks, and every committed SealedSecret under `sealed_secrets` (default: the repository's
+    `sealed-secrets/`) that would be refused."""
     problems = settings.cloud_cluster.check(settings.environment, settings.cloud)
     data = None
     try:
         data = resolve_data_layer(settings.data, settings.environment, settings.cloud, data_consumers(settings))
     except DataSettingsError as exc:
         problems += exc.problems
+    folder = sealed_secrets or sealed_secrets_folder.SEALED_SECRETS_DIR
+    sealed, sealed_problems = load_sealed_secrets({c.slug for c in settings.contexts}, folder)
+    problems += sealed_problems
+    for service in settings.application_services:
+        committed = sorted(s.name for s in sealed if s.namespace == service.context)
+        for name in service.secrets:
+            if name not in committed:
+                problems.append(
+                    (
+                        f"services.{service.name}.secrets",
+                        f"{name!r} is no SealedSecret of namespace {service.context} (allowed: "
+                        f"{', '.join(committed) or 'none yet'}; commit it under sealed-secrets/{service.context}/, "
+                        "docs/SECRETS.md)",
+                    )
+                )
     if problems or data is None:
         raise settings_error(source, problems)
-    return StackSpec(settings=settings, data=data)
+    return StackSpec(settings=settings, data=data, sealed_secrets=sealed)
 
 
 def load_stack() -> StackSpec:
