@@ -63,12 +63,10 @@ NetworkT = TypeVar("NetworkT", AwsNetwork, AzureNetwork)
 
 
 def require_network(args: DataComponentArgs[Any], kind: type[NetworkT]) -> NetworkT:
+    """The cloud network a managed backend joins: resolve_stack allows a managed backend only on
+    its own cloud, whose cluster always brings one."""
     net = args.network
-    if net is None or not isinstance(net, kind):
-        raise pulumi.RunError(
-            f"data.{args.spec.service}: the managed backend needs the cloud cluster's network "
-            f"({kind.__name__}); this stack's cluster provides none"
-        )
+    assert isinstance(net, kind), f"data.{args.spec.service}: a managed backend on a cluster without {kind.__name__}"
     return net
 
 
