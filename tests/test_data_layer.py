@@ -428,3 +428,26 @@ def test_strimzi_generates_no_network_policy_that_would_open_kafka_to_every_name
     # per-port consumer list is then the only thing standing between a context and Kafka.
     (strimzi,) = [r for r in of_type(dev_plan, "kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "strimzi"]
     assert strimzi.inputs["values"]["generateNetworkPolicy"] is False
+
+
+@pytest.mark.parametrize(("stack", "cloud"), [("dev", "kind"), ("prod", "azure")])
+def test_connection_secrets_keep_the_identity_they_had_when_the_data_layer_made_them(stack: str, cloud: str) -> None:
+    """Each namespace now makes its own `data-<service>` Secrets; an existing stack must update each
+    in place (an alias to its former URN, as the engine forms URNs: without the root stack's type),
+    not create it over the same object and then delete it."""
+    plan = planned(stack, cloud)
+    options = resource_options(stack, cloud)
+    secrets = [
+        r
+        for r in of_type(plan, "kubernetes:core/v1:Secret")
+        if "bakhmach.io/data-service" in (r.inputs["metadata"].get("labels") or {})
+    ]
+    assert secrets
+    for secret in secrets:
+        namespace, name = secret.inputs["metadata"]["namespace"], secret.inputs["metadata"]["name"]
+        service = name.removeprefix("data-")
+        former = (
+            f"urn:pulumi:{stack}::bakhmach-hub::bakhmach:data:DataLayer$bakhmach:data:ConsumerSecrets"
+            f"$kubernetes:core/v1:Secret::data-connections-{namespace}-{service}"
+        )
+        assert options[secret.urn]["aliases"] == [former], secret.name

@@ -50,6 +50,17 @@ def resource_key(access: DataAccess) -> str:
     return OWN_RESOURCE_ENV[access.service].lower().replace("_", "-")
 
 
+def _former_urn(namespace: str, service: str) -> str:
+    """The URN this Secret had when the data layer made every namespace's Secrets itself (its
+    `ConsumerSecrets` child, "data-connections"). With it as an alias an existing stack updates
+    each Secret in place; without, Pulumi would create the new resource over the same Kubernetes
+    object and then delete the old one, and with it the object both stand for."""
+    # The engine leaves the root stack's type out of its children's URNs.
+    parent = "bakhmach:data:DataLayer$bakhmach:data:ConsumerSecrets"
+    stack, project = pulumi.get_stack(), pulumi.get_project()
+    return f"urn:pulumi:{stack}::{project}::{parent}$kubernetes:core/v1:Secret::data-connections-{namespace}-{service}"
+
+
 def consumer_secret(
     resource_name: str,
     namespace: str,
@@ -79,5 +90,8 @@ def consumer_secret(
         ),
         type="Opaque",
         string_data=data,
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(credential.ready))),
+        opts=pulumi.ResourceOptions.merge(
+            opts,
+            pulumi.ResourceOptions(depends_on=list(credential.ready), aliases=[_former_urn(namespace, access.service)]),
+        ),
     )
