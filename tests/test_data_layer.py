@@ -451,3 +451,17 @@ def test_connection_secrets_keep_the_identity_they_had_when_the_data_layer_made_
             f"$kubernetes:core/v1:Secret::data-connections-{namespace}-{service}"
         )
         assert options[secret.urn]["aliases"] == [former], secret.name
+
+
+def test_the_provisioning_jobs_scripts_pass_shellcheck(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The Jobs that make roles, databases and ACLs on the managed services run POSIX sh scripts
+    (components/data/postgres.py, kafka.py), as planned."""
+    jobs = [r.inputs for r in of_type(planned("prod", "aws"), "kubernetes:batch/v1:Job")]
+    assert {j["metadata"]["name"] for j in jobs} == {"postgres-roles", "kafka-acls"}
+    for job in jobs:
+        (container,) = job["spec"]["template"]["spec"]["containers"]
+        assert container["command"][:2] == ["sh", "-c"]
+        (tmp_path / f"{job['metadata']['name']}.sh").write_text("#!/bin/sh\n" + container["command"][2])
+    shellcheck = REPO_ROOT / ".venv" / "bin" / "shellcheck"
+    done = subprocess.run([str(shellcheck), *sorted(map(str, tmp_path.iterdir()))], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -96,6 +96,7 @@ TOPOLOGY_POLICIES = frozenset(
         "cluster-autoscaler-targets",
         "cluster-audit-logs",
         "cluster-network-policy-enforcement",
+        "sealed-secrets-key-renewal",
     }
 )
 

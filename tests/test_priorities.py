@@ -25,6 +25,7 @@ RELEASE_CLASSES: dict[str, tuple[tuple[str, ...], str]] = {
     "cert-manager": (("global", "priorityClassName"), PLATFORM),
     "redis-operator": (("priorityClassName",), PLATFORM),
     "strimzi": (("priorityClassName",), PLATFORM),
+    "sealed-secrets": (("priorityClassName",), PLATFORM),
     "metrics-server": (("priorityClassName",), SYSTEM),
     "vpa": (("priorityClassName",), SYSTEM),
     "cluster-autoscaler": (("priorityClassName",), SYSTEM),

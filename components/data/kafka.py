@@ -65,8 +65,6 @@ CONSUMER_ACLS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("group", ("Read", "Describe")),
     ("transactionalId", ("Write", "Describe")),
 )
-# The Strimzi Kafka image's unprivileged user.
-KAFKA_UID = 1001
 
 Args = DataComponentArgs[KafkaSize]
 
@@ -332,8 +330,7 @@ class MskKafka:
                 namespace=args.namespace,
                 environment=spec.environment,
                 image=versions.KAFKA_CLIENT_IMAGE,
-                run_as=KAFKA_UID,
-                script=ACLS_SCRIPT_HEAD + "".join(line + "\n" for g in args.grants for line in acl_commands(g)),
+                    script=ACLS_SCRIPT_HEAD + "".join(line + "\n" for g in args.grants for line in acl_commands(g)),
                 env={"BOOTSTRAP": cluster.bootstrap_brokers_sasl_scram},
                 secrets={"admin-username": ADMIN_USERNAME, "admin-password": admin_password_of(args)},
                 egress=endpoint.egress,

@@ -1,4 +1,5 @@
-"""`DataNamespace`: where the in-cluster data services run, fenced like a context namespace.
+"""`DataNamespace`: where the in-cluster data services (and the provisioning Jobs of the managed
+ones, each with an egress policy of its own to its service) run, fenced like a context namespace.
 
 - Pod Security `baseline` enforced, `restricted` audited and warned: the operators' database
   pods (Percona's mongod, the OT Redis pods, Strimzi's Kafka pods) do not all set a seccomp

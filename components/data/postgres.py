@@ -66,8 +66,6 @@ DAILY_BACKUP = "0 0 2 * * *"
 # operator and the instance manager use the local socket and certificates, matched by
 # CloudNativePG's own rules ahead of these).
 PG_HBA = ("hostssl sameuser all all scram-sha-256", "host all all all reject")
-# The image's `postgres` user (the CloudNativePG images run as UID 26).
-POSTGRES_UID = 26
 
 Args = DataComponentArgs[PostgresSize]
 
@@ -314,7 +312,6 @@ def managed_credentials(
             namespace=args.namespace,
             environment=args.spec.environment,
             image=versions.POSTGRES_IMAGE,
-            run_as=POSTGRES_UID,
             script=ROLES_SCRIPT,
             env={"PGHOST": host, "PGPORT": str(PORT), "ROLES": " ".join(g.username for g in args.grants)},
             secrets={

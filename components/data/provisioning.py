@@ -35,6 +35,9 @@ RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "5
 # Give up (and fail `pulumi up`) after this long: a service that stays unreachable is an error.
 DEADLINE_SECONDS = 900
 DIGEST_ANNOTATION = "bakhmach.io/inputs-digest"
+# An unprivileged UID no image's files belong to (as the context services'): the clients need
+# nothing of their image's own user, and writes go to the /tmp volume only.
+RUN_AS = 10001
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,6 @@ class ProvisioningJob:
     namespace: str
     environment: str
     image: str
-    run_as: int  # the image's own unprivileged user
     script: str  # a POSIX shell script; the files of `secrets` are under SECRETS_DIR
     env: dict[str, pulumi.Input[str]]  # plain (non-secret) settings
     secrets: dict[str, pulumi.Input[str]]  # file name -> secret value
@@ -87,8 +89,8 @@ def provisioning_job(name: str, job: ProvisioningJob, parent: pulumi.Resource) -
     )
     security = k8s.core.v1.SecurityContextArgs(
         run_as_non_root=True,
-        run_as_user=job.run_as,
-        run_as_group=job.run_as,
+        run_as_user=RUN_AS,
+        run_as_group=RUN_AS,
         read_only_root_filesystem=True,
         allow_privilege_escalation=False,
         privileged=False,
@@ -110,9 +112,9 @@ def provisioning_job(name: str, job: ProvisioningJob, parent: pulumi.Resource) -
                     priority_class_name=PLATFORM.name,
                     security_context=k8s.core.v1.PodSecurityContextArgs(
                         run_as_non_root=True,
-                        run_as_user=job.run_as,
-                        run_as_group=job.run_as,
-                        fs_group=job.run_as,
+                        run_as_user=RUN_AS,
+                        run_as_group=RUN_AS,
+                        fs_group=RUN_AS,
                         seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
                     ),
                     containers=[
