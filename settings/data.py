@@ -235,6 +235,8 @@ def grant_for(consumer: str, service: DataService) -> DataGrant:
     consumers never share one. SQL and MongoDB names take `_` for `-` (no quoting needed); Redis
     users and Kafka principals keep the namespace as it is (a KafkaUser's name is a DNS name)."""
     identifier = consumer.replace("-", "_")
+    # Consumers are the seed's contexts and platform components: none may take a service's own login.
+    assert identifier not in RESERVED_USERNAMES and consumer not in RESERVED_USERNAMES, consumer
     if service in ("postgres", "mongo"):
         return DataGrant(consumer, service, username=identifier, resource=identifier)
     separator = ":" if service == "redis" else "."

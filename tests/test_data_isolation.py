@@ -239,3 +239,32 @@ def test_the_in_cluster_redis_acl_file_confines_each_user_to_its_prefix() -> Non
         for g, p in zip(grants, ("first-password-1", "second-password"), strict=True)
     ]
     assert "password" not in text  # only hashes
+
+
+def test_a_platform_component_becomes_a_consumer_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The identity issue adds Keycloak as `"identity": ("postgres",)` in seed.PLATFORM_DATA_CONSUMERS;
+    that line alone gives it a role and a database of its own, and nothing of any context's."""
+    from hubctl.plan import run_plan
+    from settings import seed
+
+    monkeypatch.setattr(seed, "PLATFORM_DATA_CONSUMERS", {"identity": ("postgres",)})
+    assert seed.PLATFORM_DATA_CONSUMERS  # what the one line is
+    plan = run_plan("dev")
+    spec = one(plan, "Cluster", "postgres", "data")["spec"]
+    assert "identity" in {r["name"] for r in spec["managed"]["roles"]}
+    owners = {d["spec"]["name"]: d["spec"]["owner"] for d in k8s(plan, "Database", namespace="data")}
+    assert owners["identity"] == "identity"
+    # Its namespace may reach PostgreSQL, and only PostgreSQL.
+    ingress = one(plan, "NetworkPolicy", "allow-from-consumers", "data")["spec"]["ingress"]
+    ports = {
+        rule["ports"][0]["port"]
+        for rule in ingress
+        for peer in rule["from"]
+        if peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == "identity"
+    }
+    assert ports == {5432}
+    # Its Secret waits for the component that owns the namespace (BuiltData.access("identity", ...));
+    # no other namespace received its credential.
+    assert "identity" not in {ns for ns, _ in consumer_secrets(plan)}
+    passwords = {urn for r in consumer_secrets(plan).values() for urn in passwords_of(r)}
+    assert not [urn for urn in passwords if urn.endswith("::data-postgres-identity-password")]
