@@ -382,9 +382,8 @@ class RdsPostgres:
             tags=net.tags,
             opts=stateful(parent, spec),
         )
-        replicas: list[pulumi.Resource] = []
         for index in range(size.read_replicas):
-            replica = aws.rds.Instance(
+            aws.rds.Instance(
                 f"{name}-replica-{index + 1}",
                 identifier=f"{args.stack_name}-postgres-replica-{index + 1}",
                 replicate_source_db=primary.identifier,
@@ -399,7 +398,6 @@ class RdsPostgres:
                 tags=net.tags,
                 opts=stateful(parent, spec),
             )
-            replicas.append(replica)
         endpoint = DataEndpoint(
             service="postgres",
             backend="aws",
@@ -408,8 +406,9 @@ class RdsPostgres:
             tls=True,
             egress=DataEgress(ports=(PORT,), cidr=net.vpc_cidr),
         )
+        # Roles and databases are SQL on the primary (replicas copy them), so the Job needs only it.
         return BuiltService(
-            endpoint, managed_credentials(name, args, primary.address, endpoint.egress, [primary, *replicas], parent)
+            endpoint, managed_credentials(name, args, primary.address, endpoint.egress, [primary], parent)
         )
 
 
