@@ -7,7 +7,7 @@ the same in-cluster platform (`build_in_cluster`, once per cluster), and DNS fai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulumi
 
@@ -17,9 +17,21 @@ from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.context_namespace import ContextNamespace, ContextNamespaceArgs
 from components.context_service import ContextService, ContextServiceArgs
 from components.data import DataLayer, DataLayerArgs, data_layer_spec
+from components.data.connection import DATA_NAMESPACE
+from components.labels import PLATFORM_CONTEXT
+from components.observability import (
+    TELEMETRY_ACCESS,
+    Observability,
+    ObservabilityArgs,
+    ScrapeTarget,
+    observability_spec,
+    service_telemetry_env,
+)
+from components.observability.exporters import data_scrape_targets
 from settings.data import DataLayerSpec
 from settings.load import PROJECT, SettingsError
 from settings.model import StackSettings
+from settings.observability import ObservabilitySpec
 
 
 @dataclass
@@ -31,6 +43,7 @@ class InCluster:
     namespaces: dict[str, ContextNamespace]
     services: dict[str, ContextService]
     data: DataLayer | None = None
+    observability: Observability | None = None
 
 
 @dataclass
@@ -73,7 +86,11 @@ def build_cluster(settings: StackSettings, stack_name: str, *, secondary: bool =
 
 
 def build_in_cluster(
-    settings: StackSettings, cluster: Cluster, prefix: str = "", data_spec: DataLayerSpec | None = None
+    settings: StackSettings,
+    cluster: Cluster,
+    observability: ObservabilitySpec,
+    prefix: str = "",
+    data_spec: DataLayerSpec | None = None,
 ) -> InCluster:
     """Everything in-cluster, on `cluster`'s provider. `prefix` keeps a second cluster's names unique."""
     in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
@@ -105,6 +122,7 @@ def build_in_cluster(
                 pod_security_version=settings.kubernetes_minor,
                 services=tuple(s for s in services if s.context == context.slug),
                 data_egress=data.egress_for(tuple(s for s in services if s.context == context.slug)) if data else (),
+                telemetry=TELEMETRY_ACCESS,
             ),
             opts=in_cluster,
         )
@@ -123,10 +141,35 @@ def build_in_cluster(
                 data=data.connections_for(spec) if data else (),
                 hpa_dependencies=tuple(addons.hpa_dependencies),
                 vpa_dependencies=tuple(addons.vpa_dependencies),
+                extra_env=service_telemetry_env(spec, observability),
             ),
             opts=in_cluster,
         )
-    return InCluster(cluster=cluster, addons=addons, namespaces=namespaces, services=deployed, data=data)
+    # Metrics, alerts, dashboards, logs and traces of this cluster. The data services' monitors
+    # wait for the data layer; the gateway, mesh and Keycloak add their targets when they land.
+    data_targets: tuple[ScrapeTarget, ...] = ()
+    if data is not None and data_spec is not None:
+        data_targets = data_scrape_targets(
+            data_spec.in_cluster, DATA_NAMESPACE, settings.environment, PLATFORM_CONTEXT, dependencies=(data,)
+        )
+    endpoint = settings.on_call_endpoint
+    monitoring = Observability(
+        f"{prefix}observability",
+        ObservabilityArgs(
+            spec=observability,
+            cluster_name=f"{pulumi.get_stack()}-{prefix.rstrip('-')}" if prefix else pulumi.get_stack(),
+            pod_security_version=settings.kubernetes_minor,
+            contexts=tuple(c.slug for c in settings.contexts),
+            services=services,
+            namespaces={slug: ns.namespace for slug, ns in namespaces.items()},
+            on_call_endpoint=pulumi.Output.secret(endpoint.get_secret_value()) if endpoint else None,
+            extra_targets=data_targets,
+        ),
+        opts=in_cluster,
+    )
+    return InCluster(
+        cluster=cluster, addons=addons, namespaces=namespaces, services=deployed, data=data, observability=monitoring
+    )
 
 
 def _regional(cluster: Cluster) -> RegionalCluster:
@@ -137,14 +180,21 @@ def _regional(cluster: Cluster) -> RegionalCluster:
 def build_platform(settings: StackSettings, stack_name: str) -> Platform:
     check_cloud_settings(settings, stack_name)
     data_spec = data_layer_spec(settings, f"Pulumi.{stack_name}.yaml")
-    primary = build_in_cluster(settings, build_cluster(settings, stack_name), data_spec=data_spec)
+    observability = observability_spec(settings, data_spec.in_cluster, f"Pulumi.{stack_name}.yaml")
+    primary = build_in_cluster(settings, build_cluster(settings, stack_name), observability, data_spec=data_spec)
     platform = Platform(
         cluster=primary.cluster, addons=primary.addons, namespaces=primary.namespaces, services=primary.services
     )
     if settings.cloud_cluster.secondary_region(settings.cloud) is not None:
         # check_cloud_settings allows a secondary region in prod only, and requires its DNS zone.
         secondary_cluster = build_cluster(settings, stack_name, secondary=True)
-        platform.secondary = build_in_cluster(settings, secondary_cluster, prefix=f"{secondary_cluster.region}-")
+        # The secondary region runs no data layer yet: its observability sees no data services.
+        platform.secondary = build_in_cluster(
+            settings,
+            secondary_cluster,
+            replace(observability, in_cluster_data=()),
+            prefix=f"{secondary_cluster.region}-",
+        )
         assert settings.cloud_cluster.dns is not None
         platform.failover = DnsFailover(
             "failover",

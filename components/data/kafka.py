@@ -32,6 +32,7 @@ from components.data.base import (
 )
 from components.data.connection import DataConnection, DataEgress
 from components.network import AwsNetwork
+from components.observability import exporters
 from settings import data as data_settings
 from settings.data import Backend, KafkaSize
 
@@ -109,8 +110,11 @@ class StrimziKafka:
                     "authorization": {"type": "simple"},
                     "config": _broker_config(size),
                     **rack,
+                    # Metrics for Prometheus, and consumer lag (components/observability/exporters.py).
+                    "metricsConfig": exporters.kafka_metrics_config(),
                 },
                 "entityOperator": {"topicOperator": {}, "userOperator": {}},
+                "kafkaExporter": exporters.kafka_exporter(),
             },
             opts=stateful(parent, spec, depends_on=[*deps, *pools]),
         )
