@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from settings import seed
@@ -75,15 +75,6 @@ class AlertThresholds(_Section):
     certificate_expiry_days: int = Field(default=14, ge=1, le=90)
     volume_free_percent: int = Field(default=15, ge=6, le=50)
 
-    @model_validator(mode="after")
-    def _p99_not_below_p95(self) -> AlertThresholds:
-        if self.latency_p99_ms < self.latency_p95_ms:
-            raise ValueError(
-                f"observability.alerts.latencyP99Ms: {self.latency_p99_ms} is below latencyP95Ms "
-                f"{self.latency_p95_ms} (allowed: at least the p95 threshold)"
-            )
-        return self
-
 
 class OnCallSettings(_Section):
     receiver: OnCallReceiver | None = None
@@ -99,15 +90,6 @@ class LoggingSettings(_Section):
     retention_days: int = Field(default=LOG_RETENTION_DAYS, ge=LOG_MIN_RETENTION_DAYS, le=LOG_RETENTION_DAYS)
     hot_storage_gib: int | None = Field(default=None, ge=5, le=16384)
     cold_storage_gib: int | None = Field(default=None, ge=5, le=16384)
-
-    @model_validator(mode="after")
-    def _hot_before_delete(self) -> LoggingSettings:
-        if self.hot_days >= self.retention_days:
-            raise ValueError(
-                f"observability.logging.hotDays: {self.hot_days} is not below retentionDays {self.retention_days} "
-                "(allowed: fewer hot days than days kept)"
-            )
-        return self
 
 
 class ObservabilitySettings(_Section):
@@ -286,6 +268,19 @@ def resolve_observability(
 ) -> ObservabilitySpec:
     """The spec the components receive, or an error naming the key and what is allowed."""
     sizes = SIZES[environment]
+    alerts = settings.alerts
+    if alerts.latency_p99_ms < alerts.latency_p95_ms:
+        raise ObservabilitySettingsError(
+            "observability.alerts.latencyP99Ms",
+            f"{alerts.latency_p99_ms} is below latencyP95Ms {alerts.latency_p95_ms} (allowed: at least the p95 "
+            "threshold)",
+        )
+    if settings.logging.hot_days >= settings.logging.retention_days:
+        raise ObservabilitySettingsError(
+            "observability.logging.hotDays",
+            f"{settings.logging.hot_days} is not below retentionDays {settings.logging.retention_days} (allowed: "
+            "fewer hot days than days kept)",
+        )
     receiver = settings.on_call.receiver
     if receiver is None:
         receiver = "none" if environment == "dev" else None
