@@ -441,3 +441,28 @@ def test_prods_secondary_region_has_its_own_monitoring_without_data_monitors(pro
         values["prometheus"]["prometheusSpec"]["externalLabels"]["cluster"]
         != kps(prod_plan)["prometheus"]["prometheusSpec"]["externalLabels"]["cluster"]
     )
+
+
+def test_keycloak_can_become_grafanas_login_through_the_seam() -> None:
+    """The identity issue passes a GrafanaLogin; until then Grafana keeps its generated admin."""
+    from components.observability.metrics import GrafanaLogin, kube_prometheus_stack_values
+    from settings.observability import ObservabilitySettings, resolve_observability
+
+    spec = resolve_observability(
+        ObservabilitySettings.model_validate({"onCall": {"receiver": "slack"}}),
+        "staging",
+        "aws",
+        on_call_endpoint_set=True,
+    )
+    plain = kube_prometheus_stack_values(spec, cluster_name="staging", contexts=("platform",))
+    assert "auth.generic_oauth" not in plain["grafana"]["grafana.ini"]
+    login = GrafanaLogin(issuer_url="https://id.example/realms/bakhmach", client_id="grafana", client_secret_ref="kc")
+    values = kube_prometheus_stack_values(spec, cluster_name="staging", contexts=("platform",), grafana_login=login)
+    oauth = values["grafana"]["grafana.ini"]["auth.generic_oauth"]
+    assert oauth["enabled"] is True and oauth["auth_url"].startswith("https://id.example/realms/bakhmach/protocol/")
+    assert oauth["client_secret"] == "$__env{GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET}"
+    secret_ref = values["grafana"]["envValueFrom"]["GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET"]["secretKeyRef"]
+    assert secret_ref == {"name": "kc", "key": "client-secret"}
+    # Slack: the webhook URL is read from the mounted Secret as well.
+    receivers = {r["name"]: r for r in values["alertmanager"]["config"]["receivers"]}
+    assert receivers["on-call-critical"]["slack_configs"][0]["api_url_file"].endswith("/alertmanager-on-call/endpoint")

@@ -83,7 +83,7 @@ def found(report: PolicyReport, policy: str) -> list[str]:
 
 
 # Policies that judge how resources fit together (a database and its replicas, a cluster and its
-# node pools, autoscaler, audit log and DNS): a single hand-made resource cannot satisfy them, so
+# node pools, autoscaler, audit log, DNS and Prometheus): a single hand-made resource cannot satisfy them, so
 # the per-resource cases leave them out. They run on real plans in tests/test_policy_mutations.py.
 TOPOLOGY_POLICIES = frozenset(
     {
@@ -98,6 +98,9 @@ TOPOLOGY_POLICIES = frozenset(
         "cluster-autoscaler-targets",
         "cluster-audit-logs",
         "cluster-network-policy-enforcement",
+        # A workload and the monitor that scrapes it; a cluster and its Prometheus.
+        "context-services-scraped",
+        "prometheus-retention-and-interval",
     }
 )
 
