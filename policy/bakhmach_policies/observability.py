@@ -194,7 +194,9 @@ def _check_log_retention(args: StackValidationArgs, report: ReportViolation) -> 
     for beat in kubernetes_objects(args.resources):
         if beat.props.get("kind") != "Beat" or get(beat.props, "spec", "type") != "filebeat":
             continue
-        used = get(beat.props, "spec", "config", "setup.ilm.policy_name")
+        config = get(beat.props, "spec", "config", default={})
+        # Beats read dotted keys and nested maps alike.
+        used = get(config, "setup.ilm.policy_name") or get(config, "setup", "ilm", "policy_name")
         if (cluster_of(beat), str(used)) not in policies:
             shown = used or "unset (the shipper's default, which never deletes)"
             report(
