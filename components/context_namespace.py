@@ -5,7 +5,9 @@
   surge, and a LimitRange giving containers without resources a default and a ceiling;
 - zero trust: a default-deny NetworkPolicy for ingress and egress, then only DNS to kube-dns and
   ingress from the gateway namespaces on the services' own ports, and egress to the data
-  services the namespace's services use, on those services' ports only.
+  services the namespace's services use, on those services' ports only; with observability,
+  ingress from Prometheus on the services' ports (their metrics are served there) and egress to
+  the trace collector's OTLP ports.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pulumi_kubernetes as k8s
 from components.data.connection import DataEgress
 from components.labels import GATEWAY_ROLE, GATEWAY_ROLE_LABEL, standard_labels, ttl_label
 from components.network_policies import EVERY_POD, default_deny_spec, dns_egress_spec, namespace_peer, tcp_ports
+from components.observability.endpoints import TelemetryAccess
 from settings.model import ServiceSpec
 from settings.quantity import MI, format_cpu, format_memory
 from settings.seed import Environment
@@ -45,6 +48,8 @@ class ContextNamespaceArgs:
     services: tuple[ServiceSpec, ...] = field(default_factory=tuple)
     # Where the services' data stores are: the in-cluster data namespace or the cloud network.
     data_egress: tuple[DataEgress, ...] = field(default_factory=tuple)
+    # Prometheus in, OTLP out (components/observability).
+    telemetry: TelemetryAccess | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,35 @@ class ContextNamespace(pulumi.ComponentResource):
                                 )
                             ],
                             ports=tcp_ports(*ports),
+                        )
+                    ],
+                ),
+                opts=inside,
+            )
+        if args.telemetry is not None and ports:
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-allow-prometheus",
+                metadata=meta("allow-from-prometheus"),
+                spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=EVERY_POD,
+                    policy_types=["Ingress"],
+                    ingress=[
+                        k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                            from_=[args.telemetry.scraper.peer()], ports=tcp_ports(*ports)
+                        )
+                    ],
+                ),
+                opts=inside,
+            )
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-allow-otlp",
+                metadata=meta("allow-to-trace-collector"),
+                spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=EVERY_POD,
+                    policy_types=["Egress"],
+                    egress=[
+                        k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                            to=[args.telemetry.otlp.peer()], ports=tcp_ports(*args.telemetry.otlp.ports)
                         )
                     ],
                 ),

@@ -7,7 +7,7 @@ the same in-cluster platform (`build_in_cluster`, once per cluster), and DNS fai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulumi
 
@@ -17,10 +17,22 @@ from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.context_namespace import ContextNamespace, ContextNamespaceArgs
 from components.context_service import ContextService, ContextServiceArgs
 from components.data import DataLayer, DataLayerArgs, data_layer_spec
-from components.priorities import PriorityClasses, PriorityClassesArgs
+from components.data.connection import DATA_NAMESPACE
+from components.labels import PLATFORM_CONTEXT
+from components.observability import (
+    TELEMETRY_ACCESS,
+    Observability,
+    ObservabilityArgs,
+    ScrapeTarget,
+    observability_spec,
+    service_telemetry_env,
+)
+from components.observability.exporters import data_scrape_targets
+from components.priorities import PLATFORM, PriorityClasses, PriorityClassesArgs
 from settings.data import DataLayerSpec
 from settings.load import PROJECT, SettingsError, stack_file_name
 from settings.model import StackSettings
+from settings.observability import ObservabilitySpec
 
 
 @dataclass
@@ -33,6 +45,7 @@ class InCluster:
     services: dict[str, ContextService]
     data: DataLayer | None = None
     priorities: PriorityClasses | None = None
+    observability: Observability | None = None
 
 
 @dataclass
@@ -75,7 +88,11 @@ def build_cluster(settings: StackSettings, stack_name: str, *, secondary: bool =
 
 
 def build_in_cluster(
-    settings: StackSettings, cluster: Cluster, prefix: str = "", data_spec: DataLayerSpec | None = None
+    settings: StackSettings,
+    cluster: Cluster,
+    observability: ObservabilitySpec,
+    prefix: str = "",
+    data_spec: DataLayerSpec | None = None,
 ) -> InCluster:
     """Everything in-cluster, on `cluster`'s provider. `prefix` keeps a second cluster's names unique."""
     in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
@@ -112,6 +129,7 @@ def build_in_cluster(
                 pod_security_version=settings.kubernetes_minor,
                 services=tuple(s for s in services if s.context == context.slug),
                 data_egress=data.egress_for(tuple(s for s in services if s.context == context.slug)) if data else (),
+                telemetry=TELEMETRY_ACCESS,
             ),
             opts=in_cluster,
         )
@@ -134,11 +152,42 @@ def build_in_cluster(
                 data=data.connections_for(spec) if data else (),
                 hpa_dependencies=tuple(addons.hpa_dependencies),
                 vpa_dependencies=tuple(addons.vpa_dependencies),
+                extra_env=service_telemetry_env(spec, observability),
             ),
             opts=in_cluster,
         )
+    # Metrics, alerts, dashboards, logs and traces of this cluster. The data services' monitors
+    # wait for the data layer; the gateway, mesh and Keycloak add their targets when they land.
+    data_targets: tuple[ScrapeTarget, ...] = ()
+    if data is not None and data_spec is not None:
+        data_targets = data_scrape_targets(
+            data_spec.in_cluster, DATA_NAMESPACE, settings.environment, PLATFORM_CONTEXT, dependencies=(data,)
+        )
+    endpoint = settings.on_call_endpoint
+    monitoring = Observability(
+        f"{prefix}observability",
+        ObservabilityArgs(
+            spec=observability,
+            cluster_name=f"{pulumi.get_stack()}-{prefix.rstrip('-')}" if prefix else pulumi.get_stack(),
+            pod_security_version=settings.kubernetes_minor,
+            contexts=tuple(c.slug for c in settings.contexts),
+            services=services,
+            namespaces={slug: ns.namespace for slug, ns in namespaces.items()},
+            on_call_endpoint=pulumi.Output.secret(endpoint.get_secret_value()) if endpoint else None,
+            extra_targets=data_targets,
+            priority_class=PLATFORM.name,
+            scheduling=tuple(priorities.ready),
+        ),
+        opts=in_cluster,
+    )
     return InCluster(
-        cluster=cluster, addons=addons, namespaces=namespaces, services=deployed, data=data, priorities=priorities
+        cluster=cluster,
+        addons=addons,
+        namespaces=namespaces,
+        services=deployed,
+        data=data,
+        priorities=priorities,
+        observability=monitoring,
     )
 
 
@@ -154,14 +203,21 @@ def _regional(cluster: Cluster) -> RegionalCluster:
 def build_platform(settings: StackSettings, stack_name: str) -> Platform:
     check_cloud_settings(settings, stack_name)
     data_spec = data_layer_spec(settings, stack_file_name())
-    primary = build_in_cluster(settings, build_cluster(settings, stack_name), data_spec=data_spec)
+    observability = observability_spec(settings, data_spec.in_cluster, stack_file_name())
+    primary = build_in_cluster(settings, build_cluster(settings, stack_name), observability, data_spec=data_spec)
     platform = Platform(
         cluster=primary.cluster, addons=primary.addons, namespaces=primary.namespaces, services=primary.services
     )
     if settings.cloud_cluster.secondary_region(settings.cloud) is not None:
         # check_cloud_settings allows a secondary region in prod only, and requires its DNS zone.
         secondary_cluster = build_cluster(settings, stack_name, secondary=True)
-        platform.secondary = build_in_cluster(settings, secondary_cluster, prefix=f"{secondary_cluster.region}-")
+        # The secondary region runs no data layer yet: its observability sees no data services.
+        platform.secondary = build_in_cluster(
+            settings,
+            secondary_cluster,
+            replace(observability, in_cluster_data=()),
+            prefix=f"{secondary_cluster.region}-",
+        )
         assert settings.cloud_cluster.dns is not None
         platform.failover = DnsFailover(
             "failover",

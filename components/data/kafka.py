@@ -33,6 +33,7 @@ from components.data.base import (
 from components.data.connection import DataConnection, DataEgress
 from components.labels import instance_of
 from components.network import AwsNetwork
+from components.observability import exporters
 from components.priorities import DATA
 from settings import data as data_settings
 from settings.data import Backend, KafkaSize
@@ -121,8 +122,11 @@ class StrimziKafka:
                     "authorization": {"type": "simple"},
                     "config": _broker_config(size),
                     **rack,
+                    # Metrics for Prometheus, and consumer lag (components/observability/exporters.py).
+                    "metricsConfig": exporters.kafka_metrics_config(),
                 },
                 "entityOperator": {"topicOperator": {}, "userOperator": {}, "template": data_pods},
+                "kafkaExporter": {**exporters.kafka_exporter(), "template": data_pods},
             },
             opts=stateful(parent, spec, depends_on=[*deps, *pools]),
         )

@@ -39,6 +39,7 @@ from components.data.base import (
 from components.data.connection import DataConnection, DataEgress
 from components.labels import instance_of
 from components.network import AwsNetwork, AzureNetwork
+from components.observability import exporters
 from components.priorities import DATA
 from settings import data as data_settings
 from settings.data import Backend, RedisSize
@@ -107,6 +108,8 @@ class InClusterRedis:
                 "redisLeader": role(size.leaders, "leader"),
                 "redisFollower": role(size.leaders * size.followers_per_leader, "follower"),
                 "podSecurityContext": {"runAsNonRoot": True, "runAsUser": 1000, "fsGroup": 1000},
+                # Metrics for Prometheus (components/observability/exporters.py).
+                "redisExporter": exporters.redis_exporter(),
                 "storage": {
                     "volumeClaimTemplate": {
                         "spec": {

@@ -10,7 +10,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from . import availability, capacity, cluster, data, network, nodes, tagging, workloads
+from . import availability, capacity, cluster, data, network, nodes, observability, tagging, workloads
 from .seed import ENVIRONMENTS
 
 PACK_NAME = "bakhmach-hub-policies"
@@ -26,6 +26,7 @@ POLICIES: list[Policy] = [
     *nodes.POLICIES,
     *tagging.POLICIES,
     *capacity.POLICIES,
+    *observability.POLICIES,
 ]
 
 
