@@ -252,7 +252,10 @@ def test_staging_and_prod_route_by_severity_and_context_to_on_call(stack: str, c
     assert page["routing_key_file"] == "/etc/alertmanager/secrets/alertmanager-on-call/endpoint"
     assert page["severity"] == "critical"
     assert values["alertmanagerSpec"]["secrets"] == ["alertmanager-on-call"]
-    assert one(any_plan, "Secret", "alertmanager-on-call", "monitoring")["stringData"] == "[secret]"
+    # The Secret carries the key the receiver reads, and only masked: the plan keeps a secret
+    # mapping's keys and shows every value as "[secret]".
+    secret_key = page["routing_key_file"].rsplit("/", 1)[1]
+    assert one(any_plan, "Secret", "alertmanager-on-call", "monitoring")["stringData"] == {secret_key: "[secret]"}
     assert (
         urn_of(any_plan, "Secret", "alertmanager-on-call", "monitoring")
         in release(any_plan, "kube-prometheus-stack").dependencies
@@ -298,7 +301,12 @@ def test_each_context_dashboard_shows_requests_errors_latency_saturation_and_its
 def test_grafana_admin_password_is_generated_and_traces_are_a_datasource(any_plan: Plan) -> None:
     grafana = kps(any_plan)["grafana"]
     assert grafana["admin"]["existingSecret"] == "grafana-admin"
-    assert one(any_plan, "Secret", "grafana-admin", "monitoring")["stringData"] == "[secret]"
+    # Both keys the chart reads are there, each masked in the plan.
+    admin = grafana["admin"]
+    assert one(any_plan, "Secret", "grafana-admin", "monitoring")["stringData"] == {
+        admin["userKey"]: "[secret]",
+        admin["passwordKey"]: "[secret]",
+    }
     (jaeger,) = grafana["additionalDataSources"]
     assert jaeger["type"] == "jaeger" and jaeger["url"].startswith("http://jaeger-query.telemetry.svc")
 

@@ -130,7 +130,7 @@ def test_a_plain_text_endpoint_in_a_stack_file_stops_the_program_before_any_regi
 def test_a_secret_endpoint_reaches_alertmanager_only_as_a_mounted_secret(tmp_path: Path) -> None:
     path = write_stack(tmp_path, "staging", {"bakhmach-hub:onCallEndpoint": {"secure": "v1:abc"}})
     plan = run_plan("staging", "aws", stack_file=path)
-    assert one(plan, "Secret", "alertmanager-on-call", "monitoring")["stringData"] == "[secret]"
+    assert one(plan, "Secret", "alertmanager-on-call", "monitoring")["stringData"] == {"endpoint": "[secret]"}
     assert "offline-placeholder-secret" not in plan.dumps()
 
 
