@@ -90,7 +90,9 @@ class ObservabilityArgs:
     on_call_endpoint: pulumi.Input[str] | None = None
     extra_targets: tuple[ScrapeTarget, ...] = field(default=())
     priority_class: str | None = None
-    # What the priority class needs first (its PriorityClass object).
+    # The PriorityClass objects: a pod naming a class that does not exist yet is refused at
+    # admission, so everything that creates pods (the charts, the ECK resources, Jaeger, the
+    # Jobs) waits for them itself, as the data layer's and the context services' workloads do.
     scheduling: tuple[pulumi.Resource, ...] = ()
     grafana_login: GrafanaLogin | None = None
 
@@ -104,10 +106,10 @@ class Observability(pulumi.ComponentResource):
         env = spec.environment
         child = pulumi.ResourceOptions(parent=self)
         monitoring = observability_namespace(
-            f"{name}-monitoring", MONITORING_NAMESPACE, env, args.pod_security_version, self, args.scheduling
+            f"{name}-monitoring", MONITORING_NAMESPACE, env, args.pod_security_version, self
         )
         telemetry = observability_namespace(
-            f"{name}-telemetry", TELEMETRY_NAMESPACE, env, args.pod_security_version, self, args.scheduling
+            f"{name}-telemetry", TELEMETRY_NAMESPACE, env, args.pod_security_version, self
         )
         labels = standard_labels(context=PLATFORM_CONTEXT, environment=env, component="monitoring")
         in_monitoring = pulumi.ResourceOptions(parent=self, depends_on=[monitoring])
@@ -149,7 +151,7 @@ class Observability(pulumi.ComponentResource):
                 priority_class=args.priority_class,
                 grafana_login=args.grafana_login,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[monitoring, *secrets]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[monitoring, *secrets, *args.scheduling]),
         )
         after_release = pulumi.ResourceOptions(parent=self, depends_on=[monitoring, self.release])
 
@@ -208,12 +210,7 @@ class Observability(pulumi.ComponentResource):
         elasticsearch: list[pulumi.Resource] = []
         if spec.logging_enabled:
             operator_namespace = observability_namespace(
-                f"{name}-elastic-system",
-                ELASTIC_OPERATOR_NAMESPACE,
-                env,
-                args.pod_security_version,
-                self,
-                args.scheduling,
+                f"{name}-elastic-system", ELASTIC_OPERATOR_NAMESPACE, env, args.pod_security_version, self
             )
             logging = build_logging(
                 name,
@@ -221,6 +218,7 @@ class Observability(pulumi.ComponentResource):
                 telemetry_namespace=telemetry,
                 operator_namespace=operator_namespace,
                 priority_class=args.priority_class,
+                scheduling=args.scheduling,
                 parent=self,
             )
             elasticsearch = [logging.elasticsearch, *([logging.jaeger_user] if logging.jaeger_user else [])]
@@ -230,6 +228,7 @@ class Observability(pulumi.ComponentResource):
             telemetry_namespace=telemetry,
             elasticsearch=elasticsearch,
             priority_class=args.priority_class,
+            scheduling=args.scheduling,
             parent=self,
         )
         build_monitor(

@@ -59,9 +59,11 @@ def curl_pod_spec(
     extra_volumes: list[k8s.core.v1.VolumeArgs] | None = None,
     extra_mounts: list[k8s.core.v1.VolumeMountArgs] | None = None,
     restart_policy: str = "OnFailure",
+    priority_class: str | None = None,
 ) -> k8s.core.v1.PodSpecArgs:
     return k8s.core.v1.PodSpecArgs(
         restart_policy=restart_policy,
+        priority_class_name=priority_class,
         automount_service_account_token=False,
         enable_service_links=False,
         security_context=RESTRICTED_POD,

@@ -27,7 +27,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components import versions
-from components.labels import PLATFORM_CONTEXT, standard_labels
+from components.labels import PLATFORM_CONTEXT, instance_of, standard_labels
 from components.observability.elastic import (
     ELASTICSEARCH,
     ES_ELASTIC_USER_SECRET,
@@ -132,7 +132,9 @@ def filebeat_config() -> dict[str, Any]:
     }
 
 
-def _node_set(node_set: ElasticNodeSet, storage_class: str, priority: dict[str, str]) -> dict[str, Any]:
+def _node_set(
+    node_set: ElasticNodeSet, storage_class: str, priority: dict[str, str], pod_labels: dict[str, str]
+) -> dict[str, Any]:
     config: dict[str, Any] = {"node.store.allow_mmap": False}
     if node_set.roles:
         config["node.roles"] = list(node_set.roles)
@@ -142,6 +144,7 @@ def _node_set(node_set: ElasticNodeSet, storage_class: str, priority: dict[str, 
         "count": node_set.count,
         "config": config,
         "podTemplate": {
+            "metadata": {"labels": pod_labels},
             "spec": {
                 **priority,
                 "containers": [
@@ -153,7 +156,7 @@ def _node_set(node_set: ElasticNodeSet, storage_class: str, priority: dict[str, 
                         },
                     }
                 ],
-            }
+            },
         },
         "volumeClaimTemplates": [
             {
@@ -182,6 +185,7 @@ def build_logging(
     telemetry_namespace: k8s.core.v1.Namespace,
     operator_namespace: k8s.core.v1.Namespace,
     priority_class: str | None,
+    scheduling: tuple[pulumi.Resource, ...],
     parent: pulumi.Resource,
 ) -> Logging:
     env = spec.environment
@@ -193,6 +197,11 @@ def build_logging(
             name=object_name, namespace=TELEMETRY_NAMESPACE, labels=labels | (extra or {})
         )
 
+    def workload(object_name: str) -> tuple[k8s.meta.v1.ObjectMetaArgs, dict[str, str]]:
+        """A workload's metadata and its pods' labels, both naming its instance."""
+        instance = instance_of(object_name, env)
+        return meta(object_name, instance), labels | instance
+
     operator = versions.ECK_OPERATOR.release(
         f"{name}-eck-operator",
         name="elastic-operator",
@@ -202,7 +211,7 @@ def build_logging(
             "resources": {"requests": {"cpu": "100m", "memory": "150Mi"}, "limits": {"memory": "1Gi"}},
             **priority,
         },
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[operator_namespace]),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[operator_namespace, *scheduling]),
     )
     after_operator = [telemetry_namespace, operator]
     storage_classes = dict(spec.storage_classes)
@@ -269,31 +278,34 @@ def build_logging(
         }
         es_dependencies = [jaeger_user, roles_secret]
 
-    node_sets = [_node_set(sizes.hot, storage_classes["hot"], priority)]
+    es_meta, es_pods = workload(ELASTICSEARCH)
+    node_sets = [_node_set(sizes.hot, storage_classes["hot"], priority, es_pods)]
     if sizes.cold is not None:
-        node_sets.append(_node_set(sizes.cold, storage_classes["cold"], priority))
+        node_sets.append(_node_set(sizes.cold, storage_classes["cold"], priority, es_pods))
     elasticsearch = k8s.apiextensions.CustomResource(
         f"{name}-elasticsearch",
         api_version="elasticsearch.k8s.elastic.co/v1",
         kind="Elasticsearch",
-        metadata=meta(ELASTICSEARCH),
+        metadata=es_meta,
         spec={"version": versions.ELASTIC_STACK_VERSION, "nodeSets": node_sets, **auth},
         # Logs are records the seed keeps for 90 days: a stray destroy must not take them.
         opts=pulumi.ResourceOptions(
-            parent=parent, protect=spec.protect, depends_on=[*after_operator, *es_dependencies]
+            parent=parent, protect=spec.protect, depends_on=[*after_operator, *es_dependencies, *scheduling]
         ),
     )
     kibana_compute = sizes.kibana
+    kibana_meta, kibana_pods = workload(ELASTICSEARCH)
     k8s.apiextensions.CustomResource(
         f"{name}-kibana",
         api_version="kibana.k8s.elastic.co/v1",
         kind="Kibana",
-        metadata=meta(ELASTICSEARCH),
+        metadata=kibana_meta,
         spec={
             "version": versions.ELASTIC_STACK_VERSION,
             "count": sizes.kibana_replicas,
             "elasticsearchRef": {"name": ELASTICSEARCH},
             "podTemplate": {
+                "metadata": {"labels": kibana_pods},
                 "spec": {
                     **priority,
                     "containers": [
@@ -305,10 +317,10 @@ def build_logging(
                             },
                         }
                     ],
-                }
+                },
             },
         },
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[elasticsearch]),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[elasticsearch, *scheduling]),
     )
 
     # The ILM policies, applied by a Job whose name carries their hash: a change runs a new Job.
@@ -327,17 +339,19 @@ for file in /policies/*.json; do
   echo " <- $policy"
 done
 """
+    ilm_meta, ilm_pods = workload(f"apply-ilm-{digest}")
     ilm_job = k8s.batch.v1.Job(
         f"{name}-apply-ilm",
-        metadata=meta(f"apply-ilm-{digest}"),
+        metadata=ilm_meta,
         spec=k8s.batch.v1.JobSpecArgs(
             backoff_limit=6,
             # ECK needs a few minutes for a new cluster; the script waits for it within this.
             active_deadline_seconds=1800,
             template=k8s.core.v1.PodTemplateSpecArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=ilm_pods),
                 spec=curl_pod_spec(
                     script,
+                    priority_class=priority_class,
                     user="elastic",
                     password_secret=ES_ELASTIC_USER_SECRET,
                     password_key="elastic",
@@ -350,7 +364,7 @@ done
                 ),
             ),
         ),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[elasticsearch, config]),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[elasticsearch, config, *scheduling]),
     )
 
     # Filebeat: a DaemonSet through ECK's Beat resource (ECK creates its Elasticsearch user and
@@ -385,11 +399,12 @@ done
     )
     shipper = sizes.shipper
     host_paths = (("varlogcontainers", "/var/log/containers"), ("varlogpods", "/var/log/pods"))
+    beat_meta, beat_pods = workload(FILEBEAT)
     k8s.apiextensions.CustomResource(
         f"{name}-filebeat",
         api_version="beat.k8s.elastic.co/v1beta1",
         kind="Beat",
-        metadata=meta(FILEBEAT),
+        metadata=beat_meta,
         spec={
             "type": "filebeat",
             "version": versions.ELASTIC_STACK_VERSION,
@@ -397,6 +412,7 @@ done
             "config": filebeat_config(),
             "daemonSet": {
                 "podTemplate": {
+                    "metadata": {"labels": beat_pods},
                     "spec": {
                         **priority,
                         "serviceAccountName": FILEBEAT,
@@ -426,10 +442,10 @@ done
                             }
                         ],
                         "volumes": [{"name": volume, "hostPath": {"path": path}} for volume, path in host_paths],
-                    }
+                    },
                 }
             },
         },
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[elasticsearch, ilm_job, binding]),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[elasticsearch, ilm_job, binding, *scheduling]),
     )
     return Logging(elasticsearch=elasticsearch, ilm_job=ilm_job, jaeger_user=jaeger_user)

@@ -211,4 +211,8 @@ def kube_prometheus_stack_values(
             **priority,
         },
         "kube-state-metrics": {**kube_state_metrics, **priority},
+        "prometheus-node-exporter": {**priority},
+        # The operator, and the hook Jobs that issue its admission webhook's certificate before
+        # the chart's other objects (the webhook's own Deployment is off by default).
+        "prometheusOperator": {"admissionWebhooks": {"patch": {**priority}}, **priority},
     }

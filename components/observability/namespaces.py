@@ -29,12 +29,7 @@ LEVELS = {
 
 
 def observability_namespace(
-    resource_name: str,
-    name: str,
-    environment: Environment,
-    pod_security_version: str,
-    parent: pulumi.Resource,
-    after: tuple[pulumi.Resource, ...] = (),
+    resource_name: str, name: str, environment: Environment, pod_security_version: str, parent: pulumi.Resource
 ) -> k8s.core.v1.Namespace:
     pss = {
         "pod-security.kubernetes.io/enforce": LEVELS[name],
@@ -48,7 +43,5 @@ def observability_namespace(
             labels=standard_labels(context=PLATFORM_CONTEXT, environment=environment, component="observability") | pss,
             annotations={"bakhmach.io/ttl": ttl_label(environment)},
         ),
-        # Pods naming a PriorityClass that does not exist yet are refused: everything in the
-        # namespace waits for the classes through it.
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)),
+        opts=pulumi.ResourceOptions(parent=parent),
     )

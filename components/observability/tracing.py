@@ -24,7 +24,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components import versions
-from components.labels import PLATFORM_CONTEXT, standard_labels
+from components.labels import PLATFORM_CONTEXT, instance_of, standard_labels
 from components.observability.elastic import (
     ES_CA_SECRET,
     ES_URL,
@@ -120,10 +120,12 @@ def build_tracing(
     telemetry_namespace: k8s.core.v1.Namespace,
     elasticsearch: list[pulumi.Resource],
     priority_class: str | None,
+    scheduling: tuple[pulumi.Resource, ...],
     parent: pulumi.Resource,
 ) -> Tracing:
     base_labels = standard_labels(context=PLATFORM_CONTEXT, environment=spec.environment, component="tracing")
-    labels = base_labels | JAEGER_POD_LABELS
+    # The instance label is not in the selector: a Deployment's selector cannot change in place.
+    labels = base_labels | JAEGER_POD_LABELS | instance_of("jaeger", spec.environment)
     selector = dict(JAEGER_POD_LABELS)
     size = spec.sizes.tracing
     inside = pulumi.ResourceOptions(parent=parent, depends_on=[telemetry_namespace])
@@ -263,7 +265,7 @@ def build_tracing(
                 ),
             ),
         ),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[telemetry_namespace, *depends]),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[telemetry_namespace, *depends, *scheduling]),
     )
     after_deployment = pulumi.ResourceOptions(parent=parent, depends_on=[deployment])
     if replicas > 1:
@@ -315,7 +317,11 @@ else
 fi
 """
         # Its own labels: Jaeger's would put these pods behind the collector Service.
-        retention_labels = base_labels | {"app.kubernetes.io/name": "jaeger-trace-retention"}
+        retention_labels = (
+            base_labels
+            | {"app.kubernetes.io/name": "jaeger-trace-retention"}
+            | instance_of("jaeger-trace-retention", spec.environment)
+        )
         k8s.batch.v1.CronJob(
             f"{name}-trace-retention",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -334,6 +340,7 @@ fi
                             metadata=k8s.meta.v1.ObjectMetaArgs(labels=retention_labels),
                             spec=curl_pod_spec(
                                 script,
+                                priority_class=priority_class,
                                 user=JAEGER_ES_USER,
                                 password_secret=JAEGER_ES_USER_SECRET,
                                 password_key="password",
@@ -342,6 +349,6 @@ fi
                     )
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[telemetry_namespace, *elasticsearch]),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[telemetry_namespace, *elasticsearch, *scheduling]),
         )
     return Tracing(deployment=deployment, collector=collector)
