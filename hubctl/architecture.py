@@ -479,6 +479,14 @@ def build(document: dict[str, Any]) -> Architecture:
     services = builder.build_contexts()
     builder.build_data(services)
     builder.build_rest(services)
+    # The program registers resources concurrently, so plan order varies from run to run: the
+    # picture is sorted, so the same plan always gives the same text (the README embeds it).
+    rank = {kind: i for i, kind in enumerate(("internet", "edge", "gateway", "data", "platform", "service"))}
+    for group in [g for region in builder.regions.values() for g in region.walk_groups()]:
+        group.nodes.sort(key=lambda n: (rank[n.kind], n.id))
+    builder.top_nodes.sort(key=lambda n: (rank[n.kind], n.id))
+    edge_rank = {kind: i for i, kind in enumerate(("ingress", "route", "planned", "data"))}
+    builder.edges.sort(key=lambda e: (edge_rank[e.kind], e.source, e.target))
     return Architecture(
         stack=plan.stack,
         cloud=plan.cloud,

@@ -74,6 +74,7 @@ class Estimate:
     widest: int
     widest_at: float
     unknown: dict[str, int] = field(default_factory=dict)  # type -> count, timed at the default
+    ends: dict[str, float] = field(default_factory=dict)  # URN -> when it is done
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -185,7 +186,7 @@ def estimate(document: dict[str, Any], parallel: int = DEFAULT_PARALLEL) -> Esti
     total = max(end.values(), default=0.0)
     path = _critical_path(plan, start, end, why, queued)
     widest, widest_at = _widest(running)
-    return Estimate(plan.stack, plan.cloud, parallel, total, path, widest, widest_at, unknown)
+    return Estimate(plan.stack, plan.cloud, parallel, total, path, widest, widest_at, unknown, end)
 
 
 def _critical_path(
