@@ -23,20 +23,20 @@ number of resources with `protect` in `pulumi stack export`). Rules, in order:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from hubctl.planfile import InputError, parse
+from hubctl.stackfile import DEV_TEMPLATE
 from settings.seed import ENVIRONMENT_PROFILES, ENVIRONMENTS
 
 TAG_ENVIRONMENT = "bakhmach:environment"
 TAG_CREATED = "bakhmach:created"
 TAG_EXPIRES = "bakhmach:expires"
 # A stack made from the dev template: `dev-<name>`, the name a DNS label (a developer, `pr-123`).
-EPHEMERAL = re.compile(r"dev-[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?")
+EPHEMERAL = DEV_TEMPLATE
 
 
 @dataclass
