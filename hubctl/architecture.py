@@ -31,7 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from hubctl.planview import CLUSTER_TYPES, K8S_PROVIDER, PlanIndex, Res, as_int, short_type
+from hubctl.planview import CLUSTER_TYPES, K8S_PROVIDER, PlanIndex, Res, as_int, dig, items, short_type
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 DATA_SERVICE_LABEL = "bakhmach.io/data-service"
@@ -155,24 +155,14 @@ def _namespace_of(r: Res) -> str | None:
 
 def _mounted_secrets(workload: Res) -> list[str]:
     """Secrets a workload's pods mount (volumes, projected sources) or read whole (envFrom)."""
-    spec = workload.inputs.get("spec") or {}
-    pod = ((spec.get("template") or {}).get("spec") or {}) if isinstance(spec, dict) else {}
-    names: list[str] = []
-    for volume in pod.get("volumes") or []:
-        if not isinstance(volume, dict):
-            continue
-        secret = volume.get("secret") or {}
-        if isinstance(secret, dict) and isinstance(secret.get("secretName"), str):
-            names.append(secret["secretName"])
-        for source in (volume.get("projected") or {}).get("sources") or []:
-            if isinstance(source, dict) and isinstance((source.get("secret") or {}).get("name"), str):
-                names.append(source["secret"]["name"])
-    for container in pod.get("containers") or []:
-        for env_from in (container.get("envFrom") or []) if isinstance(container, dict) else []:
-            ref = env_from.get("secretRef") if isinstance(env_from, dict) else None
-            if isinstance(ref, dict) and isinstance(ref.get("name"), str):
-                names.append(ref["name"])
-    return names
+    pod = dig(workload.inputs, "spec", "template", "spec")
+    names: list[Any] = []
+    for volume in items(dig(pod, "volumes")):
+        names.append(dig(volume, "secret", "secretName"))
+        names += [dig(source, "secret", "name") for source in items(dig(volume, "projected", "sources"))]
+    for container in items(dig(pod, "containers")):
+        names += [dig(env_from, "secretRef", "name") for env_from in items(dig(container, "envFrom"))]
+    return [name for name in names if isinstance(name, str)]
 
 
 def _charts(resources: list[Res]) -> list[str]:
@@ -253,13 +243,12 @@ class _Builder:
         scope = list(self.plan.descendants(owner)) if owner else []
         for r in [cluster, *scope]:
             if r.type == "aws:eks/nodeGroup:NodeGroup":
-                scaling = r.inputs.get("scalingConfig") or {}
-                floor += as_int(scaling.get("minSize"))
-                ceiling += as_int(scaling.get("maxSize"))
+                floor += as_int(dig(r.inputs, "scalingConfig", "minSize"))
+                ceiling += as_int(dig(r.inputs, "scalingConfig", "maxSize"))
                 pools += 1
             elif r.type == "azure-native:containerservice:AgentPool" or r is cluster:
-                profiles = r.inputs.get("agentPoolProfiles") if r is cluster else [r.inputs]
-                for p in profiles or []:
+                profiles = items(r.inputs.get("agentPoolProfiles")) if r is cluster else [r.inputs]
+                for p in profiles:
                     if isinstance(p, dict):
                         floor += as_int(p.get("minCount"), as_int(p.get("count")))
                         ceiling += as_int(p.get("maxCount"), as_int(p.get("count")))
@@ -290,7 +279,7 @@ class _Builder:
                 self.clusters[r.provider].groups.append(contexts[key])
                 self.clusters[r.provider].groups.sort(key=lambda g: g.label.lower())
             name = str(r.metadata.get("name") or r.name)
-            replicas = (r.inputs.get("spec") or {}).get("replicas")
+            replicas = dig(r.inputs, "spec", "replicas")
             detail = f"×{as_int(replicas)}" if replicas is not None and r.kind != "DaemonSet" else ""
             node = Node(node_id(contexts[key].id, name), name, "service", detail)
             contexts[key].nodes.append(node)
@@ -408,7 +397,7 @@ class _Builder:
     def _is_ingress(self, r: Res) -> bool:
         if r.kind in INGRESS_KINDS:
             return True
-        if r.kind == "Service" and (r.inputs.get("spec") or {}).get("type") == "LoadBalancer":
+        if r.kind == "Service" and dig(r.inputs, "spec", "type") == "LoadBalancer":
             return True
         return r.kind == "Namespace" and r.labels.get(GATEWAY_ROLE[0]) == GATEWAY_ROLE[1]
 
@@ -432,10 +421,9 @@ class _Builder:
         for r in self.plan.resources:
             if r.kind != "NetworkPolicy" or r.provider != provider:
                 continue
-            for rule in (r.inputs.get("spec") or {}).get("ingress") or []:
-                for peer in (rule.get("from") or []) if isinstance(rule, dict) else []:
-                    labels = ((peer or {}).get("namespaceSelector") or {}).get("matchLabels") or {}
-                    if isinstance(labels, dict) and labels.get(GATEWAY_ROLE[0]) == GATEWAY_ROLE[1]:
+            for rule in items(dig(r.inputs, "spec", "ingress")):
+                for peer in items(dig(rule, "from")):
+                    if dig(peer, "namespaceSelector", "matchLabels", GATEWAY_ROLE[0]) == GATEWAY_ROLE[1]:
                         group = self.context_groups.get((provider, _namespace_of(r) or ""))
                         if group is not None and group not in found:
                             found.append(group)

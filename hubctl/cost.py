@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hubctl.planview import PlanIndex, Res, as_int
+from hubctl.planview import PlanIndex, Res, as_int, dig, items
 
 DATA = Path(__file__).resolve().parent / "data" / "prices.json"
 
@@ -131,13 +131,7 @@ def gib(value: Any) -> float | None:
     return float(match[1]) * _TO_GIB[match[2]] if match else None
 
 
-def _dig(value: Any, *path: Any) -> Any:
-    for part in path:
-        if isinstance(part, int):
-            value = value[part] if isinstance(value, list) and len(value) > part else None
-        else:
-            value = value.get(part) if isinstance(value, dict) else None
-    return value
+_dig = dig
 
 
 class _Meters:
@@ -204,9 +198,8 @@ class _Meters:
         )
 
     def _node_group(self, r: Res, launch_disks: dict[str, Any]) -> None:
-        scaling = r.inputs.get("scalingConfig") or {}
-        low, high = as_int(scaling.get("minSize")), as_int(scaling.get("maxSize"))
-        types = r.inputs.get("instanceTypes") or ["instance type not in the plan"]
+        low, high = as_int(dig(r.inputs, "scalingConfig", "minSize")), as_int(dig(r.inputs, "scalingConfig", "maxSize"))
+        types = items(r.inputs.get("instanceTypes")) or ["instance type not in the plan"]
         capacity = str(r.inputs.get("capacityType") or "ON_DEMAND").lower().replace("_", "-")
         region = self.region(r)
         self.add(
@@ -288,11 +281,11 @@ class _Meters:
 
     def _aws_msk_cluster_Cluster(self, r: Res) -> None:  # noqa: N802
         brokers = as_int(r.inputs.get("numberOfBrokerNodes"))
-        info = r.inputs.get("brokerNodeGroupInfo") or {}
+        info = r.inputs.get("brokerNodeGroupInfo")
         self.add(
             f"MSK {r.name} ({brokers} brokers)",
             "msk-broker",
-            str(info.get("instanceType")),
+            str(dig(info, "instanceType")),
             self.region(r),
             "broker-hour",
             brokers,
@@ -367,7 +360,7 @@ class _Meters:
             1,
             1,
         )
-        for pool in r.inputs.get("agentPoolProfiles") or []:
+        for pool in items(r.inputs.get("agentPoolProfiles")):
             if isinstance(pool, dict):
                 self._pool(f"{r.name} pool {pool.get('name')}", pool, region)
 
@@ -470,7 +463,7 @@ class _Meters:
         if r.kind == "Cluster" and "postgresql.cnpg.io" in r.type:
             claims.append((gib(_dig(spec, "storage", "size")), as_int(spec.get("instances"), 1)))
         elif r.kind == "PerconaServerMongoDB":
-            for rs in spec.get("replsets") or []:
+            for rs in items(spec.get("replsets")):
                 size = _dig(rs, "volumeSpec", "persistentVolumeClaim", "resources", "requests", "storage")
                 claims.append((gib(size), as_int(_dig(rs, "size"), 1)))
         elif r.kind == "RedisCluster":
@@ -479,13 +472,13 @@ class _Meters:
             followers = as_int(_dig(spec, "redisFollower", "replicas"), as_int(spec.get("clusterSize")))
             claims.append((gib(size), leaders + followers))
         elif r.kind == "KafkaNodePool":
-            for volume in _dig(spec, "storage", "volumes") or []:
+            for volume in items(_dig(spec, "storage", "volumes")):
                 if isinstance(volume, dict) and volume.get("type") == "persistent-claim":
                     claims.append((gib(volume.get("size")), as_int(spec.get("replicas"), 1)))
         elif r.kind == "PersistentVolumeClaim":
             claims.append((gib(_dig(spec, "resources", "requests", "storage")), 1))
         elif r.kind == "StatefulSet":
-            for template in spec.get("volumeClaimTemplates") or []:
+            for template in items(spec.get("volumeClaimTemplates")):
                 size = _dig(template, "spec", "resources", "requests", "storage")
                 claims.append((gib(size), as_int(spec.get("replicas"), 1)))
         total = sum(size * count for size, count in claims if size is not None)

@@ -189,6 +189,21 @@ CLUSTER_TYPES = {
 }
 
 
+def dig(value: Any, *path: str | int) -> Any:
+    """`value[path[0]][path[1]]…`, or None where the plan has something else (inputs are free-form)."""
+    for part in path:
+        if isinstance(part, int):
+            value = value[part] if isinstance(value, list) and -len(value) <= part < len(value) else None
+        else:
+            value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def items(value: Any) -> list[Any]:
+    """A list from a plan's inputs, or nothing when the plan has another kind of value there."""
+    return value if isinstance(value, list) else []
+
+
 def as_int(value: Any, default: int = 0) -> int:
     """A count from a plan's inputs (numbers arrive as ints or floats; unknowns as strings)."""
     if isinstance(value, bool):
