@@ -123,6 +123,7 @@ def _add_insight(sub: argparse._SubParsersAction) -> None:
     form = cmd.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print the estimate as JSON")
     form.add_argument("--markdown", action="store_true", help="one markdown paragraph (the PR comment)")
+    cmd.add_argument("--json-out", type=Path, metavar="FILE", help="also write the estimate as JSON to FILE")
 
     cmd = sub.add_parser("cost", help="estimated monthly cost from the pinned price table (hubctl/data/prices.json)")
     _plan_source(cmd)
@@ -130,6 +131,7 @@ def _add_insight(sub: argparse._SubParsersAction) -> None:
     form = cmd.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print the estimate as JSON")
     form.add_argument("--markdown", action="store_true", help="a markdown section (the PR comment)")
+    cmd.add_argument("--json-out", type=Path, metavar="FILE", help="also write the estimate as JSON to FILE")
 
     cmd = sub.add_parser("ttl", help="which stacks of a `pulumi stack ls --json` list are expired, which may go")
     source = cmd.add_mutually_exclusive_group(required=True)
@@ -249,10 +251,12 @@ def _critical_path(args: argparse.Namespace) -> int:
         )
     head = estimate(_plan_document(args), parallel)
     base = estimate(load_plan(args.base), parallel) if args.base is not None else None
+    result = head.to_json()
+    if base is not None:
+        result["base_total_seconds"] = round(base.total, 1)
+    if args.json_out is not None:
+        args.json_out.write_text(json.dumps(result, indent=2) + "\n")
     if args.json:
-        result = head.to_json()
-        if base is not None:
-            result["base_total_seconds"] = round(base.total, 1)
         print(json.dumps(result, indent=2))
     elif args.markdown:
         print(format_markdown(head, base))
@@ -266,10 +270,12 @@ def _cost(args: argparse.Namespace) -> int:
 
     head = estimate(_plan_document(args))
     base = estimate(load_plan(args.base)) if args.base is not None else None
+    result = head.to_json()
+    if base is not None:
+        result["base"] = {"floor": round(base.floor, 2), "ceiling": round(base.ceiling, 2)}
+    if args.json_out is not None:
+        args.json_out.write_text(json.dumps(result, indent=2) + "\n")
     if args.json:
-        result = head.to_json()
-        if base is not None:
-            result["base"] = {"floor": round(base.floor, 2), "ceiling": round(base.ceiling, 2)}
         print(json.dumps(result, indent=2))
     elif args.markdown:
         print(format_markdown(head, base))

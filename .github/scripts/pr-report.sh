@@ -61,10 +61,10 @@ for entry in "${stacks[@]}"; do
   echo "== graph, deploy time, cost: stack $stack, cloud $cloud =="
   (cd "$head_dir" && "$python" -m hubctl graph --plan "$out/head-$id.json" --markdown) > "$out/graph-$id.md"
   insight_args=(--plan "$out/head-$id.json" --base "$out/base-$id.json")
-  (cd "$head_dir" && "$python" -m hubctl critical-path "${insight_args[@]}" --markdown) > "$out/time-$id.md"
-  (cd "$head_dir" && "$python" -m hubctl critical-path "${insight_args[@]}" --json) > "$out/time-$id.json"
-  (cd "$head_dir" && "$python" -m hubctl cost "${insight_args[@]}" --markdown) > "$out/cost-$id.md"
-  (cd "$head_dir" && "$python" -m hubctl cost "${insight_args[@]}" --json) > "$out/cost-$id.json"
+  (cd "$head_dir" && "$python" -m hubctl critical-path "${insight_args[@]}" --markdown --json-out "$out/time-$id.json") \
+    > "$out/time-$id.md"
+  (cd "$head_dir" && "$python" -m hubctl cost "${insight_args[@]}" --markdown --json-out "$out/cost-$id.json") \
+    > "$out/cost-$id.md"
   deploy=$("$python" -c 'import json,sys; print("{:.0f} min".format(json.load(open(sys.argv[1]))["total_seconds"] / 60))' \
     "$out/time-$id.json")
   costs=$("$python" -c 'import json,sys; c=json.load(open(sys.argv[1]))["monthly_usd"]; print("{:,.0f} {:,.0f}".format(c["floor"], c["ceiling"]))' \
