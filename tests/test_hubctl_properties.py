@@ -2,8 +2,9 @@
 
 Generated stack files (wrong types, unknown keys, extreme numbers, unicode, missing sections,
 text that is not YAML) go to `plan` and `render`; generated plan files (truncated, not JSON, random
-JSON, a real plan with fields removed, retyped or filled with odd values) go to `policy`, `diff` and
-`render --plan`. Every run ends in a result — exit 0 (policy: 0 or 1) with the command's normal
+JSON, a real plan with fields removed, retyped or filled with odd values) go to `policy`, `diff`,
+`render --plan`, `graph`, `critical-path` and `cost`; generated stack lists (`pulumi stack ls
+--json` with tags and protected-resource counts, odd values included) go to `ttl`. Every run ends in a result — exit 0 (policy: 0 or 1) with the command's normal
 output — or in exit 2 with one `hubctl:` message; an exception escaping `main` fails the test with
 its traceback. An input known to be invalid (an unknown key, a missing required key, a truncated
 file, anything `hubctl.planfile.problems` rejects) must never exit 0.

@@ -23,7 +23,13 @@ from hubctl.cli import main
 from hubctl.cost import estimate as cost
 from hubctl.critical_path import duration, estimate, table
 from hubctl.plan import Plan
-from settings.seed import BUSINESS_CONTEXTS, SERVICE_DATA_NEEDS, SHARED_CONTEXT
+from settings.seed import (
+    BUSINESS_CONTEXTS,
+    CLUSTER_AUTOSCALING_MAX_NODES,
+    ENVIRONMENT_PROFILES,
+    SERVICE_DATA_NEEDS,
+    SHARED_CONTEXT,
+)
 from tests.planning import planned
 
 
@@ -270,10 +276,10 @@ def test_node_pools_are_counted_at_floor_and_ceiling(any_plan: Plan) -> None:
     floors = sum(m.floor for m in pools)
     ceilings = sum(m.ceiling for m in pools)
     clusters = 2 if any_plan.stack == "prod" else 1
-    # The seed's 5 (staging) / 15 (prod) nodes per cluster at the floor, at most 50 at the ceiling
-    # (the system pool of AKS counts in both).
-    assert floors >= clusters * {"staging": 5, "prod": 15}[any_plan.stack]
-    assert ceilings <= clusters * 60
+    # The seed's 5 (staging) / 15 (prod) nodes per cluster at the floor, its 50 at the ceiling
+    # (AKS's system pool counts in both).
+    assert floors == clusters * ENVIRONMENT_PROFILES[any_plan.stack].nodes  # type: ignore[index]
+    assert ceilings == clusters * CLUSTER_AUTOSCALING_MAX_NODES
 
 
 def test_what_is_not_priced_is_listed_never_guessed(staging_plan: Plan) -> None:
