@@ -4,14 +4,16 @@ Generated stack files (wrong types, unknown keys, extreme numbers, unicode, miss
 text that is not YAML) go to `plan` and `render`; generated plan files (truncated, not JSON, random
 JSON, a real plan with fields removed, retyped or filled with odd values) go to `policy`, `diff`,
 `render --plan`, `graph`, `critical-path` and `cost`; generated stack lists (`pulumi stack ls
---json` with tags and protected-resource counts, odd values included) go to `ttl`. Every run ends in a result — exit 0 (policy: 0 or 1) with the command's normal
-output — or in exit 2 with one `hubctl:` message; an exception escaping `main` fails the test with
-its traceback. An input known to be invalid (an unknown key, a missing required key, a truncated
-file, anything `hubctl.planfile.problems` rejects) must never exit 0.
+--json` with tags and protected-resource counts, odd values included) go to `ttl`. Every run
+ends in a result — exit 0 (policy: 0 or 1) with the command's normal output — or in exit 2 with
+one `hubctl:` message; an exception escaping `main` fails the test with its traceback. An input
+known to be invalid (an unknown key, a missing required key, a truncated file, anything
+`hubctl.planfile.problems` rejects) must never exit 0.
 
 Bounded for CI: `HUBCTL_PROPERTY_EXAMPLES` examples per property (default 40; about 30 s for all
-three on one core under `CI=true`, most of it the stack files that still plan). Under CI (`CI=true`) the examples
-are derandomised, so a run is reproducible; locally each run explores new inputs.
+four on one core under `CI=true`, most of it the stack files that still plan). Under CI
+(`CI=true`) the examples are derandomised, so a run is reproducible; locally each run explores
+new inputs.
 """
 
 from __future__ import annotations
