@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STACK ?= dev
 
-.PHONY: plan test lint typecheck unit render bench clean
+.PHONY: plan test lint typecheck unit render bench clean promtool
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP)
+# promtool for the alert rules' unit tests: Debian's prometheus package, unpacked (no root needed).
+PROMTOOL := .tools/promtool
+$(PROMTOOL): scripts/install-promtool.sh
+	scripts/install-promtool.sh .tools
+
+promtool: $(PROMTOOL)
+
+unit: $(STAMP) $(PROMTOOL)
 	$(PY) -m pytest -n 2 -q
 
 test: lint typecheck checkov-env unit policy scan  ## everything CI runs
@@ -39,7 +46,7 @@ e2e: $(STAMP)  ## pulumi up of dev on a throwaway kind cluster, smoke tests, des
 	scripts/e2e-kind.sh
 
 clean:
-	rm -rf build .mypy_cache .pytest_cache .ruff_cache
+	rm -rf build .mypy_cache .pytest_cache .ruff_cache .tools
 
 # ---- policy pack and scanners (docs/CI.md) --------------------------------------------------
 # checkov lives in its own virtualenv: its pins (packaging<24, an old boto3) clash with pulumi's.

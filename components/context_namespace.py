@@ -5,7 +5,9 @@
   surge, and a LimitRange giving containers without resources a default and a ceiling;
 - zero trust: a default-deny NetworkPolicy for ingress and egress, then only DNS to kube-dns and
   ingress from the gateway namespaces on the services' own ports, and egress to the data
-  services the namespace's services use, on those services' ports only;
+  services the namespace's services use, on those services' ports only; with observability,
+  ingress from Prometheus on the services' ports (their metrics are served there) and egress to
+  the trace collector's OTLP ports;
 - the namespace's own credentials for those data services, one `data-<service>` Secret each
   (components/data/credentials.py), made here because this component owns the namespace.
 """
@@ -21,6 +23,7 @@ from components.data.connection import DataAccess
 from components.data.credentials import consumer_secret
 from components.labels import GATEWAY_ROLE, GATEWAY_ROLE_LABEL, pod_security_labels, standard_labels, ttl_label
 from components.network_policies import EVERY_POD, data_egress_rule, default_deny_spec, dns_egress_spec, tcp_ports
+from components.observability.endpoints import TelemetryAccess
 from settings.model import ServiceSpec
 from settings.quantity import MI, format_cpu, format_memory
 from settings.seed import Environment
@@ -49,6 +52,8 @@ class ContextNamespaceArgs:
     # The data services the namespace's services use: where they are (for the egress policy) and
     # the namespace's own credentials (for its Secrets).
     data: tuple[DataAccess, ...] = field(default_factory=tuple)
+    # Prometheus in, OTLP out (components/observability).
+    telemetry: TelemetryAccess | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,35 @@ class ContextNamespace(pulumi.ComponentResource):
                                 )
                             ],
                             ports=tcp_ports(*ports),
+                        )
+                    ],
+                ),
+                opts=inside,
+            )
+        if args.telemetry is not None and ports:
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-allow-prometheus",
+                metadata=meta("allow-from-prometheus"),
+                spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=EVERY_POD,
+                    policy_types=["Ingress"],
+                    ingress=[
+                        k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                            from_=[args.telemetry.scraper.peer()], ports=tcp_ports(*ports)
+                        )
+                    ],
+                ),
+                opts=inside,
+            )
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-allow-otlp",
+                metadata=meta("allow-to-trace-collector"),
+                spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=EVERY_POD,
+                    policy_types=["Egress"],
+                    egress=[
+                        k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                            to=[args.telemetry.otlp.peer()], ports=tcp_ports(*args.telemetry.otlp.ports)
                         )
                     ],
                 ),

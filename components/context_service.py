@@ -47,6 +47,8 @@ class ContextServiceArgs:
     # The data services this service uses: plain env vars for where they are and what is its
     # context's own, files for the credentials (the namespace's `data-<service>` Secrets).
     data: tuple[DataAccess, ...] = ()
+    # Plain settings beside the service's own, e.g. the OpenTelemetry SDK's (where to send spans).
+    extra_env: tuple[tuple[str, str], ...] = ()
 
 
 # Where each consumed data Secret is mounted: one directory per data service.
@@ -170,6 +172,7 @@ class ContextService(pulumi.ComponentResource):
                 k8s.core.v1.EnvVarArgs(name="ENVIRONMENT", value=spec.environment),
                 k8s.core.v1.EnvVarArgs(name="PORT", value=str(spec.port)),
                 *(env for conn in args.data for env in _data_env(conn)),
+                *(k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in args.extra_env),
             ],
             resources=k8s.core.v1.ResourceRequirementsArgs(
                 requests={"cpu": spec.resources.cpu_request, "memory": spec.resources.memory_request},

@@ -6,9 +6,14 @@ namespace needs, so a change to what "DNS" or "default deny" means is made once.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pulumi_kubernetes as k8s
 
-from components.data.connection import DataEgress
+if TYPE_CHECKING:
+    # Only the type: the data package builds its own policies with these blocks, so importing it
+    # here would be circular for whoever imports this module first (the observability monitors).
+    from components.data.connection import DataEgress
 
 EVERY_POD = k8s.meta.v1.LabelSelectorArgs()
 

@@ -1,16 +1,17 @@
 """`build_platform`: the whole stack, composed from components in dependency order.
 
 Data flows one way: the resolved stack spec (settings/stack.py) -> cluster(s) -> add-ons -> data
-layer -> namespaces -> services. Each component gets only the slice it needs, and what one
-component built reaches the next as a value (the data layer's endpoints and credentials become
-each namespace's Secrets there, and each service's env); nothing calls back into a component
-built earlier. Prod runs a second cluster in its secondary region with the same in-cluster
+layer -> namespaces -> services -> observability. Each component gets only the slice it needs,
+and what one component built reaches the next as a value (the data layer's endpoints and
+credentials become each namespace's Secrets there, and each service's env; the observability
+stack gets its resolved spec, the services and the namespaces to wait for); nothing calls back
+into a component built earlier. Prod runs a second cluster in its secondary region with the same in-cluster
 platform (`build_in_cluster`, once per cluster), and DNS failover between them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulumi
 
@@ -20,10 +21,21 @@ from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.context_namespace import ContextNamespace, ContextNamespaceArgs
 from components.context_service import ContextService, ContextServiceArgs
 from components.data import BuiltData, DataLayer, DataLayerArgs
-from components.priorities import PriorityClasses, PriorityClassesArgs
+from components.data.connection import DATA_NAMESPACE
+from components.labels import PLATFORM_CONTEXT
+from components.observability import (
+    TELEMETRY_ACCESS,
+    Observability,
+    ObservabilityArgs,
+    ScrapeTarget,
+    service_telemetry_env,
+)
+from components.observability.exporters import data_scrape_targets
+from components.priorities import PLATFORM, PriorityClasses, PriorityClassesArgs
 from components.sealed_secrets import SealedSecrets, SealedSecretsArgs, TeamSecrets, TeamSecretsArgs
 from settings.data import DataLayerSpec
 from settings.model import StackSettings
+from settings.observability import ObservabilitySpec
 from settings.sealed_secrets import SealedSecretSpec
 from settings.stack import StackSpec
 
@@ -39,6 +51,7 @@ class InCluster:
     data: DataLayer | None = None
     priorities: PriorityClasses | None = None
     sealed_secrets: SealedSecrets | None = None
+    observability: Observability | None = None
 
 
 @dataclass
@@ -74,6 +87,7 @@ def build_cluster(settings: StackSettings, stack_name: str, *, secondary: bool =
 def build_in_cluster(
     settings: StackSettings,
     cluster: Cluster,
+    observability: ObservabilitySpec,
     prefix: str = "",
     data_spec: DataLayerSpec | None = None,
     team_secrets: tuple[SealedSecretSpec, ...] = (),
@@ -127,6 +141,7 @@ def build_in_cluster(
                 pod_security_version=settings.kubernetes_minor,
                 services=tuple(s for s in services if s.context == context.slug),
                 data=built.access(consumer.namespace, consumer.needs) if built and consumer else (),
+                telemetry=TELEMETRY_ACCESS,
             ),
             opts=in_cluster,
         )
@@ -158,9 +173,34 @@ def build_in_cluster(
                 data=built.access(spec.context, spec.data_needs) if built else (),
                 hpa_dependencies=tuple(addons.hpa_dependencies),
                 vpa_dependencies=tuple(addons.vpa_dependencies),
+                extra_env=service_telemetry_env(spec, observability),
             ),
             opts=in_cluster,
         )
+    # Metrics, alerts, dashboards, logs and traces of this cluster. The data services' monitors
+    # wait for the data layer; the gateway, mesh and Keycloak add their targets when they land.
+    data_targets: tuple[ScrapeTarget, ...] = ()
+    if data is not None and data_spec is not None:
+        data_targets = data_scrape_targets(
+            data_spec.in_cluster, DATA_NAMESPACE, settings.environment, PLATFORM_CONTEXT, dependencies=(data,)
+        )
+    endpoint = settings.on_call_endpoint
+    monitoring = Observability(
+        f"{prefix}observability",
+        ObservabilityArgs(
+            spec=observability,
+            cluster_name=f"{pulumi.get_stack()}-{prefix.rstrip('-')}" if prefix else pulumi.get_stack(),
+            pod_security_version=settings.kubernetes_minor,
+            contexts=tuple(c.slug for c in settings.contexts),
+            services=services,
+            namespaces={slug: ns.namespace for slug, ns in namespaces.items()},
+            on_call_endpoint=pulumi.Output.secret(endpoint.get_secret_value()) if endpoint else None,
+            extra_targets=data_targets,
+            priority_class=PLATFORM.name,
+            scheduling=tuple(priorities.ready),
+        ),
+        opts=in_cluster,
+    )
     return InCluster(
         cluster=cluster,
         addons=addons,
@@ -169,6 +209,7 @@ def build_in_cluster(
         data=data,
         priorities=priorities,
         sealed_secrets=sealed_secrets,
+        observability=monitoring,
     )
 
 
@@ -184,7 +225,11 @@ def _regional(cluster: Cluster) -> RegionalCluster:
 def build_platform(stack: StackSpec, stack_name: str) -> Platform:
     settings = stack.settings
     primary = build_in_cluster(
-        settings, build_cluster(settings, stack_name), data_spec=stack.data, team_secrets=stack.sealed_secrets
+        settings,
+        build_cluster(settings, stack_name),
+        stack.observability,
+        data_spec=stack.data,
+        team_secrets=stack.sealed_secrets,
     )
     platform = Platform(
         cluster=primary.cluster, addons=primary.addons, namespaces=primary.namespaces, services=primary.services
@@ -192,8 +237,13 @@ def build_platform(stack: StackSpec, stack_name: str) -> Platform:
     if settings.cloud_cluster.secondary_region(settings.cloud) is not None:
         # resolve_stack allows a secondary region in prod only, and requires its DNS zone there.
         secondary_cluster = build_cluster(settings, stack_name, secondary=True)
+        # The secondary region runs no data layer yet: its observability sees no data services.
         platform.secondary = build_in_cluster(
-            settings, secondary_cluster, prefix=f"{secondary_cluster.region}-", team_secrets=stack.sealed_secrets
+            settings,
+            secondary_cluster,
+            replace(stack.observability, in_cluster_data=()),
+            prefix=f"{secondary_cluster.region}-",
+            team_secrets=stack.sealed_secrets,
         )
         assert settings.cloud_cluster.dns is not None
         platform.failover = DnsFailover(

@@ -4,8 +4,9 @@ When the scheduler cannot place a pod, it preempts pods of lower priority; the k
 under memory pressure, takes lower-priority pods first. The stack's workloads get one of three
 classes, highest first:
 - `platform`: what every context depends on — the data operators (a dead operator leaves its
-  databases unmanaged) and the services of the shared "platform" context (the seed's "All" rows:
-  auth-service; the gateway and identity join this class when they land);
+  databases unmanaged), the services of the shared "platform" context (the seed's "All" rows:
+  auth-service; the gateway and identity join this class when they land), and the observability
+  stack (metrics, alerts, logs and traces are how on-call sees the rest fail);
 - `data`: the database, cache and broker pods (PostgreSQL, MongoDB, Redis, Kafka);
 - `context`: the business contexts' services.
 Cluster add-ons in kube-system (metrics-server, the VPA recommender, the cluster autoscaler,

@@ -63,3 +63,17 @@ REDIS_IMAGE = "quay.io/opstree/redis:v7.2.7"
 # Kafka's tools for the MSK ACL Job: the image Strimzi 1.2.0 runs for Kafka 4.3.1 (its chart's
 # `_kafka_image_map.tpl`), a client that speaks to MSK's 4.1 brokers.
 KAFKA_CLIENT_IMAGE = "quay.io/strimzi/kafka:1.2.0-kafka-4.3.1"
+
+# ---- observability (docs/VERSIONS.md, "Observability") ---------------------------------------
+KUBE_PROMETHEUS_STACK = HelmChart(
+    "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "88.5.3"
+)
+ECK_OPERATOR = HelmChart("https://helm.elastic.co", "eck-operator", "3.5.0")
+# Elasticsearch, Kibana and Filebeat run the same stack version (ECK 3.5.0 supports 8.18-9.x).
+ELASTIC_STACK_VERSION = "9.5.1"
+JAEGER_IMAGE = "jaegertracing/jaeger:2.20.0"
+# Applies the ILM policies through the Elasticsearch API (StackConfigPolicy needs Enterprise).
+CURL_IMAGE = "curlimages/curl:8.21.0"
+# Exporters the data operators run beside their members (Strimzi and CloudNativePG bring their own).
+MONGODB_EXPORTER_IMAGE = "percona/mongodb_exporter:0.49.0"
+REDIS_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.88.0"

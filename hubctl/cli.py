@@ -1,4 +1,5 @@
-"""`python -m hubctl plan|render|policy|validate|diff ...`: the offline plan of a stack and what is built on it.
+"""`python -m hubctl plan|render|policy|validate|diff|graph|critical-path|cost|ttl ...`: the offline plan
+of a stack and what is built on it.
 
 Exit codes: 0 done (policy: no mandatory violation), 1 policy found a mandatory violation,
 2 bad input — a stack file, a plan file or an option — with one message on stderr and no traceback.
@@ -12,6 +13,7 @@ import re
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from hubctl.plan import Plan, run_plan
 from hubctl.planfile import InputError, load_plan
@@ -92,7 +94,54 @@ def _parser() -> argparse.ArgumentParser:
         else:
             cmd.add_argument("--out", type=Path, required=True, metavar="DIR")
     _add_policy_and_diff(sub)
+    _add_insight(sub)
     return parser
+
+
+def _plan_source(cmd: argparse.ArgumentParser) -> None:
+    """STACK [--cloud] [--stack-file] (planned now) or --plan FILE (a plan written before)."""
+    source = cmd.add_mutually_exclusive_group(required=True)
+    source.add_argument("stack", nargs="?", type=_stack_name, help="dev, staging or prod (a Pulumi.<stack>.yaml)")
+    source.add_argument("--plan", type=Path, metavar="FILE", help="a plan written by `plan --json`")
+    cmd.add_argument("--cloud", choices=_STACK_CLOUDS, help="override the stack file's cloud (staging/prod)")
+    cmd.add_argument("--stack-file", type=Path, metavar="FILE", help="read this file instead of Pulumi.<stack>.yaml")
+
+
+def _add_insight(sub: argparse._SubParsersAction) -> None:
+    from hubctl.graph import FORMATS
+
+    cmd = sub.add_parser("graph", help="the stack as a diagram: edge, gateway, contexts, data services, regions")
+    _plan_source(cmd)
+    cmd.add_argument("--format", choices=FORMATS, default="mermaid", help="default: mermaid")
+    cmd.add_argument("--out", type=Path, metavar="FILE", help="write here (required for png; default: stdout)")
+    cmd.add_argument("--markdown", action="store_true", help="mermaid inside a ```mermaid fence")
+
+    cmd = sub.add_parser("critical-path", help="estimated `pulumi up` from empty: total, critical path, widest step")
+    _plan_source(cmd)
+    cmd.add_argument("--parallel", type=int, default=None, metavar="N", help="pulumi's --parallel (default 16)")
+    cmd.add_argument("--base", type=Path, metavar="FILE", help="the base branch's plan: show how the change moves it")
+    form = cmd.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    form.add_argument("--markdown", action="store_true", help="one markdown paragraph (the PR comment)")
+    cmd.add_argument("--json-out", type=Path, metavar="FILE", help="also write the estimate as JSON to FILE")
+
+    cmd = sub.add_parser("cost", help="estimated monthly cost from the pinned price table (hubctl/data/prices.json)")
+    _plan_source(cmd)
+    cmd.add_argument("--base", type=Path, metavar="FILE", help="the base branch's plan: show the cost delta")
+    form = cmd.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    form.add_argument("--markdown", action="store_true", help="a markdown section (the PR comment)")
+    cmd.add_argument("--json-out", type=Path, metavar="FILE", help="also write the estimate as JSON to FILE")
+
+    cmd = sub.add_parser("ttl", help="which stacks of a `pulumi stack ls --json` list are expired, which may go")
+    source = cmd.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "stacks", nargs="?", type=Path, metavar="FILE", help="`pulumi stack ls --json` output, with each stack's tags"
+    )
+    source.add_argument("--tags-for", metavar="ENV", help="print the tags a new stack of ENV carries (name=value)")
+    cmd.add_argument("--now", metavar="TIME", help="judge at this UTC time (ISO 8601; default: now)")
+    cmd.add_argument("--json", action="store_true", help="print the verdicts as JSON")
+    cmd.add_argument("--destroyable", action="store_true", help="print only the names of stacks to destroy, one a line")
 
 
 def _add_policy_and_diff(sub: argparse._SubParsersAction) -> None:
@@ -155,6 +204,105 @@ def _diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan_document(args: argparse.Namespace) -> dict[str, Any]:
+    """The plan a command works on: read from --plan (checked against the contract) or planned now."""
+    if args.plan is not None:
+        if args.cloud or args.stack_file:
+            raise InputError(
+                f"{args.command} --plan FILE takes the stack and cloud from the plan (no --cloud, --stack-file)"
+            )
+        return load_plan(args.plan)
+    return run_plan(args.stack, args.cloud, stack_file=args.stack_file).to_json()
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from hubctl.architecture import build
+    from hubctl.graph import render
+
+    if args.format == "png" and args.out is None:
+        raise InputError("--format png writes a binary image: give --out FILE")
+    if args.markdown and args.format != "mermaid":
+        raise InputError(f"--markdown is for --format mermaid, not {args.format}")
+    document = _plan_document(args)
+    arch = build(document)
+    data = render(arch, args.format)
+    if args.markdown:
+        data = b"```mermaid\n" + data + b"```\n"
+    if args.out is None:
+        sys.stdout.write(data.decode("utf-8"))
+        return 0
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(data)
+    contexts = sum(1 for g in arch.all_groups() if g.kind == "context")
+    print(
+        f"stack {arch.stack}, cloud {arch.cloud}: {args.format} written to {args.out} "
+        f"({len(arch.groups)} region(s), {contexts} context(s), {len(arch.all_nodes())} nodes, {len(arch.edges)} edges)"
+    )
+    return 0
+
+
+def _critical_path(args: argparse.Namespace) -> int:
+    from hubctl.critical_path import DEFAULT_PARALLEL, estimate, format_markdown, format_text
+
+    parallel = DEFAULT_PARALLEL if args.parallel is None else args.parallel
+    if not 1 <= parallel <= 10_000:
+        raise InputError(
+            f"--parallel {parallel}: allowed 1 … 10000 (pulumi's default is 4 × CPUs; here {DEFAULT_PARALLEL})"
+        )
+    head = estimate(_plan_document(args), parallel)
+    base = estimate(load_plan(args.base), parallel) if args.base is not None else None
+    result = head.to_json()
+    if base is not None:
+        result["base_total_seconds"] = round(base.total, 1)
+    if args.json_out is not None:
+        args.json_out.write_text(json.dumps(result, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(result, indent=2))
+    elif args.markdown:
+        print(format_markdown(head, base))
+    else:
+        print(format_text(head))
+    return 0
+
+
+def _cost(args: argparse.Namespace) -> int:
+    from hubctl.cost import estimate, format_markdown, format_text
+
+    head = estimate(_plan_document(args))
+    base = estimate(load_plan(args.base)) if args.base is not None else None
+    result = head.to_json()
+    if base is not None:
+        result["base"] = {"floor": round(base.floor, 2), "ceiling": round(base.ceiling, 2)}
+    if args.json_out is not None:
+        args.json_out.write_text(json.dumps(result, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(result, indent=2))
+    elif args.markdown:
+        print(format_markdown(head, base))
+    else:
+        print(format_text(head))
+    return 0
+
+
+def _ttl(args: argparse.Namespace) -> int:
+    from hubctl.ttl import format_text, judge, parse_now, read_stack_list, tags_for
+
+    if args.tags_for is not None:
+        for name, value in tags_for(args.tags_for, parse_now(args.now)).items():
+            print(f"{name}={value}")
+        return 0
+    verdicts = judge(read_stack_list(args.stacks), parse_now(args.now))
+    if args.destroyable:
+        for v in verdicts:
+            if v.destroy:
+                print(v.name)
+    elif args.json:
+        print(json.dumps([v.to_json() for v in verdicts], indent=2))
+    else:
+        print(format_text(verdicts))
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     for path in args.plans:
         plan = load_plan(path)
@@ -194,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
             return _diff(args)
         if args.command == "validate":
             return _validate(args)
+        handler = {"graph": _graph, "critical-path": _critical_path, "cost": _cost, "ttl": _ttl}.get(args.command)
+        if handler is not None:
+            return handler(args)
         return _plan_or_render(args)
     except (SettingsError, InputError) as exc:
         print(f"hubctl: {exc}", file=sys.stderr)

@@ -8,6 +8,7 @@ secret, as it would under `pulumi up`, and the plan masks it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from settings.load import SettingsError
 from settings.seed import CLOUDS
 
 SECURE_PLACEHOLDER = "offline-placeholder-secret"
+# Stacks made from the dev template (hubctl/ttl.py EPHEMERAL is the same rule).
+DEV_TEMPLATE = re.compile(r"dev-[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?")
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,10 @@ def read_stack_config(root: Path, stack: str, cloud: str | None = None, stack_fi
     """`stack_file` replaces `Pulumi.<stack>.yaml` (to plan a proposed or a broken change)."""
     project = yaml.safe_load((root / "Pulumi.yaml").read_text())["name"]
     path = stack_file or root / f"Pulumi.{stack}.yaml"
+    if stack_file is None and not path.is_file() and DEV_TEMPLATE.fullmatch(stack):
+        # A per-developer or per-PR stack (`dev-<name>`, scripts/dev-stack.sh) without a stack file
+        # of its own is planned from the dev template, as its stack file is made from it.
+        path = root / "Pulumi.dev.yaml"
     # Messages name the file as the user gave it (--stack-file), or the stack file by its name.
     shown = str(stack_file) if stack_file is not None else path.name
     if stack_file is not None and not path.is_file():

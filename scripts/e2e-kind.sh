@@ -10,7 +10,8 @@
 #   3. the policy pack's own virtualenv (policy/venv, PulumiPolicy.yaml) by `pulumi install`
 #   4. `pulumi preview` then `pulumi up` of dev, both with the policy pack and dev's enforcement
 #      (policy/config/dev.json): violations are printed in the log
-#   5. a bounded wait until every Deployment, StatefulSet and operator-managed database is ready
+#   5. a bounded wait until every Deployment, StatefulSet, DaemonSet and operator-managed resource
+#      (databases, Prometheus, Alertmanager) is ready
 #      (python -m tests.e2e wait), naming what is not and its events
 #   6. the smoke tests (pytest -m e2e tests/e2e)
 #   7. `pulumi destroy`, then the cluster is deleted. On any failure or interruption the trap

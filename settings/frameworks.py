@@ -30,6 +30,9 @@ class FrameworkProfile:
     readiness: Probe
     # A startup probe holds liveness off while a slow runtime (a JVM, a model load) starts.
     startup: Probe | None
+    # Where Prometheus scrapes the service's metrics, on its HTTP port (README, "Operations"):
+    # the framework's usual exporter path.
+    metrics_path: str = "/metrics"
 
 
 def _http(path: str, delay: int = 0, period: int = 10, failures: int = 3) -> Probe:
@@ -50,6 +53,8 @@ FRAMEWORKS: dict[Framework, FrameworkProfile] = {
         liveness=_http("/actuator/health/liveness"),
         readiness=_http("/actuator/health/readiness", period=5),
         startup=_http("/actuator/health/liveness", period=5, failures=24),
+        # Micrometer's Prometheus registry under Actuator.
+        metrics_path="/actuator/prometheus",
     ),
     # TensorFlow Serving's REST API answers 200 on /v1/models/<name> once the model is loaded;
     # loading a model can take minutes, so liveness is a TCP check behind a long startup probe.
@@ -58,6 +63,8 @@ FRAMEWORKS: dict[Framework, FrameworkProfile] = {
         liveness=Probe("tcp", None, 0, 10, 3),
         readiness=_http("/v1/models/{model}", period=10),
         startup=_http("/v1/models/{model}", period=10, failures=30),
+        # TensorFlow Serving's Prometheus endpoint (enabled by its --monitoring_config_file).
+        metrics_path="/monitoring/prometheus/metrics",
     ),
     # Kong's status API; used by the gateway (a later issue), listed so the matrix row resolves.
     "kong": FrameworkProfile(port=8000, liveness=_http("/status"), readiness=_http("/status/ready"), startup=None),

@@ -15,6 +15,7 @@ from pulumi.runtime import config as runtime_config
 from pydantic import ValidationError
 
 from settings.model import StackSettings
+from settings.observability import ON_CALL_ENDPOINT_KEY
 
 PROJECT = "bakhmach-hub"
 
@@ -77,6 +78,44 @@ def _check_provider_regions(settings: StackSettings, config: dict[str, Any], sou
         raise settings_error(source, problems)
 
 
+def _is_secret(key: str) -> bool:
+    # Mocks and the automation API mark secret keys in the runtime's context; under `pulumi up`
+    # the language host passes them in PULUMI_CONFIG_SECRET_KEYS.
+    return runtime_config.is_config_secret(key) or key in runtime_config.get_config_secret_keys_env()
+
+
+def check_on_call(settings: StackSettings, source: str, *, endpoint_is_secret: bool, deploying: bool) -> None:
+    """The on-call endpoint is a stack secret, and staging/prod cannot be deployed without one.
+
+    A preview (and the offline plan) shows the alert routes without the endpoint and warns; the
+    deployment itself stops here, before anything is registered. The repository's stack files
+    never hold the endpoint: each team sets it with `pulumi config set --secret`."""
+    key = f"{PROJECT}:{ON_CALL_ENDPOINT_KEY}"
+    how = f"set it with `pulumi config set --secret {key} <routing key or webhook URL>`"
+    receiver = settings.observability.on_call.receiver
+    if settings.on_call_endpoint is not None:
+        if not endpoint_is_secret:
+            raise SettingsError(
+                f"invalid stack settings in {source}:\n  {key}: is stored in plain text (allowed: a secret; "
+                f"remove it and {how})"
+            )
+        if receiver in (None, "none") and settings.environment == "dev":
+            raise SettingsError(
+                f"invalid stack settings in {source}:\n  {key}: is set but observability.onCall.receiver is "
+                "none (allowed: choose pagerduty, slack or msteams, or remove the endpoint)"
+            )
+        return
+    if receiver in (None, "none") and settings.environment == "dev":
+        return
+    message = (
+        f"{key}: required in {settings.environment} for the {receiver or 'on-call'} receiver: without it no "
+        f"alert reaches on-call ({how})"
+    )
+    if deploying:
+        raise SettingsError(f"invalid stack settings in {source}:\n  {message}")
+    pulumi.log.warn(f"{message}; this preview shows the alert routes, `pulumi up` refuses to deploy without it")
+
+
 def project_config(project: str = PROJECT) -> dict[str, Any]:
     """The project's config as `{key: value}`, JSON values decoded (as the stack file wrote them)."""
     prefix = f"{project}:"
@@ -109,6 +148,12 @@ def load_settings(values: dict[str, Any] | None = None, *, source: str | None = 
         raise SettingsError(describe(exc, source or "stack settings")) from None
     if from_config:
         _check_provider_regions(settings, _all_config(), source or "stack settings")
+        check_on_call(
+            settings,
+            source or "stack settings",
+            endpoint_is_secret=_is_secret(f"{PROJECT}:{ON_CALL_ENDPOINT_KEY}"),
+            deploying=not pulumi.runtime.is_dry_run(),
+        )
     return settings
 
 

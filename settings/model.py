@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     field_validator,
     model_validator,
 )
@@ -24,6 +25,7 @@ from settings import seed
 from settings.cloud import CloudSettings
 from settings.data import DataService, DataSettings
 from settings.frameworks import FRAMEWORKS, FrameworkProfile
+from settings.observability import ObservabilitySettings
 from settings.quantity import cpu_millicores, format_cpu, format_memory, memory_bytes
 from settings.seed import Cloud, Environment
 
@@ -117,6 +119,11 @@ class StackSettings(_Section):
     data: DataSettings = Field(default_factory=DataSettings)
     # The cloud cluster's regions, network and node pools (settings/cloud.py); staging/prod only.
     cloud_cluster: CloudSettings = Field(default_factory=CloudSettings)
+    # Metrics, alerts, logs and traces (settings/observability.py).
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    # The on-call receiver's endpoint (PagerDuty routing key, Slack/Teams webhook URL): a stack
+    # secret (`pulumi config set --secret bakhmach-hub:onCallEndpoint ...`), never plain text.
+    on_call_endpoint: SecretStr | None = Field(default=None, min_length=1)
 
     @field_validator("services")
     @classmethod

@@ -14,6 +14,7 @@ Framework = Literal["fastapi", "spring-boot", "nodejs", "go", "tensorflow-servin
 Environment = Literal["dev", "staging", "prod"]
 Cloud = Literal["kind", "aws", "azure"]
 
+ENVIRONMENTS: tuple[Environment, ...] = ("dev", "staging", "prod")
 CLOUDS: tuple[Cloud, ...] = ("kind", "aws", "azure")
 
 

@@ -1,9 +1,9 @@
 """`resolve_stack`: the validated settings resolved, once, into what the components receive.
 
 The settings model (settings/model.py) refuses what one key can get wrong; this module adds the
-rules across keys (environment, cloud, `cloudCluster`, `data`) and raises one `SettingsError`
-naming every problem, before anything registers. Nothing after it checks a setting again: the
-components take the resolved specs and trust them.
+rules across keys (environment, cloud, `cloudCluster`, `data`, `observability`) and raises one
+`SettingsError` naming every problem, before anything registers. Nothing after it checks a
+setting again: the components take the resolved specs and trust them.
 """
 
 from __future__ import annotations
@@ -16,16 +16,18 @@ from settings import seed
 from settings.data import DataConsumer, DataLayerSpec, DataService, DataSettingsError, resolve_data_layer
 from settings.load import load_settings, settings_error, stack_file_name
 from settings.model import StackSettings
+from settings.observability import ObservabilitySettingsError, ObservabilitySpec, resolve_observability
 from settings.sealed_secrets import SealedSecretSpec, load_sealed_secrets
 
 
 @dataclass(frozen=True)
 class StackSpec:
-    """Everything a stack builds, resolved: the validated settings, the data layer's spec and
-    the teams' committed SealedSecrets."""
+    """Everything a stack builds, resolved: the validated settings, the data layer's spec, the
+    observability stack's spec and the teams' committed SealedSecrets."""
 
     settings: StackSettings
     data: DataLayerSpec
+    observability: ObservabilitySpec
     sealed_secrets: tuple[SealedSecretSpec, ...] = ()
 
 
@@ -55,6 +57,18 @@ def resolve_stack(settings: StackSettings, source: str, sealed_secrets: Path | N
         data = resolve_data_layer(settings.data, settings.environment, settings.cloud, data_consumers(settings))
     except DataSettingsError as exc:
         problems += exc.problems
+    observability = None
+    try:
+        observability = resolve_observability(
+            settings.observability,
+            settings.environment,
+            settings.cloud,
+            on_call_endpoint_set=settings.on_call_endpoint is not None,
+            # The data services whose exporters Prometheus scrapes: those run in the cluster.
+            in_cluster_data=data.in_cluster if data else (),
+        )
+    except ObservabilitySettingsError as exc:
+        problems += exc.problems
     folder = sealed_secrets or sealed_secrets_folder.SEALED_SECRETS_DIR
     sealed, sealed_problems = load_sealed_secrets({c.slug for c in settings.contexts}, folder)
     problems += sealed_problems
@@ -70,9 +84,9 @@ def resolve_stack(settings: StackSettings, source: str, sealed_secrets: Path | N
                         "docs/SECRETS.md)",
                     )
                 )
-    if problems or data is None:
+    if problems or data is None or observability is None:
         raise settings_error(source, problems)
-    return StackSpec(settings=settings, data=data, sealed_secrets=sealed)
+    return StackSpec(settings=settings, data=data, observability=observability, sealed_secrets=sealed)
 
 
 def load_stack() -> StackSpec:

@@ -63,7 +63,15 @@ def test_default_deny_covers_ingress_and_egress(any_plan: Plan, context: str) ->
 def test_only_dns_egress_and_gateway_ingress_are_allowed(any_plan: Plan, context: str) -> None:
     policies = {p["metadata"]["name"]: p["spec"] for p in k8s(any_plan, "NetworkPolicy", namespace=context)}
     # Every context's services use some data service: egress to those ports only (the data layer).
-    assert set(policies) == {"default-deny", "allow-dns", "allow-from-gateway", "allow-to-data"}
+    # Prometheus in and OTLP out are checked in tests/test_observability.py.
+    assert set(policies) == {
+        "default-deny",
+        "allow-dns",
+        "allow-from-gateway",
+        "allow-to-data",
+        "allow-from-prometheus",
+        "allow-to-trace-collector",
+    }
     data = policies["allow-to-data"]
     assert data["policyTypes"] == ["Egress"] and "ingress" not in data
     for rule in data["egress"]:

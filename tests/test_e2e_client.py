@@ -22,6 +22,7 @@ from tests.e2e import cluster, probes, readiness, selection
 from tests.planning import planned
 
 META = {"creationTimestamp": "2026-11-29T10:00:00Z"}
+PROMETHEUS_PROXY = "/api/v1/namespaces/monitoring/services/kube-prometheus-stack-prometheus:http-web/proxy"
 
 
 def _deployment(namespace: str, name: str, ready: int) -> dict[str, Any]:
@@ -69,6 +70,27 @@ class FakeApi:
         self.namespaces: set[str] = set()
         self.logs: Callable[[dict[str, Any]], str] = lambda pod: "AUTH-OK app on app\n"
         self.deployments = [_deployment("platform", "auth-service", 1), _deployment("data-system", "strimzi", 0)]
+        self.daemonsets = [
+            {
+                "metadata": {"namespace": "monitoring", "name": "node-exporter", "generation": 1, **META},
+                "spec": {
+                    "selector": {"matchLabels": {"app": "node-exporter"}},
+                    "template": {"metadata": {"labels": {"app": "node-exporter"}}, "spec": {"containers": []}},
+                },
+                "status": {
+                    "observedGeneration": 1,
+                    "desiredNumberScheduled": 1,
+                    "currentNumberScheduled": 1,
+                    "numberMisscheduled": 0,
+                    "updatedNumberScheduled": 1,
+                    "numberReady": 0,
+                    "numberAvailable": 0,
+                },
+            }
+        ]
+        self.targets = [
+            {"scrapePool": "serviceMonitor/telemetry/jaeger/0", "health": "up", "lastError": ""},
+        ]
         self.events = [
             _event("data-system", "strimzi-7f9-abcde", "FailedScheduling", "2026-11-29T10:01:00Z"),
             _event("data-system", "other-1", "Pulled", "2026-11-29T10:00:30Z"),
@@ -91,6 +113,8 @@ class FakeApi:
             return 200, {"items": self.deployments, "metadata": {}}
         if path == "/apis/apps/v1/statefulsets":
             return 200, {"items": [], "metadata": {}}
+        if path == "/apis/apps/v1/daemonsets":
+            return 200, {"items": self.daemonsets, "metadata": {}}
         if hit := m(r"/apis/([^/]+)/([^/]+)/namespaces/([^/]+)/([^/]+)/([^/]+)", path):
             group, _, namespace, plural, name = hit.groups()
             obj = self.custom.get((group, namespace, plural, name))
@@ -122,6 +146,10 @@ class FakeApi:
             if key not in self.pods:
                 return 404, {"kind": "Status", "code": 404, "reason": "NotFound"}
             return 200, self.pods.pop(key) if method == "DELETE" else self.pods[key]
+        if path == PROMETHEUS_PROXY + "/api/v1/targets":
+            if query.get("state") != "active":
+                return 400, "the fake serves active targets only"
+            return 200, json.dumps({"status": "success", "data": {"activeTargets": self.targets}})
         if hit := m(r"/api/v1/namespaces/([^/]+)/services/([^/]+)/proxy(/.*)", path):
             return 200, f"ready: {hit[3]}"
         if hit := m(r"/apis/discovery.k8s.io/v1/namespaces/([^/]+)/endpointslices", path):
@@ -244,6 +272,17 @@ def test_observe_reads_deployments_and_awaited_databases(fake: tuple[FakeApi, Ap
     assert seen[("Kafka", "data", "kafka")].ready
     assert seen[("PerconaServerMongoDB", "data", "mongo")].detail == "state='initializing'"
     assert seen[("Cluster", "data", "postgres")].detail == "not found"
+    node_exporter = seen[("DaemonSet", "monitoring", "node-exporter")]
+    assert not node_exporter.ready and node_exporter.detail == "0/1 nodes available"
+
+
+def test_prometheus_targets_are_read_through_the_service_proxy(fake: tuple[FakeApi, ApiClient]) -> None:
+    api, client = fake
+    stack, _, _ = selection.scrape_pools(planned("dev", "kind"))
+    assert stack is not None
+    targets = cluster.prometheus_targets(client, stack.namespace, stack.prometheus_service, stack.prometheus_port)
+    assert targets == api.targets
+    assert api.requests[-1][1] == PROMETHEUS_PROXY + "/api/v1/targets?state=active"
 
 
 def test_events_of_an_object_include_its_pods_and_are_formatted(fake: tuple[FakeApi, ApiClient]) -> None:

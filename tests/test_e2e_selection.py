@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
-from hubctl.plan import Plan, PlannedResource
+from components.observability.endpoints import TELEMETRY_ACCESS
+from hubctl.plan import Plan, PlannedResource, run_plan
 from tests.e2e import cluster, netpol, readiness, selection
 from tests.planning import k8s, planned
+from tests.test_observability_settings import write_stack
 
 DEV = planned("dev", "kind")
 
@@ -56,8 +58,12 @@ def test_every_context_namespace_probes_every_service_and_data_port() -> None:
     assert sources == _context_namespaces(DEV) | {selection.STAND_IN_GATEWAY}
     services = {f"{s['metadata']['namespace']}/{s['metadata']['name']}" for s in k8s(DEV, "Service")}
     data = {c.service for c in selection.data_consumers(DEV)}
-    targets = {c.target.what.rsplit(":", 1)[0] for c in cases}
-    assert targets == services | data
+    assert {c.target.what.rsplit(":", 1)[0] for c in cases} == services | data
+    # Every port of every Service (the trace collector has three), each tried from every source.
+    ports = {(s.namespace, s.name, s.port) for s in selection.planned_services(DEV)}
+    assert len(ports) == sum(len(s["spec"]["ports"]) for s in k8s(DEV, "Service"))
+    targets = {c.target.what for c in cases}
+    assert len(targets) == len(ports) + len(data)
     assert len(cases) == len(sources) * len(targets)
 
 
@@ -71,14 +77,51 @@ def test_every_source_and_every_target_has_a_connection_the_plan_allows() -> Non
         assert any(c.allowed for c in cases if c.target.what == what), what
 
 
-def test_a_context_reaches_exactly_the_data_it_consumes_and_no_other_context() -> None:
+def test_the_context_namespaces_are_the_stack_s_own_list() -> None:
+    assert selection.context_namespaces(DEV) == _context_namespaces(DEV)
+    # The platform's other namespaces carry the platform context's label but are no context.
+    assert {"data", "telemetry", "monitoring"} <= set(selection.namespace_labels(DEV))
+
+
+def test_a_context_reaches_exactly_the_data_it_consumes_and_the_trace_collector() -> None:
+    """And no other context, nothing else of the telemetry namespace (Jaeger's query and metrics
+    ports), and no data it does not consume."""
     cases, _ = selection.reach_cases(DEV)
     consumed: dict[str, set[str]] = {}
     for consumer in selection.data_consumers(DEV):
         consumed.setdefault(consumer.namespace, set()).add(f"{consumer.service}:{consumer.port}")
+    otlp = {f"telemetry/jaeger-collector:{port}" for port in TELEMETRY_ACCESS.otlp.ports}
     for namespace in _context_namespaces(DEV):
         allowed = {c.target.what for c in cases if c.source.namespace == namespace and c.allowed}
-        assert allowed == consumed.get(namespace, set()), namespace
+        assert allowed == consumed.get(namespace, set()) | otlp, namespace
+    telemetry = {c.target.what for c in cases if c.target.namespace == "telemetry"}
+    assert telemetry - otlp == {"telemetry/jaeger-collector:8888", "telemetry/jaeger-query:16686"}
+
+
+def test_every_context_service_sends_its_traces_where_its_namespace_lets_it() -> None:
+    cases, _ = selection.reach_cases(DEV)
+    for deployment in selection.deployments(DEV):
+        namespace = deployment["metadata"]["namespace"]
+        if namespace not in _context_namespaces(DEV):
+            continue
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        endpoint = {e["name"]: e.get("value") for e in container["env"]}["OTEL_EXPORTER_OTLP_ENDPOINT"]
+        host, port = endpoint.removeprefix("http://").split(":")
+        target = f"{host.split('.')[1]}/{host.split('.')[0]}:{port}"
+        (case,) = [c for c in cases if c.source.namespace == namespace and c.target.what == target]
+        assert case.allowed and case.target.host == host, case
+
+
+def test_platform_services_are_targets_but_no_gateway_route_is_expected_for_them() -> None:
+    services = {(s.namespace, s.name, s.port): s for s in selection.planned_services(DEV)}
+    collector = services[("telemetry", "jaeger-collector", 4318)]
+    # Jaeger's readiness probe is on its health port, which no Service exposes: no GET through the
+    # collector's OTLP port, only its ready endpoints.
+    assert collector.readiness_path is None
+    assert {(s.namespace, s.name) for s in selection.context_services(DEV)} == {
+        (n, s) for n, s, _ in services if n in _context_namespaces(DEV)
+    }
+    assert all(s.readiness_path for s in selection.context_services(DEV))
 
 
 def test_the_gateway_reaches_every_service_and_no_data() -> None:
@@ -267,6 +310,8 @@ def _set_resource_env(plan: Plan, service: str, value: str | None) -> Plan:
         if r.inputs.get("kind") != "Deployment":
             continue
         for container in r.inputs["spec"]["template"]["spec"]["containers"]:
+            if "env" not in container:  # a platform container (Jaeger's): no consumer
+                continue
             name = f"{service.upper()}_{selection.RESOURCE_ENV[service]}"
             container["env"] = [
                 e | ({"value": value} if e["name"] == name else {})
@@ -369,7 +414,7 @@ def test_nothing_in_the_dev_plan_is_left_undecided() -> None:
 # ---- readiness -----------------------------------------------------------------------------
 
 
-def test_the_wait_covers_every_operator_managed_database_of_the_plan() -> None:
+def test_the_wait_covers_every_operator_managed_resource_of_the_plan_and_its_charts() -> None:
     awaited = {(a.rule.kind, a.namespace, a.name) for a in readiness.awaited(DEV)}
     consumers = selection.data_consumers(DEV)
     # Each consumer's own Kafka user (named after its namespace) and PostgreSQL database.
@@ -383,7 +428,96 @@ def test_the_wait_covers_every_operator_managed_database_of_the_plan() -> None:
         ("Kafka", "data", "kafka"),
         *users,
         *databases,
+        # kube-prometheus-stack's own custom resources: the operator builds their StatefulSets
+        # only after `pulumi up` has returned.
+        ("Prometheus", "monitoring", "kube-prometheus-stack-prometheus"),
+        ("Alertmanager", "monitoring", "kube-prometheus-stack-alertmanager"),
     }
+
+
+def test_with_logging_on_the_wait_covers_elasticsearch_kibana_and_the_shipper(tmp_path: Any) -> None:
+    path = write_stack(tmp_path, "dev", {"bakhmach-hub:observability": {"logging": {"enabled": True}}})
+    plan = run_plan("dev", stack_file=path)
+    awaited = {(a.rule.kind, a.namespace, a.name) for a in readiness.awaited(plan)}
+    assert {
+        ("Elasticsearch", "telemetry", "logs"),
+        ("Kibana", "telemetry", "logs"),
+        ("Beat", "telemetry", "filebeat"),
+    } <= awaited
+    assert selection.undecided(plan) == []
+
+
+def test_an_unknown_chart_stops_the_wait() -> None:
+    plan = _dev()
+    release = next(r for r in plan.resources if r.type == "kubernetes:helm.sh/v3:Release")
+    release.inputs["chart"] = "mystery-operator"
+    with pytest.raises(LookupError, match="mystery-operator"):
+        readiness.awaited(plan)
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "expected"),
+    [
+        ("kube-prometheus-stack", {}, ("kube-prometheus-stack-prometheus", "kube-prometheus-stack-alertmanager")),
+        ("metrics", {}, ("metrics-kube-prometheus-st-prometheus", "metrics-kube-prometheus-st-alertmanager")),
+        ("kube-prometheus-stack", {"fullnameOverride": "kps"}, ("kps-prometheus", "kps-alertmanager")),
+        ("kps", {"cleanPrometheusOperatorObjectNames": True, "nameOverride": "kps"}, ("kps", "kps")),
+        ("kube-prometheus-stack", {"alertmanager": {"enabled": False}}, ("kube-prometheus-stack-prometheus", None)),
+    ],
+)
+def test_kube_prometheus_stack_names_its_resources_as_the_chart_does(
+    name: str, values: dict[str, Any], expected: tuple[str | None, str | None]
+) -> None:
+    stack = selection.kube_prometheus_stack({"name": name, "namespace": "monitoring", "values": values})
+    assert (stack.prometheus, stack.alertmanager) == expected
+    assert stack.prometheus_service.endswith("-prometheus") and stack.prometheus_port == "http-web"
+
+
+# ---- metrics -------------------------------------------------------------------------------
+
+
+def test_prometheus_is_checked_for_every_planned_monitor() -> None:
+    stack, pools, undecided = selection.scrape_pools(DEV)
+    assert undecided == [] and stack is not None
+    assert (stack.namespace, stack.prometheus_service, stack.prometheus_port) == (
+        "monitoring",
+        "kube-prometheus-stack-prometheus",
+        "http-web",
+    )
+    monitors = {
+        (m["kind"], m["metadata"]["namespace"], m["metadata"]["name"])
+        for kind in selection.MONITOR_ENDPOINTS
+        for m in k8s(DEV, kind)
+    }
+    assert {(p.kind, p.namespace, p.name) for p in pools} == monitors
+    # Every context service, the data services and Jaeger.
+    assert {p.namespace for p in pools} == _context_namespaces(DEV) | {"data", "telemetry"}
+    assert "serviceMonitor/slon-credit/slon-finance/0" in {p.job for p in pools}
+    assert "podMonitor/data/postgres/0" in {p.job for p in pools}
+
+
+def test_monitors_without_a_prometheus_are_undecided() -> None:
+    plan = _dev()
+    plan.resources = [r for r in plan.resources if r.inputs.get("chart") != "kube-prometheus-stack"]
+    _, _, undecided = selection.scrape_pools(plan)
+    assert [u.what for u in undecided] == ["prometheus"]
+    assert selection.undecided(plan) == undecided
+
+
+@pytest.mark.parametrize(
+    ("target", "reached"),
+    [
+        ({"health": "up", "lastError": ""}, True),
+        # The dev placeholder answers text, not metrics: reached, and its own business.
+        ({"health": "down", "lastError": 'received unsupported Content-Type "text/plain"'}, True),
+        ({"health": "down", "lastError": "server returned HTTP status 404 Not Found"}, True),
+        ({"health": "down", "lastError": 'Get "http://10.244.0.9:8080/metrics": context deadline exceeded'}, False),
+        ({"health": "down", "lastError": "dial tcp 10.244.0.9:8080: connect: connection refused"}, False),
+        ({"health": "unknown", "lastError": ""}, False),
+    ],
+)
+def test_a_target_counts_as_reached_unless_the_network_failed(target: dict[str, Any], reached: bool) -> None:
+    assert selection.scrape_reached(target)[0] is reached
 
 
 def test_a_custom_resource_without_a_readiness_rule_stops_the_wait() -> None:
@@ -444,6 +578,64 @@ def test_a_custom_resource_without_a_readiness_rule_stops_the_wait() -> None:
             False,
         ),
         (readiness.RULES[("kafka.strimzi.io/v1", "Kafka")].check, {"status": {}}, False),
+        (
+            readiness.daemonset_ready,
+            {
+                "status": {
+                    "desiredNumberScheduled": 1,
+                    "updatedNumberScheduled": 1,
+                    "numberReady": 1,
+                    "numberAvailable": 1,
+                }
+            },
+            True,
+        ),
+        (
+            readiness.daemonset_ready,
+            {
+                "status": {
+                    "desiredNumberScheduled": 2,
+                    "updatedNumberScheduled": 2,
+                    "numberReady": 1,
+                    "numberAvailable": 1,
+                }
+            },
+            False,
+        ),
+        (
+            readiness.RULES[("elasticsearch.k8s.elastic.co/v1", "Elasticsearch")].check,
+            {"spec": {"nodeSets": [{"count": 3}]}, "status": {"phase": "Ready", "health": "green"}},
+            True,
+        ),
+        (
+            readiness.RULES[("elasticsearch.k8s.elastic.co/v1", "Elasticsearch")].check,
+            {"spec": {"nodeSets": [{"count": 3}]}, "status": {"phase": "Ready", "health": "yellow"}},
+            False,
+        ),
+        (  # one node never places a replica: yellow is its steady state
+            readiness.RULES[("elasticsearch.k8s.elastic.co/v1", "Elasticsearch")].check,
+            {"spec": {"nodeSets": [{"count": 1}]}, "status": {"phase": "Ready", "health": "yellow"}},
+            True,
+        ),
+        (
+            readiness.RULES[("elasticsearch.k8s.elastic.co/v1", "Elasticsearch")].check,
+            {"spec": {"nodeSets": [{"count": 1}]}, "status": {"phase": "ApplyingChanges", "health": "green"}},
+            False,
+        ),
+        (readiness.RULES[("kibana.k8s.elastic.co/v1", "Kibana")].check, {"status": {"health": "green"}}, True),
+        (readiness.RULES[("kibana.k8s.elastic.co/v1", "Kibana")].check, {"status": {"health": "red"}}, False),
+        (readiness.RULES[("beat.k8s.elastic.co/v1beta1", "Beat")].check, {"status": {"health": "yellow"}}, False),
+        (readiness.RULES[("beat.k8s.elastic.co/v1beta1", "Beat")].check, {"status": {"health": "green"}}, True),
+        (
+            readiness.RULES[("monitoring.coreos.com/v1", "Prometheus")].check,
+            {"status": {"conditions": [{"type": "Available", "status": "Degraded"}]}},
+            False,
+        ),
+        (
+            readiness.RULES[("monitoring.coreos.com/v1", "Alertmanager")].check,
+            {"status": {"conditions": [{"type": "Available", "status": "True"}]}},
+            True,
+        ),
         (
             readiness.RULES[("kafka.strimzi.io/v1", "Kafka")].check,
             {

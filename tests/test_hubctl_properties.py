@@ -2,15 +2,18 @@
 
 Generated stack files (wrong types, unknown keys, extreme numbers, unicode, missing sections,
 text that is not YAML) go to `plan` and `render`; generated plan files (truncated, not JSON, random
-JSON, a real plan with fields removed, retyped or filled with odd values) go to `policy`, `diff` and
-`render --plan`. Every run ends in a result — exit 0 (policy: 0 or 1) with the command's normal
-output — or in exit 2 with one `hubctl:` message; an exception escaping `main` fails the test with
-its traceback. An input known to be invalid (an unknown key, a missing required key, a truncated
-file, anything `hubctl.planfile.problems` rejects) must never exit 0.
+JSON, a real plan with fields removed, retyped or filled with odd values) go to `policy`, `diff`,
+`render --plan`, `graph`, `critical-path` and `cost`; generated stack lists (`pulumi stack ls
+--json` with tags and protected-resource counts, odd values included) go to `ttl`. Every run
+ends in a result — exit 0 (policy: 0 or 1) with the command's normal output — or in exit 2 with
+one `hubctl:` message; an exception escaping `main` fails the test with its traceback. An input
+known to be invalid (an unknown key, a missing required key, a truncated file, anything
+`hubctl.planfile.problems` rejects) must never exit 0.
 
 Bounded for CI: `HUBCTL_PROPERTY_EXAMPLES` examples per property (default 40; about 30 s for all
-three on one core under `CI=true`, most of it the stack files that still plan). Under CI (`CI=true`) the examples
-are derandomised, so a run is reproducible; locally each run explores new inputs.
+four on one core under `CI=true`, most of it the stack files that still plan). Under CI
+(`CI=true`) the examples are derandomised, so a run is reproducible; locally each run explores
+new inputs.
 """
 
 from __future__ import annotations
@@ -279,7 +282,10 @@ def test_generated_stack_files_plan_or_are_refused(generated: tuple[str, Case], 
 
 
 @PROPERTY
-@given(plan_files(), st.sampled_from(["policy", "diff-head", "diff-base", "render"]))
+@given(
+    plan_files(),
+    st.sampled_from(["policy", "diff-head", "diff-base", "render", "graph", "critical-path", "cost", "cost-base"]),
+)
 def test_generated_plan_files_are_checked_or_refused(case: Case, command: str) -> None:
     try:
         invalid = bool(problems(json.loads(case.content)))
@@ -295,11 +301,54 @@ def test_generated_plan_files_are_checked_or_refused(case: Case, command: str) -
             "diff-head": (["diff", str(real), str(path), "--markdown"], (0,), r"to create, "),
             "diff-base": (["diff", str(path), str(real)], (0,), r"to create, "),
             "render": (["render", "--plan", str(path), "--out", str(Path(tmp) / "out")], (0,), r"manifests written"),
+            "graph": (["graph", "--plan", str(path), "--out", str(Path(tmp) / "g.mmd")], (0,), r"mermaid written to "),
+            "critical-path": (["critical-path", "--plan", str(path)], (0,), r"\ntotal: .* \(stack "),
+            "cost": (["cost", "--plan", str(path), "--markdown"], (0,), r"\*\*Monthly cost\*\*"),
+            "cost-base": (["cost", "--plan", str(real), "--base", str(path)], (0,), r"\ntotal priced: "),
         }[command]
         code, out, err = _run(argv)
     _check(case, code, out, err, ok, re.compile(done))
     if not case.known_invalid and command == "policy" and code == 1:
         assert "FAILED: " in out
+
+
+@st.composite
+def stack_lists(draw: st.DrawFn) -> Case:
+    """`pulumi stack ls --json` with tags, as the TTL sweep gathers it: real shapes with odd values."""
+    entry = st.fixed_dictionaries(
+        {"name": st.sampled_from(["dev", "dev-alice", "prod", "staging", "org/p/dev-pr-1", ""]) | st.text(max_size=12)},
+        optional={
+            "tags": st.dictionaries(
+                st.sampled_from(["bakhmach:expires", "bakhmach:created", "bakhmach:environment", "x"]),
+                st.sampled_from(["2020-01-01T00:00:00Z", "2999-01-01T00:00:00+02:00", "prod", "dev", "", "soon"])
+                | st.text(max_size=12),
+                max_size=3,
+            )
+            | VALUES,
+            "protectedResources": st.integers(min_value=-1, max_value=3) | VALUES,
+            "updateInProgress": st.booleans() | VALUES,
+        },
+    )
+    kind = draw(st.sampled_from(["list", "list", "list", "random-json", "bytes"]))
+    if kind == "bytes":
+        return Case(kind, draw(st.binary(max_size=100)), known_invalid=True)
+    value = draw(st.lists(entry, max_size=5)) if kind == "list" else draw(VALUES)
+    return Case(kind, json.dumps(value).encode(), known_invalid=not isinstance(value, list))
+
+
+@PROPERTY
+@given(stack_lists(), st.booleans())
+def test_generated_stack_lists_are_judged_or_refused(case: Case, destroyable: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "stacks.json"
+        path.write_bytes(case.content)
+        argv = ["ttl", str(path), "--now", "2026-11-29T12:00:00Z", *(["--destroyable"] if destroyable else [])]
+        code, out, err = _run(argv)
+    done = re.compile(r"^$|\S" if destroyable else r"stack\(s\): \d+ expired, \d+ to destroy\n$")
+    _check(case, code, out, err, (0,), done)
+    if code == 0 and destroyable:
+        # Only ever an ephemeral dev-<name> stack, never prod.
+        assert all(line.rsplit("/", 1)[-1].startswith("dev-") for line in out.splitlines()), out
 
 
 def test_a_policy_that_breaks_on_a_value_fails_closed() -> None:

@@ -47,7 +47,11 @@ def test_plan_json_follows_the_contract(tmp_path: Path) -> None:
         assert r["parent"] is None or isinstance(r["parent"], str)
         assert all(dep in urns for dep in r["dependencies"])
         assert isinstance(r["protect"], bool)
-    deployment = next(r for r in plan["resources"] if r["type"] == "kubernetes:apps/v1:Deployment")
+    deployment = next(
+        r
+        for r in plan["resources"]
+        if r["type"] == "kubernetes:apps/v1:Deployment" and r["inputs"]["metadata"]["name"] == "auth-service"
+    )
     assert deployment["parent"].endswith(
         "bakhmach:platform:ContextService::" + deployment["inputs"]["metadata"]["name"]
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -334,6 +335,21 @@ FIXED_SYSTEM_NODE = {
     "nodeTaints": ["CriticalAddonsOnly=true:NoSchedule"],
 }
 MEMORY_GROUPS = Target(NODE_GROUP, where=((("labels", "bakhmach.io/pool-role"), "memory"),), every=True)
+SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
+KPS = Target(RELEASE, name="observability-kube-prometheus-stack")
+PROMETHEUS_SPEC = ("inputs", "values", "prometheus", "prometheusSpec")
+ILM_POLICIES = Target(CONFIG_MAP, where=((("metadata", "name"), "elasticsearch-ilm-policies"),))
+
+
+def monitor_of(service: str) -> Target:
+    return Target(SERVICE_MONITOR, where=((("metadata", "name"), service),))
+
+
+def log_policy(delete_after: str) -> str:
+    return json.dumps(
+        {"policy": {"phases": {"hot": {"actions": {}}, "delete": {"min_age": delete_after, "actions": {"delete": {}}}}}}
+    )
+
 
 CASES: list[Case] = [
     # ---- workloads
@@ -1090,6 +1106,78 @@ CASES: list[Case] = [
             Set((*CONTAINER, "resources", "limits", "cpu"), "64"),
         ),
         reported=PROVIDER,
+    ),
+    # ---- observability
+    Case(
+        "context-services-scraped",
+        ("staging-aws", "prod-azure"),
+        monitor_of("slon-finance"),
+        (Remove(),),
+        reported=Target(DEPLOYMENT, where=((("metadata", "name"), "slon-finance"),)),
+    ),
+    Case(
+        "context-services-scraped",
+        ("prod-aws",),
+        monitor_of("auth-service"),
+        (Set(("inputs", "spec", "selector", "matchLabels"), {"app.kubernetes.io/name": "auth"}),),
+        reported=AUTH_DEPLOYMENT,
+        note="selector",
+    ),
+    Case(
+        "prometheus-retention-and-interval",
+        ("staging-azure", "prod-aws"),
+        KPS,
+        (Set((*PROMETHEUS_SPEC, "retention"), "30d"),),
+    ),
+    Case(
+        "prometheus-retention-and-interval",
+        ("staging-aws",),
+        KPS,
+        (Set((*PROMETHEUS_SPEC, "scrapeInterval"), "1m"),),
+        note="interval",
+    ),
+    Case(
+        "prometheus-retention-and-interval",
+        ("prod-azure",),
+        monitor_of("slon-finance"),
+        (Set(("inputs", "spec", "endpoints", 0, "interval"), "60s"),),
+        note="monitor interval",
+    ),
+    Case(
+        "prometheus-retention-and-interval",
+        ("prod-aws",),
+        KPS,
+        (Remove(),),
+        reported=PROVIDER,
+        note="no prometheus",
+    ),
+    Case(
+        "log-retention-30-90",
+        ("staging-aws", "prod-azure"),
+        ILM_POLICIES,
+        (Set(("inputs", "data", "bakhmach-logs.json"), log_policy("365d")),),
+    ),
+    Case(
+        "log-retention-30-90",
+        ("prod-aws",),
+        ILM_POLICIES,
+        (Set(("inputs", "data", "bakhmach-logs.json"), log_policy("14d")),),
+        note="too short",
+    ),
+    Case(
+        "log-retention-30-90",
+        ("staging-azure",),
+        Target("kubernetes:beat.k8s.elastic.co/v1beta1:Beat"),
+        (Set(("inputs", "spec", "config", "setup.ilm.policy_name"), "filebeat"),),
+        note="shipper",
+    ),
+    Case(
+        "log-retention-30-90",
+        ("prod-aws",),
+        ILM_POLICIES,
+        (Remove(),),
+        reported=Target("kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch"),
+        note="no policy",
     ),
 ]
 

@@ -19,11 +19,13 @@ import pytest
 from pulumi_policy import EnforcementLevel
 
 from components.labels import ttl_label
+from components.observability.logging import ILM_LABEL
 from hubctl.plan import REPO_ROOT
 from hubctl.policy_run import PolicyReport, run_policies
 from policy.bakhmach_policies import PACK_NAME, POLICIES, config_for, seed
 from policy.tools import gen_config
 from settings import data as program_data
+from settings import observability as program_observability
 from settings import seed as program_seed
 from tests.planning import STACK_IDS, STACKS, planned
 
@@ -81,7 +83,7 @@ def found(report: PolicyReport, policy: str) -> list[str]:
 
 
 # Policies that judge how resources fit together (a database and its replicas, a cluster and its
-# node pools, autoscaler, audit log and DNS): a single hand-made resource cannot satisfy them, so
+# node pools, autoscaler, audit log, DNS and Prometheus): a single hand-made resource cannot satisfy them, so
 # the per-resource cases leave them out. They run on real plans in tests/test_policy_mutations.py.
 TOPOLOGY_POLICIES = frozenset(
     {
@@ -97,6 +99,9 @@ TOPOLOGY_POLICIES = frozenset(
         "cluster-audit-logs",
         "cluster-network-policy-enforcement",
         "sealed-secrets-key-renewal",
+        # A workload and the monitor that scrapes it; a cluster and its Prometheus.
+        "context-services-scraped",
+        "prometheus-retention-and-interval",
     }
 )
 
@@ -184,6 +189,11 @@ def test_pack_seed_numbers_match_the_program_seed() -> None:
     assert seed.AUTOSCALER_UTILISATION == program_seed.CLUSTER_AUTOSCALING_TARGET_UTILISATION / 100
     assert seed.RPO_SECONDS == program_seed.RPO_MINUTES * 60
     assert seed.REDIS_EVICTION_POLICY == program_data.REDIS_EVICTION_POLICY
+    assert f"{seed.SCRAPE_INTERVAL_SECONDS}s" == program_observability.SCRAPE_INTERVAL
+    assert f"{seed.METRICS_RETENTION_SECONDS // 86400}d" == program_observability.METRICS_RETENTION
+    assert seed.LOG_RETENTION_MIN_DAYS == program_observability.LOG_MIN_RETENTION_DAYS
+    assert seed.LOG_RETENTION_MAX_DAYS == program_observability.LOG_RETENTION_DAYS
+    assert seed.ILM_POLICIES_LABEL == ILM_LABEL
     for env, profile in program_seed.ENVIRONMENT_PROFILES.items():
         assert seed.NODE_FLOOR[env] == profile.nodes
         assert seed.TTL[env] == ttl_label(env)

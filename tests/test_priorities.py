@@ -18,18 +18,36 @@ from tests.test_settings import prod_values
 
 PLATFORM, DATA, CONTEXT = "bakhmach-platform-critical", "bakhmach-data", "bakhmach-context"
 SYSTEM = "system-cluster-critical"
-# Where each chart the stack installs takes its pods' priority class, and which class it gets.
-RELEASE_CLASSES: dict[str, tuple[tuple[str, ...], str]] = {
-    "cloudnative-pg": (("priorityClassName",), PLATFORM),
-    "plugin-barman-cloud": (("priorityClassName",), PLATFORM),
-    "cert-manager": (("global", "priorityClassName"), PLATFORM),
-    "redis-operator": (("priorityClassName",), PLATFORM),
-    "strimzi": (("priorityClassName",), PLATFORM),
-    "sealed-secrets": (("priorityClassName",), PLATFORM),
-    "metrics-server": (("priorityClassName",), SYSTEM),
-    "vpa": (("priorityClassName",), SYSTEM),
-    "cluster-autoscaler": (("priorityClassName",), SYSTEM),
-    "external-dns": (("priorityClassName",), SYSTEM),
+# Where each chart the stack installs takes its pods' priority class (every value of the chart's
+# pods the stack runs), and which class it gets.
+ONE_VALUE = (("priorityClassName",),)
+RELEASE_CLASSES: dict[str, tuple[tuple[tuple[str, ...], ...], str]] = {
+    "cloudnative-pg": (ONE_VALUE, PLATFORM),
+    "plugin-barman-cloud": (ONE_VALUE, PLATFORM),
+    "cert-manager": ((("global", "priorityClassName"),), PLATFORM),
+    "redis-operator": (ONE_VALUE, PLATFORM),
+    "strimzi": (ONE_VALUE, PLATFORM),
+    "sealed-secrets": (ONE_VALUE, PLATFORM),
+    "metrics-server": (ONE_VALUE, SYSTEM),
+    "vpa": (ONE_VALUE, SYSTEM),
+    "cluster-autoscaler": (ONE_VALUE, SYSTEM),
+    "external-dns": (ONE_VALUE, SYSTEM),
+    # kube-prometheus-stack 88.5.3: the operator, its admission webhook's hook Jobs, Prometheus,
+    # Alertmanager, Grafana, kube-state-metrics and node-exporter (values.yaml at the tag and
+    # its sub-charts'); the webhook's own Deployment and Thanos Ruler are off.
+    "kube-prometheus-stack": (
+        (
+            ("prometheusOperator", "priorityClassName"),
+            ("prometheusOperator", "admissionWebhooks", "patch", "priorityClassName"),
+            ("prometheus", "prometheusSpec", "priorityClassName"),
+            ("alertmanager", "alertmanagerSpec", "priorityClassName"),
+            ("grafana", "priorityClassName"),
+            ("kube-state-metrics", "priorityClassName"),
+            ("prometheus-node-exporter", "priorityClassName"),
+        ),
+        PLATFORM,
+    ),
+    "elastic-operator": (ONE_VALUE, PLATFORM),
 }
 # Charts with no value for it (docs/VERSIONS.md says which and why).
 NO_PRIORITY_VALUE = {"psmdb-operator"}
@@ -51,19 +69,53 @@ def test_the_classes_rank_platform_above_data_above_contexts(any_plan: Plan) -> 
         assert not any(c["globalDefault"] for c in classes.values())
 
 
-def test_every_service_names_its_class_and_waits_for_it(any_plan: Plan) -> None:
+def pod_templates(value: Any) -> list[dict[str, Any]]:
+    """Every pod template in a resource's inputs, wherever its kind keeps it (a Deployment's
+    `spec.template`, a CronJob's `spec.jobTemplate.spec.template`, ECK's `podTemplate`s, ...):
+    any mapping whose `spec` lists containers."""
+    found = []
+    if isinstance(value, dict):
+        if isinstance(value.get("spec"), dict) and isinstance(value["spec"].get("containers"), list):
+            found.append(value)
+        for item in value.values():
+            found.extend(pod_templates(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(pod_templates(item))
+    return found
+
+
+def workloads(plan: Plan) -> list[tuple[PlannedResource, list[dict[str, Any]]]]:
+    """Every Kubernetes object the stack writes a pod template into (charts are opaque: their
+    values are checked per chart below)."""
+    found = []
+    for r in plan.resources:
+        if r.type.startswith("kubernetes:") and r.type != "kubernetes:helm.sh/v3:Release":
+            templates = pod_templates(r.inputs.get("spec"))
+            if templates:
+                found.append((r, templates))
+    return found
+
+
+def test_every_workload_names_its_class_and_waits_for_it(any_plan: Plan) -> None:
+    """Deployments, Jobs, CronJobs and the ECK resources alike. Each depends on its class itself:
+    waiting through its namespace would hold only while that namespace waits for the classes,
+    which nothing about a namespace requires."""
     classes = {
         (r.provider, r.inputs["metadata"]["name"]): r.urn
         for r in of_type(any_plan, "kubernetes:scheduling.k8s.io/v1:PriorityClass")
     }
-    deployments = of_type(any_plan, "kubernetes:apps/v1:Deployment")
-    assert deployments
-    for deployment in deployments:
-        pod = deployment.inputs["spec"]["template"]
-        context = pod["metadata"]["labels"]["bakhmach.io/context"]
+    found = workloads(any_plan)
+    kinds = {r.inputs["kind"] for r, _ in found}
+    assert "Deployment" in kinds
+    if any_plan.stack != "dev":  # logs (ECK, the ILM Job) and the trace retention CronJob
+        assert {"Elasticsearch", "Kibana", "Beat", "Job", "CronJob"} <= kinds
+    for r, templates in found:
+        context = r.inputs["metadata"]["labels"]["bakhmach.io/context"]
         expected = PLATFORM if context == seed.SHARED_CONTEXT.slug else CONTEXT
-        assert pod["spec"]["priorityClassName"] == expected, deployment.name
-        assert classes[(deployment.provider, expected)] in deployment.dependencies
+        for template in templates:
+            assert template["spec"].get("priorityClassName") == expected, r.name
+        assert classes[(r.provider, expected)] in r.dependencies, r.name
 
 
 def test_the_shared_platform_services_outrank_the_business_contexts(prod_plan: Plan) -> None:
@@ -91,8 +143,9 @@ def test_every_chart_names_a_class_where_the_chart_takes_one(any_plan: Plan) -> 
         if chart in NO_PRIORITY_VALUE:
             continue
         assert chart in RELEASE_CLASSES, f"{chart}: say which class it runs in (tests/test_priorities.py)"
-        path, expected = RELEASE_CLASSES[chart]
-        assert _get(release.inputs["values"], path) == expected, chart
+        paths, expected = RELEASE_CLASSES[chart]
+        for path in paths:
+            assert _get(release.inputs["values"], path) == expected, (chart, path)
         if expected != SYSTEM:  # Kubernetes' own classes always exist; ours must come first
             assert any(":PriorityClass::" in dep for dep in release.dependencies), chart
 
@@ -130,11 +183,12 @@ def test_every_data_pod_runs_in_the_data_class(any_plan: Plan) -> None:
 
 
 def test_workloads_carry_the_instance_label(any_plan: Plan) -> None:
+    for r, templates in workloads(any_plan):
+        expected = f"{r.inputs['metadata']['name']}-{any_plan.stack}"
+        assert r.inputs["metadata"]["labels"]["app.kubernetes.io/instance"] == expected, r.name
+        for template in templates:
+            assert template["metadata"]["labels"]["app.kubernetes.io/instance"] == expected, r.name
     for deployment in of_type(any_plan, "kubernetes:apps/v1:Deployment"):
-        name = deployment.inputs["metadata"]["name"]
-        expected = f"{name}-{any_plan.stack}"
-        assert deployment.inputs["metadata"]["labels"]["app.kubernetes.io/instance"] == expected
-        assert deployment.inputs["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/instance"] == expected
         # The selector is unchanged: a Deployment's selector cannot change in place.
         assert "app.kubernetes.io/instance" not in deployment.inputs["spec"]["selector"]["matchLabels"]
     for r in any_plan.resources:

@@ -161,8 +161,13 @@ def test_settings_are_read_from_the_engine_environment_as_under_pulumi_up(monkey
     import contextvars
     import json
 
-    values = {f"bakhmach-hub:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in prod_values().items()}
+    # As `pulumi up` of prod passes them: the on-call endpoint decrypted, its key listed as secret.
+    endpoint = {"observability": {"onCall": {"receiver": "pagerduty"}}, "onCallEndpoint": "routing-key"}
+    values = {
+        f"bakhmach-hub:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in (prod_values() | endpoint).items()
+    }
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(values | {"aws:region": "eu-central-1"}))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(["bakhmach-hub:onCallEndpoint"]))
     settings = contextvars.Context().run(load_settings)
     assert settings.environment == "prod"
     assert settings.service("auth-service").replicas == 3

@@ -149,6 +149,36 @@ def test_pr_report_writes_one_comment_under_the_size_limit(tmp_path: Path) -> No
     assert len(comment) < 65536
     assert "| `dev-kind` |" in comment and "no changes." in comment
     assert "#### Policy pack" in comment and "0 mandatory" in comment
+    # What a reviewer asks next: the diagram (collapsed), the deploy time and the cost, each
+    # against the base branch.
+    assert "<details><summary>Diagram</summary>\n\n```mermaid\nflowchart TB" in comment
+    assert "**Deploy time**" in comment and "(unchanged against the base branch)" in comment
+    assert "**Monthly cost**" in comment and "| 2 min | $0–$0 | ✅ |" in comment
+
+
+@pytest.mark.slow
+def test_pr_report_of_five_largest_stacks_stays_under_githubs_limit(tmp_path: Path) -> None:
+    """The largest stack (prod on AWS) against a base that cannot be planned — every resource new,
+    every diff and cost list at its cap — so five stacks of that size must fit one comment."""
+    import sys
+
+    empty_base = tmp_path / "base"
+    empty_base.mkdir()
+    done = subprocess.run(
+        ["bash", str(REPO_ROOT / ".github" / "scripts" / "pr-report.sh"), ".", str(empty_base), str(tmp_path / "out"),
+         sys.executable],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env=os.environ | {"PR_REPORT_STACKS": "prod:aws"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    comment = (tmp_path / "out" / "comment.full.md").read_text()
+    header = comment[: comment.index("<details>")]
+    section = comment[len(header) :]
+    assert len(header) + 5 * len(section) < 65536, f"one prod-aws section is {len(section)} characters"
+    assert "every resource shows as new" in section and "against the base branch)" in section
+    assert section.count("subgraph ") >= 2 + 2 * 7  # both regions' clusters and their contexts
 
 
 def _pick_stacks(pick: str) -> dict[str, str]:

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Offline plans of every stack for a pull request's head and its base, the policy run on each
-# head plan, and the diff between them, assembled as one markdown comment (out/comment.md).
+# head plan, the diff between them, and what a reviewer asks next — the stack's diagram
+# (collapsed), the estimated deploy time and the monthly cost, each against the base — assembled
+# as one markdown comment (out/comment.md).
 #
 #   pr-report.sh HEAD_DIR BASE_DIR OUT_DIR PYTHON
 #
@@ -17,7 +19,8 @@ python=$4
 # PR_REPORT_STACKS narrows the run (tests use one stack); CI plans every stack.
 read -r -a stacks <<< "${PR_REPORT_STACKS:-dev:kind staging:aws staging:azure prod:aws prod:azure}"
 # GitHub rejects comments over 65536 characters: each stack gets a share, the whole is capped below.
-per_stack_diff_chars=7000
+# Measured on all five stacks (tests/test_workflows.py): the diagrams take about 23,000 characters.
+per_stack_diff_chars=5000
 max_comment_chars=65000
 
 blocked=0
@@ -55,21 +58,35 @@ for entry in "${stacks[@]}"; do
   (cd "$head_dir" && "$python" -m hubctl diff "$out/base-$id.json" "$out/head-$id.json" --markdown \
     --max-chars "$per_stack_diff_chars") > "$out/diff-$id.md"
 
+  echo "== graph, deploy time, cost: stack $stack, cloud $cloud =="
+  (cd "$head_dir" && "$python" -m hubctl graph --plan "$out/head-$id.json" --markdown) > "$out/graph-$id.md"
+  insight_args=(--plan "$out/head-$id.json" --base "$out/base-$id.json")
+  (cd "$head_dir" && "$python" -m hubctl critical-path "${insight_args[@]}" --markdown --json-out "$out/time-$id.json") \
+    > "$out/time-$id.md"
+  (cd "$head_dir" && "$python" -m hubctl cost "${insight_args[@]}" --markdown --json-out "$out/cost-$id.json") \
+    > "$out/cost-$id.md"
+  deploy=$("$python" -c 'import json,sys; print("{:.0f} min".format(json.load(open(sys.argv[1]))["total_seconds"] / 60))' \
+    "$out/time-$id.json")
+  costs=$("$python" -c 'import json,sys; c=json.load(open(sys.argv[1]))["monthly_usd"]; print("{:,.0f} {:,.0f}".format(c["floor"], c["ceiling"]))' \
+    "$out/cost-$id.json")
+  monthly="\$${costs% *}–\$${costs#* }"
+
   resources=$("$python" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["resources"]))' "$out/head-$id.json")
   status="✅"
   [[ $policy_rc == 0 ]] || status="❌"
-  summary_rows+=("| \`$id\` | $resources | $(head -n 1 "$out/diff-$id.md" | sed -E 's/^\*\*[^*]*\*\* \([^)]*\): //') | $status |")
-  sections+=("$(printf '<details><summary><b>%s</b></summary>\n\n#### Changes against the base branch\n\n%s%s\n\n#### Policy pack\n\n%s\n</details>\n' \
-    "$id" "$(cat "$out/diff-$id.md")" "$base_note" "$(cat "$out/policy-$id.md")")")
+  summary_rows+=("| \`$id\` | $resources | $(head -n 1 "$out/diff-$id.md" | sed -E 's/^\*\*[^*]*\*\* \([^)]*\): //') | $deploy | $monthly | $status |")
+  sections+=("$(printf '<details><summary><b>%s</b></summary>\n\n<details><summary>Diagram</summary>\n\n%s\n</details>\n\n%s\n\n%s\n\n#### Changes against the base branch\n\n%s%s\n\n#### Policy pack\n\n%s\n</details>\n' \
+    "$id" "$(cat "$out/graph-$id.md")" "$(cat "$out/time-$id.md")" "$(cat "$out/cost-$id.md")" \
+    "$(cat "$out/diff-$id.md")" "$base_note" "$(cat "$out/policy-$id.md")")")
 done
 
 {
-  echo "### Offline plan, policy and diff"
+  echo "### Offline plan, policy, diff, deploy time and cost"
   echo
-  echo "Planned under Pulumi mocks with no cloud credentials (\`python -m hubctl plan\`); \`pulumi preview\` runs separately where credentials exist."
+  echo "Planned under Pulumi mocks with no cloud credentials (\`python -m hubctl plan\`); \`pulumi preview\` runs separately where credentials exist. Deploy time: \`hubctl critical-path\` (typical creation times, hubctl/data/creation-times.json); cost: \`hubctl cost\` (pinned list prices, hubctl/data/prices.json; what the table does not price is listed, not guessed)."
   echo
-  echo "| stack | resources | change | policy |"
-  echo "|---|---:|---|:---:|"
+  echo "| stack | resources | change | deploy from empty | monthly, priced (floor–ceiling) | policy |"
+  echo "|---|---:|---|---:|---:|:---:|"
   printf '%s\n' "${summary_rows[@]}"
   echo
   printf '%s\n' "${sections[@]}"

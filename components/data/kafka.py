@@ -48,6 +48,7 @@ from components.data.connection import BuiltService, Credential, DataEgress, Dat
 from components.data.provisioning import SECRETS_DIR, ProvisioningJob, provisioning_job
 from components.labels import instance_of
 from components.network import AwsNetwork
+from components.observability import exporters
 from components.priorities import DATA
 from settings import data as data_settings
 from settings.data import Backend, DataGrant, KafkaSize
@@ -189,8 +190,11 @@ class StrimziKafka:
                     "authorization": {"type": "simple"},
                     "config": _broker_config(size),
                     **rack,
+                    # Metrics for Prometheus, and consumer lag (components/observability/exporters.py).
+                    "metricsConfig": exporters.kafka_metrics_config(),
                 },
                 "entityOperator": {"topicOperator": {}, "userOperator": {}, "template": data_pods},
+                "kafkaExporter": {**exporters.kafka_exporter(), "template": data_pods},
             },
             opts=stateful(parent, spec, depends_on=[*deps, *pools]),
         )

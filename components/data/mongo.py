@@ -31,6 +31,7 @@ from components.data.base import (
 from components.data.connection import BuiltService, Credential, DataEgress, DataEndpoint
 from components.data.operators import OPERATOR_NAMESPACE
 from components.labels import instance_of
+from components.observability import exporters
 from components.priorities import DATA
 from settings import data as data_settings
 from settings.data import Backend, MongoSize
@@ -165,6 +166,8 @@ class PerconaMongo:
                             "persistentVolumeClaim": {"resources": {"requests": {"storage": f"{size.storage_gib}Gi"}}}
                         },
                         **({"podDisruptionBudget": {"maxUnavailable": 1}} if size.members >= 3 else {}),
+                        # Metrics for Prometheus (components/observability/exporters.py).
+                        "sidecars": [exporters.mongodb_exporter_sidecar()],
                     }
                 ],
                 # Three members hold every shard key's data; mongos and config servers come with

@@ -54,6 +54,7 @@ from components.data.base import (
 from components.data.connection import BuiltService, Credential, DataEgress, DataEndpoint
 from components.labels import instance_of
 from components.network import AwsNetwork, AzureNetwork
+from components.observability import exporters
 from components.priorities import DATA
 from settings import data as data_settings
 from settings.data import Backend, DataGrant, RedisSize
@@ -181,6 +182,8 @@ class InClusterRedis:
                 "redisFollower": role(size.leaders * size.followers_per_leader, "follower"),
                 "acl": {"secret": {"secretName": f"{CLUSTER_NAME}-acl"}},
                 "podSecurityContext": {"runAsNonRoot": True, "runAsUser": 1000, "fsGroup": 1000},
+                # Metrics for Prometheus (components/observability/exporters.py).
+                "redisExporter": exporters.redis_exporter(),
                 "storage": {
                     "volumeClaimTemplate": {
                         "spec": {

@@ -10,7 +10,18 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from . import availability, capacity, cluster, data, network, nodes, secrets, tagging, workloads
+from . import (
+    availability,
+    capacity,
+    cluster,
+    data,
+    network,
+    nodes,
+    observability,
+    secrets,
+    tagging,
+    workloads,
+)
 from .seed import ENVIRONMENTS
 
 PACK_NAME = "bakhmach-hub-policies"
@@ -27,6 +38,7 @@ POLICIES: list[Policy] = [
     *nodes.POLICIES,
     *tagging.POLICIES,
     *capacity.POLICIES,
+    *observability.POLICIES,
 ]
 
 

@@ -209,7 +209,7 @@ PROMISES: tuple[Promise, ...] = (
         ENVIRONMENTS,
         "SLA: 99.95% uptime",
         elsewhere="A measured outcome, not a setting; the pack guards what it rests on (replicas, budgets, zones, "
-        "regions).",
+        "regions), and every context's 99.95% SLO has multi-window burn-rate alerts (tests/test_alert_rules.py).",
     ),
     Promise(
         DR,
@@ -262,9 +262,39 @@ PROMISES: tuple[Promise, ...] = (
         "Timeouts 30 s / 60 s, retries 3 with backoff, circuit breakers; canary 90/10 with rollback on error rate > 5%",
         elsewhere="Not built yet: the mesh and canary issues add their policies (Istio and Flagger resources).",
     ),
+    # ---- observability
     Promise(
         OBSERVABILITY,
-        "Prometheus scrape every 30 s, 15 days retention; logs 30 days hot / 90 days cold; traces 5%",
-        elsewhere="Not built yet: the observability issue adds scraping and log-retention policies.",
+        "Metrics collection: Prometheus, interval 30 seconds, retention 15 days",
+        ("prometheus-retention-and-interval",),
+        elsewhere="Storage sized per environment with retentionSize as the guard: tests/test_observability.py. "
+        "'Cardinality: 50M+ time series' is beyond one Prometheus pair; README, Operations.",
+    ),
+    Promise(
+        OBSERVABILITY,
+        "Metrics per context: every context service is scraped (latency, errors, volume, pools, queue depth, cache)",
+        ("context-services-scraped",),
+        elsewhere="The data services' exporters, the per-context alert rules (promtool, tests/test_alert_rules.py) "
+        "and dashboards: tests/test_observability.py. Service mesh metrics come with the mesh issue.",
+    ),
+    Promise(
+        OBSERVABILITY,
+        "Logging: ELK, JSON, 30 days hot, 90 days cold storage (then deleted)",
+        ("log-retention-30-90",),
+        elsewhere="The hot/cold phases, JSON decoding and the 10% debug sampling: tests/test_observability.py.",
+    ),
+    Promise(
+        OBSERVABILITY,
+        "Tracing: Jaeger, 5% sampling, W3C Trace Context, 72 hours retention",
+        elsewhere="The sampler and propagators are every service's SDK environment and the retention is Jaeger's "
+        "store: tests/test_observability.py checks each service and stack. '100% on errors' needs tail "
+        "sampling (README, Operations). The mesh reports spans at the same 5% with the mesh issue.",
+    ),
+    Promise(
+        OBSERVABILITY,
+        "Alerts: error rate > 5%, latency, pools, queue depth, cache, certificates, volumes, backups, replica lag "
+        "above the RPO, node pressure, the 99.95% SLA's burn rate; on-call notified",
+        elsewhere="Rule semantics are promtool unit tests (tests/test_alert_rules.py); routing to the on-call secret: "
+        "tests/test_observability.py and tests/test_observability_settings.py.",
     ),
 )

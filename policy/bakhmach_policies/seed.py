@@ -89,6 +89,15 @@ RPO_SECONDS = 300
 # time a health check takes to declare a region down plus the record's TTL.
 DNS_FAILOVER_SECONDS = 60
 
+# "Monitoring & Observability": Prometheus "Interval: 30 seconds", "Retention: 15 days"; logs
+# "30 days (hot), 90 days (cold storage)": deleted after at most 90 days (GDPR), kept at least 30.
+SCRAPE_INTERVAL_SECONDS = 30
+METRICS_RETENTION_SECONDS = 15 * 86400
+LOG_RETENTION_MIN_DAYS = 30
+LOG_RETENTION_MAX_DAYS = 90
+# The label a ConfigMap of Elasticsearch ILM policies carries (a Job applies them through the API).
+ILM_POLICIES_LABEL = "bakhmach.io/ilm-policies"
+
 # Every cloud resource carries these tags (from its own `tags` or its AWS provider's defaultTags).
 REQUIRED_TAGS = ("environment", "owner", "managed-by")
 

@@ -1,7 +1,8 @@
 """`python -m tests.e2e wait|diagnose`: the cluster steps of scripts/e2e-kind.sh.
 
-wait      until every Deployment, StatefulSet and operator-managed database of the dev stack is
-          ready; exit 1 after --timeout seconds naming what is not, with its events
+wait      until every Deployment, StatefulSet, DaemonSet and operator-managed resource of the dev
+          stack (its custom resources and its charts') is ready; exit 1 after --timeout seconds
+          naming what is not, with its events
 diagnose  write pod states, events and the logs of failing pods to --out (the CI artifact)
 """
 

@@ -9,6 +9,7 @@ runs these functions against a fake API server; only a real cluster proves the r
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from kubernetes import client, config
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
-from tests.e2e.readiness import Awaited, Observed, deployment_ready, statefulset_ready
+from tests.e2e.readiness import Awaited, Observed, daemonset_ready, deployment_ready, statefulset_ready
 from tests.e2e.selection import PodImage
 
 E2E_ENV = "BAKHMACH_E2E"
@@ -81,12 +82,14 @@ def _ignore_missing(call: Callable[[], Any]) -> None:
 
 
 def observe(api: ApiClient, awaited: Iterable[Awaited]) -> list[Observed]:
-    """Every Deployment and StatefulSet on the cluster, and each awaited custom resource."""
+    """Every Deployment, StatefulSet and DaemonSet on the cluster (node-exporter and the log
+    shipper run as DaemonSets), and each awaited custom resource."""
     apps, custom = client.AppsV1Api(api), client.CustomObjectsApi(api)
     found = []
     listed = (
         ("Deployment", apps.list_deployment_for_all_namespaces, deployment_ready),
         ("StatefulSet", apps.list_stateful_set_for_all_namespaces, statefulset_ready),
+        ("DaemonSet", apps.list_daemon_set_for_all_namespaces, daemonset_ready),
     )
     for kind, list_all, check in listed:
         for item in list_all().items:
@@ -275,6 +278,17 @@ def service_get(
     response = api.call_api(*request, _request_timeout=timeout)
     body = response.read()
     return response.status, body.decode(errors="replace") if isinstance(body, bytes) else str(body)
+
+
+def prometheus_targets(api: ApiClient, namespace: str, service: str, port: str) -> list[dict[str, Any]]:
+    """Prometheus' active targets (`/api/v1/targets?state=active`), through the service proxy."""
+    status, body = service_get(api, namespace, service, port, "/api/v1/targets?state=active")
+    if status != 200:
+        raise LookupError(f"Prometheus {namespace}/{service} answered {status} to /api/v1/targets: {body[:300]}")
+    answer = json.loads(body)
+    targets = (answer.get("data") or {}).get("activeTargets") or []
+    assert isinstance(targets, list)
+    return targets
 
 
 def ready_endpoints(api: ApiClient, namespace: str, service: str) -> int:

@@ -1,10 +1,11 @@
 """When is the deployed dev stack ready: the rules, and a bounded wait that names what is not.
 
-`pulumi up` returns once Kubernetes accepted every object; the operators then build the databases
-for minutes. The smoke tests start only when every Deployment and StatefulSet on the cluster (the
-stack's, the operators', the ones the operators create) and every operator-managed database of
-the plan reports ready, or the wait ends after its time limit with the list of what is not ready
-and the events that say why.
+`pulumi up` returns once Kubernetes accepted every object; the operators then build the databases,
+Prometheus and Alertmanager for minutes. The smoke tests start only when every Deployment,
+StatefulSet and DaemonSet on the cluster (the stack's, the charts', the ones the operators create)
+and every operator-managed resource of the plan reports ready (the custom resources the plan holds,
+and those its Helm charts create, such as kube-prometheus-stack's Prometheus), or the wait ends
+after its time limit with the list of what is not ready and the events that say why.
 
 The rules read each object as the API returns it (a dict), so they are unit-tested on fixtures.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hubctl.plan import Plan
+from tests.e2e.selection import helm_releases, kube_prometheus_stack
 
 Check = Callable[[Mapping[str, Any]], tuple[bool, str]]
 
@@ -39,6 +41,15 @@ def deployment_ready(obj: Mapping[str, Any]) -> tuple[bool, str]:
     if not _observed(obj):
         return False, "the controller has not observed the latest spec yet"
     return all(v >= want for v in have.values()), detail
+
+
+def daemonset_ready(obj: Mapping[str, Any]) -> tuple[bool, str]:
+    status = _status(obj)
+    want = status.get("desiredNumberScheduled", 0)
+    have = {key: status.get(key, 0) for key in ("updatedNumberScheduled", "numberReady", "numberAvailable")}
+    if not _observed(obj):
+        return False, "the controller has not observed the latest spec yet"
+    return all(v >= want for v in have.values()), f"{have['numberAvailable']}/{want} nodes available"
 
 
 def statefulset_ready(obj: Mapping[str, Any]) -> tuple[bool, str]:
@@ -69,6 +80,27 @@ def state(expected: object, key: str = "state") -> Check:
     return check
 
 
+def health(expected: str = "green") -> Check:
+    """ECK's `status.health` (Kibana, Beat: green once every pod is ready and its association
+    with Elasticsearch is established)."""
+
+    def check(obj: Mapping[str, Any]) -> tuple[bool, str]:
+        value = _status(obj).get("health")
+        return value == expected and _observed(obj), f"health={value!r}"
+
+    return check
+
+
+def elasticsearch_ready(obj: Mapping[str, Any]) -> tuple[bool, str]:
+    """ECK's phase `Ready` (the cluster runs its spec) and the cluster's health: green, or yellow
+    on a single node, which can never place a replica (its steady state there)."""
+    status = _status(obj)
+    phase, colour = status.get("phase"), status.get("health")
+    nodes = sum(int(n.get("count", 0)) for n in (obj.get("spec") or {}).get("nodeSets") or [])
+    healthy = colour == "green" or (colour == "yellow" and nodes == 1)
+    return phase == "Ready" and healthy and _observed(obj), f"phase={phase!r}, health={colour!r}, {nodes} node(s)"
+
+
 @dataclass(frozen=True)
 class Rule:
     api_version: str
@@ -89,7 +121,10 @@ class Rule:
 # CloudNativePG `ConditionClusterReady` ("Ready"), Percona `AppStateReady` ("ready"),
 # OT redis-operator `RedisClusterReady` ("Ready", set once `redis-cli --cluster check` passes),
 # Strimzi's "Ready" condition on Kafka and KafkaUser (the user exists in the brokers),
-# CloudNativePG's `applied` on a Database (the database exists with its owner).
+# CloudNativePG's `applied` on a Database (the database exists with its owner);
+# ECK 3.5's `status.phase`/`status.health` (pkg/apis/elasticsearch/v1/status.go,
+# common/v1/common.go, beat/v1beta1/beat_types.go); prometheus-operator's "Available" condition
+# on Prometheus and Alertmanager ("True" once every replica is available; "Degraded" otherwise).
 RULES = {
     (r.api_version, r.kind): r
     for r in (
@@ -99,12 +134,55 @@ RULES = {
         Rule("redis.redis.opstreelabs.in/v1beta2", "RedisCluster", "redisclusters", state("Ready")),
         Rule("kafka.strimzi.io/v1", "Kafka", "kafkas", condition("Ready")),
         Rule("kafka.strimzi.io/v1", "KafkaUser", "kafkausers", condition("Ready")),
+        Rule("elasticsearch.k8s.elastic.co/v1", "Elasticsearch", "elasticsearches", elasticsearch_ready),
+        Rule("kibana.k8s.elastic.co/v1", "Kibana", "kibanas", health()),
+        Rule("beat.k8s.elastic.co/v1beta1", "Beat", "beats", health()),
+        Rule("monitoring.coreos.com/v1", "Prometheus", "prometheuses", condition("Available")),
+        Rule("monitoring.coreos.com/v1", "Alertmanager", "alertmanagers", condition("Available")),
     )
 }
 # Custom resources the stack creates that have no readiness of their own to wait for.
 NOT_AWAITED = {
     ("autoscaling.k8s.io/v1", "VerticalPodAutoscaler"): "a recommendation object: nothing becomes ready",
     ("kafka.strimzi.io/v1", "KafkaNodePool"): "its brokers are part of the Kafka's Ready condition",
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): "scrape configuration: the smoke tests check Prometheus scrapes it",
+    ("monitoring.coreos.com/v1", "PodMonitor"): "scrape configuration: the smoke tests check Prometheus scrapes it",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): "rules Prometheus loads: promtool tests them (test_alert_rules)",
+}
+
+
+def _kube_prometheus_stack(release: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+    stack = kube_prometheus_stack(release)
+    found = []
+    if stack.prometheus:
+        found.append(("monitoring.coreos.com/v1", "Prometheus", stack.namespace, stack.prometheus))
+    if stack.alertmanager:
+        found.append(("monitoring.coreos.com/v1", "Alertmanager", stack.namespace, stack.alertmanager))
+    return found
+
+
+# What each chart the stack installs creates that needs waiting for beyond its Deployments,
+# StatefulSets and DaemonSets (which `observe` lists cluster-wide): the custom resources it
+# renders, by chart; or why there are none.
+CHARTS: dict[str, Callable[[Mapping[str, Any]], list[tuple[str, str, str, str]]] | str] = {
+    "kube-prometheus-stack": _kube_prometheus_stack,
+    **{
+        chart: "an operator or add-on: its Deployments are listed cluster-wide"
+        for chart in (
+            "metrics-server",
+            "vpa",
+            "cluster-autoscaler",
+            "external-dns",
+            "cloudnative-pg",
+            "plugin-barman-cloud",
+            "cert-manager",
+            "psmdb-operator",
+            "redis-operator",
+            "strimzi-kafka-operator",
+            "sealed-secrets",
+        )
+    },
+    "eck-operator": "the operator's StatefulSet is listed cluster-wide; ECK's resources are the plan's own",
 }
 # API groups Kubernetes itself serves: their objects are not operator-managed.
 BUILTIN_GROUPS = {
@@ -147,11 +225,28 @@ def custom_resources(plan: Plan) -> list[tuple[str, str, str, str]]:
     return sorted(found)
 
 
-def awaited(plan: Plan) -> list[Awaited]:
-    """The operator-managed resources of the plan to wait for. A custom resource kind with no
-    rule and no reason to skip it is an error: a new operator must say when it is ready."""
+def chart_resources(plan: Plan) -> list[tuple[str, str, str, str]]:
+    """(apiVersion, kind, namespace, name) of the custom resources the plan's Helm charts render."""
     found = []
-    for api_version, kind, namespace, name in custom_resources(plan):
+    for release in helm_releases(plan):
+        chart = str(release.inputs.get("chart"))
+        what = CHARTS.get(chart)
+        if what is None:
+            raise LookupError(
+                f"Helm chart {chart} (release {release.inputs.get('name')}): not in tests/e2e/readiness.py CHARTS; "
+                "say what it creates to wait for, or why nothing"
+            )
+        if not isinstance(what, str):
+            found += what(release.inputs)
+    return sorted(found)
+
+
+def awaited(plan: Plan) -> list[Awaited]:
+    """The operator-managed resources of the plan to wait for, its charts' included. A custom
+    resource kind or chart with no rule and no reason to skip it is an error: a new operator must
+    say when it is ready."""
+    found = []
+    for api_version, kind, namespace, name in [*custom_resources(plan), *chart_resources(plan)]:
         if (api_version, kind) in NOT_AWAITED:
             continue
         rule = RULES.get((api_version, kind))

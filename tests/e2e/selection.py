@@ -6,6 +6,10 @@ consumers' data Secrets and the operators' custom resources), so a change to the
 what the smoke tests check. What the plan cannot decide is returned as `Undecided` with a reason
 (tests/test_e2e_selection.py asserts the dev plan has none), never silently dropped.
 
+Two kinds of namespace matter: a context's own namespace (named after its `bakhmach.io/context`,
+components/context_namespace.py), where the probes run as that context's services; and the
+platform's namespaces (data, telemetry, ...), whose Services and ports are targets only.
+
 Pure functions over a `Plan`: unit-tested without a cluster.
 """
 
@@ -15,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.labels import GATEWAY_ROLE, GATEWAY_ROLE_LABEL
+from components.labels import CONTEXT_LABEL, GATEWAY_ROLE, GATEWAY_ROLE_LABEL
 from hubctl.plan import Plan, PlannedResource
 from tests.e2e import netpol
 
@@ -85,6 +89,13 @@ def namespace_labels(plan: Plan) -> dict[str, dict[str, str]]:
     return found
 
 
+def context_namespaces(plan: Plan) -> set[str]:
+    """The business and platform contexts' own namespaces: each is named after the context its
+    label names. The platform's other namespaces (data, telemetry, monitoring, ...) carry the
+    platform context's label under their own names."""
+    return {name for name, labels in namespace_labels(plan).items() if labels.get(CONTEXT_LABEL) == name}
+
+
 def network_policies(plan: Plan) -> list[dict[str, Any]]:
     return [r.inputs for r in k8s_objects(plan, "NetworkPolicy")]
 
@@ -118,11 +129,11 @@ def _in_cluster_namespace(host: str) -> str | None:
     return None
 
 
-# ---- context services ----------------------------------------------------------------------
+# ---- services ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class ContextService:
+class PlannedService:
     namespace: str
     name: str
     port_name: str
@@ -130,7 +141,8 @@ class ContextService:
     pod_port: int  # the container port it forwards to
     pod_port_name: str | None
     pod_labels: Mapping[str, str]
-    # The readiness probe's HTTP path; None for a TCP probe.
+    # The readiness probe's HTTP path where the probe is served on this port; None for a TCP
+    # probe, or one on a port the Service does not expose (Jaeger's health port).
     readiness_path: str | None
 
     @property
@@ -142,8 +154,17 @@ def _selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
-def context_services(plan: Plan) -> list[ContextService]:
-    """Every Service in front of a planned Deployment, with the readiness path of its container."""
+def _probe_path(probe: Mapping[str, Any], pod_port: int, by_name: Mapping[str | None, int]) -> str | None:
+    http = probe.get("httpGet") or {}
+    port = http.get("port")
+    if http.get("path") is None or (by_name.get(port) if isinstance(port, str) else port) != pod_port:
+        return None
+    return str(http["path"])
+
+
+def planned_services(plan: Plan) -> list[PlannedService]:
+    """Every Service in front of a planned Deployment (the contexts' and the platform's), with
+    the readiness path of its container where that port serves it."""
     found = []
     planned = deployments(plan)
     for r in k8s_objects(plan, "Service"):
@@ -165,7 +186,7 @@ def context_services(plan: Plan) -> list[ContextService]:
                 pod_port_name = next((n for n, p in by_name.items() if p == pod_port and n), None)
                 probe = container.get("readinessProbe") or {}
                 found.append(
-                    ContextService(
+                    PlannedService(
                         namespace=namespace,
                         name=svc["metadata"]["name"],
                         port_name=port.get("name") or str(port["port"]),
@@ -173,11 +194,17 @@ def context_services(plan: Plan) -> list[ContextService]:
                         pod_port=int(pod_port),
                         pod_port_name=pod_port_name,
                         pod_labels=_template_labels(deployment),
-                        readiness_path=(probe.get("httpGet") or {}).get("path"),
+                        readiness_path=_probe_path(probe, int(pod_port), by_name),
                     )
                 )
                 break
     return sorted(found, key=lambda s: (s.namespace, s.name, s.port))
+
+
+def context_services(plan: Plan) -> list[PlannedService]:
+    """The Services of the contexts' own namespaces: what the gateway routes to."""
+    contexts = context_namespaces(plan)
+    return [s for s in planned_services(plan) if s.namespace in contexts]
 
 
 # ---- data consumers ------------------------------------------------------------------------
@@ -319,13 +346,14 @@ def _probe_labels(borrowed: Mapping[str, str]) -> dict[str, str]:
 
 
 def sources(plan: Plan) -> list[Source]:
-    """Every namespace that runs a context service, and the gateway (or a stand-in for it)."""
+    """Every context namespace that runs a service, and the gateway (or a stand-in for it)."""
     labels = namespace_labels(plan)
+    contexts = context_namespaces(plan)
     found: dict[str, Source] = {}
     for deployment in deployments(plan):
         namespace = deployment["metadata"]["namespace"]
         is_gateway = labels.get(namespace, {}).get(GATEWAY_ROLE_LABEL) == GATEWAY_ROLE
-        if namespace in labels and ("bakhmach.io/context" in labels[namespace] or is_gateway):
+        if namespace in labels and (namespace in contexts or is_gateway):
             found.setdefault(
                 namespace, Source(namespace, labels[namespace], _probe_labels(_template_labels(deployment)))
             )
@@ -336,6 +364,8 @@ def sources(plan: Plan) -> list[Source]:
 
 
 def targets(plan: Plan) -> tuple[list[Target], list[Undecided]]:
+    """Every port of every planned Service (the contexts' and the platform's, such as the trace
+    collector), and every in-cluster data service the consumers name."""
     found = [
         Target(
             what=f"{s.namespace}/{s.name}:{s.port}",
@@ -346,7 +376,7 @@ def targets(plan: Plan) -> tuple[list[Target], list[Undecided]]:
             pod_port_name=s.pod_port_name,
             pod_labels=s.pod_labels,
         )
-        for s in context_services(plan)
+        for s in planned_services(plan)
     ]
     undecided = []
     endpoints: dict[str, set[tuple[str, int]]] = {}
@@ -540,6 +570,134 @@ def shares_credentials(plan: Plan) -> dict[str, bool]:
     return {service: len(sources) == 1 for service, sources in sorted(by_service.items())}
 
 
+# ---- metrics: the chart's Prometheus and what it must scrape -------------------------------
+
+
+@dataclass(frozen=True)
+class KubePrometheusStack:
+    """What a kube-prometheus-stack release runs, named as its chart names them: the Prometheus
+    and Alertmanager custom resources (None where the values turn one off) and Prometheus'
+    Service and port."""
+
+    namespace: str
+    prometheus: str | None
+    alertmanager: str | None
+    prometheus_service: str
+    prometheus_port: str
+
+
+KUBE_PROMETHEUS_STACK = "kube-prometheus-stack"
+
+
+def helm_releases(plan: Plan, chart: str | None = None) -> list[PlannedResource]:
+    """The plan's Helm releases on the primary cluster (of one chart, if given)."""
+    provider = primary_provider(plan)
+    return [
+        r
+        for r in plan.resources
+        if r.type == "kubernetes:helm.sh/v3:Release"
+        and r.provider == provider
+        and (chart is None or r.inputs.get("chart") == chart)
+    ]
+
+
+def kube_prometheus_stack(release: Mapping[str, Any]) -> KubePrometheusStack:
+    """The chart's names (its `_helpers.tpl` at 88.5.3): `fullname` is the release name when
+    that contains the chart's name, else `<release>-<name>`, cut to 26 characters; the custom
+    resources are `<fullname>-prometheus` and `<fullname>-alertmanager` (or `<fullname>` with
+    `cleanPrometheusOperatorObjectNames`), Prometheus' Service `<fullname>-prometheus`."""
+    values = release.get("values") or {}
+    name = values.get("nameOverride") or KUBE_PROMETHEUS_STACK
+    if values.get("fullnameOverride"):
+        full = str(values["fullnameOverride"])
+    elif name in release["name"]:
+        full = str(release["name"])
+    else:
+        full = f"{release['name']}-{name}"
+    full = full[:26].rstrip("-")
+    prometheus, alertmanager = values.get("prometheus") or {}, values.get("alertmanager") or {}
+    if prometheus.get("agentMode"):
+        raise LookupError("kube-prometheus-stack in agent mode: a PrometheusAgent, which the smoke tests do not read")
+    clean = bool(values.get("cleanPrometheusOperatorObjectNames"))
+    return KubePrometheusStack(
+        namespace=str(values.get("namespaceOverride") or release["namespace"]),
+        prometheus=None if prometheus.get("enabled") is False else (full if clean else f"{full}-prometheus"),
+        alertmanager=None if alertmanager.get("enabled") is False else (full if clean else f"{full}-alertmanager"),
+        prometheus_service=f"{full}-prometheus",
+        prometheus_port=str((prometheus.get("prometheusSpec") or {}).get("portName") or "http-web"),
+    )
+
+
+@dataclass(frozen=True)
+class ScrapePool:
+    """One endpoint of a planned ServiceMonitor or PodMonitor, as prometheus-operator names its
+    scrape job (`serviceMonitor/<namespace>/<name>/<endpoint index>`, pkg/prometheus/promcfg.go)."""
+
+    kind: str
+    namespace: str
+    name: str
+    endpoint: int
+
+    @property
+    def job(self) -> str:
+        return f"{self.kind[0].lower()}{self.kind[1:]}/{self.namespace}/{self.name}/{self.endpoint}"
+
+
+MONITOR_ENDPOINTS = {"ServiceMonitor": "endpoints", "PodMonitor": "podMetricsEndpoints"}
+
+
+def scrape_pools(plan: Plan) -> tuple[KubePrometheusStack | None, list[ScrapePool], list[Undecided]]:
+    """The Prometheus that scrapes, and every scrape job the planned monitors give it."""
+    pools, undecided = [], []
+    for kind, key in MONITOR_ENDPOINTS.items():
+        for r in k8s_objects(plan, kind, "monitoring.coreos.com/v1"):
+            meta = _meta(r)
+            endpoints = (r.inputs.get("spec") or {}).get(key) or []
+            if not endpoints:
+                undecided.append(Undecided(f"{kind} {meta.get('namespace')}/{meta['name']}", f"no {key}"))
+            pools += [ScrapePool(kind, meta.get("namespace", ""), meta["name"], i) for i in range(len(endpoints))]
+    releases = helm_releases(plan, KUBE_PROMETHEUS_STACK)
+    if not pools:
+        return None, [], undecided
+    if len(releases) != 1:
+        undecided.append(Undecided("prometheus", f"{len(releases)} kube-prometheus-stack releases scrape the monitors"))
+        return None, pools, undecided
+    try:
+        stack = kube_prometheus_stack(releases[0].inputs)
+    except LookupError as e:
+        return None, pools, [*undecided, Undecided("prometheus", str(e))]
+    if stack.prometheus is None:
+        undecided.append(Undecided("prometheus", "the release runs no Prometheus, yet the plan has monitors"))
+        return None, pools, undecided
+    return stack, sorted(pools, key=lambda p: p.job), undecided
+
+
+# Scrape errors that say Prometheus never got an answer: a NetworkPolicy dropping or refusing its
+# connection, or nothing listening. Any other error (a body that is not metrics, a 404) means the
+# target was reached; what it serves is the application's business, not the platform's.
+NETWORK_FAILURES = (
+    "context deadline exceeded",
+    "i/o timeout",
+    "connection refused",
+    "connection reset",
+    "no route to host",
+    "network is unreachable",
+)
+
+
+def scrape_reached(target: Mapping[str, Any]) -> tuple[bool, str]:
+    """Did Prometheus reach this active target (one entry of `/api/v1/targets`)?"""
+    where = str(target.get("scrapeUrl") or (target.get("labels") or {}).get("instance") or "?")
+    error = str(target.get("lastError") or "")
+    if target.get("health") == "up":
+        return True, f"{where}: up"
+    if target.get("health") == "unknown" or not error:
+        return False, f"{where}: not scraped yet"
+    if any(failure in error.lower() for failure in NETWORK_FAILURES):
+        return False, f"{where}: {error}"
+    return True, f"{where}: reached ({error})"
+
+
 # ---- the gateway and Keycloak --------------------------------------------------------------
 
 
@@ -620,4 +778,4 @@ def auth_setup(plan: Plan) -> tuple[AuthSetup | None, list[Undecided]]:
 
 def undecided(plan: Plan) -> list[Undecided]:
     """Everything the smoke tests could not derive from this plan."""
-    return [*reach_cases(plan)[1], *credential_cases(plan)[1], *auth_setup(plan)[1]]
+    return [*reach_cases(plan)[1], *credential_cases(plan)[1], *auth_setup(plan)[1], *scrape_pools(plan)[2]]

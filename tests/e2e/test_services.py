@@ -1,5 +1,6 @@
-"""Every context service of the dev plan answers on the cluster (and, once the plan has the
-gateway and Keycloak, only with a realm token through the gateway)."""
+"""Every Service of the dev plan in front of a planned Deployment answers on the cluster: the
+context services (and, once the plan has the gateway and Keycloak, only with a realm token through
+the gateway) and the platform's own, such as Jaeger's collector and query Services."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from tests.planning import planned
 pytestmark = pytest.mark.e2e
 
 PLAN = planned("dev", "kind")
-SERVICES = selection.context_services(PLAN)
+SERVICES = selection.planned_services(PLAN)
 AUTH, _ = selection.auth_setup(PLAN)
 ROUTES = {route.service: route for route in AUTH.routes} if AUTH else {}
 
 
-@pytest.mark.parametrize("service", SERVICES, ids=lambda s: f"{s.namespace}/{s.name}")
-def test_context_service_answers_its_readiness_path(kube: ApiClient, service: selection.ContextService) -> None:
+@pytest.mark.parametrize("service", SERVICES, ids=lambda s: f"{s.namespace}/{s.name}:{s.port}")
+def test_service_answers_its_readiness_path(kube: ApiClient, service: selection.PlannedService) -> None:
     ready = cluster.ready_endpoints(kube, service.namespace, service.name)
     assert ready >= 1, f"Service {service.namespace}/{service.name} has no ready endpoint"
     if service.readiness_path is not None:
