@@ -26,6 +26,7 @@ import pulumi_kubernetes as k8s
 
 from components.data.base import data_meta
 from components.data.connection import DataEgress
+from components.labels import instance_of
 from components.network_policies import data_egress_rule
 from components.priorities import PLATFORM
 
@@ -59,6 +60,8 @@ def _digest(parts: list[str]) -> str:
 
 def provisioning_job(name: str, job: ProvisioningJob, parent: pulumi.Resource) -> k8s.batch.v1.Job:
     labels = {"app.kubernetes.io/name": job.object_name}
+    # The Job and its pod name their instance, as every workload of the stack does.
+    workload_labels = labels | instance_of(job.object_name, job.environment)
     after = pulumi.ResourceOptions(parent=parent, depends_on=list(job.after))
     secret = k8s.core.v1.Secret(
         f"{name}-provisioning",
@@ -99,12 +102,12 @@ def provisioning_job(name: str, job: ProvisioningJob, parent: pulumi.Resource) -
     )
     return k8s.batch.v1.Job(
         name,
-        metadata=data_meta(job.object_name, job.namespace, job.environment, labels),
+        metadata=data_meta(job.object_name, job.namespace, job.environment, workload_labels),
         spec=k8s.batch.v1.JobSpecArgs(
             backoff_limit=6,
             active_deadline_seconds=DEADLINE_SECONDS,
             template=k8s.core.v1.PodTemplateSpecArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations={DIGEST_ANNOTATION: digest}),
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=workload_labels, annotations={DIGEST_ANNOTATION: digest}),
                 spec=k8s.core.v1.PodSpecArgs(
                     restart_policy="OnFailure",
                     automount_service_account_token=False,
