@@ -61,7 +61,8 @@ def backup_agent(namespace: str) -> BackupAgent:
 
 
 class PerconaMongo:
-    # The operator generates and keeps its own system users (`<cluster>-secrets`).
+    # The operator generates and keeps its own system users (in `percona-server-mongodb-users`,
+    # its default where the CR names no Secret; the metrics exporter reads one of them there).
     admin_password = False
 
     def build(self, name: str, args: Args, parent: pulumi.Resource) -> BuiltService:
