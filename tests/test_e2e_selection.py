@@ -447,6 +447,13 @@ def test_with_logging_on_the_wait_covers_elasticsearch_kibana_and_the_shipper(tm
     assert selection.undecided(plan) == []
 
 
+def test_a_team_s_sealed_secret_is_awaited_until_its_secret_is_written() -> None:
+    plan = _dev()
+    _k8s_resource(plan, "bitnami.com/v1alpha1", "SealedSecret", "slon-credit", "payment-api", {})
+    awaited = {(a.rule.kind, a.namespace, a.name) for a in readiness.awaited(plan)}
+    assert ("SealedSecret", "slon-credit", "payment-api") in awaited
+
+
 def test_an_unknown_chart_stops_the_wait() -> None:
     plan = _dev()
     release = next(r for r in plan.resources if r.type == "kubernetes:helm.sh/v3:Release")
@@ -642,6 +649,16 @@ def test_a_custom_resource_without_a_readiness_rule_stops_the_wait() -> None:
                 "metadata": {"generation": 1},
                 "status": {"observedGeneration": 1, "conditions": [{"type": "Ready", "status": "True"}]},
             },
+            True,
+        ),
+        (
+            readiness.RULES[("bitnami.com/v1alpha1", "SealedSecret")].check,
+            {"status": {"conditions": [{"type": "Synced", "status": "False", "message": "no key could decrypt"}]}},
+            False,
+        ),
+        (
+            readiness.RULES[("bitnami.com/v1alpha1", "SealedSecret")].check,
+            {"status": {"conditions": [{"type": "Synced", "status": "True"}]}},
             True,
         ),
     ],

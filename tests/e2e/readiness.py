@@ -124,7 +124,9 @@ class Rule:
 # CloudNativePG's `applied` on a Database (the database exists with its owner);
 # ECK 3.5's `status.phase`/`status.health` (pkg/apis/elasticsearch/v1/status.go,
 # common/v1/common.go, beat/v1beta1/beat_types.go); prometheus-operator's "Available" condition
-# on Prometheus and Alertmanager ("True" once every replica is available; "Degraded" otherwise).
+# on Prometheus and Alertmanager ("True" once every replica is available; "Degraded" otherwise);
+# Sealed Secrets' "Synced" on a team's SealedSecret (pkg/apis/sealedsecrets/v1alpha1: the Secret
+# is decrypted and written, so the services that mount it can start).
 RULES = {
     (r.api_version, r.kind): r
     for r in (
@@ -139,6 +141,7 @@ RULES = {
         Rule("beat.k8s.elastic.co/v1beta1", "Beat", "beats", health()),
         Rule("monitoring.coreos.com/v1", "Prometheus", "prometheuses", condition("Available")),
         Rule("monitoring.coreos.com/v1", "Alertmanager", "alertmanagers", condition("Available")),
+        Rule("bitnami.com/v1alpha1", "SealedSecret", "sealedsecrets", condition("Synced")),
     )
 }
 # Custom resources the stack creates that have no readiness of their own to wait for.
