@@ -24,6 +24,7 @@ from pydantic.alias_generators import to_camel
 from settings import seed
 from settings.cloud import CloudSettings
 from settings.data import DataService, DataSettings
+from settings.dr import DrSettings
 from settings.frameworks import FRAMEWORKS, FrameworkProfile
 from settings.observability import ObservabilitySettings
 from settings.quantity import cpu_millicores, format_cpu, format_memory, memory_bytes
@@ -121,6 +122,8 @@ class StackSettings(_Section):
     cloud_cluster: CloudSettings = Field(default_factory=CloudSettings)
     # Metrics, alerts, logs and traces (settings/observability.py).
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    # Backup schedule and archiving, and prod's cross-region recovery (settings/dr.py).
+    dr: DrSettings = Field(default_factory=DrSettings)
     # The on-call receiver's endpoint (PagerDuty routing key, Slack/Teams webhook URL): a stack
     # secret (`pulumi config set --secret bakhmach-hub:onCallEndpoint ...`), never plain text.
     on_call_endpoint: SecretStr | None = Field(default=None, min_length=1)

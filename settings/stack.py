@@ -8,12 +8,13 @@ setting again: the components take the resolved specs and trust them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from settings import sealed_secrets as sealed_secrets_folder
 from settings import seed
 from settings.data import DataConsumer, DataLayerSpec, DataService, DataSettingsError, resolve_data_layer
+from settings.dr import DrSpec, resolve_dr
 from settings.load import load_settings, settings_error, stack_file_name
 from settings.model import StackSettings
 from settings.observability import ObservabilitySettingsError, ObservabilitySpec, resolve_observability
@@ -29,6 +30,8 @@ class StackSpec:
     data: DataLayerSpec
     observability: ObservabilitySpec
     sealed_secrets: tuple[SealedSecretSpec, ...] = ()
+    # Prod: the cross-region replicas and copies (settings/dr.py); None elsewhere.
+    dr: DrSpec | None = None
 
 
 def data_consumers(settings: StackSettings) -> tuple[DataConsumer, ...]:
@@ -57,6 +60,12 @@ def resolve_stack(settings: StackSettings, source: str, sealed_secrets: Path | N
         data = resolve_data_layer(settings.data, settings.environment, settings.cloud, data_consumers(settings))
     except DataSettingsError as exc:
         problems += exc.problems
+    dr, dr_problems = _resolve_dr(settings, data)
+    problems += dr_problems
+    if data is not None:
+        # The archive interval is what each backend's archiving waits at most (settings/dr.py).
+        interval = settings.dr.archive_interval_minutes
+        data = replace(data, components={s: replace(c, rpo_minutes=interval) for s, c in data.components.items()})
     observability = None
     try:
         observability = resolve_observability(
@@ -86,7 +95,24 @@ def resolve_stack(settings: StackSettings, source: str, sealed_secrets: Path | N
                 )
     if problems or data is None or observability is None:
         raise settings_error(source, problems)
-    return StackSpec(settings=settings, data=data, observability=observability, sealed_secrets=sealed)
+    return StackSpec(settings=settings, data=data, observability=observability, sealed_secrets=sealed, dr=dr)
+
+
+def _resolve_dr(settings: StackSettings, data: DataLayerSpec | None) -> tuple[DrSpec | None, list[tuple[str, str]]]:
+    """Prod's cross-region recovery between the cloud section's two regions."""
+    cloud = settings.cloud_cluster
+    regions: tuple[str, str | None] = ("", None)
+    cidrs = ("", "")
+    if settings.cloud == "aws" and cloud.aws is not None:
+        regions, cidrs = (
+            (cloud.aws.region, cloud.aws.secondary_region),
+            (cloud.aws.vpc_cidr, cloud.aws.secondary_vpc_cidr),
+        )
+    elif settings.cloud == "azure" and cloud.azure is not None:
+        regions = (cloud.azure.location, cloud.azure.secondary_location)
+        cidrs = (cloud.azure.vnet_cidr, cloud.azure.secondary_vnet_cidr)
+    explicit = "dr" in settings.model_fields_set
+    return resolve_dr(settings.dr, explicit, settings.environment, settings.cloud, regions, cidrs, data)
 
 
 def load_stack() -> StackSpec:
