@@ -27,6 +27,8 @@ class AwsNetwork:
     # components/cloud/identity.py) and the region's AWS provider (its default tags included).
     cluster_name: pulumi.Input[str] | None = None
     provider: pulumi.ProviderResource | None = None
+    # The private subnets' route tables (one per zone): prod's inter-region peering routes here.
+    private_route_table_ids: Sequence[pulumi.Input[str]] = ()
 
 
 @dataclass(frozen=True)

@@ -571,6 +571,7 @@ class EksCluster(pulumi.ComponentResource):
             tags=scope.tags,
             cluster_name=self.cluster.name,
             provider=self.aws_provider,
+            private_route_table_ids=[t.id for t in self.vpc.private_route_tables],
         )
         self.register_outputs({"clusterName": self.cluster.name, "endpoint": self.cluster.endpoint})
 

@@ -11,12 +11,12 @@ endpoint and every consumer's own credentials. Whoever owns a consuming namespac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 
 from components.data import kafka, mongo, postgres, redis
-from components.data.backup_store import BackupStore, BackupStoreArgs
+from components.data.backup_store import BackupLocation, BackupStore, BackupStoreArgs
 from components.data.base import DataComponent, DataComponentArgs
 from components.data.connection import DATA_NAMESPACE, BuiltService, DataAccess, DataEgress
 from components.data.credentials import generate_password
@@ -80,14 +80,17 @@ class BuiltData:
     """What the data layer built: each data service's endpoint and its consumers' credentials."""
 
     services: dict[DataService, BuiltService]
+    # Where the in-cluster services back up to, by agent (prod copies them to the other region).
+    backups: dict[str, BackupLocation] = field(default_factory=dict)
 
     def access(self, consumer: str, needs: tuple[DataService, ...]) -> tuple[DataAccess, ...]:
         """What `consumer`'s namespace receives for the data services in `needs`: its own
-        credentials only (a namespace that is not a consumer of a service gets nothing of it)."""
+        credentials only (a namespace that is not a consumer of a service, or a region without a
+        copy of it, gets nothing of it)."""
         return tuple(
             DataAccess(self.services[need].endpoint, self.services[need].credentials[consumer])
             for need in dict.fromkeys(needs)
-            if consumer in self.services[need].credentials
+            if need in self.services and consumer in self.services[need].credentials
         )
 
 
@@ -205,7 +208,7 @@ class DataLayer(pulumi.ComponentResource):
                 opts=child,
             )
             built[service] = component.built
-        self.built = BuiltData(built)
+        self.built = BuiltData(built, backups=dict(backup.locations) if backup else {})
         self.register_outputs(
             {
                 service: {

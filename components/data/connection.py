@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
+from components.data.replication import ReplicationSource
 from settings.data import Backend, DataGrant, DataService
 
 DATA_NAMESPACE = "data"
@@ -45,6 +46,8 @@ class DataEndpoint:
     egress: DataEgress
     # Non-secret settings a client needs besides host/port/user (e.g. the SASL mechanism).
     extra: dict[str, str] = field(default_factory=dict)
+    # A copy in prod's secondary region (components/dr), not the data layer's own service.
+    region_copy: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class BuiltService:
 
     endpoint: DataEndpoint
     credentials: dict[str, Credential]  # by consumer namespace
+    # What a copy in the secondary region needs (prod, managed backends; components/dr).
+    replication: ReplicationSource | None = None
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,10 @@ def consumer_secret(
         string_data=data,
         opts=pulumi.ResourceOptions.merge(
             opts,
-            pulumi.ResourceOptions(depends_on=list(credential.ready), aliases=[_former_urn(namespace, access.service)]),
+            pulumi.ResourceOptions(
+                depends_on=list(credential.ready),
+                # A copy's Secrets (prod's secondary region) are new: they never had that URN.
+                aliases=[] if endpoint.region_copy else [_former_urn(namespace, access.service)],
+            ),
         ),
     )

@@ -46,6 +46,7 @@ from components.data.base import (
 )
 from components.data.connection import BuiltService, Credential, DataEgress, DataEndpoint
 from components.data.provisioning import SECRETS_DIR, ProvisioningJob, provisioning_job
+from components.data.replication import MskSource
 from components.labels import instance_of
 from components.network import AwsNetwork
 from components.observability import exporters
@@ -267,11 +268,13 @@ class MskKafka:
             f"{name}-config",
             name=f"{args.stack_name}-kafka",
             kafka_versions=[data_settings.MSK_KAFKA_VERSION],
-            server_properties="\n".join(
-                f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in _broker_config(size).items()
-            ),
+            server_properties=server_properties(size),
             opts=child,
         )
+        # Prod: MSK Replicator copies the cluster to the secondary region. It reads with IAM
+        # access control over multi-VPC private connectivity (MSK developer guide, "Prepare the
+        # source cluster"); the services keep SASL/SCRAM.
+        replicated = spec.geo_redundant
         cluster = aws.msk.Cluster(
             f"{name}-cluster",
             cluster_name=f"{args.stack_name}-kafka",
@@ -286,6 +289,7 @@ class MskKafka:
                         volume_size=size.storage_gib
                     )
                 ),
+                connectivity_info=replicator_connectivity() if replicated else None,
             ),
             encryption_info=aws.msk.ClusterEncryptionInfoArgs(
                 encryption_at_rest_kms_key_arn=key.arn,
@@ -294,7 +298,7 @@ class MskKafka:
                 ),
             ),
             client_authentication=aws.msk.ClusterClientAuthenticationArgs(
-                sasl=aws.msk.ClusterClientAuthenticationSaslArgs(scram=True),
+                sasl=aws.msk.ClusterClientAuthenticationSaslArgs(scram=True, iam=True if replicated else None),
                 unauthenticated=False,
             ),
             configuration_info=aws.msk.ClusterConfigurationInfoArgs(
@@ -327,6 +331,7 @@ class MskKafka:
             egress=DataEgress(ports=(MSK_SCRAM_PORT,), cidr=net.vpc_cidr),
             extra=SASL,
         )
+        acl_script = ACLS_SCRIPT_HEAD + "".join(line + "\n" for g in args.grants for line in acl_commands(g))
         job = provisioning_job(
             f"{name}-acls",
             ProvisioningJob(
@@ -334,7 +339,7 @@ class MskKafka:
                 namespace=args.namespace,
                 environment=spec.environment,
                 image=versions.KAFKA_CLIENT_IMAGE,
-                    script=ACLS_SCRIPT_HEAD + "".join(line + "\n" for g in args.grants for line in acl_commands(g)),
+                script=acl_script,
                 env={"BOOTSTRAP": cluster.bootstrap_brokers_sasl_scram},
                 secrets={"admin-username": ADMIN_USERNAME, "admin-password": admin_password_of(args)},
                 egress=endpoint.egress,
@@ -342,10 +347,42 @@ class MskKafka:
             ),
             parent,
         )
+        source = MskSource(
+            arn=cluster.arn,
+            broker_type=size.aws_broker_type,
+            brokers=size.brokers,
+            storage_gib=size.storage_gib,
+            kafka_version=data_settings.MSK_KAFKA_VERSION,
+            server_properties=server_properties(size),
+            port=MSK_SCRAM_PORT,
+            admin_username=ADMIN_USERNAME,
+            admin_password=admin_password_of(args),
+            acl_script=acl_script,
+            cluster=cluster,
+        )
         return BuiltService(
             endpoint,
             {g.consumer: Credential.own(g, passwords[g.consumer], ready=(association, job)) for g in args.grants},
+            replication=source if replicated else None,
         )
+
+
+def server_properties(size: KafkaSize) -> str:
+    return "\n".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in _broker_config(size).items())
+
+
+def replicator_connectivity() -> aws.msk.ClusterBrokerNodeGroupInfoConnectivityInfoArgs:
+    """Multi-VPC private connectivity for IAM clients: how MSK Replicator in another region reaches
+    the brokers (the only scheme it uses)."""
+    return aws.msk.ClusterBrokerNodeGroupInfoConnectivityInfoArgs(
+        vpc_connectivity=aws.msk.ClusterBrokerNodeGroupInfoConnectivityInfoVpcConnectivityArgs(
+            client_authentication=aws.msk.ClusterBrokerNodeGroupInfoConnectivityInfoVpcConnectivityClientAuthenticationArgs(
+                sasl=aws.msk.ClusterBrokerNodeGroupInfoConnectivityInfoVpcConnectivityClientAuthenticationSaslArgs(
+                    iam=True
+                )
+            )
+        )
+    )
 
 
 def scram_secret(

@@ -47,6 +47,7 @@ from components.data.base import (
 )
 from components.data.connection import BuiltService, Credential, DataEgress, DataEndpoint
 from components.data.provisioning import SECRETS_DIR, ProvisioningJob, provisioning_job
+from components.data.replication import FlexibleSource, RdsSource
 from components.labels import instance_of
 from components.network import AwsNetwork, AzureNetwork
 from components.priorities import DATA
@@ -266,6 +267,9 @@ def role_secret_name(grant: DataGrant) -> str:
     return f"{CLUSTER_NAME}-role-{grant.consumer}"
 
 
+# TLS forced, and the seed's "TLS 1.3" in transit (every current PostgreSQL driver speaks it).
+RDS_PARAMETERS = (("rds.force_ssl", "1"), ("ssl_min_protocol_version", "TLSv1.3"))
+
 # Idempotent: each role and database is created when missing and set to the wanted state
 # otherwise. The admin is no superuser on RDS or Flexible Server: it owns a role it creates, and
 # `GRANT ... WITH SET TRUE` (PostgreSQL 16+) lets it create databases owned by that role. Only
@@ -344,11 +348,7 @@ class RdsPostgres:
             # one): the instance then refers to a name known at preview, which policy can check.
             name=f"bakhmach-{args.stack_name}-{data_settings.RDS_PARAMETER_FAMILY}",
             family=data_settings.RDS_PARAMETER_FAMILY,
-            parameters=[
-                aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
-                # The seed's "TLS 1.3" in transit; every current PostgreSQL driver speaks it.
-                aws.rds.ParameterGroupParameterArgs(name="ssl_min_protocol_version", value="TLSv1.3"),
-            ],
+            parameters=[aws.rds.ParameterGroupParameterArgs(name=k, value=v) for k, v in RDS_PARAMETERS],
             tags=net.tags,
             opts=child,
         )
@@ -408,7 +408,17 @@ class RdsPostgres:
         )
         # Roles and databases are SQL on the primary (replicas copy them), so the Job needs only it.
         return BuiltService(
-            endpoint, managed_credentials(name, args, primary.address, endpoint.egress, [primary], parent)
+            endpoint,
+            managed_credentials(name, args, primary.address, endpoint.egress, [primary], parent),
+            replication=RdsSource(
+                identifier=primary.identifier,
+                arn=primary.arn,
+                instance_class=size.aws_instance_class,
+                parameter_family=data_settings.RDS_PARAMETER_FAMILY,
+                parameters=RDS_PARAMETERS,
+                port=PORT,
+                instance=primary,
+            ),
         )
 
 
@@ -505,7 +515,20 @@ class FlexiblePostgres:
         credentials = managed_credentials(
             name, args, primary.fully_qualified_domain_name, endpoint.egress, [*servers, last], parent
         )
-        return BuiltService(endpoint, credentials)
+        source = FlexibleSource(
+            server_id=primary.id,
+            server_name=primary.name,
+            sku=size.azure_sku,
+            tier=size.azure_tier,
+            storage_gib=size.storage_gib,
+            version=data_settings.AZURE_POSTGRES_VERSION,
+            port=PORT,
+            dns_zone_id=dns_zone.id,
+            dns_zone_name=dns_zone.zone.name,
+            resource_group_name=net.resource_group_name,
+            after=(*servers, last),
+        )
+        return BuiltService(endpoint, credentials, replication=source)
 
 
 def tls13(

@@ -34,7 +34,7 @@ import hashlib
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
-from pulumi_azure_native import redisenterprise
+from pulumi_azure_native import authorization, redisenterprise
 
 from components import versions
 from components.data.azure_private import private_endpoint
@@ -52,6 +52,7 @@ from components.data.base import (
     unique_suffix,
 )
 from components.data.connection import BuiltService, Credential, DataEgress, DataEndpoint
+from components.data.replication import ElastiCacheSource, ManagedRedisSource
 from components.labels import instance_of
 from components.network import AwsNetwork, AzureNetwork
 from components.observability import exporters
@@ -70,6 +71,8 @@ AZURE_SHARED_BECAUSE = (
     "Azure Managed Redis has no per-user ACLs in its GA API: every access key has full access to the "
     "database (components/data/redis.py)"
 )
+AZURE_CLUSTERING_POLICY = "OSSCluster"
+AZURE_EVICTION_POLICY = "AllKeysLRU"
 # Room for Redis' own buffers and fork copy-on-write under a pod memory limit.
 MAXMEMORY_PERCENT_OF_LIMIT = 75
 
@@ -299,9 +302,22 @@ class ElastiCacheRedis:
             egress=DataEgress(ports=(PORT,), cidr=net.vpc_cidr),
             extra={"CLUSTER_MODE": "true"},
         )
+        source = ElastiCacheSource(
+            replication_group_id=replication.replication_group_id,
+            node_type=size.aws_node_type,
+            engine_version=data_settings.ELASTICACHE_ENGINE_VERSION,
+            parameter_family=data_settings.ELASTICACHE_PARAMETER_FAMILY,
+            shards=size.leaders,
+            replicas_per_shard=size.followers_per_leader,
+            port=PORT,
+            access_strings={g.consumer: f"on {access_rules(g)}" for g in args.grants},
+            default_password=admin_password_of(args),
+            group=replication,
+        )
         return BuiltService(
             endpoint,
             {g.consumer: Credential.own(g, passwords[g.consumer], ready=(replication,)) for g in args.grants},
+            replication=source,
         )
 
 
@@ -324,17 +340,38 @@ class AzureManagedRedis:
             tags=net.tags,
             opts=stateful(parent, spec),
         )
+        # Prod: created in an active geo-replication group (a database joins one only when it is
+        # created), listing itself; the secondary region's database links to it (components/dr).
+        geo = None
+        database_id = None
+        if spec.geo_redundant:
+            client = authorization.get_client_config_output()
+            database_id = pulumi.Output.concat(
+                "/subscriptions/",
+                client.subscription_id,
+                "/resourceGroups/",
+                net.resource_group_name,
+                "/providers/Microsoft.Cache/redisEnterprise/",
+                cluster.name,
+                "/databases/default",
+            )
+            geo = redisenterprise.DatabasePropertiesGeoReplicationArgs(
+                group_nickname=geo_group(args.stack_name),
+                linked_databases=[redisenterprise.LinkedDatabaseArgs(id=database_id)],
+            )
         database = redisenterprise.Database(
             f"{name}-database",
             cluster_name=cluster.name,
             database_name="default",
             resource_group_name=net.resource_group_name,
             client_protocol="Encrypted",
-            clustering_policy="OSSCluster",
-            eviction_policy="AllKeysLRU",
+            clustering_policy=AZURE_CLUSTERING_POLICY,
+            eviction_policy=AZURE_EVICTION_POLICY,
             port=AZURE_PORT,
             access_keys_authentication="Enabled",
-            opts=stateful(parent, spec),
+            geo_replication=geo,
+            # Azure adds each database that joins the group to this list.
+            opts=stateful(parent, spec, ignore_changes=["geoReplication.linkedDatabases"] if geo else None),
         )
         # The endpoint's connection is an operation on the cluster, which is still busy creating
         # its database: one after the other, and the lock once nothing is left to build.
@@ -373,7 +410,25 @@ class AzureManagedRedis:
             )
             for g in args.grants
         }
-        return BuiltService(endpoint, shared)
+        source = None
+        if database_id is not None:
+            source = ManagedRedisSource(
+                database_id=database_id,
+                group_nickname=geo_group(args.stack_name),
+                sku=size.azure_sku,
+                high_availability=size.followers_per_leader > 0,
+                clustering_policy=AZURE_CLUSTERING_POLICY,
+                eviction_policy=AZURE_EVICTION_POLICY,
+                port=AZURE_PORT,
+                access_key=access_key,
+                database=database,
+            )
+        return BuiltService(endpoint, shared, replication=source)
+
+
+def geo_group(stack_name: str) -> str:
+    """The active geo-replication group's nickname, the same in every member."""
+    return f"bakhmach-{stack_name}-cache"
 
 
 BACKENDS: dict[Backend, DataBackend[RedisSize]] = {
