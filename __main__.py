@@ -25,3 +25,6 @@ if platform.failover is not None:
     pulumi.export("dnsZone", platform.failover.zone_name)
     if platform.failover.fqdn is not None:
         pulumi.export("failoverName", platform.failover.fqdn)
+if platform.recovery is not None:
+    # Everything a failover needs (components/dr): `hubctl dr drill --outputs` reads it.
+    pulumi.export("dr", platform.recovery.built.output)

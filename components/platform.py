@@ -22,6 +22,7 @@ from components.context_namespace import ContextNamespace, ContextNamespaceArgs
 from components.context_service import ContextService, ContextServiceArgs
 from components.data import BuiltData, DataLayer, DataLayerArgs
 from components.data.connection import DATA_NAMESPACE
+from components.dr import DisasterRecovery, RegionSide, recovery_for
 from components.labels import PLATFORM_CONTEXT
 from components.observability import (
     TELEMETRY_ACCESS,
@@ -33,7 +34,7 @@ from components.observability import (
 from components.observability.exporters import data_scrape_targets
 from components.priorities import PLATFORM, PriorityClasses, PriorityClassesArgs
 from components.sealed_secrets import SealedSecrets, SealedSecretsArgs, TeamSecrets, TeamSecretsArgs
-from settings.data import DataLayerSpec
+from settings.data import DATA_SERVICES, DataLayerSpec
 from settings.model import StackSettings
 from settings.observability import ObservabilitySpec
 from settings.sealed_secrets import SealedSecretSpec
@@ -64,6 +65,8 @@ class Platform:
     # Prod: the secondary region's cluster and platform, and the failover name in front of both.
     secondary: InCluster | None = None
     failover: DnsFailover | None = None
+    # Prod: the data copied to the secondary region, and the `dr` output (components/dr).
+    recovery: DisasterRecovery | None = None
 
 
 def build_cluster(settings: StackSettings, stack_name: str, *, secondary: bool = False) -> Cluster:
@@ -91,6 +94,8 @@ def build_in_cluster(
     prefix: str = "",
     data_spec: DataLayerSpec | None = None,
     team_secrets: tuple[SealedSecretSpec, ...] = (),
+    replica_data: BuiltData | None = None,
+    priorities: PriorityClasses | None = None,
 ) -> InCluster:
     """Everything in-cluster, on `cluster`'s provider. `prefix` keeps a second cluster's names unique.
     The data layer is the primary cluster's. Every cluster runs a Sealed Secrets controller and
@@ -98,9 +103,7 @@ def build_in_cluster(
     keys (docs/SECRETS.md, "Backing up and restoring the sealing keys")."""
     in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
     # Every workload names one of these classes; a pod naming a missing class is refused.
-    priorities = PriorityClasses(
-        f"{prefix}priorities", PriorityClassesArgs(environment=settings.environment), opts=in_cluster
-    )
+    priorities = priorities or cluster_priorities(settings, cluster, prefix)
     addons = ClusterAddons(f"{prefix}addons", ClusterAddonsArgs(cloud=settings.cloud), opts=in_cluster)
     sealed_secrets = SealedSecrets(
         f"{prefix}sealed-secrets",
@@ -129,9 +132,13 @@ def build_in_cluster(
             opts=in_cluster,
         )
         built = data.built
+    # A cluster without the data layer (prod's secondary) connects to its region's copies.
+    connect = built or replica_data
     namespaces: dict[str, ContextNamespace] = {}
     for context in settings.contexts:
         consumer = data_spec.consumer(context.slug) if data_spec else None
+        # Without the data layer's spec (the secondary region): whatever the copies hold for it.
+        needs = consumer.needs if consumer else DATA_SERVICES
         namespaces[context.slug] = ContextNamespace(
             f"{prefix}ns-{context.slug}",
             ContextNamespaceArgs(
@@ -140,7 +147,7 @@ def build_in_cluster(
                 environment=settings.environment,
                 pod_security_version=settings.kubernetes_minor,
                 services=tuple(s for s in services if s.context == context.slug),
-                data=built.access(consumer.namespace, consumer.needs) if built and consumer else (),
+                data=connect.access(context.slug, needs) if connect and needs else (),
                 telemetry=TELEMETRY_ACCESS,
             ),
             opts=in_cluster,
@@ -170,7 +177,7 @@ def build_in_cluster(
                 # The namespace's objects, its data Secrets among them, the PriorityClasses, and
                 # the teams' SealedSecrets where the service mounts one.
                 namespace_dependencies=(namespace, *priorities.ready, *([team] if team and spec.secrets else [])),
-                data=built.access(spec.context, spec.data_needs) if built else (),
+                data=connect.access(spec.context, spec.data_needs) if connect else (),
                 hpa_dependencies=tuple(addons.hpa_dependencies),
                 vpa_dependencies=tuple(addons.vpa_dependencies),
                 extra_env=service_telemetry_env(spec, observability),
@@ -222,6 +229,19 @@ def _regional(cluster: Cluster) -> RegionalCluster:
     return RegionalCluster(scope=cluster.scope, provider=cluster.provider, network=cluster.network)
 
 
+def cluster_priorities(settings: StackSettings, cluster: Cluster, prefix: str = "") -> PriorityClasses:
+    return PriorityClasses(
+        f"{prefix}priorities",
+        PriorityClassesArgs(environment=settings.environment),
+        opts=pulumi.ResourceOptions(providers={"kubernetes": cluster.provider}),
+    )
+
+
+def _side(cluster: Cluster, scheduling: tuple[pulumi.Resource, ...] = ()) -> RegionSide:
+    assert cluster.scope is not None and cluster.network is not None
+    return RegionSide(scope=cluster.scope, network=cluster.network, provider=cluster.provider, scheduling=scheduling)
+
+
 def build_platform(stack: StackSpec, stack_name: str) -> Platform:
     settings = stack.settings
     primary = build_in_cluster(
@@ -237,13 +257,29 @@ def build_platform(stack: StackSpec, stack_name: str) -> Platform:
     if settings.cloud_cluster.secondary_region(settings.cloud) is not None:
         # resolve_stack allows a secondary region in prod only, and requires its DNS zone there.
         secondary_cluster = build_cluster(settings, stack_name, secondary=True)
-        # The secondary region runs no data layer yet: its observability sees no data services.
+        prefix = f"{secondary_cluster.region}-"
+        # The secondary's classes first: the copies' provisioning Jobs run there (components/dr).
+        secondary_priorities = cluster_priorities(settings, secondary_cluster, prefix)
+        platform.recovery = recovery_for(
+            stack_name,
+            stack.dr,
+            settings.cloud_cluster.dns,
+            _side(primary.cluster),
+            _side(secondary_cluster, tuple(secondary_priorities.ready)),
+            primary.data.built if primary.data else None,
+            settings.kubernetes_minor,
+            settings.protect_stateful,
+        )
+        # The secondary region runs no data layer: its services connect to the copies there
+        # (read-only until promotion), and its observability sees no in-cluster data services.
         platform.secondary = build_in_cluster(
             settings,
             secondary_cluster,
             replace(stack.observability, in_cluster_data=()),
-            prefix=f"{secondary_cluster.region}-",
+            prefix=prefix,
             team_secrets=stack.sealed_secrets,
+            replica_data=platform.recovery.built.data if platform.recovery else None,
+            priorities=secondary_priorities,
         )
         assert settings.cloud_cluster.dns is not None
         platform.failover = DnsFailover(

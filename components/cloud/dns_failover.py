@@ -49,6 +49,10 @@ EXTERNAL_DNS_NAMESPACE = "kube-system"
 EXTERNAL_DNS_SA = "external-dns"
 HEALTH_INTERVAL_SECONDS = 10
 FAILOVER_TTL_SECONDS = 30
+# Consecutive failed probes before a region is declared down: Route 53's failure threshold, and
+# Traffic Manager's tolerated failures (it fails over on the next one).
+ROUTE53_FAILURE_THRESHOLD = 3
+TRAFFIC_MANAGER_TOLERATED_FAILURES = 2
 
 
 @dataclass(frozen=True)
@@ -187,7 +191,7 @@ class Route53Failover:
                 resource_path=settings.health_check_path,
                 enable_sni=True,
                 request_interval=HEALTH_INTERVAL_SECONDS,
-                failure_threshold=3,
+                failure_threshold=ROUTE53_FAILURE_THRESHOLD,
                 tags={**scope.tags, "Name": origin.hostname},
                 opts=pulumi.ResourceOptions.merge(
                     global_opts, pulumi.ResourceOptions(depends_on=[origin.published_by])
@@ -332,7 +336,7 @@ class TrafficManagerFailover:
                 path=settings.health_check_path,
                 interval_in_seconds=HEALTH_INTERVAL_SECONDS,
                 timeout_in_seconds=5,
-                tolerated_number_of_failures=2,
+                tolerated_number_of_failures=TRAFFIC_MANAGER_TOLERATED_FAILURES,
             ),
             tags=scope.tags,
             opts=child,

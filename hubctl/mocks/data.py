@@ -43,3 +43,25 @@ register_call(
     "azure-native:storage:listStorageAccountKeys",
     lambda args: {"keys": [{"keyName": "key1", "value": "offline-password", "permissions": "FULL"}]},
 )
+
+# Disaster recovery (components/dr): the identifiers the `dr` output and the copies refer to.
+register_state(
+    "aws:rds/instance:Instance",
+    lambda a: {
+        "arn": f"arn:aws:rds:offline:000000000000:db:{a.inputs.get('identifier') or a.name}",
+        "address": f"{a.name}.offline.rds.amazonaws.com",
+    },
+)
+register_state(
+    "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup",
+    lambda a: {"globalReplicationGroupId": f"ldgnf-{a.inputs.get('globalReplicationGroupIdSuffix')}"},
+)
+register_state(
+    "aws:msk/replicator:Replicator", lambda a: {"arn": f"arn:aws:kafka:offline:000000000000:replicator/{a.name}"}
+)
+register_state("aws:sns/topic:Topic", lambda a: {"arn": f"arn:aws:sns:offline:000000000000:{a.inputs.get('name')}"})
+register_state(
+    "aws:backup/vault:Vault",
+    lambda a: {"arn": f"arn:aws:backup:offline:000000000000:backup-vault:{a.inputs.get('name')}"},
+)
+register_state("azure-native:dataprotection:BackupVault", lambda a: {"name": a.inputs.get("vaultName") or a.name})
