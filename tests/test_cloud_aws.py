@@ -235,7 +235,12 @@ def test_workloads_with_aws_access_use_pod_identity(environment: str) -> None:
     for role in of_type(plan, "aws:iam/role:Role"):
         trust = json.loads(role.inputs["assumeRolePolicy"])
         principal = trust["Statement"][0]["Principal"]["Service"]
-        assert principal in {"pods.eks.amazonaws.com", "eks.amazonaws.com", "ec2.amazonaws.com"}
+        # Pods, EKS and its nodes; in prod also the services that copy data to the secondary
+        # region (AWS Backup, S3 replication, MSK Replicator: components/dr).
+        services = {"pods.eks.amazonaws.com", "eks.amazonaws.com", "ec2.amazonaws.com"}
+        if environment == "prod":
+            services |= {"backup.amazonaws.com", "s3.amazonaws.com", "kafka.amazonaws.com"}
+        assert principal in services
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)

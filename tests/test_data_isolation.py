@@ -148,17 +148,26 @@ def test_redis_users_reach_their_own_keys_only_where_the_backend_has_acls(any_pl
         assert set(one(any_plan, "Secret", "redis-acl", "data")["stringData"]) == {"user.acl"}
         assert cluster["metadata"]["annotations"]["bakhmach.io/acl-users"] == ",".join(sorted(prefixes))
     elif users:
-        by_name = {u.inputs["userName"]: u.inputs for u in users}
-        assert by_name.pop("default")["accessString"].startswith("off ")
-        assert set(by_name) == set(prefixes)
-        for namespace, user in by_name.items():
-            prefix = prefixes[namespace]
-            assert user["accessString"] == f"on ~{prefix}* &{prefix}* +@all -@admin -@dangerous"
-        (group,) = of_type(any_plan, "aws:elasticache/userGroup:UserGroup")
-        assert sorted(group.inputs["userIds"]) == sorted(u.inputs["userId"] for u in users)
-        (replication,) = of_type(any_plan, "aws:elasticache/replicationGroup:ReplicationGroup")
-        assert replication.inputs["userGroupIds"] == [group.inputs["userGroupId"]]
-        assert "authToken" not in replication.inputs
+        # Users are regional: prod's secondary region (the Global Datastore member) has the same.
+        regions = {u.provider for u in users}
+        assert len(regions) == (2 if any_plan.stack == "prod" else 1)
+        for region in regions:
+            mine = [u for u in users if u.provider == region]
+            by_name = {u.inputs["userName"]: u.inputs for u in mine}
+            assert by_name.pop("default")["accessString"].startswith("off ")
+            assert set(by_name) == set(prefixes)
+            for namespace, user in by_name.items():
+                prefix = prefixes[namespace]
+                assert user["accessString"] == f"on ~{prefix}* &{prefix}* +@all -@admin -@dangerous"
+            (group,) = [g for g in of_type(any_plan, "aws:elasticache/userGroup:UserGroup") if g.provider == region]
+            assert sorted(group.inputs["userIds"]) == sorted(u.inputs["userId"] for u in mine)
+            (replication,) = [
+                r
+                for r in of_type(any_plan, "aws:elasticache/replicationGroup:ReplicationGroup")
+                if r.provider == region
+            ]
+            assert replication.inputs["userGroupIds"] == [group.inputs["userGroupId"]]
+            assert "authToken" not in replication.inputs
     else:
         assert of_type(any_plan, "azure-native:redisenterprise:Database"), "a Redis backend the test does not know"
         scopes = {
@@ -183,14 +192,23 @@ def test_kafka_users_reach_their_own_topics_groups_and_transactions_only(any_pla
             secret = user["spec"]["authentication"]["password"]["valueFrom"]["secretKeyRef"]["name"]
             assert secret == f"kafka-user-{namespace}"
         return
-    # MSK: a SCRAM secret per consumer (and the ACL Job's admin), every ACL on the consumer's prefix.
+    # MSK: a SCRAM secret per consumer (and the ACL Job's admin), every ACL on the consumer's prefix;
+    # prod's copy in the secondary region (components/dr) has the same logins and ACLs.
     secrets = {r.inputs["namePrefix"] for r in of_type(any_plan, "aws:secretsmanager/secret:Secret")}
     stack = any_plan.stack
-    assert secrets == {f"AmazonMSK_{stack}-kafka-{name}-" for name in [*prefixes, "admin"]}
-    (association,) = of_type(any_plan, "aws:msk/scramSecretAssociation:ScramSecretAssociation")
-    assert len(association.inputs["secretArnLists"]) == len(prefixes) + 1
-    (job,) = k8s(any_plan, "Job", "kafka-acls", "data")
-    script = job["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+    clusters = [stack, f"{stack}-dr"] if stack == "prod" else [stack]
+    assert secrets == {f"AmazonMSK_{c}-kafka-{name}-" for c in clusters for name in [*prefixes, "admin"]}
+    associations = of_type(any_plan, "aws:msk/scramSecretAssociation:ScramSecretAssociation")
+    assert [len(a.inputs["secretArnLists"]) for a in associations] == [len(prefixes) + 1] * len(clusters)
+    jobs = [
+        j
+        for name in ("kafka-acls", "kafka-dr-acls")
+        for provider in {r.urn for r in of_type(any_plan, "pulumi:providers:kubernetes")}
+        for j in k8s(any_plan, "Job", name, "data", provider=provider)
+    ]
+    assert len(jobs) == len(clusters)
+    scripts = {j["spec"]["template"]["spec"]["containers"][0]["command"][-1] for j in jobs}
+    (script,) = scripts  # the same ACLs in both regions
     grants = re.findall(
         r"--allow-principal 'User:([^']+)' --resource-pattern-type prefixed --[a-z-]+ '([^']+)'", script
     )

@@ -14,15 +14,20 @@ import pytest
 from hubctl.plan import REPO_ROOT, Plan
 from settings import SettingsError, load_settings, resolve_stack
 from settings.data import FLEXIBLE_SERVER_STORAGE_GIB, SIZES, resolve_data_layer
-from tests.planning import STACKS, k8s, of_type, one, planned, resource, resource_options
+from tests.planning import STACKS, k8s, of_type, one, planned, primary_provider, resource, resource_options
 
 AWS_STACKS = [("staging", "aws"), ("prod", "aws")]
 AZURE_STACKS = [("staging", "azure"), ("prod", "azure")]
 GENERATED = "offline-password"  # what the mocks answer for every generated password and key
 
 
+def layer(plan: Plan, type_: str):  # type: ignore[no-untyped-def]
+    """The data layer's own resources of a type (prod's copies in the other region are components/dr's)."""
+    return [r for r in of_type(plan, type_) if r.name.startswith("data-")]
+
+
 def only(plan: Plan, type_: str):  # type: ignore[no-untyped-def]
-    found = [r for r in of_type(plan, type_) if not re.search(r"-replica-\d+$", r.name)]
+    found = [r for r in layer(plan, type_) if not re.search(r"-replica-\d+$", r.name)]
     assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
     return found[0]
 
@@ -76,7 +81,7 @@ def test_aws_postgres_is_rds_multi_az_with_two_replicas_pitr_and_encryption(stac
     assert i["multiAz"] is True and i["storageEncrypted"] is True and i["publiclyAccessible"] is False
     assert i["backupRetentionPeriod"] == 30 and i["deletionProtection"] is True
     assert i["password"] == "[secret]" and primary.protect
-    replicas = [r for r in of_type(plan, "aws:rds/instance:Instance") if r is not primary]
+    replicas = [r for r in layer(plan, "aws:rds/instance:Instance") if r is not primary]
     assert len(replicas) == 2
     assert all(r.inputs["replicateSourceDb"] == i["identifier"] and r.protect for r in replicas)
     params = only(plan, "aws:rds/parameterGroup:ParameterGroup").inputs["parameters"]
@@ -113,7 +118,7 @@ def test_aws_kafka_is_msk_three_brokers_three_zones_tls_and_encrypted(stack: str
     assert i["encryptionInfo"]["encryptionAtRestKmsKeyArn"]
     assert i["clientAuthentication"]["sasl"]["scram"] is True and i["clientAuthentication"]["unauthenticated"] is False
     assert i["kafkaVersion"].endswith(".kraft") and msk.protect
-    secrets = of_type(plan, "aws:secretsmanager/secret:Secret")
+    secrets = layer(plan, "aws:secretsmanager/secret:Secret")
     assert secrets  # one per SCRAM login (tests/test_data_isolation.py)
     for scram in secrets:
         # MSK reads only AmazonMSK_* secrets; a prefix (not a fixed name) survives the recovery window.
@@ -142,13 +147,13 @@ def test_azure_postgres_is_zone_redundant_flexible_server_with_replicas(stack: s
     assert i["backup"]["backupRetentionDays"] == 30
     assert i["backup"]["geoRedundantBackup"] == ("Enabled" if stack == "prod" else "Disabled")
     assert i["administratorLoginPassword"] == "[secret]" and server.protect
-    replicas = [r for r in of_type(plan, "azure-native:dbforpostgresql:Server") if r is not server]
+    replicas = [r for r in layer(plan, "azure-native:dbforpostgresql:Server") if r is not server]
     assert len(replicas) == 2 and all(r.inputs["createMode"] == "Replica" for r in replicas)
     # <name>.postgres.database.azure.com is shared by every tenant: a random suffix keeps it free.
     assert re.fullmatch(rf"bakhmach-{stack}-pg-[a-z0-9]+", i["serverName"])
     assert sorted(r.inputs["serverName"] for r in replicas) == [f"{i['serverName']}-r1", f"{i['serverName']}-r2"]
     # TLS 1.3 minimum on every server, primary and replicas ("TLS 1.3" in the seed).
-    tls = of_type(plan, "azure-native:dbforpostgresql:Configuration")
+    tls = layer(plan, "azure-native:dbforpostgresql:Configuration")
     assert {(c.inputs["configurationName"], c.inputs["value"]) for c in tls} == {
         ("ssl_min_protocol_version", "TLSv1.3")
     }
@@ -163,7 +168,7 @@ def test_flexible_servers_have_a_premium_ssd_size_and_autogrow_on_every_server(s
     """Premium SSD takes only fixed disk sizes; a replica's disk must match its primary's, and
     autogrow on the primary requires it on the replicas (Microsoft's read-replica docs)."""
     plan = planned(stack, cloud)
-    servers = of_type(plan, "azure-native:dbforpostgresql:Server")
+    servers = layer(plan, "azure-native:dbforpostgresql:Server")
     assert len(servers) == 3
     options = resource_options(stack, cloud)
     for server in servers:
@@ -413,8 +418,8 @@ def test_azure_data_cannot_be_deleted_outside_the_stack_either(stack: str, cloud
     plan = planned(stack, cloud)
     locks = {r.name: r for r in of_type(plan, "azure-native:authorization:ManagementLockByScope")}
     guarded = {
-        "data-postgres-delete-lock": [r.urn for r in of_type(plan, "azure-native:dbforpostgresql:Server")],
-        "data-redis-delete-lock": [r.urn for r in of_type(plan, "azure-native:redisenterprise:RedisEnterprise")],
+        "data-postgres-delete-lock": [r.urn for r in layer(plan, "azure-native:dbforpostgresql:Server")],
+        "data-redis-delete-lock": [r.urn for r in layer(plan, "azure-native:redisenterprise:RedisEnterprise")],
     }
     assert set(guarded) <= set(locks)
     for lock_name, servers in guarded.items():
@@ -443,7 +448,11 @@ def test_connection_secrets_keep_the_identity_they_had_when_the_data_layer_made_
         if "bakhmach.io/data-service" in (r.inputs["metadata"].get("labels") or {})
     ]
     assert secrets
-    for secret in secrets:
+    # Prod's secondary region connects to the copies there (components/dr): new Secrets, no alias.
+    primary = primary_provider(plan)
+    for secret in (s for s in secrets if s.provider != primary):
+        assert options[secret.urn]["aliases"] == [], secret.name
+    for secret in (s for s in secrets if s.provider == primary):
         namespace, name = secret.inputs["metadata"]["namespace"], secret.inputs["metadata"]["name"]
         service = name.removeprefix("data-")
         former = (
@@ -461,7 +470,8 @@ def test_the_provisioning_jobs_scripts_pass_shellcheck(tmp_path) -> None:  # typ
         for r in of_type(planned("prod", "aws"), "kubernetes:batch/v1:Job")
         if r.inputs["metadata"]["namespace"] == "data"
     ]
-    assert {j["metadata"]["name"] for j in jobs} == {"postgres-roles", "kafka-acls"}
+    # The data layer's, and prod's ACL Job for the Kafka copy in the secondary region (components/dr).
+    assert {j["metadata"]["name"] for j in jobs} == {"postgres-roles", "kafka-acls", "kafka-dr-acls"}
     for job in jobs:
         (container,) = job["spec"]["template"]["spec"]["containers"]
         assert container["command"][:2] == ["sh", "-c"]

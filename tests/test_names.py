@@ -75,6 +75,19 @@ RULES: dict[str, Rule] = {
     # Bucket names: 3-63 lowercase letters, digits, hyphens, dots; the provider adds 26 to a prefix.
     "aws:s3/bucket:Bucket": Rule("bucketPrefix", 3, 63, r"[a-z0-9][a-z0-9.-]*", prefix_suffix=26),
     "aws:route53/zone:Zone": Rule("name", 1, 253, DNS_LABELS),
+    # Disaster recovery (components/dr): AWS Backup vault, plan and selection names (Backup API:
+    # vault 2-50, plan and selection 1-50, letters, digits, hyphens, underscores; a plan's also
+    # dots), the SNS topic (1-256 of letters, digits, hyphens, underscores), MSK Replicator's name
+    # (CreateReplicator: 1-128, `^[0-9A-Za-z][0-9A-Za-z-]{0,}$`), and the Global Datastore's suffix
+    # (ElastiCache adds a region prefix; kept within a replication group id's 40).
+    "aws:backup/vault:Vault": Rule("name", 2, 50, r"[a-zA-Z0-9_-]+"),
+    "aws:backup/plan:Plan": Rule("name", 1, 50, r"[a-zA-Z0-9_.-]+"),
+    "aws:backup/selection:Selection": Rule("name", 1, 50, r"[a-zA-Z0-9_.-]+"),
+    "aws:sns/topic:Topic": Rule("name", 1, 256, r"[A-Za-z0-9_-]+"),
+    "aws:msk/replicator:Replicator": Rule("replicatorName", 1, 128, r"[0-9A-Za-z][0-9A-Za-z-]*"),
+    "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": Rule(
+        "globalReplicationGroupIdSuffix", 1, 34, LOWER_HYPHEN
+    ),
     # ---- Azure ------------------------------------------------------------------------------
     "azure-native:resources:ResourceGroup": Rule("resourceGroupName", 1, 90, r"[-\w._()]*[-\w_()]"),
     "azure-native:network:VirtualNetwork": Rule("virtualNetworkName", 2, 64, AZ_80),
@@ -107,6 +120,11 @@ RULES: dict[str, Rule] = {
     "azure-native:storage:StorageAccount": Rule("accountName", 3, 24, r"[a-z0-9]+"),
     "azure-native:storage:BlobContainer": Rule("containerName", 3, 63, r"[a-z0-9](?!.*--)[a-z0-9-]*[a-z0-9]"),
     "azure-native:trafficmanager:Profile": Rule("profileName", 1, 63, r"[A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9]"),
+    # Azure Backup (components/dr): a vault is 2-50 letters, digits and hyphens starting with a
+    # letter; policies and instances are kept to the same alphabet.
+    "azure-native:dataprotection:BackupVault": Rule("vaultName", 2, 50, r"[a-zA-Z][a-zA-Z0-9-]*"),
+    "azure-native:dataprotection:BackupPolicy": Rule("backupPolicyName", 3, 50, r"[a-zA-Z][a-zA-Z0-9-]*"),
+    "azure-native:dataprotection:BackupInstance": Rule("backupInstanceName", 3, 50, r"[a-zA-Z][a-zA-Z0-9-]*"),
 }
 # Cloud resources with no name of their own (a parent's name, an id, or a fixed name): tags only.
 NAMELESS = {
@@ -122,6 +140,10 @@ NAMELESS = {
     "aws:ec2/vpc:Vpc",
     "aws:ec2/vpcPeeringConnection:VpcPeeringConnection",
     "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter",
+    "aws:ec2/peeringConnectionOptions:PeeringConnectionOptions",
+    "aws:msk/clusterPolicy:ClusterPolicy",
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
     "aws:eks/addon:Addon",  # the add-on's AWS name
     "aws:eks/podIdentityAssociation:PodIdentityAssociation",
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",

@@ -41,6 +41,7 @@ from .common import (
     stack_environment,
     stack_policy,
 )
+from .dr import global_datastore_primary
 from .network import public_entry_points
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
@@ -247,6 +248,15 @@ def _check_cache_ha(args: StackValidationArgs, report: ReportViolation) -> None:
     for group in of_type(args.resources, ELASTICACHE_RG):
         nodes, replicas = _elasticache_nodes(group.props)
         label = f"ElastiCache {group.name}"
+        if has_key(group.props, "globalReplicationGroupId"):
+            # A Global Datastore member has its primary's shards and its own replicas.
+            primary = global_datastore_primary(group, args.resources)
+            if primary is None:
+                report(f"{label}: a Global Datastore member whose primary the stack does not build", group.urn)
+                continue
+            shards = as_number(primary.props.get("numNodeGroups")) or 1.0
+            replicas = as_number(group.props.get("replicasPerNodeGroup")) or 0.0
+            nodes = shards * (1 + replicas)
         if nodes < wanted:
             report(
                 f"{label}: {nodes:g} node(s); the seed's Redis cluster has {wanted} (master-replica pairs)", group.urn
@@ -317,6 +327,8 @@ def _check_eviction(args: StackValidationArgs, report: ReportViolation) -> None:
     wanted = seed.REDIS_EVICTION_POLICY
     groups = of_type(args.resources, ELASTICACHE_PARAMETER_GROUP)
     for cache in of_type(args.resources, ELASTICACHE_RG):
+        if has_key(cache.props, "globalReplicationGroupId") and global_datastore_primary(cache, args.resources):
+            continue  # ElastiCache derives a Global Datastore member's parameter group from its primary's
         mine = [g for g in groups if _references(cache, g, "parameterGroupName", ("name",))]
         if not mine:
             report(

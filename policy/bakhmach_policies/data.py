@@ -137,11 +137,17 @@ def _storage_services_encrypted(p: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _unless_global_member(check: Check) -> Check:
+    """An ElastiCache Global Datastore member inherits its encryption from the global datastore, so
+    from its primary, which this checks (dr-cross-region-copies checks the membership)."""
+    return lambda p: None if has_key(p, "globalReplicationGroupId") else check(p)
+
+
 AT_REST: dict[str, list[Check]] = {
     RDS_INSTANCE: [_require_true("storageEncrypted")],
     RDS_CLUSTER: [_require_true("storageEncrypted")],
     DOCDB_CLUSTER: [_require_true("storageEncrypted")],
-    ELASTICACHE_RG: [_require_true("atRestEncryptionEnabled")],
+    ELASTICACHE_RG: [_unless_global_member(_require_true("atRestEncryptionEnabled"))],
     EBS_VOLUME: [_require_true("encrypted")],
     EKS_CLUSTER: [_eks_secrets_encrypted],
     AKS_CLUSTER: [_aks_secrets_encrypted],
@@ -203,7 +209,7 @@ def _https_only(p: Mapping[str, Any]) -> str | None:
 
 
 IN_TRANSIT: dict[str, list[Check]] = {
-    ELASTICACHE_RG: [_elasticache_tls],
+    ELASTICACHE_RG: [_unless_global_member(_elasticache_tls)],
     MSK_CLUSTER: [
         _equals(("encryptionInfo", "encryptionInTransit", "clientBroker"), ("TLS",), absent_ok=True),
         lambda p: (

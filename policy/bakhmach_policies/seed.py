@@ -84,6 +84,10 @@ REDIS_NODES = {"dev": 6, "staging": 6, "prod": 6}
 REDIS_EVICTION_POLICY = "allkeys-lru"
 # "RPO: 5 minutes": the longest a committed write may wait before it is archived.
 RPO_SECONDS = 300
+# "RTO: 15 minutes"; the DR backups: "Frequency: Every 6 hours", "Retention: 90 days".
+RTO_SECONDS = 900
+DR_SNAPSHOT_HOURS = 6
+DR_RETENTION_DAYS = 90
 
 # "Multi-region: Active-active failover" and "DNS failover to secondary region (< 1 min)": the
 # time a health check takes to declare a region down plus the record's TTL.
