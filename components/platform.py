@@ -264,9 +264,10 @@ def build_platform(stack: StackSpec, stack_name: str) -> Platform:
             stack_name,
             stack.dr,
             settings.cloud_cluster.dns,
-            _side(primary.cluster),
+            _side(primary.cluster, tuple(primary.priorities.ready) if primary.priorities else ()),
             _side(secondary_cluster, tuple(secondary_priorities.ready)),
             primary.data.built if primary.data else None,
+            stack.data,
             settings.kubernetes_minor,
             settings.protect_stateful,
         )

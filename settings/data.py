@@ -15,13 +15,16 @@ with a message naming the key, the bad value and what is allowed, before anythin
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from settings import seed
 from settings.seed import Cloud, Environment
+
+if TYPE_CHECKING:
+    from settings.dr import DrSpec
 
 DataService = seed.DataServiceName
 DATA_SERVICES: tuple[DataService, ...] = ("postgres", "mongo", "redis", "kafka")
@@ -266,6 +269,8 @@ class DataLayerSpec:
     sizes: EnvironmentDataSizes
     # Every namespace that uses a data service, in namespace order.
     consumers: tuple[DataConsumer, ...]
+    # Prod: the copies in the secondary region, which the in-cluster services are exposed to.
+    dr: DrSpec | None = None
 
     @property
     def in_cluster(self) -> tuple[DataService, ...]:

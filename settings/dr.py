@@ -179,6 +179,12 @@ def flexible_replica_problem(tier: str) -> str | None:
     return None
 
 
+# The private DNS zone both regions resolve (AWS private hosted zone associated with both VPCs,
+# Azure private DNS zone linked to both VNets): the in-cluster data services' members are published
+# there for the other region. `.internal` is reserved for private use (ICANN, 2024).
+DR_DNS_ZONE = "bakhmach.internal"
+
+
 @dataclass(frozen=True)
 class DrSpec:
     """Prod's disaster recovery, resolved: where, how often, how long, and over which backends."""
@@ -195,6 +201,18 @@ class DrSpec:
     retention_days: int
     pitr_days: int
     backends: dict[DataService, Backend]
+
+    @property
+    def dns_zone(self) -> str:
+        return DR_DNS_ZONE
+
+    def endpoint(self, name: str, region: str) -> str:
+        """The private name an in-cluster data service's member is reached at from the other region
+        (an internal load balancer, published in the private zone both regions resolve)."""
+        return f"{name}.{region}.{DR_DNS_ZONE}"
+
+    def other_cidr(self, region: str) -> str:
+        return self.secondary_cidr if region == self.primary_region else self.primary_cidr
 
     @property
     def aws_backup_schedule(self) -> str:

@@ -65,7 +65,8 @@ def resolve_stack(settings: StackSettings, source: str, sealed_secrets: Path | N
     if data is not None:
         # The archive interval is what each backend's archiving waits at most (settings/dr.py).
         interval = settings.dr.archive_interval_minutes
-        data = replace(data, components={s: replace(c, rpo_minutes=interval) for s, c in data.components.items()})
+        components = {s: replace(c, rpo_minutes=interval) for s, c in data.components.items()}
+        data = replace(data, components=components, dr=dr)
     observability = None
     try:
         observability = resolve_observability(

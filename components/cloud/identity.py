@@ -141,6 +141,8 @@ class AzureRole:
     READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
     # Read, write and delete blobs (no account keys).
     STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+    # Read blobs only (prod's other region replays the WAL archive).
+    STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
     # AKS writes its API server's record into a private DNS zone it was given.
     PRIVATE_DNS_ZONE_CONTRIBUTOR = "b12aa53e-6015-4669-85d0-8515ebb3ae7f"
 

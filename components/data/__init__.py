@@ -30,7 +30,7 @@ from components.network import AwsNetwork, CloudNetwork
 from settings.data import DataLayerSpec, DataService
 from settings.quantity import MI, cpu_millicores, format_cpu, format_memory, memory_bytes
 
-__all__ = ["BuiltData", "DataAccess", "DataEgress", "DataLayer", "DataLayerArgs"]
+__all__ = ["BuiltData", "DataAccess", "DataEgress", "DataLayer", "DataLayerArgs", "namespace_size"]
 
 # Room in the data namespace for what runs beside the members: exporters, backup agents,
 # Strimzi's entity operator, init containers, rollout surge.
@@ -49,7 +49,7 @@ class DataLayerArgs:
     scheduling: tuple[pulumi.Resource, ...] = ()
 
 
-def _namespace_size(spec: DataLayerSpec) -> dict[str, str]:
+def namespace_size(spec: DataLayerSpec) -> dict[str, str]:
     s = spec.sizes
     members: list[tuple[int, str, str, int]] = []  # count, cpu, memory, storage GiB
     if spec.components["postgres"].backend == "in-cluster":
@@ -73,6 +73,21 @@ def _namespace_size(spec: DataLayerSpec) -> dict[str, str]:
         "limits_memory": format_memory(mem),
         "storage": f"{storage}Gi",
     }
+
+
+def _other_region(spec: DataLayerSpec) -> tuple[int, dict[int, str]]:
+    """Prod: the in-cluster members the other region replicates with, each behind an internal load
+    balancer, and the ports it uses (components/data/cross_region.py)."""
+    balancers, ports = 0, dict[int, str]()
+    if spec.dr is None:
+        return balancers, ports
+    if spec.components["mongo"].backend == "in-cluster":
+        balancers += spec.sizes.mongo.members
+        ports[mongo.PORT] = spec.dr.secondary_cidr
+    if spec.components["kafka"].backend == "in-cluster":
+        balancers += spec.sizes.kafka.brokers + 1  # and the bootstrap
+        ports[kafka.MIRROR_PORT] = spec.dr.secondary_cidr
+    return balancers, ports
 
 
 @dataclass(frozen=True)
@@ -146,6 +161,7 @@ class DataLayer(pulumi.ComponentResource):
             for grant in spec.grants(grant_service):
                 consumers.setdefault(_IN_CLUSTER_PORTS[grant_service], set()).add(grant.consumer)
         # The namespace also runs the provisioning Jobs of the managed services, so it always exists.
+        balancers, other_region = _other_region(spec)
         namespace = DataNamespace(
             f"{name}-namespace",
             DataNamespaceArgs(
@@ -154,7 +170,9 @@ class DataLayer(pulumi.ComponentResource):
                 pod_security_version=args.pod_security_version,
                 operator_namespace=OPERATOR_NAMESPACE,
                 consumers={port: tuple(sorted(ns)) for port, ns in consumers.items()},
-                **_namespace_size(spec),
+                **namespace_size(spec),
+                load_balancers=balancers,
+                other_region=other_region,
             ),
             opts=child,
         )
@@ -204,6 +222,7 @@ class DataLayer(pulumi.ComponentResource):
                     network=args.network,
                     backup=location,
                     backup_dependencies=location.dependencies if location else (),
+                    dr=spec.dr,
                 ),
                 opts=child,
             )

@@ -67,6 +67,8 @@ class BackupLocation:
     azure_client_id: pulumi.Output[str] | None = None
     # What must exist before the agent starts: its identity's binding, or its Secret.
     dependencies: tuple[pulumi.Resource, ...] = ()
+    # Azure: the storage account's id (prod's other region reaches it through an endpoint of its own).
+    account_id: pulumi.Output[str] | None = None
 
     def destination(self) -> pulumi.Output[str]:
         return self.endpoint.apply(lambda base: f"{base}/{self.prefix}")
@@ -310,6 +312,7 @@ class AzureBackupStore:
                     prefix=agent.name,
                     azure_client_id=identity.client_id,
                     dependencies=(*credentials, grant),
+                    account_id=account.id,
                 )
                 continue
             # Percona Server for MongoDB's `azure` storage requires `credentialsSecret` (its CRD as

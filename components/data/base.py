@@ -17,6 +17,7 @@ from components.data.credentials import generate_password
 from components.labels import PLATFORM_CONTEXT, standard_labels
 from components.network import AwsNetwork, AzureNetwork, CloudNetwork
 from settings.data import Backend, DataComponentSpec, DataGrant
+from settings.dr import DrSpec
 
 SizeT = TypeVar("SizeT")
 
@@ -37,6 +38,8 @@ class DataComponentArgs(Generic[SizeT]):
     network: CloudNetwork | None = None
     backup: BackupLocation | None = None
     backup_dependencies: tuple[pulumi.Resource, ...] = ()
+    # Prod: the secondary region the in-cluster services are copied to (components/dr).
+    dr: DrSpec | None = None
 
 
 class DataBackend(Protocol[SizeT]):

@@ -11,11 +11,14 @@ services mount it as files (components/context_service.py). Nothing reads a comp
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pulumi
 
-from components.data.replication import ReplicationSource
 from settings.data import Backend, DataGrant, DataService
+
+if TYPE_CHECKING:
+    from components.data.replication import ReplicationSource
 
 DATA_NAMESPACE = "data"
 

@@ -26,6 +26,7 @@ consumer groups and transactional ids under its prefix (`<context>.`):
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -45,8 +46,10 @@ from components.data.base import (
     stateful,
 )
 from components.data.connection import BuiltService, Credential, DataEgress, DataEndpoint
+from components.data.credentials import generate_password
+from components.data.cross_region import Endpoint, certificate_authority, endpoint_service, site_certificate, tls_secret
 from components.data.provisioning import SECRETS_DIR, ProvisioningJob, provisioning_job
-from components.data.replication import MskSource
+from components.data.replication import MskSource, StrimziSource
 from components.labels import instance_of
 from components.network import AwsNetwork
 from components.observability import exporters
@@ -151,13 +154,26 @@ class StrimziKafka:
             roles.append(("controllers", size.controllers, ["controller"]))
         else:
             roles = [("dual-role", size.brokers, ["controller", "broker"])]
+        # Prod: each pool's node ids are fixed (brokers first), so the brokers' pod names, which the
+        # other region reaches them by, are known before Strimzi assigns them.
+        first_id = 0
         for pool, replicas, pool_roles in roles:
+            pool_meta = meta(pool)
+            if args.dr is not None:
+                pool_meta = data_meta(
+                    pool,
+                    args.namespace,
+                    spec.environment,
+                    {"strimzi.io/cluster": CLUSTER_NAME, **instance_of(CLUSTER_NAME, spec.environment)},
+                    {"strimzi.io/next-node-ids": f"[{first_id}-{first_id + replicas - 1}]"},
+                )
+            first_id += replicas
             pools.append(
                 k8s.apiextensions.CustomResource(
                     f"{name}-pool-{pool}",
                     api_version="kafka.strimzi.io/v1",
                     kind="KafkaNodePool",
-                    metadata=meta(pool),
+                    metadata=pool_meta,
                     spec={
                         "replicas": replicas,
                         "roles": pool_roles,
@@ -169,6 +185,18 @@ class StrimziKafka:
                 )
             )
         rack = {"rack": {"topologyKey": "topology.kubernetes.io/zone"}} if spec.multi_zone else {}
+        listeners: list[dict[str, object]] = [
+            {
+                "name": "scram",
+                "port": IN_CLUSTER_PORT,
+                "type": "internal",
+                "tls": False,
+                "authentication": {"type": "scram-sha-512"},
+            }
+        ]
+        mirror = mirror_listener(name, args, size, parent) if args.dr is not None else None
+        if mirror is not None:
+            listeners.append(mirror.listener)
         cluster = k8s.apiextensions.CustomResource(
             f"{name}-cluster",
             api_version="kafka.strimzi.io/v1",
@@ -179,15 +207,7 @@ class StrimziKafka:
             spec={
                 "kafka": {
                     "version": spec.version,
-                    "listeners": [
-                        {
-                            "name": "scram",
-                            "port": IN_CLUSTER_PORT,
-                            "type": "internal",
-                            "tls": False,
-                            "authentication": {"type": "scram-sha-512"},
-                        }
-                    ],
+                    "listeners": listeners,
                     "authorization": {"type": "simple"},
                     "config": _broker_config(size),
                     **rack,
@@ -197,7 +217,7 @@ class StrimziKafka:
                 "entityOperator": {"topicOperator": {}, "userOperator": {}, "template": data_pods},
                 "kafkaExporter": {**exporters.kafka_exporter(), "template": data_pods},
             },
-            opts=stateful(parent, spec, depends_on=[*deps, *pools]),
+            opts=stateful(parent, spec, depends_on=[*deps, *pools, *([mirror.certificate_secret] if mirror else [])]),
         )
         passwords = consumer_passwords(name, args.grants, parent)
         users = {}
@@ -239,10 +259,131 @@ class StrimziKafka:
             egress=DataEgress(ports=(IN_CLUSTER_PORT,), namespace=args.namespace),
             extra=SASL,
         )
+        source = None
+        if mirror is not None:
+            # MirrorMaker 2 in the other region reads every topic and group as this user.
+            mirror_password = generate_password(f"{name}-mirror-maker-password", parent)
+            mirror_secret = basic_auth_secret(
+                f"{name}-mirror-maker-user",
+                f"{CLUSTER_NAME}-user-{MIRROR_MAKER}",
+                args.namespace,
+                spec.environment,
+                MIRROR_MAKER,
+                mirror_password,
+                pulumi.ResourceOptions(parent=parent, depends_on=deps),
+            )
+            mirror_user = k8s.apiextensions.CustomResource(
+                f"{name}-mirror-maker-kafka-user",
+                api_version="kafka.strimzi.io/v1",
+                kind="KafkaUser",
+                metadata=meta(MIRROR_MAKER),
+                spec={
+                    "authentication": {
+                        "type": "scram-sha-512",
+                        "password": {
+                            "valueFrom": {
+                                "secretKeyRef": {"name": f"{CLUSTER_NAME}-user-{MIRROR_MAKER}", "key": "password"}
+                            }
+                        },
+                    },
+                    "authorization": {"type": "simple", "acls": MIRROR_SOURCE_ACLS},
+                },
+                opts=pulumi.ResourceOptions(parent=parent, depends_on=[cluster, mirror_secret]),
+            )
+            source = StrimziSource(
+                spec=spec,
+                size=size,
+                grants=args.grants,
+                bootstrap=mirror.bootstrap,
+                listener_ca=mirror.ca_pem,
+                mirror_username=MIRROR_MAKER,
+                mirror_password=mirror_password,
+                cluster=mirror_user,
+            )
         return BuiltService(
             endpoint,
             {g.consumer: Credential.own(g, passwords[g.consumer], ready=(users[g.consumer],)) for g in args.grants},
+            replication=source,
         )
+
+
+MIRROR_MAKER = "mirror-maker"
+MIRROR_PORT = 9094
+# What MirrorMaker 2 reads on the source: every topic and its configuration, every group's offsets.
+MIRROR_SOURCE_ACLS = [
+    {
+        "resource": {"type": "topic", "name": "*", "patternType": "literal"},
+        "operations": ["Read", "Describe", "DescribeConfigs"],
+    },
+    {"resource": {"type": "group", "name": "*", "patternType": "literal"}, "operations": ["Read", "Describe"]},
+    {"resource": {"type": "cluster"}, "operations": ["Describe", "DescribeConfigs"]},
+]
+
+
+@dataclass(frozen=True)
+class MirrorListener:
+    listener: dict[str, object]
+    certificate_secret: pulumi.Resource
+    ca_pem: pulumi.Output[str]
+    bootstrap: str
+
+
+def broker_pods(size: KafkaSize) -> list[str]:
+    """The brokers' pod names (`<cluster>-<pool>-<node id>`, ids fixed by the pools' annotation)."""
+    pool = "brokers" if size.controllers else "dual-role"
+    return [f"{CLUSTER_NAME}-{pool}-{i}" for i in range(size.brokers)]
+
+
+def mirror_listener(name: str, args: Args, size: KafkaSize, parent: pulumi.Resource) -> MirrorListener:
+    """A TLS + SCRAM listener that each broker advertises under its cross-region name, each broker
+    (and a bootstrap) behind an internal load balancer published there (cross_region.py)."""
+    dr, spec = args.dr, args.spec
+    assert dr is not None
+    after = pulumi.ResourceOptions(parent=parent, depends_on=list(args.in_cluster_dependencies))
+    region = dr.primary_region
+    ca = certificate_authority(f"{name}-mirror-tls", "Bakhmach Kafka cross-region listener CA", parent)
+    certificate = site_certificate(
+        f"{name}-mirror-tls", ca, "kafka", "Bakhmach Business Hub", [f"*.{region}.{dr.dns_zone}"], parent
+    )
+    secret = tls_secret(
+        f"{name}-mirror-tls-secret", f"{CLUSTER_NAME}-dr-listener", certificate, args.namespace, spec.environment, after
+    )
+    pods = broker_pods(size)
+    endpoints = [
+        Endpoint(f"{pod}-dr", dr.endpoint(pod, region), {"strimzi.io/pod-name": pod}, MIRROR_PORT) for pod in pods
+    ]
+    bootstrap = Endpoint(
+        f"{CLUSTER_NAME}-dr-bootstrap",
+        dr.endpoint(f"{CLUSTER_NAME}-bootstrap", region),
+        {"strimzi.io/cluster": CLUSTER_NAME, "strimzi.io/broker-role": "true"},
+        MIRROR_PORT,
+    )
+    for endpoint in (*endpoints, bootstrap):
+        endpoint_service(
+            f"{name}-{endpoint.service_name}",
+            endpoint,
+            args.namespace,
+            spec.environment,
+            dr.cloud,
+            (dr.secondary_cidr, dr.primary_cidr),
+            after,
+        )
+    listener = {
+        "name": "mirror",
+        "port": MIRROR_PORT,
+        "type": "cluster-ip",
+        "tls": True,
+        "authentication": {"type": "scram-sha-512"},
+        "configuration": {
+            "advertisedHostTemplate": f"{{nodePodName}}.{region}.{dr.dns_zone}",
+            "brokerCertChainAndKey": {
+                "secretName": f"{CLUSTER_NAME}-dr-listener",
+                "certificate": "tls.crt",
+                "key": "tls.key",
+            },
+        },
+    }
+    return MirrorListener(listener, secret, certificate.ca_pem, f"{bootstrap.hostname}:{MIRROR_PORT}")
 
 
 class MskKafka:

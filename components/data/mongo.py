@@ -14,6 +14,8 @@ which the operator reads.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -29,9 +31,19 @@ from components.data.base import (
     stateful,
 )
 from components.data.connection import BuiltService, Credential, DataEgress, DataEndpoint
+from components.data.cross_region import (
+    Endpoint,
+    MongoSecretNames,
+    MongoSiteSecrets,
+    endpoint_service,
+    mongo_site_secret_objects,
+    mongo_site_secrets,
+)
 from components.data.operators import OPERATOR_NAMESPACE
+from components.data.replication import PerconaSource
 from components.labels import instance_of
 from components.observability import exporters
+from components.observability.exporters import PSMDB_USERS_SECRET
 from components.priorities import DATA
 from settings import data as data_settings
 from settings.data import Backend, MongoSize
@@ -132,6 +144,8 @@ class PerconaMongo:
                     }
                 ],
             }
+        # Prod: members in the other region join this replica set (Percona cross-site replication).
+        site = cross_site(name, args, after, parent) if args.dr is not None else None
         zone_key = "topology.kubernetes.io/zone" if spec.multi_zone else "kubernetes.io/hostname"
         cluster = k8s.apiextensions.CustomResource(
             f"{name}-cluster",
@@ -169,8 +183,10 @@ class PerconaMongo:
                         **({"podDisruptionBudget": {"maxUnavailable": 1}} if size.members >= 3 else {}),
                         # Metrics for Prometheus (components/observability/exporters.py).
                         "sidecars": [exporters.mongodb_exporter_sidecar()],
+                        **(site.replset if site else {}),
                     }
                 ],
+                **({"secrets": site.names.spec()} if site else {}),
                 # Three members hold every shard key's data; mongos and config servers come with
                 # sharding, when the data outgrows one replica set.
                 "sharding": {"enabled": False},
@@ -188,7 +204,13 @@ class PerconaMongo:
             opts=stateful(
                 parent,
                 spec,
-                depends_on=[*args.in_cluster_dependencies, *user_secrets, service_account, *args.backup_dependencies],
+                depends_on=[
+                    *args.in_cluster_dependencies,
+                    *user_secrets,
+                    service_account,
+                    *args.backup_dependencies,
+                    *(site.secrets if site else ()),
+                ],
             ),
         )
         endpoint = DataEndpoint(
@@ -204,9 +226,100 @@ class PerconaMongo:
                 "AUTH_SOURCE": AUTH_DATABASE,
             },
         )
+        source = None
+        if site is not None:
+            source = PerconaSource(
+                spec=spec,
+                size=size,
+                grants=args.grants,
+                cluster_name=CLUSTER_NAME,
+                replset=REPLSET,
+                shared=site.values,
+                secret_names=site.names,
+                members=site.members,
+                primary_endpoints=site.endpoints,
+                cluster=cluster,
+            )
         return BuiltService(
-            endpoint, {g.consumer: Credential.own(g, passwords[g.consumer], ready=(cluster,)) for g in args.grants}
+            endpoint,
+            {g.consumer: Credential.own(g, passwords[g.consumer], ready=(cluster,)) for g in args.grants},
+            replication=source,
         )
+
+
+# The Secrets both sites share (the operator reads them by these names; the users Secret keeps the
+# name the metrics exporter reads).
+SITE_SECRETS = MongoSecretNames(
+    users=PSMDB_USERS_SECRET,
+    key_file=f"{CLUSTER_NAME}-mongodb-keyfile",
+    ssl=f"{CLUSTER_NAME}-ssl",
+    ssl_internal=f"{CLUSTER_NAME}-ssl-internal",
+)
+
+
+@dataclass(frozen=True)
+class CrossSite:
+    names: MongoSecretNames
+    values: MongoSiteSecrets
+    secrets: list[pulumi.Resource]
+    # What the replica set entry gains: its members under their cross-region names, and the other
+    # region's members as non-voting, never-primary external nodes.
+    replset: dict[str, object]
+    members: tuple[str, ...]
+    endpoints: tuple[Endpoint, ...]
+
+
+def member_names(size: MongoSize) -> tuple[str, ...]:
+    return tuple(f"{CLUSTER_NAME}-{REPLSET}-{i}" for i in range(size.members))
+
+
+def site_dns_names(namespace: str, regions: tuple[str, ...], zone: str) -> list[str]:
+    """Every name a member of either site is reached at: in its cluster, and across regions."""
+    service = f"{CLUSTER_NAME}-{REPLSET}"
+    local = [f"*.{service}.{namespace}.svc.cluster.local", f"{service}.{namespace}.svc.cluster.local"]
+    local += [f"*.{service}.{namespace}.svc", f"*.{service}.{namespace}", f"*.{service}", "localhost"]
+    return [*local, *(f"*.{region}.{zone}" for region in regions)]
+
+
+def cross_site(name: str, args: Args, after: pulumi.ResourceOptions, parent: pulumi.Resource) -> CrossSite:
+    """The main site's side of Percona cross-site replication (components/dr builds the other)."""
+    dr, spec = args.dr, args.spec
+    assert dr is not None
+    values = mongo_site_secrets(
+        f"{name}-site", site_dns_names(args.namespace, (dr.primary_region, dr.secondary_region), dr.dns_zone), parent
+    )
+    secrets = mongo_site_secret_objects(f"{name}-site", values, SITE_SECRETS, args.namespace, spec.environment, after)
+    members = member_names(args.size)
+    endpoints = tuple(
+        Endpoint(
+            service_name=f"{member}-dr",
+            hostname=dr.endpoint(member, dr.primary_region),
+            selector={"statefulset.kubernetes.io/pod-name": member},
+            port=PORT,
+        )
+        for member in members
+    )
+    for endpoint in endpoints:
+        endpoint_service(
+            f"{name}-{endpoint.service_name}",
+            endpoint,
+            args.namespace,
+            spec.environment,
+            dr.cloud,
+            (dr.secondary_cidr, dr.primary_cidr),
+            after,
+        )
+    replset: dict[str, object] = {
+        # Members are known under the names the other region reaches them at.
+        "replsetOverrides": {
+            e.selector["statefulset.kubernetes.io/pod-name"]: {"host": f"{e.hostname}:{PORT}"} for e in endpoints
+        },
+        "externalNodes": [
+            {"host": dr.endpoint(member, dr.secondary_region), "port": PORT, "votes": 0, "priority": 0}
+            for member in members
+        ],
+    }
+    return CrossSite(SITE_SECRETS, values, list(secrets), replset, members, endpoints)
 
 
 BACKENDS: dict[Backend, DataBackend[MongoSize]] = {"in-cluster": PerconaMongo()}

@@ -9,12 +9,13 @@ ones, each with an egress policy of its own to its service) run, fenced like a c
 - default-deny for ingress and egress, then: DNS; traffic between the members themselves
   (replication, cluster bus, KRaft); ingress from the operators' namespace; ingress from each
   consuming context namespace on that data service's port only; egress to the API server and
-  object storage (HTTPS), which the instance managers and backup agents need.
+  object storage (HTTPS), which the instance managers and backup agents need; in prod, the other
+  region's range on the replication ports, both ways.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -35,11 +36,19 @@ class DataNamespaceArgs:
     requests_memory: str
     limits_memory: str
     storage: str
+    # Prod: the in-cluster members' internal load balancers for the other region, and the ports
+    # replication uses to and from its range (components/data/cross_region.py).
+    load_balancers: int = 0
+    other_region: dict[int, str] = field(default_factory=dict)
 
 
 # For a container that declares nothing (an operator's sidecar or init container).
 DEFAULT_REQUEST = {"cpu": "100m", "memory": "128Mi"}
 DEFAULT_MEMORY_LIMIT = "256Mi"
+
+
+def ip_block(cidr: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    return k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr))
 
 
 class DataNamespace(pulumi.ComponentResource):
@@ -70,8 +79,9 @@ class DataNamespace(pulumi.ComponentResource):
                     "requests.memory": args.requests_memory,
                     "limits.memory": args.limits_memory,
                     "requests.storage": args.storage,
-                    # Data services are reached inside the cluster only.
-                    "services.loadbalancers": "0",
+                    # Data services are reached inside the cluster only; prod's members also from
+                    # the other region, each through an internal load balancer.
+                    "services.loadbalancers": str(args.load_balancers),
                     "services.nodeports": "0",
                 }
             ),
@@ -131,6 +141,23 @@ class DataNamespace(pulumi.ComponentResource):
                 egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(ports=tcp_ports(443, 6443))],
             ),
         )
+        if args.other_region:
+            # Replication with the other region: its range on the replication ports, both ways.
+            policy(
+                "allow-other-region",
+                k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=EVERY_POD,
+                    policy_types=["Ingress", "Egress"],
+                    ingress=[
+                        k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[ip_block(cidr)], ports=tcp_ports(port))
+                        for port, cidr in sorted(args.other_region.items())
+                    ],
+                    egress=[
+                        k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[ip_block(cidr)], ports=tcp_ports(port))
+                        for port, cidr in sorted(args.other_region.items())
+                    ],
+                ),
+            )
         if args.consumers:
             policy(
                 "allow-from-consumers",

@@ -47,7 +47,7 @@ from components.data.base import (
 )
 from components.data.connection import BuiltService, Credential, DataEgress, DataEndpoint
 from components.data.provisioning import SECRETS_DIR, ProvisioningJob, provisioning_job
-from components.data.replication import FlexibleSource, RdsSource
+from components.data.replication import CnpgSource, FlexibleSource, RdsSource
 from components.labels import instance_of
 from components.network import AwsNetwork, AzureNetwork
 from components.priorities import DATA
@@ -254,12 +254,24 @@ class InClusterPostgres:
             tls=True,
             egress=DataEgress(ports=(PORT,), namespace=args.namespace),
         )
+        # Prod: a replica cluster in the other region replays the WAL archive (components/dr).
+        source = None
+        if args.dr is not None and plugins and args.backup is not None:
+            source = CnpgSource(
+                spec=spec,
+                size=size,
+                grants=args.grants,
+                cluster_name=CLUSTER_NAME,
+                object_store=args.backup,
+                parameters={"archive_timeout": f"{spec.rpo_minutes}min"},
+            )
         return BuiltService(
             endpoint,
             {
                 g.consumer: Credential.own(g, passwords[g.consumer], ready=(cluster, databases[g.consumer]))
                 for g in args.grants
             },
+            replication=source,
         )
 
 

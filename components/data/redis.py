@@ -52,7 +52,7 @@ from components.data.base import (
     unique_suffix,
 )
 from components.data.connection import BuiltService, Credential, DataEgress, DataEndpoint
-from components.data.replication import ElastiCacheSource, ManagedRedisSource
+from components.data.replication import ElastiCacheSource, ManagedRedisSource, RedisCacheSource
 from components.labels import instance_of
 from components.network import AwsNetwork, AzureNetwork
 from components.observability import exporters
@@ -207,8 +207,12 @@ class InClusterRedis:
             egress=DataEgress(ports=(PORT,), namespace=args.namespace),
             extra={"CLUSTER_MODE": "true"},
         )
+        # Prod: the other region runs an empty cache of the same shape (components/dr).
+        source = RedisCacheSource(spec=spec, size=size, grants=args.grants) if args.dr is not None else None
         return BuiltService(
-            endpoint, {g.consumer: Credential.own(g, passwords[g.consumer], ready=(cluster,)) for g in args.grants}
+            endpoint,
+            {g.consumer: Credential.own(g, passwords[g.consumer], ready=(cluster,)) for g in args.grants},
+            replication=source,
         )
 
 

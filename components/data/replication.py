@@ -8,9 +8,14 @@ global datastore member, replicator or geo-replicated database must match or poi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
+
+from components.data.backup_store import BackupLocation
+from components.data.cross_region import Endpoint, MongoSecretNames, MongoSiteSecrets
+from settings.data import DataComponentSpec, DataGrant
 
 
 @dataclass(frozen=True)
@@ -99,4 +104,66 @@ class ManagedRedisSource:
     database: pulumi.Resource
 
 
-ReplicationSource = RdsSource | ElastiCacheSource | MskSource | FlexibleSource | ManagedRedisSource
+# ---- in-cluster services (prod): what the secondary cluster's copy is built from -------------------
+
+
+@dataclass(frozen=True)
+class InClusterSource:
+    """An in-cluster data service: the spec, size and grants its copy in the other cluster is sized
+    and provisioned by (the same component, on the secondary cluster)."""
+
+    spec: DataComponentSpec
+    size: Any
+    grants: tuple[DataGrant, ...]
+
+
+@dataclass(frozen=True)
+class CnpgSource(InClusterSource):
+    """CloudNativePG with its WAL archive: a replica cluster elsewhere replays it from the store."""
+
+    cluster_name: str = ""
+    object_store: BackupLocation | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PerconaSource(InClusterSource):
+    """A Percona replica set whose members in the other region join as non-voting external nodes."""
+
+    cluster_name: str = ""
+    replset: str = ""
+    shared: MongoSiteSecrets | None = None
+    secret_names: MongoSecretNames | None = None
+    # The secondary site's members as the primary site lists them, and the primary's as published.
+    members: tuple[str, ...] = ()
+    primary_endpoints: tuple[Endpoint, ...] = ()
+    cluster: pulumi.Resource | None = None
+
+
+@dataclass(frozen=True)
+class StrimziSource(InClusterSource):
+    """A Strimzi cluster with a listener for MirrorMaker 2 in the other region."""
+
+    bootstrap: str = ""  # host:port of the DR listener's bootstrap
+    listener_ca: pulumi.Output[str] | None = None
+    mirror_username: str = ""
+    mirror_password: pulumi.Output[str] | None = None
+    cluster: pulumi.Resource | None = None
+
+
+@dataclass(frozen=True)
+class RedisCacheSource(InClusterSource):
+    """An in-cluster cache: the other cluster runs an empty one of the same shape (a cache is rebuilt)."""
+
+
+ReplicationSource = (
+    RdsSource
+    | ElastiCacheSource
+    | MskSource
+    | FlexibleSource
+    | ManagedRedisSource
+    | CnpgSource
+    | PerconaSource
+    | StrimziSource
+    | RedisCacheSource
+)

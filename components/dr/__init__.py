@@ -10,10 +10,14 @@ managed service's `replication` source) and builds, per service and backend:
 |---|---|---|
 | PostgreSQL | RDS cross-region read replica, automated backups replicated | Flexible Server replica there |
 | Redis | ElastiCache Global Datastore member | Azure Managed Redis active geo-replication |
-| Kafka | MSK cluster + MSK Replicator | in-cluster (Strimzi): not copied yet (docs/DR.md) |
-| MongoDB | in-cluster (Percona): PITR backups copied cross-region; members there not yet (docs/DR.md) | same |
+| Kafka | MSK cluster + MSK Replicator | Strimzi cluster + MirrorMaker 2 (in-cluster) |
+| MongoDB | Percona cross-site replica-set members (in-cluster) | same |
 
-plus the inter-region network (components/dr/network.py), the scheduled backups and their
+and, where a stack file runs PostgreSQL or Redis in the cluster, a CloudNativePG replica cluster
+fed from the WAL archive and an empty cache of the same shape (components/dr/in_cluster.py);
+
+plus the inter-region network and private zone (components/dr/network.py), each cluster's
+external-dns for that zone (components/dr/endpoints.py), the scheduled backups and their
 cross-region copies (AWS Backup / Azure Backup, S3 replication of the in-cluster backups), the
 topic a failover notifies (AWS), and the `dr` stack output. It returns, as a value, what the
 secondary region's services connect to: the copies' endpoints with the same logins, marked
@@ -23,29 +27,39 @@ needs no redeploy.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
 from components.cloud import dns_failover
-from components.data import BuiltData
+from components.data import BuiltData, namespace_size
+from components.data import kafka as kafka_data
+from components.data import mongo as mongo_data
+from components.data import postgres as postgres_data
+from components.data import redis as redis_data
 from components.data.connection import BuiltService
 from components.data.namespace import DataNamespace, DataNamespaceArgs
-from components.data.operators import OPERATOR_NAMESPACE
+from components.data.operators import OPERATOR_NAMESPACE, DataOperators, DataOperatorsArgs
 from components.data.replication import (
     ElastiCacheSource,
     FlexibleSource,
+    InClusterSource,
     ManagedRedisSource,
     MskSource,
+    PerconaSource,
     RdsSource,
+    StrimziSource,
 )
 from components.dr import aws as aws_dr
 from components.dr import azure as azure_dr
+from components.dr.endpoints import private_dns
+from components.dr.in_cluster import Site, in_cluster_copies
 from components.dr.network import InterRegionNetwork, InterRegionNetworkArgs, RegionSide
 from components.network import AwsNetwork, AzureNetwork
 from settings.cloud import DnsFailoverSettings
-from settings.data import DataService
+from settings.data import DATA_SERVICES, DataLayerSpec, DataService
 from settings.dr import DrSpec
 
 __all__ = ["BuiltRecovery", "DisasterRecovery", "DisasterRecoveryArgs", "RegionSide"]
@@ -53,23 +67,8 @@ __all__ = ["BuiltRecovery", "DisasterRecovery", "DisasterRecoveryArgs", "RegionS
 # The namespace the secondary cluster's DR Jobs run in (the primary's data namespace's name).
 DR_NAMESPACE = "data"
 
-# Why a service has no copy in the other region yet, by (service, backend).
-NOT_COPIED: dict[tuple[str, str], str] = {
-    ("mongo", "in-cluster"): (
-        "Percona cross-site replica-set members in the secondary region are the chosen design (RPO: seconds of "
-        "replication lag; RTO: a replica-set reconfiguration) and follow the sharding issue (#20); until then the "
-        "PITR backups (oplog every archive interval) are copied to the secondary region and restored there"
-    ),
-    ("kafka", "in-cluster"): (
-        "MirrorMaker 2 into a Strimzi cluster in the secondary region needs that cluster and a cross-region "
-        "listener; not built yet"
-    ),
-    ("postgres", "in-cluster"): (
-        "a CloudNativePG replica cluster fed from the WAL archive is not built yet; the archive is copied to the "
-        "secondary region"
-    ),
-    ("redis", "in-cluster"): "a cache: rebuilt from the databases in the secondary region, nothing is copied",
-}
+# Why a service has no copy in the other region, by (service, backend): none today.
+NOT_COPIED: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)
@@ -80,9 +79,16 @@ class DisasterRecoveryArgs:
     secondary: RegionSide
     # What the primary's data layer built (endpoints, logins, replication sources, backup stores).
     data: BuiltData
+    # The data layer's spec: the copies of the in-cluster services are sized as the originals.
+    data_spec: DataLayerSpec
     failover: DnsFailoverSettings
     pod_security_version: str
     protect: bool
+
+
+# The secondary's data namespace when it runs only the managed copies' provisioning Jobs (each
+# requests 50m / 128Mi: components/data/provisioning.py).
+_JOBS_ONLY = {"requests_cpu": "1", "requests_memory": "1Gi", "limits_memory": "2Gi", "storage": "1Gi"}
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,7 @@ class DisasterRecovery(pulumi.ComponentResource):
         super().__init__("bakhmach:dr:DisasterRecovery", name, declared, opts)
         network = InterRegionNetwork(
             f"{name}-network",
-            InterRegionNetworkArgs(primary=primary, secondary=secondary),
+            InterRegionNetworkArgs(primary=primary, secondary=secondary, zone=spec.dns_zone),
             opts=pulumi.ResourceOptions(parent=self),
         )
         second = secondary.network
@@ -140,20 +146,37 @@ class DisasterRecovery(pulumi.ComponentResource):
         if isinstance(second, AwsNetwork) and second.provider is not None:
             there = pulumi.ResourceOptions(parent=self, providers=[second.provider])
         region = _Region(f"{name}-{spec.secondary_region}", opts=there)
+        jobs = _K8s(f"{name}-secondary-cluster", self, secondary.provider)
+
+        sources = {s: b.replication for s, b in args.data.services.items()}
+        in_cluster = {s: src for s, src in sources.items() if isinstance(src, InClusterSource)}
+        site = None
+        if in_cluster or any(isinstance(src, MskSource) for src in sources.values()):
+            site = self._site(name, args, in_cluster, jobs)
+        if any(isinstance(src, PerconaSource | StrimziSource) for src in in_cluster.values()):
+            # Both clusters publish their members in the private zone the other region resolves.
+            for side_name, side in (("primary", primary), ("secondary", secondary)):
+                private_dns(f"{name}-{side_name}-external-dns", side, network.zone, self)
 
         copies: dict[DataService, aws_dr.Copy] = {}
+        for service, built in args.data.services.items():
+            if service in in_cluster:
+                continue
+            copy = self._copy(name, service, built, args, region, network, site, jobs)
+            if copy is not None:
+                copies[service] = copy
+        if site is not None and in_cluster:
+            copies |= in_cluster_copies(f"{name}-in-cluster", in_cluster, args.data.services, site, jobs)
         services: dict[str, Any] = {}
         for service, built in args.data.services.items():
-            copy = self._copy(name, service, built, args, region, network)
-            if copy is None:
+            if service in copies:
+                services[service] = {**copies[service].output, "copied": True}
+            else:
                 services[service] = {
                     "backend": built.endpoint.backend,
                     "copied": False,
                     "why": NOT_COPIED.get((service, built.endpoint.backend), "no cross-region copy"),
                 }
-                continue
-            copies[service] = copy
-            services[service] = {**copy.output, "copied": True}
 
         backups = self._backups(name, args, region)
         notify: dict[str, Any] = {"topic": None, "why": "Azure: no drill path yet, on-call is paged by Alertmanager"}
@@ -172,10 +195,59 @@ class DisasterRecovery(pulumi.ComponentResource):
                 "services": services,
                 "backups": backups,
                 "failover": failover_output(args.failover, spec),
+                "privateZone": spec.dns_zone,
                 "notify": notify,
             },
         )
         self.register_outputs({"services": sorted(copies)})
+
+    def _site(
+        self, name: str, args: DisasterRecoveryArgs, in_cluster: Mapping[DataService, Any], parent: pulumi.Resource
+    ) -> Site:
+        """The secondary cluster's data namespace and operators, for the copies of the in-cluster
+        services (sized as the primary's) and the managed services' provisioning Jobs."""
+        spec, side = args.spec, args.secondary
+        services = tuple(s for s in DATA_SERVICES if s in in_cluster)
+        ports = {"postgres": postgres_data.PORT, "mongo": mongo_data.PORT, "redis": redis_data.PORT}
+        ports["kafka"] = kafka_data.IN_CLUSTER_PORT
+        consumers = {
+            ports[service]: tuple(sorted({g.consumer for g in source.grants})) for service, source in in_cluster.items()
+        }
+        other: dict[int, str] = {}
+        balancers = 0
+        for source in in_cluster.values():
+            if isinstance(source, PerconaSource):
+                other[mongo_data.PORT] = spec.primary_cidr
+                balancers += len(source.members)
+            if isinstance(source, StrimziSource):
+                other[kafka_data.MIRROR_PORT] = spec.primary_cidr
+        size = namespace_size(args.data_spec) if services else _JOBS_ONLY
+        namespace = DataNamespace(
+            f"{name}-namespace",
+            DataNamespaceArgs(
+                name=DR_NAMESPACE,
+                environment=side.scope.environment,
+                pod_security_version=args.pod_security_version,
+                operator_namespace=OPERATOR_NAMESPACE,
+                consumers=consumers,
+                load_balancers=balancers,
+                other_region=other,
+                **size,
+            ),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        operators = DataOperators(
+            f"{name}-operators",
+            DataOperatorsArgs(
+                environment=side.scope.environment,
+                pod_security_version=args.pod_security_version,
+                services=services,
+                postgres_backups="postgres" in services,
+                after=side.scheduling,
+            ),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        return Site(side, spec, args.stack_name, namespace, operators, args.protect)
 
     def _copy(
         self,
@@ -185,6 +257,8 @@ class DisasterRecovery(pulumi.ComponentResource):
         args: DisasterRecoveryArgs,
         region: pulumi.Resource,
         network: InterRegionNetwork,
+        site: Site | None,
+        jobs: pulumi.Resource,
     ) -> aws_dr.Copy | None:
         source, second, first = built.replication, args.secondary.network, args.primary.network
         prefix = f"{name}-{service}"
@@ -197,22 +271,7 @@ class DisasterRecovery(pulumi.ComponentResource):
                 prefix, source, built, args.stack_name, args.spec, second, first.provider, region, args.protect
             )
         if isinstance(source, MskSource) and isinstance(second, AwsNetwork) and isinstance(first, AwsNetwork):
-            namespace = DataNamespace(
-                f"{name}-namespace",
-                DataNamespaceArgs(
-                    name=DR_NAMESPACE,
-                    environment=args.secondary.scope.environment,
-                    pod_security_version=args.pod_security_version,
-                    operator_namespace=OPERATOR_NAMESPACE,
-                    consumers={},
-                    # The DR Jobs only: each requests 50m / 128Mi (components/data/provisioning.py).
-                    requests_cpu="1",
-                    requests_memory="1Gi",
-                    limits_memory="2Gi",
-                    storage="1Gi",
-                ),
-                opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": args.secondary.provider}),
-            )
+            assert site is not None
             return aws_dr.kafka_replicator(
                 prefix,
                 source,
@@ -224,9 +283,9 @@ class DisasterRecovery(pulumi.ComponentResource):
                 args.secondary.scope,
                 args.protect,
                 DR_NAMESPACE,
-                (namespace.namespace, *args.secondary.scheduling),
+                (site.namespace.namespace, *args.secondary.scheduling),
                 region,
-                _K8s(f"{name}-jobs", self, args.secondary.provider),
+                jobs,
             )
         if isinstance(source, FlexibleSource) and isinstance(second, AzureNetwork):
             return azure_dr.postgres_replica(
@@ -309,6 +368,7 @@ def recovery_for(
     primary: RegionSide,
     secondary: RegionSide,
     data: BuiltData | None,
+    data_spec: DataLayerSpec,
     pod_security_version: str,
     protect: bool,
 ) -> DisasterRecovery | None:
@@ -323,6 +383,7 @@ def recovery_for(
             primary=primary,
             secondary=secondary,
             data=data,
+            data_spec=data_spec,
             failover=failover,
             pod_security_version=pod_security_version,
             protect=protect,

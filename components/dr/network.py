@@ -6,17 +6,22 @@ them over the stack's own network and for reaching one region's private names fr
   other's range through it, and DNS resolution across it: with `allowRemoteVpcDnsResolution` on
   both sides, a private-only endpoint's public name (RDS, ElastiCache, MSK) resolves to its private
   address from the peer VPC (VPC peering guide, "Enable DNS resolution for a VPC peering
-  connection"; set per side, in that side's region, once the peering is active). Security rules:
-  each region's node security group admits the other region's range on the replication ports of
-  the in-cluster data services that replicate over it (`ReplicationPort`), and nothing else; the
-  managed services replicate over AWS's own network (RDS, ElastiCache Global Datastore, MSK
-  Replicator), so their security groups keep admitting the cluster's own nodes only.
+  connection"; set per side, in that side's region, once the peering is active);
 - Azure: global VNet peering both ways (a peering is one-directional; traffic flows once both
   exist), no forwarded or gateway traffic. Each VNet takes one change at a time
   ("AnotherOperationInProgress"), so each side waits for its cluster's network (the provider
-  waits for the subnets and the hub peering) and the second for the first. Private names resolve
-  across through the private DNS zones linked to both VNets (components/dr/azure.py links the
-  zones a replica needs).
+  waits for the subnets and the hub peering) and the second for the first;
+- both: a private DNS zone (`bakhmach.internal`) that both regions resolve (a Route 53 private
+  hosted zone associated with both VPCs; an Azure private DNS zone linked to both VNets), where the
+  in-cluster data services' members are published for the other region.
+
+Security rules: what crosses the peering is the in-cluster data services' replication, each member
+behind an internal load balancer whose `loadBalancerSourceRanges` admit the two regions' ranges on
+its one port: the cloud controller writes the matching node security group rules (EKS) or load
+balancer rules (AKS) from them, and the data namespace's NetworkPolicy admits the other region's
+range on those ports only (components/data/cross_region.py). The managed services replicate over
+the cloud's own network (RDS, ElastiCache Global Datastore, MSK Replicator, Flexible Server, Azure
+Managed Redis): their security groups keep admitting their own cluster's nodes only.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 import pulumi_azure_native.network as network
+import pulumi_azure_native.privatedns as privatedns
 
 from components.cloud.common import CloudScope
 from components.network import AwsNetwork, AzureNetwork, CloudNetwork
@@ -45,18 +51,22 @@ class RegionSide:
 
 
 @dataclass(frozen=True)
-class ReplicationPort:
-    """A port that replication between the regions uses over the peering."""
-
-    service: str
-    port: int
-
-
-@dataclass(frozen=True)
 class InterRegionNetworkArgs:
     primary: RegionSide
     secondary: RegionSide
-    ports: tuple[ReplicationPort, ...] = ()
+    # The private zone both regions resolve (settings/dr.py `DR_DNS_ZONE`).
+    zone: str
+
+
+@dataclass(frozen=True)
+class PrivateZone:
+    """The zone the in-cluster members are published in for the other region."""
+
+    name: str
+    id: pulumi.Output[str]
+    # AWS: the hosted zone's ARN (external-dns's role is limited to it); Azure: its resource group.
+    arn: pulumi.Output[str] | None = None
+    resource_group_name: pulumi.Input[str] | None = None
 
 
 def _aws(name: str, args: InterRegionNetworkArgs, parent: pulumi.Resource) -> list[pulumi.Resource]:
@@ -113,25 +123,55 @@ def _aws(name: str, args: InterRegionNetworkArgs, parent: pulumi.Resource) -> li
                     opts=pulumi.ResourceOptions.merge(opts, active),
                 )
             )
-    for port in args.ports:
-        for side, net, source, opts, side_scope in (
-            ("primary", first, second.vpc_cidr, here, args.primary.scope),
-            ("secondary", second, first.vpc_cidr, there, args.secondary.scope),
-        ):
-            ready.append(
-                aws.vpc.SecurityGroupIngressRule(
-                    f"{name}-{side}-{port.service}-from-peer",
-                    security_group_id=net.node_security_group_id,
-                    description=f"{port.service} replication from the other region",
-                    ip_protocol="tcp",
-                    from_port=port.port,
-                    to_port=port.port,
-                    cidr_ipv4=source,
-                    tags=side_scope.named(f"{side_scope.cluster_name}-{port.service}-replication"),
-                    opts=opts,
-                )
-            )
     return ready
+
+
+def _aws_zone(name: str, args: InterRegionNetworkArgs, parent: pulumi.Resource) -> PrivateZone:
+    first, second = args.primary.network, args.secondary.network
+    assert isinstance(first, AwsNetwork) and isinstance(second, AwsNetwork)
+    zone = aws.route53.Zone(
+        f"{name}-zone",
+        name=args.zone,
+        comment="Bakhmach hub: in-cluster data members, for the other region",
+        # A private hosted zone associated with both VPCs: each resolves the other's names.
+        vpcs=[
+            aws.route53.ZoneVpcArgs(vpc_id=first.vpc_id, vpc_region=first.region),
+            aws.route53.ZoneVpcArgs(vpc_id=second.vpc_id, vpc_region=second.region),
+        ],
+        tags=args.primary.scope.tags,
+        opts=pulumi.ResourceOptions(parent=parent, provider=first.provider),
+    )
+    return PrivateZone(name=args.zone, id=zone.zone_id, arn=zone.arn)
+
+
+def _azure_zone(name: str, args: InterRegionNetworkArgs, parent: pulumi.Resource) -> PrivateZone:
+    first, second = args.primary.network, args.secondary.network
+    assert isinstance(first, AzureNetwork) and isinstance(second, AzureNetwork)
+    zone = privatedns.PrivateZone(
+        f"{name}-zone",
+        private_zone_name=args.zone,
+        resource_group_name=first.resource_group_name,
+        location="Global",
+        tags=args.primary.scope.tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    previous: list[pulumi.Resource] = []
+    for side, net, scope in (("primary", first, args.primary.scope), ("secondary", second, args.secondary.scope)):
+        # One change to a zone at a time: the second link after the first.
+        previous = [
+            privatedns.VirtualNetworkLink(
+                f"{name}-zone-{side}-link",
+                virtual_network_link_name=scope.cluster_name,
+                private_zone_name=zone.name,
+                resource_group_name=first.resource_group_name,
+                location="Global",
+                registration_enabled=False,
+                virtual_network=privatedns.SubResourceArgs(id=net.vnet_id),
+                tags=scope.tags,
+                opts=pulumi.ResourceOptions(parent=parent, depends_on=previous),
+            )
+        ]
+    return PrivateZone(name=args.zone, id=zone.id, resource_group_name=first.resource_group_name)
 
 
 def _azure(name: str, args: InterRegionNetworkArgs, parent: pulumi.Resource) -> list[pulumi.Resource]:
@@ -167,9 +207,11 @@ def _azure(name: str, args: InterRegionNetworkArgs, parent: pulumi.Resource) -> 
 class InterRegionNetwork(pulumi.ComponentResource):
     # Everything that must exist before traffic or names cross between the regions.
     ready: Sequence[pulumi.Resource]
+    zone: PrivateZone
 
     def __init__(self, name: str, args: InterRegionNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("bakhmach:dr:InterRegionNetwork", name, None, opts)
-        build = _aws if isinstance(args.primary.network, AwsNetwork) else _azure
-        self.ready = tuple(build(name, args, self))
-        self.register_outputs({"ports": [p.port for p in args.ports]})
+        aws_side = isinstance(args.primary.network, AwsNetwork)
+        self.ready = tuple((_aws if aws_side else _azure)(name, args, self))
+        self.zone = (_aws_zone if aws_side else _azure_zone)(name, args, self)
+        self.register_outputs({"zone": args.zone})

@@ -124,6 +124,7 @@ PROMOTION: dict[str, Figure] = {
     "mirrormaker2": Figure(
         0, "nothing to promote: MirrorMaker 2 mirrors topics and checkpoints consumer offsets; clients switch"
     ),
+    "empty-cache": Figure(0, "nothing to promote: the other region's cache runs empty and fills from the databases"),
 }
 RECONNECT = Figure(
     60,
@@ -198,6 +199,24 @@ def _custom(resources: Iterable[PolicyResource], group_kind: tuple[str, str]) ->
 
 def _cluster(resource: PolicyResource) -> str | None:
     return resource.provider.urn if resource.provider is not None else None
+
+
+CLUSTER_TYPES = ("aws:eks/cluster:Cluster", "azure-native:containerservice:ManagedCluster")
+
+
+def _cluster_roles(resources: list[PolicyResource]) -> dict[str, str]:
+    """The region role of each Kubernetes provider: that of the EKS/AKS cluster built beside it (the
+    same component made both)."""
+    by_parent: dict[str, str] = {}
+    for cluster in of_type(resources, *CLUSTER_TYPES):
+        role = region_role(cluster)
+        if cluster.parent is not None and role is not None:
+            by_parent[cluster.parent.urn] = role
+    return {
+        p.urn: by_parent[p.parent.urn]
+        for p in of_type(resources, "pulumi:providers:kubernetes")
+        if p.parent is not None and p.parent.urn in by_parent
+    }
 
 
 def _dependents(resources: list[PolicyResource], target: PolicyResource, type_: str) -> list[PolicyResource]:
@@ -325,13 +344,34 @@ def data_copies(resources: list[PolicyResource]) -> list[DataCopy]:
                 "no geo-replicated database in the secondary region",
             )
         )
+    roles = _cluster_roles(resources)
+
+    def in_region(obj: PolicyResource, role: str) -> bool:
+        return roles.get(_cluster(obj) or "") == role
+
     for kind, label, promotion, is_copy in (
         (CNPG, "PostgreSQL (CloudNativePG)", "cnpg-replica-cluster", _is_cnpg_replica),
         (PSMDB, "MongoDB (Percona)", "percona-cross-site", _is_unmanaged_psmdb),
+        (STRIMZI_MM2, "Kafka (Strimzi)", "mirrormaker2", None),
+        (OT_REDIS, "Redis (in-cluster cache)", "empty-cache", None),
     ):
         objects = _custom(resources, kind)
-        for source in (o for o in objects if not is_copy(o)):
-            copies = [o for o in objects if is_copy(o) and _cluster(o) != _cluster(source)]
+        if kind == STRIMZI_MM2:
+            # A Strimzi cluster's copy is MirrorMaker 2 into a cluster of the other region.
+            for kafka in (k for k in _custom(resources, STRIMZI_KAFKA) if in_region(k, "primary")):
+                mirrors = [m for m in objects if in_region(m, "secondary")]
+                found.append(
+                    DataCopy(
+                        f"{label} {object_ref(kafka.props)}",
+                        kafka,
+                        mirrors[0] if mirrors else None,
+                        promotion,
+                        "no MirrorMaker 2 into a cluster of the secondary region",
+                    )
+                )
+            continue
+        for source in (o for o in objects if in_region(o, "primary") and not (is_copy and is_copy(o))):
+            copies = [o for o in objects if in_region(o, "secondary") and (is_copy is None or is_copy(o))]
             found.append(
                 DataCopy(
                     f"{label} {object_ref(source.props)}",
@@ -341,30 +381,6 @@ def data_copies(resources: list[PolicyResource]) -> list[DataCopy]:
                     "no copy in the secondary region's cluster",
                 )
             )
-    mirrors = _custom(resources, STRIMZI_MM2)
-    for kafka in _custom(resources, STRIMZI_KAFKA):
-        if any(_cluster(m) == _cluster(kafka) for m in mirrors):
-            continue  # the secondary region's target cluster, fed by the MirrorMaker 2 beside it
-        copies = [m for m in mirrors if _cluster(m) != _cluster(kafka)]
-        found.append(
-            DataCopy(
-                f"Kafka (Strimzi) {object_ref(kafka.props)}",
-                kafka,
-                copies[0] if copies else None,
-                "mirrormaker2",
-                "no MirrorMaker 2 into a cluster of the secondary region",
-            )
-        )
-    for redis in _custom(resources, OT_REDIS):
-        found.append(
-            DataCopy(
-                f"Redis (in-cluster) {object_ref(redis.props)}",
-                redis,
-                None,
-                "",
-                "an in-cluster cache has no copy in the secondary region",
-            )
-        )
     return found
 
 
@@ -448,7 +464,8 @@ def _dns_steps(resources: list[PolicyResource]) -> list[BudgetStep]:
 
 def rto_budget(resources: list[PolicyResource]) -> Budget:
     """The failover path's time as the plan configures it, against the seed's RTO."""
-    steps = _dns_steps(resources)
+    dns = _dns_steps(resources)
+    steps = [s for s in dns if s.step == "detect"]
     gaps: list[tuple[PolicyResource, str]] = []
     for copy in data_copies(resources):
         if copy.copy is None:
@@ -456,6 +473,7 @@ def rto_budget(resources: list[PolicyResource]) -> Budget:
             continue
         figure = PROMOTION[copy.promotion]
         steps.append(BudgetStep("promote", f"{copy.label} -> {copy.copy.name}", figure.seconds, figure.basis))
+    steps += [s for s in dns if s.step != "detect"]
     steps.append(
         BudgetStep("reconnect", "the services reconnect to the promoted copies", RECONNECT.seconds, RECONNECT.basis)
     )

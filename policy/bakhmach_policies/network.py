@@ -169,9 +169,41 @@ def public_entry_points(resources: list[PolicyResource]) -> list[PolicyResource]
     ]
 
 
+# Prod's in-cluster data members reached from the other region (components/data/cross_region.py):
+# an internal load balancer (never an internet-facing one), open to private ranges only.
+DR_ENDPOINT_LABEL = "bakhmach.io/dr-endpoint"
+INTERNAL_LB_ANNOTATIONS = (
+    "service.beta.kubernetes.io/aws-load-balancer-internal",
+    "service.beta.kubernetes.io/azure-load-balancer-internal",
+)
+
+
+def is_replication_endpoint(svc: PolicyResource) -> bool:
+    """An internal load balancer for the other region's replication: labelled as such, internal on
+    its cloud, and open only to listed private ranges."""
+    annotations = get(svc.props, "metadata", "annotations", default={}) or {}
+    sources = [str(c) for c in (get(svc.props, "spec", "loadBalancerSourceRanges", default=[]) or [])]
+    return (
+        labels(svc.props).get(DR_ENDPOINT_LABEL) == "true"
+        and any(annotations.get(a) == "true" for a in INTERNAL_LB_ANNOTATIONS)
+        and bool(sources)
+        and all(_private_range(c) for c in sources)
+    )
+
+
+def _private_range(cidr: str) -> bool:
+    try:
+        network = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return False
+    return network.is_private and network.prefixlen > 0
+
+
 def _check_exposure(args: StackValidationArgs, report: ReportViolation) -> None:
     gateway_namespaces = _gateway_namespaces(args.resources)
     for svc, svc_type in _exposed(args.resources):
+        if svc_type == "LoadBalancer" and is_replication_endpoint(svc):
+            continue
         if not _is_gateway(svc, gateway_namespaces):
             report(f"{object_ref(svc.props)} is of type {svc_type}; only the gateway may be exposed", svc.urn)
 
@@ -197,7 +229,8 @@ POLICIES = [
     stack_policy(
         "gateway-only-exposure",
         "No Service of type LoadBalancer or NodePort except the gateway's (labelled bakhmach.io/role=gateway "
-        "or in a namespace so labelled).",
+        "or in a namespace so labelled), and prod's replication endpoints: internal load balancers labelled "
+        "bakhmach.io/dr-endpoint open to private ranges only.",
         _check_exposure,
     ),
 ]
