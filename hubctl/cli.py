@@ -1,5 +1,5 @@
-"""`python -m hubctl plan|render|policy|validate|diff|graph|critical-path|cost|ttl ...`: the offline plan
-of a stack and what is built on it.
+"""`python -m hubctl plan|render|policy|validate|diff|graph|critical-path|cost|ttl|dr ...`: the offline
+plan of a stack and what is built on it.
 
 Exit codes: 0 done (policy: no mandatory violation), 1 policy found a mandatory violation,
 2 bad input — a stack file, a plan file or an option — with one message on stderr and no traceback.
@@ -95,7 +95,44 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--out", type=Path, required=True, metavar="DIR")
     _add_policy_and_diff(sub)
     _add_insight(sub)
+    _add_dr(sub)
     return parser
+
+
+def _add_dr(sub: argparse._SubParsersAction) -> None:
+    dr = sub.add_parser("dr", help="disaster recovery: the RTO budget of a plan, the failover drill")
+    steps = dr.add_subparsers(dest="dr_command", required=True, parser_class=_Parser)
+    cmd = steps.add_parser("budget", help="the failover path's time from a plan, step by step, against the RTO")
+    _plan_source(cmd)
+    cmd.add_argument("--json", action="store_true", help="print the budget as JSON")
+    cmd = steps.add_parser("drill", help="the seed's failover procedure against prod's `dr` stack output")
+    cmd.add_argument("--outputs", type=Path, required=True, metavar="FILE", help="`pulumi stack output --json` of prod")
+    cmd.add_argument("--execute", action="store_true", help="change things (default: report what would be done)")
+    cmd.add_argument("--force", action="store_true", help="promote even when the replica lags more than the RPO")
+    cmd.add_argument("--endpoint-url", metavar="URL", help="an AWS-compatible endpoint (tests, local emulators)")
+    cmd.add_argument("--state", type=Path, metavar="FILE", help="the journal (default: build/dr-drill-<stack>.json)")
+    cmd.add_argument("--json-out", type=Path, metavar="FILE", help="also write the report as JSON to FILE")
+
+
+def _dr(args: argparse.Namespace) -> int:
+    if args.dr_command == "budget":
+        from hubctl.dr import budget_of, format_text, to_json
+
+        document = _plan_document(args)
+        budget = budget_of(document)
+        print(json.dumps(to_json(document, budget), indent=2) if args.json else format_text(document, budget))
+        return 0 if budget.within else 1
+    from hubctl.drill import Journal, boto3_clients, read_outputs, run_drill
+    from hubctl.drill import format_text as drill_text
+
+    dr = read_outputs(args.outputs)
+    stack = str(dr.get("stack", "prod"))
+    journal = Journal(args.state or Path("build") / f"dr-drill-{stack}.json", stack)
+    report = run_drill(dr, boto3_clients(args.endpoint_url), execute=args.execute, force=args.force, journal=journal)
+    if args.json_out is not None:
+        args.json_out.write_text(json.dumps(report.to_json(), indent=2) + "\n")
+    print(drill_text(report))
+    return 0 if report.ok else 1
 
 
 def _plan_source(cmd: argparse.ArgumentParser) -> None:
@@ -342,7 +379,9 @@ def main(argv: list[str] | None = None) -> int:
             return _diff(args)
         if args.command == "validate":
             return _validate(args)
-        handler = {"graph": _graph, "critical-path": _critical_path, "cost": _cost, "ttl": _ttl}.get(args.command)
+        handler = {"graph": _graph, "critical-path": _critical_path, "cost": _cost, "ttl": _ttl, "dr": _dr}.get(
+            args.command
+        )
         if handler is not None:
             return handler(args)
         return _plan_or_render(args)

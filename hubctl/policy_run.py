@@ -161,6 +161,30 @@ def _run_validation(result: Any) -> None:
             loop.close()
 
 
+def policy_resources(plan: Mapping[str, Any]) -> list[PolicyResource]:
+    """Every resource of the plan as a stack policy receives it: props as the engine wraps them,
+    its provider's inputs, its parent and its dependencies."""
+    planned = [r for r in plan.get("resources", []) if r.get("type") != "pulumi:pulumi:Stack"]
+    by_urn = {r["urn"]: r for r in planned}
+
+    def provider_of(resource: Mapping[str, Any]) -> PolicyProviderResource | None:
+        provider = by_urn.get(resource.get("provider") or "")
+        if provider is None:
+            return None
+        return PolicyProviderResource(provider["type"], _props(provider["inputs"]), provider["urn"], provider["name"])
+
+    resources = {
+        r["urn"]: PolicyResource(
+            r["type"], _props(r["inputs"]), r["urn"], r["name"], _options(r), provider_of(r), None, [], {}
+        )
+        for r in planned
+    }
+    for r in planned:
+        resources[r["urn"]].parent = resources.get(r.get("parent") or "")
+        resources[r["urn"]].dependencies = [resources[d] for d in r.get("dependencies", []) if d in resources]
+    return list(resources.values())
+
+
 def run_policies(
     plan: Mapping[str, Any], config: Mapping[str, Any] | None = None, policies: list[Policy] | None = None
 ) -> PolicyReport:
@@ -210,16 +234,8 @@ def run_policies(
                 )
                 attempt(policy, level, r["urn"], policy.validate, args)
         elif isinstance(policy, StackValidationPolicy):
-            resources = {
-                r["urn"]: PolicyResource(
-                    r["type"], _props(r["inputs"]), r["urn"], r["name"], _options(r), provider_of(r), None, [], {}
-                )
-                for r in planned
-            }
-            for r in planned:
-                resources[r["urn"]].parent = resources.get(r.get("parent") or "")
-                resources[r["urn"]].dependencies = [resources[d] for d in r.get("dependencies", []) if d in resources]
-            attempt(policy, level, None, policy.validate, StackValidationArgs(list(resources.values()), properties))
+            resources = policy_resources(plan)
+            attempt(policy, level, None, policy.validate, StackValidationArgs(resources, properties))
     return PolicyReport(
         stack=str(plan.get("stack")),
         environment=environment,
