@@ -132,6 +132,33 @@ def test_deploy_follows_the_seeds_branch_model_behind_environments() -> None:
     assert deploy["steps"].index(gate[0]) < deploy["steps"].index(up)
 
 
+def test_dr_drill_runs_the_budget_on_dr_changes_and_the_drill_weekly_in_report_mode() -> None:
+    flow = workflow("dr-drill.yml")
+    [cron] = [entry["cron"] for entry in flow["on"]["schedule"]]
+    day, month, weekday = cron.split()[2:]
+    assert (day, month) == ("*", "*") and weekday.isdigit(), f"not weekly: {cron}"
+    paths = flow["on"]["pull_request"]["paths"]
+    for path in paths:
+        assert list(REPO_ROOT.glob(path.replace("**", "*"))), f"{path} matches nothing"
+    for dr_file in ("settings/dr.py", "components/dr/**", "policy/bakhmach_policies/dr.py", "hubctl/dr.py"):
+        assert dr_file in paths
+    assert flow["permissions"] == {"contents": "read"}
+    budget = flow["jobs"]["budget"]
+    assert budget["strategy"]["matrix"]["cloud"] == ["aws", "azure"]
+    script = " ".join(str(s.get("run", "")) for s in budget["steps"])
+    assert "hubctl dr budget prod --cloud" in script and 'exit "$status"' in script
+    assert "secrets." not in yaml.safe_dump(budget), "the budget needs no secrets"
+    drill = flow["jobs"]["drill"]
+    assert drill["if"] == "github.event_name != 'pull_request'"
+    assert drill["environment"] == "dr-drill"
+    script = " ".join(str(s.get("run", "")) for s in drill["steps"])
+    assert "pulumi stack output" in script and "hubctl dr drill --outputs" in script
+    assert "--execute" not in script and "--force" not in script, "the weekly drill only reports"
+    [aws] = uses(flow, "aws-actions/configure-aws-credentials")
+    assert aws["with"]["role-to-assume"] == "${{ vars.DR_DRILL_ROLE_ARN }}"
+    assert all("command" not in step.get("with", {}) for step in uses(flow, "pulumi/actions"))
+
+
 @pytest.mark.slow
 def test_pr_report_writes_one_comment_under_the_size_limit(tmp_path: Path) -> None:
     """The report script end to end on one stack, head and base both this checkout."""
