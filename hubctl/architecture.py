@@ -35,6 +35,7 @@ from hubctl.planview import CLUSTER_TYPES, K8S_PROVIDER, PlanIndex, Res, as_int,
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 DATA_SERVICE_LABEL = "bakhmach.io/data-service"
+DR_ENDPOINT_LABEL = "bakhmach.io/dr-endpoint"
 CONTEXT_TITLE = "bakhmach.io/context-title"
 GATEWAY_ROLE = ("bakhmach.io/role", "gateway")
 # What people call the data services the connections name.
@@ -56,6 +57,20 @@ ENGINES = {
     "azure-native:cache:Redis": "Azure Cache for Redis",
     "azure-native:eventhub:Namespace": "Event Hubs",
 }
+# The data service each engine is (prod's copies in the other region are found by it).
+ENGINE_SERVICES = {
+    "kubernetes:postgresql.cnpg.io/v1:Cluster": "postgres",
+    "kubernetes:psmdb.percona.com/v1:PerconaServerMongoDB": "mongo",
+    "kubernetes:redis.redis.opstreelabs.in/v1beta2:RedisCluster": "redis",
+    "kubernetes:kafka.strimzi.io/v1:Kafka": "kafka",
+    "aws:rds/instance:Instance": "postgres",
+    "aws:elasticache/replicationGroup:ReplicationGroup": "redis",
+    "aws:msk/cluster:Cluster": "kafka",
+    "azure-native:dbforpostgresql:Server": "postgres",
+    "azure-native:redisenterprise:RedisEnterprise": "redis",
+}
+# The component that copies prod's data to the other region (components/dr).
+RECOVERY_TYPE = "bakhmach:dr:DisasterRecovery"
 # Cloud resources that put a name on the Internet: the edge in front of the regions.
 EDGE_TYPE_PREFIXES = ("aws:route53/", "azure-native:trafficmanager:", "azure-native:dns:", "cloudflare:")
 # Kubernetes objects that take traffic into a cluster.
@@ -187,6 +202,11 @@ def _summary(resources: list[Res], limit: int = 3) -> str:
     return ", ".join(parts)
 
 
+def _private_zone(r: Res) -> bool:
+    """A DNS zone only the stack's networks resolve (Route 53 associated with VPCs): not the edge."""
+    return r.type == "aws:route53/zone:Zone" and bool(items(r.inputs.get("vpcs")))
+
+
 class _Builder:
     def __init__(self, plan: PlanIndex) -> None:
         self.plan = plan
@@ -302,6 +322,7 @@ class _Builder:
                     DATA_SERVICE_LABEL
                 ]
         data_nodes: dict[str, Node] = {}
+        copies = self._copies()
         for service in sorted(set(connections.values())):
             data_nodes[service] = self._data_node(service)
         seen: set[tuple[str, str]] = set()
@@ -315,7 +336,49 @@ class _Builder:
                 if source is None or data is None or (source.id, data) in seen:
                     continue
                 seen.add((source.id, data))
-                self.edges.append(Edge(source.id, data_nodes[data].id, "data"))
+                # Prod's secondary cluster connects to the copies in its region.
+                target = copies.get((r.provider or "", data)) or data_nodes[data]
+                self.edges.append(Edge(source.id, target.id, "data"))
+
+    def _copies(self) -> dict[tuple[str, str], Node]:
+        """Prod's copies of the data services in the other region, by (cluster provider, service):
+        the engines under the recovery component, in that cluster or in its region."""
+        found: dict[tuple[str, str], Node] = {}
+        for recovery in self.plan.of_type(RECOVERY_TYPE):
+            inside = list(self.plan.descendants(recovery))
+            engines = [r for r in inside if r.type in ENGINE_SERVICES]
+            for provider, cluster in self.clusters.items():
+                region = self.plan.cluster_region(self.plan.by_urn[provider])
+                for service in sorted({ENGINE_SERVICES[r.type] for r in engines}):
+                    mine = [
+                        r
+                        for r in engines
+                        if ENGINE_SERVICES[r.type] == service
+                        and (
+                            r.provider == provider
+                            if r.type.startswith("kubernetes:")
+                            else self.plan.region_of(r) == region
+                        )
+                    ]
+                    if not mine:
+                        continue
+                    # The copy's whole data component, where it is one (an in-cluster copy).
+                    for r in mine:
+                        owner = self.plan.by_urn.get(r.parent or "")
+                        inside = (
+                            [owner, *self.plan.descendants(owner)]
+                            if owner and owner.type.startswith("bakhmach:data:")
+                            else [r]
+                        )
+                        self.folded.update(x.urn for x in inside)
+                    detail = ", ".join(sorted({ENGINES[r.type] for r in mine})) + " (copy)"
+                    node = Node(node_id("copy", cluster.id, service), DATA_TITLES.get(service, service), "data", detail)
+                    if mine[0].type.startswith("kubernetes:"):
+                        cluster.nodes.append(node)
+                    else:
+                        self.region(region).nodes.append(node)
+                    found[(provider, service)] = node
+        return found
 
     def _data_node(self, service: str) -> Node:
         component = self._data_component(service)
@@ -368,7 +431,7 @@ class _Builder:
         for owner_urn, resources in leftover.items():
             owner = self.plan.by_urn[owner_urn]
             title = short_type(owner.type) if not owner.custom else owner.name
-            if any(r.type.startswith(EDGE_TYPE_PREFIXES) for r in resources):
+            if any(r.type.startswith(EDGE_TYPE_PREFIXES) and not _private_zone(r) for r in resources):
                 node = Node(node_id("edge", owner.name), title, "edge", self._edge_detail(resources))
                 self.top_nodes.append(node)
                 edge_nodes.append(node)
@@ -406,7 +469,8 @@ class _Builder:
         if r.kind in INGRESS_KINDS:
             return True
         if r.kind == "Service" and dig(r.inputs, "spec", "type") == "LoadBalancer":
-            return True
+            # Prod's replication endpoints are internal load balancers between the regions.
+            return r.labels.get(DR_ENDPOINT_LABEL) != "true"
         return r.kind == "Namespace" and r.labels.get(GATEWAY_ROLE[0]) == GATEWAY_ROLE[1]
 
     @staticmethod

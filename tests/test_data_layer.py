@@ -251,8 +251,9 @@ def test_mongo_is_a_three_member_replica_set_with_backups_and_shard_key(stack: s
     assert backup["enabled"] and backup["pitr"]["enabled"] and backup["pitr"]["oplogSpanMin"] <= 5
     (task,) = backup["tasks"]
     assert task["retention"]["count"] == 30
-    (resource,) = [r for r in plan.resources if r.inputs.get("kind") == "PerconaServerMongoDB"]
-    assert resource.protect
+    # Prod's secondary cluster runs the replica site (components/dr): protected too.
+    resources = [r for r in plan.resources if r.inputs.get("kind") == "PerconaServerMongoDB"]
+    assert len(resources) == (2 if stack == "prod" else 1) and all(r.protect for r in resources)
 
 
 def test_in_cluster_postgres_with_backups_archives_wal_through_the_barman_plugin(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -33,7 +33,7 @@ from settings.seed import (
     SERVICE_DATA_NEEDS,
     SHARED_CONTEXT,
 )
-from tests.planning import planned
+from tests.planning import planned, primary_provider
 
 
 def run(argv: list[str]) -> tuple[int, str, str]:
@@ -72,7 +72,9 @@ def test_an_edge_per_data_connection_and_none_elsewhere(any_plan: Plan) -> None:
         (svc, titles[need]) for svc, needs in SERVICE_DATA_NEEDS.items() if svc != "api-gateway" for need in needs
     }
     assert drawn == expected
-    assert len([e for e in arch.edges if e.kind == "data"]) == len(expected)
+    # Prod's secondary cluster connects to the copies in its region (components/dr): its edges too.
+    clusters = len([g for g in arch.all_groups() if g.kind == "cluster"])
+    assert len([e for e in arch.edges if e.kind == "data"]) == len(expected) * clusters
 
 
 def test_prod_draws_both_regions_each_with_its_cluster(prod_plan: Plan) -> None:
@@ -81,8 +83,13 @@ def test_prod_draws_both_regions_each_with_its_cluster(prod_plan: Plan) -> None:
     assert len(regions) == 2
     assert regions[0].label.endswith("· primary") and regions[1].label.endswith("· secondary")
     assert all(any(g.kind == "cluster" for g in r.groups) for r in regions)
-    # The managed data services live beside the primary cluster; the secondary has none yet.
-    assert not [n for n in regions[1].walk_nodes() if n.kind == "data"]
+    # The data services live in the primary region; the secondary region has their copies, which
+    # its services connect to (components/dr), drawn as such.
+    copies = [n for n in regions[1].walk_nodes() if n.kind == "data"]
+    assert {n.label for n in copies} == {"PostgreSQL", "MongoDB", "Redis", "Kafka"}
+    assert all(n.detail.endswith("(copy)") for n in copies)
+    targets = {e.target for e in arch.edges if e.kind == "data"}
+    assert {n.id for n in copies} <= targets
     # DNS failover in front of both regions.
     [edge] = [n for n in arch.nodes if n.kind == "edge"]
     # The failover record exists once the gateway publishes each region's origin; until then
@@ -216,7 +223,10 @@ def test_the_critical_path_runs_through_the_slowest_chain(staging_plan: Plan) ->
 def test_eks_before_its_node_groups_and_kubernetes_objects() -> None:
     e = estimate(doc(planned("prod", "aws")))
     names = [s.name for s in e.path]
-    assert names.index("prod-eks") < names.index("data-kafka-cluster")
+    # A region's EKS cluster, then an MSK cluster (prod's slowest chain runs through one of them).
+    eks = next(n for n in names if n.endswith("-eks"))
+    msk = next(n for n in names if n.endswith("kafka-cluster"))
+    assert names.index(eks) < names.index(msk)
     assert e.total > duration("aws:eks/cluster:Cluster")[0] + duration("aws:msk/cluster:Cluster")[0]
 
 
@@ -315,17 +325,25 @@ def test_the_control_plane_is_priced_per_cluster(prod_plan: Plan) -> None:
 
 def test_operator_volumes_are_sized_from_the_custom_resources(any_plan: Plan) -> None:
     e = cost(doc(any_plan))
+    # The primary's replica set (prod's secondary cluster runs its replica site, the same size).
+    primary = primary_provider(any_plan)
     mongo = [line.meter for line in e.lines if line.meter.what.startswith("PerconaServerMongoDB")]
-    spec = next(r.inputs["spec"] for r in any_plan.resources if r.inputs.get("kind") == "PerconaServerMongoDB")
+    spec = next(
+        r.inputs["spec"]
+        for r in any_plan.resources
+        if r.inputs.get("kind") == "PerconaServerMongoDB" and r.provider == primary
+    )
     [rs] = spec["replsets"]
     size = int(rs["volumeSpec"]["persistentVolumeClaim"]["resources"]["requests"]["storage"].removesuffix("Gi"))
-    if any_plan.cloud == "azure":
-        # An Azure disk bills per disk at the tier its size rounds up to.
-        [m] = mongo
-        capacity = int(m.sku.rsplit("(", 1)[1].split()[0])
-        assert m.unit == "disk-month" and m.floor == rs["size"] and size <= capacity < 2 * size
-    else:
-        assert mongo and mongo[0].floor == size * rs["size"]
+    # One line per replica set (prod's secondary runs the replica site, the same size).
+    assert len(mongo) == (2 if any_plan.stack == "prod" else 1)
+    for m in mongo:
+        if any_plan.cloud == "azure":
+            # An Azure disk bills per disk at the tier its size rounds up to.
+            capacity = int(m.sku.rsplit("(", 1)[1].split()[0])
+            assert m.unit == "disk-month" and m.floor == rs["size"] and size <= capacity < 2 * size
+        else:
+            assert m.floor == size * rs["size"]
 
 
 def test_dev_on_kind_costs_nothing_and_says_why(dev_plan: Plan) -> None:
@@ -520,8 +538,7 @@ def test_connection_secrets_carry_the_label_the_diagram_reads(dev_plan: Plan) ->
             DATA_SERVICE_LABEL
         ]
         for r in dev_plan.resources
-        if r.inputs.get("kind") == "Secret"
-        and DATA_SERVICE_LABEL in (r.inputs.get("metadata") or {}).get("labels", {})
+        if r.inputs.get("kind") == "Secret" and DATA_SERVICE_LABEL in (r.inputs.get("metadata") or {}).get("labels", {})
     }
     mounted = {
         (r.inputs["metadata"]["namespace"], volume["secret"]["secretName"])

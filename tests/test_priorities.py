@@ -32,6 +32,8 @@ RELEASE_CLASSES: dict[str, tuple[tuple[tuple[str, ...], ...], str]] = {
     "vpa": (ONE_VALUE, SYSTEM),
     "cluster-autoscaler": (ONE_VALUE, SYSTEM),
     "external-dns": (ONE_VALUE, SYSTEM),
+    # Prod: the private zone's external-dns for the in-cluster data members (components/dr).
+    "external-dns-dr": (ONE_VALUE, SYSTEM),
     # kube-prometheus-stack 88.5.3: the operator, its admission webhook's hook Jobs, Prometheus,
     # Alertmanager, Grafana, kube-state-metrics and node-exporter (values.yaml at the tag and
     # its sub-charts'); the webhook's own Deployment and Thanos Ruler are off.

@@ -156,7 +156,7 @@ class DisasterRecovery(pulumi.ComponentResource):
         if any(isinstance(src, PerconaSource | StrimziSource) for src in in_cluster.values()):
             # Both clusters publish their members in the private zone the other region resolves.
             for side_name, side in (("primary", primary), ("secondary", secondary)):
-                private_dns(f"{name}-{side_name}-external-dns", side, network.zone, self)
+                private_dns(f"{name}-{side_name}-private-dns", side, network.zone, self)
 
         copies: dict[DataService, aws_dr.Copy] = {}
         for service, built in args.data.services.items():
@@ -349,11 +349,11 @@ class _Region(pulumi.ComponentResource):
 
 
 class _K8s(pulumi.ComponentResource):
-    """The secondary cluster's DR Jobs (they inherit its Kubernetes provider)."""
+    """What disaster recovery runs in the secondary cluster (it inherits its Kubernetes provider)."""
 
     def __init__(self, name: str, parent: pulumi.Resource, provider: pulumi.ProviderResource) -> None:
         super().__init__(
-            "bakhmach:dr:SecondaryJobs",
+            "bakhmach:dr:SecondaryCluster",
             name,
             None,
             pulumi.ResourceOptions(parent=parent, providers={"kubernetes": provider}),
