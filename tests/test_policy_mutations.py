@@ -314,6 +314,26 @@ K8S_PROVIDER = "pulumi:providers:kubernetes"
 SECRET = "kubernetes:core/v1:Secret"
 GENERATED_PASSWORD = "random:index/randomPassword:RandomPassword"
 
+DR_COMPONENT = "bakhmach:dr:DisasterRecovery"
+MSK = "aws:msk/cluster:Cluster"
+MSK_REPLICATOR = "aws:msk/replicator:Replicator"
+ELASTICACHE_GLOBAL = "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
+RDS_BACKUP_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
+BACKUP_PLAN = "aws:backup/plan:Plan"
+BACKUP_SELECTION = "aws:backup/selection:Selection"
+S3_REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+VPC = "aws:ec2/vpc:Vpc"
+VPC_PEERING = "aws:ec2/vpcPeeringConnection:VpcPeeringConnection"
+VPC_PEERING_ACCEPTER = "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter"
+PEERING_OPTIONS = "aws:ec2/peeringConnectionOptions:PeeringConnectionOptions"
+ROUTE = "aws:ec2/route:Route"
+SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+AZ_VNET = "azure-native:network:VirtualNetwork"
+AZ_PEERING = "azure-native:network:VirtualNetworkPeering"
+AZ_BACKUP_VAULT = "azure-native:dataprotection:BackupVault"
+AZ_BACKUP_POLICY = "azure-native:dataprotection:BackupPolicy"
+AZ_BACKUP_INSTANCE = "azure-native:dataprotection:BackupInstance"
+
 CONTAINER = ("inputs", "spec", "template", "spec", "containers", 0)
 SLON = Target(NAMESPACE, where=((("metadata", "name"), "slon-credit"),))
 AUTH_HPA = Target(HPA, where=((("metadata", "name"), "auth-service"),))
@@ -324,6 +344,10 @@ PG_PRIMARY_AZ = Target(AZ_PG, name="data-postgres-primary")
 PRIMARY_EKS = Target(EKS, name="{stack}-eks")
 PRIMARY_AKS = Target(AKS, name="{stack}-aks")
 CNPG_CLUSTER = Target(CNPG, name="data-postgres-cluster")
+DR = Target(DR_COMPONENT)
+RDS_REPLICA_DR = Target(RDS, name="dr-postgres-replica")
+BACKUP_RULE = ("inputs", "rules", 0)
+DR_ROUTES_BACK = Target(ROUTE, where=((("vpcPeeringConnectionId",), "dr-network-peering-id"),), every=True)
 # An inline AKS pool of one fixed system node, as the policy reads it (a second bootstrap pool).
 FIXED_SYSTEM_NODE = {
     "name": "spare",
@@ -480,7 +504,7 @@ CASES: list[Case] = [
     Case(
         "gateway-only-exposure",
         ("staging-azure", "prod-aws"),
-        Target(SERVICE),
+        Target(SERVICE, where=((("spec", "type"), "ClusterIP"),)),
         (Set(("inputs", "spec", "type"), "LoadBalancer"),),
     ),
     # ---- data
@@ -564,7 +588,7 @@ CASES: list[Case] = [
     Case(
         "s3-public-access-block",
         ("staging-aws", "prod-aws"),
-        Target(BUCKET_BLOCK),
+        Target(BUCKET_BLOCK, name="data-backups-public-access-block"),
         (Set(("inputs", "blockPublicPolicy"), False),),
         reported=Target(BUCKET, name="data-backups-bucket"),
     ),
@@ -578,7 +602,7 @@ CASES: list[Case] = [
     Case(
         "tls13-where-offered",
         ("prod-aws",),
-        Target(RDS_PARAMS),
+        Target(RDS_PARAMS, name="data-postgres-params"),
         (Set(("inputs", "parameters"), [{"name": "rds.force_ssl", "value": "1"}]),),
         reported=PG_PRIMARY_RDS,
         note="rds",
@@ -1178,6 +1202,211 @@ CASES: list[Case] = [
         (Remove(),),
         reported=Target("kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch"),
         note="no policy",
+    ),
+    # ---- disaster recovery (prod)
+    Case(
+        "dr-cross-region-copies",
+        ("prod-aws",),
+        RDS_REPLICA_DR,
+        (Remove(),),
+        reported=PG_PRIMARY_RDS,
+        note="no rds replica",
+    ),
+    Case(
+        "dr-cross-region-copies",
+        ("prod-aws",),
+        RDS_REPLICA_DR,
+        (Set(("inputs", "storageEncrypted"), False),),
+        note="replica unencrypted",
+    ),
+    Case(
+        "dr-cross-region-copies",
+        ("prod-aws",),
+        Target(RDS_BACKUP_REPLICATION),
+        (Remove(),),
+        reported=PG_PRIMARY_RDS,
+        note="backups not replicated",
+    ),
+    Case(
+        "dr-cross-region-copies",
+        ("prod-aws",),
+        Target(ELASTICACHE_GLOBAL),
+        (Remove(),),
+        reported=Target(ELASTICACHE, name="data-redis-replication-group"),
+        note="no global datastore",
+    ),
+    Case(
+        "dr-cross-region-copies",
+        ("prod-aws",),
+        Target(MSK_REPLICATOR),
+        (Remove(),),
+        reported=Target(MSK, name="data-kafka-cluster"),
+        note="no replicator",
+    ),
+    Case(
+        "dr-cross-region-copies",
+        ("prod-azure",),
+        Target(AZ_PG, name="dr-postgres-replica"),
+        (Remove(),),
+        reported=PG_PRIMARY_AZ,
+        note="no flexible replica",
+    ),
+    Case(
+        "dr-cross-region-copies",
+        ("prod-azure",),
+        Target(AMR_DB, name="dr-redis-database"),
+        (Keep(("inputs", "geoReplication", "linkedDatabases"), 1),),
+        reported=Target(AMR, name="data-redis-cluster"),
+        note="redis not geo-replicated",
+    ),
+    Case(
+        "dr-backups-every-6-hours-90-days",
+        ("prod-aws",),
+        Target(BACKUP_PLAN),
+        (Set((*BACKUP_RULE, "schedule"), "cron(0 */12 * * ? *)"),),
+        note="every 12 hours",
+    ),
+    Case(
+        "dr-backups-every-6-hours-90-days",
+        ("prod-aws",),
+        Target(BACKUP_PLAN),
+        (Set((*BACKUP_RULE, "lifecycle", "deleteAfter"), 30),),
+        note="kept 30 days",
+    ),
+    Case(
+        "dr-backups-every-6-hours-90-days",
+        ("prod-aws",),
+        Target(BACKUP_PLAN),
+        (Set((*BACKUP_RULE, "copyActions"), []),),
+        note="no cross-region copy",
+    ),
+    Case(
+        "dr-backups-every-6-hours-90-days",
+        ("prod-aws",),
+        Target(BACKUP_SELECTION),
+        (Remove(),),
+        reported=PG_PRIMARY_RDS,
+        note="rds not selected",
+    ),
+    Case(
+        "dr-backups-every-6-hours-90-days",
+        ("prod-aws",),
+        Target(S3_REPLICATION),
+        (Remove(),),
+        reported=Target(BUCKET, name="data-backups-bucket"),
+        note="bucket not replicated",
+    ),
+    Case(
+        "dr-backups-every-6-hours-90-days",
+        ("prod-azure",),
+        Target(AZ_BACKUP_VAULT),
+        (Set(("inputs", "properties", "storageSettings", 0, "type"), "LocallyRedundant"),),
+        note="vault not geo-redundant",
+    ),
+    Case(
+        "dr-backups-every-6-hours-90-days",
+        ("prod-azure",),
+        Target(AZ_BACKUP_VAULT),
+        (Set(("inputs", "properties", "featureSettings", "crossRegionRestoreSettings", "state"), "Disabled"),),
+        note="no cross-region restore",
+    ),
+    Case(
+        "dr-backups-every-6-hours-90-days",
+        ("prod-azure",),
+        Target(AZ_BACKUP_POLICY),
+        (Set(("inputs", "properties", "policyRules", 1, "lifecycles", 0, "deleteAfter", "duration"), "P30D"),),
+        note="azure kept 30 days",
+    ),
+    Case(
+        "dr-backups-every-6-hours-90-days",
+        ("prod-azure",),
+        Target(AZ_BACKUP_INSTANCE),
+        (Remove(),),
+        reported=PG_PRIMARY_AZ,
+        note="flexible server not protected",
+    ),
+    Case(
+        "dr-inter-region-network",
+        ("prod-aws",),
+        Target(VPC_PEERING_ACCEPTER, name="dr-network-peering-accepter"),
+        (Remove(),),
+        reported=Target(VPC, name="prod-vpc"),
+        note="peering not accepted",
+    ),
+    Case(
+        "dr-inter-region-network",
+        ("prod-aws",),
+        Target(PEERING_OPTIONS, name="dr-network-peering-dns-accepter"),
+        (Set(("inputs", "accepter", "allowRemoteVpcDnsResolution"), False),),
+        reported=Target(VPC_PEERING, name="dr-network-peering"),
+        note="no dns across",
+    ),
+    Case(
+        "dr-inter-region-network",
+        ("prod-aws",),
+        DR_ROUTES_BACK,
+        (Remove(),),
+        reported=Target(VPC_PEERING, name="dr-network-peering"),
+        note="not routed",
+    ),
+    Case(
+        "dr-inter-region-network",
+        ("prod-aws",),
+        Target(SG_INGRESS, name="dr-kafka-iam-from-replicator"),
+        (
+            AddBeside(
+                SG_INGRESS,
+                "everything-from-the-primary-region",
+                {"securityGroupId": "sg-1", "cidrIpv4": "10.60.0.0/16", "ipProtocol": "-1"},
+            ),
+        ),
+        reported=ADDED,
+        note="all ports open across",
+    ),
+    Case(
+        "dr-inter-region-network",
+        ("prod-azure",),
+        Target(AZ_PEERING, name="dr-network-peering"),
+        (Set(("inputs", "allowForwardedTraffic"), True),),
+        note="forwarding",
+    ),
+    Case(
+        "dr-inter-region-network",
+        ("prod-azure",),
+        Target(AZ_PEERING, name="dr-network-peering-back"),
+        (Remove(),),
+        reported=Target(AZ_VNET, name="prod-vnet"),
+        note="one way only",
+    ),
+    Case(
+        "dr-rto-budget",
+        ("prod-aws",),
+        DR,
+        (Set(("inputs", "failover", "ttlSeconds"), 600),),
+        note="declared ttl",
+    ),
+    Case(
+        "dr-rto-budget",
+        ("prod-aws-gateway",),
+        Target(ROUTE53_CHECK, every=True),
+        (Set(("inputs", "requestInterval"), 30), Set(("inputs", "failureThreshold"), 10)),
+        reported=DR,
+        note="slow detection",
+    ),
+    Case(
+        "dr-rto-budget",
+        ("prod-azure-gateway",),
+        Target(TM_PROFILE),
+        (Set(("inputs", "dnsConfig", "ttl"), 600),),
+        reported=DR,
+        note="long ttl",
+    ),
+    Case(
+        "dr-rto-budget",
+        ("prod-azure",),
+        DR,
+        (Delete(("inputs", "failover")),),
+        note="no failover to time",
     ),
 ]
 

@@ -529,7 +529,7 @@ class FlexiblePostgres:
         )
         source = FlexibleSource(
             server_id=primary.id,
-            server_name=primary.name,
+            server_name=server_name,
             sku=size.azure_sku,
             tier=size.azure_tier,
             storage_gib=size.storage_gib,

@@ -90,6 +90,15 @@ def _references(resource: PolicyResource, target: PolicyResource, key: str, targ
     return value is not None and any(value == peek(target.props, k) for k in target_keys)
 
 
+def _same_region(a: PolicyResource, b: PolicyResource) -> bool:
+    """Both in one region: the same AWS provider, or the same Azure location. A copy in another
+    region (disaster recovery) is not one of the primary's high-availability replicas."""
+    if (a.provider.urn if a.provider else None) != (b.provider.urn if b.provider else None):
+        return False
+    here, there = peek(a.props, "location"), peek(b.props, "location")
+    return here is None or there is None or here == there
+
+
 # ---- PostgreSQL -----------------------------------------------------------------------------
 
 
@@ -117,6 +126,7 @@ def _check_postgres(args: StackValidationArgs, report: ReportViolation) -> None:
             for r in rds
             if has_key(r.props, "replicateSourceDb")
             and _references(r, primary, "replicateSourceDb", ("identifier", "arn"))
+            and _same_region(r, primary)
         ]
         if len(replicas) < wanted:
             report(
@@ -150,7 +160,9 @@ def _check_postgres(args: StackValidationArgs, report: ReportViolation) -> None:
         replicas = [
             s
             for s in servers
-            if peek(s.props, "createMode") == "Replica" and _references(s, primary, "sourceServerResourceId", ("id",))
+            if peek(s.props, "createMode") == "Replica"
+            and _references(s, primary, "sourceServerResourceId", ("id",))
+            and _same_region(s, primary)
         ]
         if len(replicas) < wanted:
             report(

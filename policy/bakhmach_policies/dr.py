@@ -407,14 +407,15 @@ def _dns_steps(resources: list[PolicyResource]) -> list[BudgetStep]:
     checks = of_type(resources, ROUTE53_HEALTH_CHECK)
     records = [r for r in of_type(resources, ROUTE53_RECORD) if has_key(r.props, "failoverRoutingPolicies")]
     if checks:
-        detect = max(
+        timed = [
             (
                 (as_number(c.props.get("requestInterval")) or ROUTE53_DEFAULT_INTERVAL)
                 * (as_number(c.props.get("failureThreshold")) or ROUTE53_DEFAULT_THRESHOLD),
                 c,
             )
             for c in checks
-        )
+        ]
+        detect = max(timed, key=lambda pair: pair[0])
         check = detect[1]
         ttl = max((as_number(r.props.get("ttl")) or 0.0 for r in records), default=0.0)
         return [
@@ -484,14 +485,16 @@ def _check_budget(args: StackValidationArgs, report: ReportViolation) -> None:
     if not of_type(args.resources, DR_COMPONENT) and not data_copies(args.resources):
         return
     budget = rto_budget(args.resources)
+    # Reported on the DisasterRecovery component (the failover it describes), or on the stack.
+    where = next((c.urn for c in of_type(args.resources, DR_COMPONENT)), None)
     if not any(s.step == "detect" for s in budget.steps):
-        report("no health-checked DNS failover and no failover settings: the failover cannot be timed", None)
+        report("no health-checked DNS failover and no failover settings: the failover cannot be timed", where)
     if budget.total > budget.rto_seconds:
         slowest = max(budget.steps, key=lambda s: s.seconds)
         report(
             f"the failover path takes {budget.total:g} s, over the seed's RTO of {budget.rto_seconds:g} s (slowest "
             f"step: {slowest.step} {slowest.what}, {slowest.seconds:g} s)",
-            None,
+            where,
         )
 
 
@@ -644,6 +647,11 @@ def _check_backups(args: StackValidationArgs, report: ReportViolation) -> None:
 # ---- the network between the regions -----------------------------------------------------------
 
 
+def _primary(networks: list[PolicyResource]) -> PolicyResource:
+    """The primary region's network (where a missing link between the two is reported)."""
+    return next((n for n in networks if region_role(n) == "primary"), networks[0])
+
+
 def _check_network(args: StackValidationArgs, report: ReportViolation) -> None:
     resources = args.resources
     vpcs = of_type(resources, VPC)
@@ -655,7 +663,9 @@ def _check_network(args: StackValidationArgs, report: ReportViolation) -> None:
             if sum(1 for v in vpcs if depends_on(p, v)) >= 2 and _dependents(resources, p, VPC_PEERING_ACCEPTER)
         ]
         if not joined:
-            report("the two regions' VPCs are not peered (a VPC peering accepted in the other region)", vpcs[0].urn)
+            report(
+                "the two regions' VPCs are not peered (a VPC peering accepted in the other region)", _primary(vpcs).urn
+            )
         for peering in joined:
             options = _dependents(resources, peering, PEERING_OPTIONS)
             sides = {"requester" if has_key(o.props, "requester") else "accepter" for o in options}
@@ -696,7 +706,7 @@ def _check_network(args: StackValidationArgs, report: ReportViolation) -> None:
         if len(between) < 2:
             report(
                 f"the two regions' VNets are not peered both ways ({len(between)} peering(s) between them)",
-                vnets[0].urn,
+                _primary(vnets).urn,
             )
         for peering in between:
             forwards = as_bool(peering.props.get("allowForwardedTraffic")) is True

@@ -137,8 +137,10 @@ PROMISES: tuple[Promise, ...] = (
     Promise(
         DATABASE,
         "RTO: 15 minutes",
-        elsewhere="An operational outcome (promotion and DNS failover time), exercised by the weekly failover drill "
-        "the seed asks for; the pack guards its parts (replicas, multi-AZ, DNS failover).",
+        ("dr-rto-budget",),
+        elsewhere="The pack adds up the failover path the plan configures (detection, the slowest promotion, the "
+        "record's TTL, reconnection; `hubctl dr budget` prints it). The achieved time is measured by the weekly "
+        "failover drill (`hubctl dr drill`, .github/workflows/dr-drill.yml).",
     ),
     Promise(DATABASE, "MongoDB: 3-node replica set", ("mongo-replica-set",)),
     Promise(
@@ -188,9 +190,9 @@ PROMISES: tuple[Promise, ...] = (
     Promise(
         ENVIRONMENTS,
         "Backups: none (dev), daily (staging), hourly + cross-region (prod)",
-        ("data-backup-retention",),
-        elsewhere="Cross-region copies are not built yet (the data side of disaster recovery, README); their "
-        "policy lands with that issue.",
+        ("data-backup-retention", "dr-backups-every-6-hours-90-days"),
+        elsewhere="Hourly: point-in-time recovery (WAL and oplog archived at most every 5 minutes) stands for the "
+        "hourly incremental backups; the scheduled ones run every 6 hours.",
     ),
     Promise(
         ENVIRONMENTS,
@@ -210,6 +212,32 @@ PROMISES: tuple[Promise, ...] = (
         "SLA: 99.95% uptime",
         elsewhere="A measured outcome, not a setting; the pack guards what it rests on (replicas, budgets, zones, "
         "regions), and every context's 99.95% SLO has multi-window burn-rate alerts (tests/test_alert_rules.py).",
+    ),
+    Promise(
+        DR,
+        "RPO: 5 minutes; storage replicated to the secondary region in real time (every data service has a copy "
+        "there)",
+        ("dr-cross-region-copies",),
+        elsewhere="The replica lag is watched by the alert rules (tests/test_alert_rules.py) and checked against "
+        "the RPO by the drill before it promotes; the settings refuse an archive interval above the RPO.",
+    ),
+    Promise(
+        DR,
+        "Backup strategy: every 6 hours, retention 90 days, copies in the secondary region",
+        ("dr-backups-every-6-hours-90-days",),
+        elsewhere="Azure Backup schedules Flexible Server daily at its finest; point-in-time recovery covers every "
+        "point between (docs/DR.md).",
+    ),
+    Promise(
+        DR,
+        "The two regions joined privately for replication (peering, routes, private DNS, replication ports only)",
+        ("dr-inter-region-network",),
+    ),
+    Promise(
+        DR,
+        "Failover procedure: detect, promote, switch DNS, verify, notify, stop before restoring; weekly drill",
+        elsewhere="Operational: `hubctl dr drill` runs the procedure from the `dr` stack output (moto-tested in "
+        "tests/test_dr_drill.py), weekly in report mode (.github/workflows/dr-drill.yml).",
     ),
     Promise(
         DR,
