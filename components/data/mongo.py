@@ -47,6 +47,7 @@ from components.observability.exporters import PSMDB_USERS_SECRET
 from components.priorities import DATA
 from settings import data as data_settings
 from settings.data import Backend, MongoSize
+from settings.dr import DrSpec
 
 PORT = 27017
 CLUSTER_NAME = "mongo"
@@ -138,10 +139,12 @@ class PerconaMongo:
                         "compressionType": "zstd",
                         "retention": {
                             "type": "count",
-                            "count": spec.backup_retention_days,
+                            "count": args.dr.retention_days if args.dr else spec.backup_retention_days,
                             "deleteFromStorage": True,
                         },
-                    }
+                    },
+                    # Prod: the seed's DR snapshots, every 6 hours kept 90 days (settings/dr.py).
+                    *([_dr_snapshots(args.dr)] if args.dr else []),
                 ],
             }
         # Prod: members in the other region join this replica set (Percona cross-site replication).
@@ -279,6 +282,19 @@ def site_dns_names(namespace: str, regions: tuple[str, ...], zone: str) -> list[
     local = [f"*.{service}.{namespace}.svc.cluster.local", f"{service}.{namespace}.svc.cluster.local"]
     local += [f"*.{service}.{namespace}.svc", f"*.{service}.{namespace}", f"*.{service}", "localhost"]
     return [*local, *(f"*.{region}.{zone}" for region in regions)]
+
+
+def _dr_snapshots(dr: DrSpec) -> dict[str, object]:
+    """A backup every `snapshot_interval_hours`, as many kept as `retention_days` holds."""
+    return {
+        "name": f"every-{dr.snapshot_interval_hours}-hours",
+        "enabled": True,
+        "schedule": f"30 */{dr.snapshot_interval_hours} * * *",
+        "storageName": STORAGE_NAME,
+        "type": "logical",
+        "compressionType": "zstd",
+        "retention": {"type": "count", "count": dr.snapshots_kept, "deleteFromStorage": True},
+    }
 
 
 def cross_site(name: str, args: Args, after: pulumi.ResourceOptions, parent: pulumi.Resource) -> CrossSite:

@@ -144,7 +144,8 @@ class InClusterPostgres:
                         "wal": {"compression": "zstd", "maxParallel": 2},
                         "data": {"compression": "gzip"},
                     },
-                    "retentionPolicy": f"{spec.backup_retention_days}d",
+                    # Prod keeps the seed's DR retention (90 days), beyond the base 30.
+                    "retentionPolicy": f"{args.dr.retention_days if args.dr else spec.backup_retention_days}d",
                 },
                 opts=pulumi.ResourceOptions(
                     parent=parent, depends_on=[*args.in_cluster_dependencies, *args.backup_dependencies]
@@ -245,6 +246,26 @@ class InClusterPostgres:
                 },
                 opts=pulumi.ResourceOptions(parent=parent, depends_on=[cluster]),
             )
+            if args.dr is not None:
+                # Prod: the seed's DR snapshots, a base backup every 6 hours (settings/dr.py).
+                k8s.apiextensions.CustomResource(
+                    f"{name}-snapshot-backup",
+                    api_version="postgresql.cnpg.io/v1",
+                    kind="ScheduledBackup",
+                    metadata=data_meta(
+                        f"{CLUSTER_NAME}-every-{args.dr.snapshot_interval_hours}h",
+                        args.namespace,
+                        args.spec.environment,
+                    ),
+                    spec={
+                        "schedule": args.dr.cnpg_schedule,
+                        "backupOwnerReference": "self",
+                        "cluster": {"name": CLUSTER_NAME},
+                        "method": "plugin",
+                        "pluginConfiguration": {"name": BARMAN_PLUGIN},
+                    },
+                    opts=pulumi.ResourceOptions(parent=parent, depends_on=[cluster]),
+                )
         endpoint = DataEndpoint(
             service="postgres",
             backend="in-cluster",

@@ -33,11 +33,14 @@ from .common import (
     has_key,
     items,
     kind_of,
+    name,
+    namespace,
     object_ref,
     of_type,
     peek,
     stack_policy,
 )
+from .data import retention_days
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_BACKUP_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
@@ -67,8 +70,14 @@ AZ_BACKUP_VAULT = "azure-native:dataprotection:BackupVault"
 AZ_BACKUP_POLICY = "azure-native:dataprotection:BackupPolicy"
 AZ_BACKUP_INSTANCE = "azure-native:dataprotection:BackupInstance"
 TM_PROFILE = "azure-native:trafficmanager:Profile"
+AZ_STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+BACKUP_STORE = "bakhmach:data:BackupStore"
+# Storage redundancies that keep a copy in another region (the account's paired region).
+GEO_REDUNDANT_SKUS = ("Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS")
 DR_COMPONENT = "bakhmach:dr:DisasterRecovery"
 CNPG = ("postgresql.cnpg.io", "Cluster")
+CNPG_SCHEDULED_BACKUP = ("postgresql.cnpg.io", "ScheduledBackup")
+OBJECT_STORE = ("barmancloud.cnpg.io", "ObjectStore")
 PSMDB = ("psmdb.percona.com", "PerconaServerMongoDB")
 STRIMZI_KAFKA = ("kafka.strimzi.io", "Kafka")
 STRIMZI_MM2 = ("kafka.strimzi.io", "KafkaMirrorMaker2")
@@ -521,12 +530,9 @@ def _check_copies(args: StackValidationArgs, report: ReportViolation) -> None:
 # ---- backups: every 6 hours, 90 days, copies in the other region ---------------------------------
 
 
-def cron_interval_hours(expression: Any) -> float | None:
-    """Hours between runs of an AWS Backup cron (`cron(0 */6 * * ? *)` -> 6, `cron(0 2 * * ? *)` -> 24)."""
-    match = re.fullmatch(r"cron\(\s*(\S+)\s+(\S+)\s+\S+\s+\S+\s+\S+(?:\s+\S+)?\s*\)", str(expression or ""))
-    if not match:
-        return None
-    hour = match[2]
+def hours_between(hour: str) -> float | None:
+    """The longest gap in hours between the runs a cron hour field names (`*/6` -> 6, `2` -> 24,
+    `0,12` -> 12, `*` -> 1)."""
     if hour == "*":
         return 1.0
     step = re.fullmatch(r"(?:\*|\d+)/(\d+)", hour)
@@ -537,6 +543,21 @@ def cron_interval_hours(expression: Any) -> float | None:
         gaps = [b - a for a, b in itertools.pairwise(hours)] + [24 - hours[-1] + hours[0]]
         return float(max(gaps))
     return 24.0 if re.fullmatch(r"\d+", hour) else None
+
+
+def cron_interval_hours(expression: Any) -> float | None:
+    """Hours between runs of an AWS Backup cron (`cron(0 */6 * * ? *)` -> 6, `cron(0 2 * * ? *)` -> 24)."""
+    match = re.fullmatch(r"cron\(\s*(\S+)\s+(\S+)\s+\S+\s+\S+\s+\S+(?:\s+\S+)?\s*\)", str(expression or ""))
+    return hours_between(match[2]) if match else None
+
+
+def k8s_cron_hours(expression: Any) -> float | None:
+    """Hours between runs of a Kubernetes-style cron: five fields (Percona) or six with seconds
+    first (CloudNativePG)."""
+    fields = str(expression or "").split()
+    if len(fields) not in (5, 6) or any(f != "*" and not f.isdigit() for f in fields[-3:]):
+        return None  # a day, month or weekday restriction: not a daily-or-finer schedule
+    return hours_between(fields[-4])
 
 
 def iso_days(value: Any) -> float | None:
@@ -630,6 +651,15 @@ def _check_azure_backups(resources: list[PolicyResource], report: ReportViolatio
                 f"Backup policy {policy.name}: backups kept less than the seed's {seed.DR_RETENTION_DAYS} days",
                 policy.urn,
             )
+    for account in of_type(resources, AZ_STORAGE_ACCOUNT):
+        sku = get(account.props, "sku", "name")
+        backups = account.parent is not None and account.parent.resource_type == BACKUP_STORE
+        if backups and region_role(account) == "primary" and sku not in GEO_REDUNDANT_SKUS:
+            report(
+                f"storage account {account.name}: {sku} keeps the in-cluster databases' backups in one region "
+                f"(allowed: {', '.join(GEO_REDUNDANT_SKUS)})",
+                account.urn,
+            )
     for primary in primaries:
         if not [i for i in instances if depends_on(i, primary)]:
             report(
@@ -639,9 +669,72 @@ def _check_azure_backups(resources: list[PolicyResource], report: ReportViolatio
             )
 
 
+def _check_in_cluster_backups(resources: list[PolicyResource], report: ReportViolation) -> None:
+    """The primary region's in-cluster databases: a backup every 6 hours kept 90 days (CloudNativePG:
+    a ScheduledBackup and its ObjectStore's retention; Percona: a backup task kept by count)."""
+    roles = _cluster_roles(resources)
+
+    def primary(obj: PolicyResource) -> bool:
+        return roles.get(_cluster(obj) or "") == "primary"
+
+    def beside(a: PolicyResource, b: PolicyResource) -> bool:
+        return _cluster(a) == _cluster(b) and namespace(a.props) == namespace(b.props)
+
+    stores, schedules = _custom(resources, OBJECT_STORE), _custom(resources, CNPG_SCHEDULED_BACKUP)
+    for cluster in _custom(resources, CNPG):
+        if not primary(cluster) or _is_cnpg_replica(cluster):
+            continue
+        label = object_ref(cluster.props)
+        for plugin in items(get(cluster.props, "spec", "plugins")):
+            if as_bool(plugin.get("isWALArchiver")) is not True:
+                continue
+            store_name = get(plugin, "parameters", "barmanObjectName")
+            for store in (s for s in stores if name(s.props) == store_name and beside(s, cluster)):
+                kept = retention_days(get(store.props, "spec", "retentionPolicy"))
+                if kept is None or kept < seed.DR_RETENTION_DAYS:
+                    report(
+                        f"{object_ref(store.props)}: retentionPolicy {get(store.props, 'spec', 'retentionPolicy')}; "
+                        f"prod keeps backups {seed.DR_RETENTION_DAYS} days",
+                        store.urn,
+                    )
+        often = [
+            s
+            for s in schedules
+            if get(s.props, "spec", "cluster", "name") == name(cluster.props)
+            and beside(s, cluster)
+            and as_bool(get(s.props, "spec", "suspend")) is not True
+            and (k8s_cron_hours(get(s.props, "spec", "schedule")) or 99) <= seed.DR_SNAPSHOT_HOURS
+        ]
+        if not often:
+            report(f"{label}: no ScheduledBackup every {seed.DR_SNAPSHOT_HOURS} hours", cluster.urn)
+    for mongo in _custom(resources, PSMDB):
+        backup = as_mapping(get(mongo.props, "spec", "backup", default={}))
+        if not primary(mongo) or _is_unmanaged_psmdb(mongo) or as_bool(backup.get("enabled")) is not True:
+            continue
+        good = False
+        for task in items(backup.get("tasks")):
+            hours = k8s_cron_hours(task.get("schedule"))
+            count = as_number(get(task, "retention", "count"))
+            if (
+                as_bool(task.get("enabled")) is True
+                and hours is not None
+                and hours <= seed.DR_SNAPSHOT_HOURS
+                and count is not None
+                and count * hours >= seed.DR_RETENTION_DAYS * 24
+            ):
+                good = True
+        if not good:
+            report(
+                f"{object_ref(mongo.props)}: no backup task every {seed.DR_SNAPSHOT_HOURS} hours kept "
+                f"{seed.DR_RETENTION_DAYS} days",
+                mongo.urn,
+            )
+
+
 def _check_backups(args: StackValidationArgs, report: ReportViolation) -> None:
     _check_aws_backups(args.resources, report)
     _check_azure_backups(args.resources, report)
+    _check_in_cluster_backups(args.resources, report)
 
 
 # ---- the network between the regions -----------------------------------------------------------
@@ -731,7 +824,8 @@ POLICIES = [
         "dr-backups-every-6-hours-90-days",
         f"Prod: backups every {seed.DR_SNAPSHOT_HOURS} hours kept {seed.DR_RETENTION_DAYS} days with copies in the "
         "other region (AWS Backup rule + cross-region copy over every RDS primary; S3 replication of the in-cluster "
-        "backups; Azure: a geo-redundant vault with cross-region restore protecting every Flexible Server primary).",
+        "backups; Azure: a geo-redundant vault with cross-region restore protecting every Flexible Server primary, "
+        "geo-redundant storage accounts; in-cluster PostgreSQL and MongoDB: a backup every 6 hours kept 90 days).",
         _check_backups,
         environments=PROD,
     ),
