@@ -296,12 +296,31 @@ class AwsDrill:
             check = self._health_checks().get(failover["origins"]["primary"])
             dns_ok = bool(check and check["HealthCheckConfig"].get("Inverted"))
             log.append(f"primary health check inverted: {dns_ok} (the record then answers {secondary})")
+        self._backup_copies(log)
         if self.execute and not (writable and dns_ok):
             raise RuntimeError(
                 "verification failed: "
                 + ("database not writable; " if not writable else "")
                 + ("DNS not switched" if not dns_ok else "")
             )
+
+    def _backup_copies(self, log: list[str]) -> None:
+        """How fresh the in-cluster databases' backup copies in the secondary region are (read only;
+        reported, not judged: a new stack has none yet)."""
+        bucket = (self.dr.get("backups") or {}).get("inClusterBackupsCopiedTo")
+        if not bucket:
+            return
+        s3 = self.client("s3", self.secondary)
+        newest = None
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                if newest is None or item["LastModified"] > newest:
+                    newest = item["LastModified"]
+        if newest is None:
+            log.append(f"backup copies in {bucket} ({self.secondary}): none yet")
+            return
+        hours = (datetime.now(UTC) - newest).total_seconds() / 3600
+        log.append(f"backup copies in {bucket} ({self.secondary}): newest {newest.isoformat()} ({hours:.1f} h old)")
 
     def notify(self, log: list[str], summary: str) -> None:
         topic = (self.dr.get("notify") or {}).get("topicArn")

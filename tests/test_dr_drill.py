@@ -10,7 +10,10 @@ moto's gaps, tested around and said here, not hidden:
 - `GetHealthCheckStatus` always reports healthy, so "detect" reads a healthy primary (the drill is
   a drill: it fails over regardless, and says what it saw);
 - `TestDNSAnswer` is not implemented: the drill says so in its log and judges the switch by the
-  primary's health check being inverted (what makes Route 53 answer the secondary).
+  primary's health check being inverted (what makes Route 53 answer the secondary);
+- S3 replication is accepted as configuration but copies nothing: the test that reads the backup
+  copies' freshness puts the copy into the secondary bucket itself, standing in for replication,
+  and one test shows that moto's replication alone leaves the copy bucket empty.
 """
 
 from __future__ import annotations
@@ -102,6 +105,27 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         queue = sqs.create_queue(QueueName="on-call")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        # The in-cluster databases' backups and their copy bucket, replicated as the stack sets it.
+        for region, bucket in ((PRIMARY, "prod-backups"), (SECONDARY, "prod-backups-copy")):
+            s3 = clients("s3", region)
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        clients("s3", PRIMARY).put_bucket_replication(
+            Bucket="prod-backups",
+            ReplicationConfiguration={
+                "Role": f"arn:aws:iam::{ACCOUNT}:role/replication",
+                "Rules": [
+                    {
+                        "ID": "to-secondary-region",
+                        "Status": "Enabled",
+                        "Priority": 1,
+                        "Filter": {"Prefix": ""},
+                        "DeleteMarkerReplication": {"Status": "Disabled"},
+                        "Destination": {"Bucket": "arn:aws:s3:::prod-backups-copy"},
+                    }
+                ],
+            },
+        )
         yield {"topic": topic, "queue": queue, "checks": checks, "primary_arn": primary["DBInstanceArn"]}
 
 
@@ -160,6 +184,7 @@ def dr_output(aws: dict[str, Any]) -> dict[str, Any]:
         },
         "failover": {"zone": ZONE, "record": f"api.{ZONE}", "origins": ORIGINS, "ttlSeconds": 30},
         "notify": {"topicArn": aws["topic"], "region": SECONDARY},
+        "backups": {"snapshotEveryHours": 6, "retentionDays": 90, "inClusterBackupsCopiedTo": "prod-backups-copy"},
     }
 
 
@@ -325,3 +350,17 @@ def test_the_azure_path_lists_the_steps_and_refuses_to_execute(tmp_path: Path) -
     assert listed.ok and "replica promote" in "\n".join(listed.steps[0].detail)
     refused = run_drill(dr, clients, execute=True, force=False, journal=journal)
     assert not refused.ok and "not built yet" in refused.steps[0].detail[0]
+
+
+def test_the_backup_copies_freshness_is_reported_and_moto_replicates_nothing(
+    tmp_path: Path, aws: dict[str, Any]
+) -> None:
+    replica_lag(12.0)
+    clients("s3", PRIMARY).put_object(Bucket="prod-backups", Key="mongo/2026-11-29T00:30:00Z", Body=b"dump")
+    verify = next(s for s in drill(tmp_path, aws, execute=False).steps if s.name == "verify")
+    assert "backup copies in prod-backups-copy (eu-west-1): none yet" in verify.detail
+    # What S3 replication would have copied, put there by hand.
+    clients("s3", SECONDARY).put_object(Bucket="prod-backups-copy", Key="mongo/2026-11-29T00:30:00Z", Body=b"dump")
+    verify = next(s for s in drill(tmp_path, aws, execute=False).steps if s.name == "verify")
+    (line,) = [x for x in verify.detail if x.startswith("backup copies")]
+    assert "newest" in line and "h old" in line
