@@ -249,8 +249,10 @@ def test_mongo_is_a_three_member_replica_set_with_backups_and_shard_key(stack: s
     assert psmdb["metadata"]["annotations"]["bakhmach.io/shard-key"] == "tenant_id,context_id"
     backup = spec["backup"]
     assert backup["enabled"] and backup["pitr"]["enabled"] and backup["pitr"]["oplogSpanMin"] <= 5
-    (task,) = backup["tasks"]
-    assert task["retention"]["count"] == 30
+    tasks = {t["name"]: t for t in backup["tasks"]}
+    # The daily backup kept 30 days; prod keeps 90 and adds the DR snapshots (tests/test_dr.py).
+    assert tasks["daily"]["retention"]["count"] == (90 if stack == "prod" else 30)
+    assert set(tasks) == ({"daily", "every-6-hours"} if stack == "prod" else {"daily"})
     # Prod's secondary cluster runs the replica site (components/dr): protected too.
     resources = [r for r in plan.resources if r.inputs.get("kind") == "PerconaServerMongoDB"]
     assert len(resources) == (2 if stack == "prod" else 1) and all(r.protect for r in resources)

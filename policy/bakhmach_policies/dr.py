@@ -748,7 +748,7 @@ def _primary(networks: list[PolicyResource]) -> PolicyResource:
 def _check_network(args: StackValidationArgs, report: ReportViolation) -> None:
     resources = args.resources
     vpcs = of_type(resources, VPC)
-    if len({region_of(v) for v in vpcs}) >= 2:
+    if len({region_of(v) for v in vpcs} - {None}) >= 2:  # two regions the plan knows
         peerings = [p for p in of_type(resources, VPC_PEERING) if has_key(p.props, "peerRegion")]
         joined = [
             p
@@ -793,7 +793,7 @@ def _check_network(args: StackValidationArgs, report: ReportViolation) -> None:
                     rule.urn,
                 )
     vnets = of_type(resources, AZ_VNET)
-    if len({region_of(v) for v in vnets}) >= 2:
+    if len({region_of(v) for v in vnets} - {None}) >= 2:
         # One peering each way between the clusters' VNets (a hub peering depends on one of them only).
         between = [p for p in of_type(resources, AZ_PEERING) if sum(1 for v in vnets if depends_on(p, v)) >= 2]
         if len(between) < 2:
