@@ -27,6 +27,8 @@ class AwsNetwork:
     # components/cloud/identity.py) and the region's AWS provider (its default tags included).
     cluster_name: pulumi.Input[str] | None = None
     provider: pulumi.ProviderResource | None = None
+    # Public subnets, one per zone: internet-facing load balancers only (the gateway's NLB).
+    public_subnet_ids: Sequence[pulumi.Input[str]] = ()
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """`build_platform`: the whole stack, composed from components in dependency order.
 
-Data flows one way: the resolved stack spec (settings/stack.py) -> cluster(s) -> add-ons -> data
-layer -> namespaces -> services -> observability. Each component gets only the slice it needs,
+Data flows one way: the resolved stack spec (settings/stack.py) -> cluster(s) -> the cloud DNS
+zone -> per cluster: add-ons -> certificates -> data layer -> namespaces -> services -> identity
+(Keycloak, where the data layer is) -> gateway -> observability; then DNS failover between the
+clusters' gateways and the edge in front of them. Each component gets only the slice it needs,
 and what one component built reaches the next as a value (the data layer's endpoints and
 credentials become each namespace's Secrets there, and each service's env; the observability
 stack gets its resolved spec, the services and the namespaces to wait for); nothing calls back
@@ -15,16 +17,26 @@ from dataclasses import dataclass, replace
 
 import pulumi
 
-from components.cloud.dns_failover import DnsFailover, DnsFailoverArgs, RegionalCluster
+from components.certificates import NAMESPACE as CERT_MANAGER_NAMESPACE
+from components.certificates import Certificates, CertificatesArgs
+from components.cloud.dns_failover import DnsFailover, DnsFailoverArgs, RegionalCluster, RegionalOrigin
+from components.cloud.dns_zone import BuiltZone, DnsZone, DnsZoneArgs
+from components.cloud.load_balancer import PublicEntry, PublicEntryArgs
 from components.cluster import Cluster, ClusterArgs
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.context_namespace import ContextNamespace, ContextNamespaceArgs
 from components.context_service import ContextService, ContextServiceArgs
 from components.data import BuiltData, DataLayer, DataLayerArgs
 from components.data.connection import DATA_NAMESPACE
+from components.edge import Edge, EdgeArgs
+from components.gateway import NAMESPACE as GATEWAY_NAMESPACE
+from components.gateway import Gateway, GatewayArgs, IdentityEndpoint
+from components.identity import NAMESPACE as IDENTITY_NAMESPACE
+from components.identity import Identity, IdentityArgs
 from components.labels import PLATFORM_CONTEXT
 from components.observability import (
     TELEMETRY_ACCESS,
+    GrafanaLogin,
     Observability,
     ObservabilityArgs,
     ScrapeTarget,
@@ -33,7 +45,9 @@ from components.observability import (
 from components.observability.exporters import data_scrape_targets
 from components.priorities import PLATFORM, PriorityClasses, PriorityClassesArgs
 from components.sealed_secrets import SealedSecrets, SealedSecretsArgs, TeamSecrets, TeamSecretsArgs
+from settings import front_door as fd
 from settings.data import DataLayerSpec
+from settings.front_door import FrontDoorSpec
 from settings.model import StackSettings
 from settings.observability import ObservabilitySpec
 from settings.sealed_secrets import SealedSecretSpec
@@ -52,6 +66,9 @@ class InCluster:
     priorities: PriorityClasses | None = None
     sealed_secrets: SealedSecrets | None = None
     observability: Observability | None = None
+    certificates: Certificates | None = None
+    identity: Identity | None = None
+    gateway: Gateway | None = None
 
 
 @dataclass
@@ -64,6 +81,8 @@ class Platform:
     # Prod: the secondary region's cluster and platform, and the failover name in front of both.
     secondary: InCluster | None = None
     failover: DnsFailover | None = None
+    gateway: Gateway | None = None
+    edge: Edge | None = None
 
 
 def build_cluster(settings: StackSettings, stack_name: str, *, secondary: bool = False) -> Cluster:
@@ -91,11 +110,18 @@ def build_in_cluster(
     prefix: str = "",
     data_spec: DataLayerSpec | None = None,
     team_secrets: tuple[SealedSecretSpec, ...] = (),
+    *,
+    front_door: FrontDoorSpec,
+    zone: BuiltZone | None = None,
+    published: tuple[str, ...] = (),
+    failover_probes: bool = False,
 ) -> InCluster:
     """Everything in-cluster, on `cluster`'s provider. `prefix` keeps a second cluster's names unique.
     The data layer is the primary cluster's. Every cluster runs a Sealed Secrets controller and
     the teams' SealedSecrets; a second cluster unseals them once it holds the primary's sealing
-    keys (docs/SECRETS.md, "Backing up and restoring the sealing keys")."""
+    keys (docs/SECRETS.md, "Backing up and restoring the sealing keys"). Keycloak runs beside the
+    data layer; every cluster runs cert-manager and a gateway, whose Service publishes `published`
+    (external-dns) and which validates tokens against the primary's Keycloak."""
     in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
     # Every workload names one of these classes; a pod naming a missing class is refused.
     priorities = PriorityClasses(
@@ -107,6 +133,23 @@ def build_in_cluster(
         SealedSecretsArgs(
             environment=settings.environment,
             pod_security_version=settings.kubernetes_minor,
+            after=tuple(priorities.ready),
+        ),
+        opts=in_cluster,
+    )
+
+    scope = cluster.scope
+    certificates = Certificates(
+        f"{prefix}certificates",
+        CertificatesArgs(
+            environment=settings.environment,
+            pod_security_version=settings.kubernetes_minor,
+            zone=zone,
+            network=cluster.network,
+            region=cluster.region,
+            tags=scope.tags if scope else None,
+            prefix=scope.prefix if scope else "",
+            cluster_name=scope.cluster_name if scope else "",
             after=tuple(priorities.ready),
         ),
         opts=in_cluster,
@@ -125,6 +168,7 @@ def build_in_cluster(
                 pod_security_version=settings.kubernetes_minor,
                 network=cluster.network,
                 scheduling=tuple(priorities.ready),
+                cert_manager=(certificates.release,),
             ),
             opts=in_cluster,
         )
@@ -177,12 +221,77 @@ def build_in_cluster(
             ),
             opts=in_cluster,
         )
+    # Keycloak beside the data layer (its database); other clusters' gateways use its public keys.
+    identity: Identity | None = None
+    identity_endpoint = IdentityEndpoint(
+        issuer=front_door.issuer, jwks_uri=f"{front_door.issuer}/protocol/openid-connect/certs"
+    )
+    if built is not None:
+        (database,) = built.access(IDENTITY_NAMESPACE, ("postgres",))
+        identity = Identity(
+            f"{prefix}identity",
+            IdentityArgs(
+                spec=front_door,
+                pod_security_version=settings.kubernetes_minor,
+                database=database,
+                namespaces={slug: ns.namespace for slug, ns in namespaces.items()},
+                services=tuple((s.name, s.context) for s in services),
+                scheduling=tuple(priorities.ready),
+            ),
+            opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[data] if data else [])),
+        )
+        kc = identity.built
+        identity_endpoint = IdentityEndpoint(
+            issuer=kc.issuer,
+            jwks_uri=kc.jwks_uri,
+            service=(kc.namespace, kc.service, kc.port),
+            dependencies=kc.ready,
+        )
+    entry = PublicEntry(
+        f"{prefix}public-entry",
+        PublicEntryArgs(
+            cloud=settings.cloud,
+            edge=front_door.edge,
+            hostnames=published,
+            failover_probes=failover_probes,
+            network=cluster.network,
+            scope=scope,
+        ),
+        opts=in_cluster,
+    )
+    gateway = Gateway(
+        f"{prefix}gateway",
+        GatewayArgs(
+            spec=front_door,
+            row=settings.gateway_service,
+            pod_security_version=settings.kubernetes_minor,
+            exposure=entry.exposure,
+            identity=identity_endpoint,
+            namespaces={slug: ns.namespace for slug, ns in namespaces.items()},
+            certificates=tuple(certificates.ready),
+            scheduling=tuple(priorities.ready),
+            hpa_dependencies=tuple(addons.hpa_dependencies),
+        ),
+        opts=in_cluster,
+    )
+
     # Metrics, alerts, dashboards, logs and traces of this cluster. The data services' monitors
-    # wait for the data layer; the gateway, mesh and Keycloak add their targets when they land.
+    # wait for the data layer; the gateway's, cert-manager's and Keycloak's for theirs.
     data_targets: tuple[ScrapeTarget, ...] = ()
     if data is not None and data_spec is not None:
         data_targets = data_scrape_targets(
             data_spec.in_cluster, DATA_NAMESPACE, settings.environment, PLATFORM_CONTEXT, dependencies=(data,)
+        )
+    data_targets += front_door_targets(settings.environment, gateway, certificates, identity)
+    grafana_login = None
+    if identity is not None:
+        grafana_login = GrafanaLogin(
+            issuer_url=identity.built.issuer,
+            client_id=fd.GRAFANA_CLIENT,
+            client_secret_ref="grafana-oidc",
+            admin_role=fd.SYSTEM_ADMIN,
+            client_secret=identity.built.grafana_secret,
+            backchannel_url=identity.built.backchannel_url,
         )
     endpoint = settings.on_call_endpoint
     monitoring = Observability(
@@ -198,6 +307,7 @@ def build_in_cluster(
             extra_targets=data_targets,
             priority_class=PLATFORM.name,
             scheduling=tuple(priorities.ready),
+            grafana_login=grafana_login,
         ),
         opts=in_cluster,
     )
@@ -210,48 +320,158 @@ def build_in_cluster(
         priorities=priorities,
         sealed_secrets=sealed_secrets,
         observability=monitoring,
+        certificates=certificates,
+        identity=identity,
+        gateway=gateway,
     )
 
 
-def _regional(cluster: Cluster) -> RegionalCluster:
-    """What failover needs of a region. No `origin` yet: nothing serves clients until the gateway
-    (a later issue) publishes `DnsFailoverSettings.origin(region)`; that issue passes
-    `origin=RegionalOrigin(hostname=..., published_by=<its Service>)` here, and DnsFailover then
-    adds the health checks and failover records (components/cloud/dns_failover.py)."""
-    assert cluster.scope is not None and cluster.network is not None
-    return RegionalCluster(scope=cluster.scope, provider=cluster.provider, network=cluster.network)
+def front_door_targets(
+    environment: str, gateway: Gateway, certificates: Certificates, identity: Identity | None
+) -> tuple[ScrapeTarget, ...]:
+    """Prometheus targets of the front door: the gateway's proxies (Envoy's own metrics port),
+    cert-manager's controller (certificate expiry), Keycloak's management port."""
+    targets = [
+        ScrapeTarget(
+            name="gateway",
+            namespace=GATEWAY_NAMESPACE,
+            kind="PodMonitor",
+            match_labels={"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy"},
+            port="metrics",
+            path="/stats/prometheus",
+            context=PLATFORM_CONTEXT,
+            environment=environment,
+            dependencies=(gateway,),
+        ),
+        ScrapeTarget(
+            name="cert-manager",
+            namespace=CERT_MANAGER_NAMESPACE,
+            kind="ServiceMonitor",
+            match_labels={"app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller"},
+            port="tcp-prometheus-servicemonitor",
+            context=PLATFORM_CONTEXT,
+            environment=environment,
+            dependencies=(certificates.release,),
+        ),
+    ]
+    if identity is not None:
+        targets.append(
+            ScrapeTarget(
+                name="keycloak",
+                namespace=IDENTITY_NAMESPACE,
+                kind="ServiceMonitor",
+                match_labels={"app": "keycloak", "app.kubernetes.io/instance": "keycloak"},
+                port="management",
+                context=PLATFORM_CONTEXT,
+                environment=environment,
+                dependencies=identity.built.ready,
+            )
+        )
+    return tuple(targets)
+
+
+def _regional(in_cluster: InCluster, origin: str) -> RegionalCluster:
+    """What DNS failover needs of a region: its cluster, and the origin its gateway's Service
+    publishes (external-dns), which the health checks probe once the Service exists."""
+    cluster = in_cluster.cluster
+    assert cluster.scope is not None and cluster.network is not None and in_cluster.gateway is not None
+    return RegionalCluster(
+        scope=cluster.scope,
+        provider=cluster.provider,
+        network=cluster.network,
+        origin=RegionalOrigin(hostname=origin, published_by=in_cluster.gateway.service),
+    )
 
 
 def build_platform(stack: StackSpec, stack_name: str) -> Platform:
     settings = stack.settings
-    primary = build_in_cluster(
-        settings,
-        build_cluster(settings, stack_name),
-        stack.observability,
-        data_spec=stack.data,
-        team_secrets=stack.sealed_secrets,
-    )
-    platform = Platform(
-        cluster=primary.cluster, addons=primary.addons, namespaces=primary.namespaces, services=primary.services
-    )
+    front = stack.front_door
+    dns = settings.cloud_cluster.dns
+    primary_cluster = build_cluster(settings, stack_name)
+    secondary_cluster = None
     if settings.cloud_cluster.secondary_region(settings.cloud) is not None:
         # resolve_stack allows a secondary region in prod only, and requires its DNS zone there.
         secondary_cluster = build_cluster(settings, stack_name, secondary=True)
-        # The secondary region runs no data layer yet: its observability sees no data services.
+    fails_over = secondary_cluster is not None
+    # The cloud zone (staging/prod): cert-manager's DNS-01 records, the origins, the failover name.
+    zone: BuiltZone | None = None
+    if dns is not None and settings.cloud != "kind":
+        assert primary_cluster.scope is not None and primary_cluster.network is not None
+        aws_provider = getattr(primary_cluster.network, "provider", None)
+        zone = DnsZone(
+            "dns",
+            DnsZoneArgs(cloud=settings.cloud, zone=dns.zone, scope=primary_cluster.scope, provider=aws_provider),
+        ).built
+
+    def published(cluster: Cluster, primary: bool) -> tuple[str, ...]:
+        """The names a cluster's gateway Service publishes: its region's origin, and without an
+        edge the public names it serves (the API's unless DNS failover owns that name)."""
+        if dns is None or cluster.region is None:
+            return ()
+        names = [dns.origin(cluster.region)]
+        if front.edge == "none" and primary:
+            names.append(front.identity_hostname)
+            if not fails_over:
+                names += [h for h in front.hostnames if h != front.identity_hostname]
+        return tuple(dict.fromkeys(names))
+
+    primary = build_in_cluster(
+        settings,
+        primary_cluster,
+        stack.observability,
+        data_spec=stack.data,
+        team_secrets=stack.sealed_secrets,
+        front_door=front,
+        zone=zone,
+        published=published(primary_cluster, True),
+        failover_probes=fails_over,
+    )
+    platform = Platform(
+        cluster=primary.cluster,
+        addons=primary.addons,
+        namespaces=primary.namespaces,
+        services=primary.services,
+        gateway=primary.gateway,
+    )
+    regions = [primary]
+    if secondary_cluster is not None:
+        # The secondary region runs no data layer yet: its observability sees no data services,
+        # and its gateway validates tokens with the primary's Keycloak's public keys.
         platform.secondary = build_in_cluster(
             settings,
             secondary_cluster,
             replace(stack.observability, in_cluster_data=()),
             prefix=f"{secondary_cluster.region}-",
             team_secrets=stack.sealed_secrets,
+            front_door=front,
+            zone=zone,
+            published=published(secondary_cluster, False),
+            failover_probes=True,
         )
-        assert settings.cloud_cluster.dns is not None
+        regions.append(platform.secondary)
+    if zone is not None:
+        assert dns is not None
         platform.failover = DnsFailover(
             "failover",
             DnsFailoverArgs(
                 cloud=settings.cloud,
-                settings=settings.cloud_cluster.dns,
-                clusters=(_regional(primary.cluster), _regional(secondary_cluster)),
+                settings=dns,
+                clusters=tuple(_regional(r, dns.origin(r.cluster.region or "")) for r in regions),
+                zone=zone,
             ),
         )
+        if front.edge == "cloudflare":
+            primary_origin = dns.origin(primary_cluster.region or "")
+            token = settings.cloudflare_api_token
+            platform.edge = Edge(
+                "edge",
+                EdgeArgs(
+                    spec=front,
+                    zone=zone,
+                    api_origin=dns.fqdn if fails_over else primary_origin,
+                    identity_origin=primary_origin,
+                    api_token=pulumi.Output.secret(token.get_secret_value()) if token else None,
+                    origins=tuple(r.gateway.service for r in regions if r.gateway is not None),
+                ),
+            )
     return platform

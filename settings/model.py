@@ -25,6 +25,7 @@ from settings import seed
 from settings.cloud import CloudSettings
 from settings.data import DataService, DataSettings
 from settings.frameworks import FRAMEWORKS, FrameworkProfile
+from settings.front_door import EdgeSettings, GatewaySettings, IdentitySettings
 from settings.observability import ObservabilitySettings
 from settings.quantity import cpu_millicores, format_cpu, format_memory, memory_bytes
 from settings.seed import Cloud, Environment
@@ -101,6 +102,10 @@ class ServiceOverride(_Section):
     secrets: tuple[SecretName, ...] = ()
 
 
+# What a stack file may set for the gateway's row: its size (components/gateway).
+GATEWAY_OVERRIDES = frozenset({"replicas", "cpu", "memory"})
+
+
 class ClusterSettings(_Section):
     # kind only: the kubeconfig context of the local cluster ("kind-<cluster name>"). EKS and AKS
     # clusters are created by the stack, which builds their kubeconfig itself.
@@ -124,6 +129,12 @@ class StackSettings(_Section):
     # The on-call receiver's endpoint (PagerDuty routing key, Slack/Teams webhook URL): a stack
     # secret (`pulumi config set --secret bakhmach-hub:onCallEndpoint ...`), never plain text.
     on_call_endpoint: SecretStr | None = Field(default=None, min_length=1)
+    # The front door (settings/front_door.py): the gateway's routes, Keycloak, the edge WAF.
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    edge: EdgeSettings = Field(default_factory=EdgeSettings)
+    # Cloudflare's API token, where the environment has no CLOUDFLARE_API_TOKEN: a stack secret.
+    cloudflare_api_token: SecretStr | None = Field(default=None, min_length=1)
 
     @field_validator("services")
     @classmethod
@@ -154,15 +165,16 @@ class StackSettings(_Section):
                 "the cluster and its kubeconfig (allowed: leave the key out)"
             )
         gateway = self.services.get(seed.GATEWAY_SERVICE)
-        if gateway is not None and gateway.model_fields_set:
-            # The gateway row is not deployed as a ContextService, and the Gateway component that
-            # will realise it does not exist yet: a value here would be accepted and change nothing.
-            keys = sorted(to_camel(k) for k in gateway.model_fields_set)
+        unused = sorted(set(gateway.model_fields_set) - GATEWAY_OVERRIDES) if gateway is not None else []
+        if unused:
+            # The gateway runs Envoy Gateway's proxy (components/gateway): its image comes with the
+            # pinned release and it keeps no data, so only its size is the stack file's to set.
+            keys = [to_camel(k) for k in unused]
             where = f"services.{seed.GATEWAY_SERVICE}"
             what = f"{where}.{keys[0]}: not" if len(keys) == 1 else f"{where}: {', '.join(keys)} are not"
             raise ValueError(
-                f"{what} used yet: this stack does not build the API gateway, so a value here would "
-                f"change nothing (allowed: leave {where} out)"
+                f"{what} settable: the gateway runs Envoy Gateway's pinned proxy and keeps no data "
+                f"(allowed: {', '.join(sorted(GATEWAY_OVERRIDES))})"
             )
         floor = self.profile.replicas_floor
         for name, override in self.services.items():
@@ -202,6 +214,12 @@ class StackSettings(_Section):
     @property
     def application_services(self) -> tuple[ServiceSpec, ...]:
         return tuple(self.service(name) for name in seed.APPLICATION_SERVICES)
+
+    @property
+    def gateway_service(self) -> ServiceSpec:
+        """The matrix's `api-gateway` row as this stack runs it: replicas, resources and
+        autoscaling by the same rules as every service (components/gateway)."""
+        return self.service(seed.GATEWAY_SERVICE)
 
     @property
     def contexts(self) -> tuple[seed.BusinessContext, ...]:

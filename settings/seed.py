@@ -64,7 +64,7 @@ SERVICE_MATRIX: tuple[ServiceRow, ...] = (
     ServiceRow("infusion-processor", "cannabis-infusion", "go", 3, "500m", "512Mi"),
 )
 
-# The api-gateway row is realised by the Gateway component (a later issue), from the same row.
+# The api-gateway row is realised by the Gateway component (components/gateway), from the same row.
 GATEWAY_SERVICE = "api-gateway"
 APPLICATION_SERVICES: tuple[str, ...] = tuple(row.name for row in SERVICE_MATRIX if row.name != GATEWAY_SERVICE)
 
@@ -186,6 +186,6 @@ SERVICE_DATA_NEEDS: dict[str, tuple[DataServiceName, ...]] = {
 # Platform components (not rows of the matrix) that keep data of their own in a data service, by
 # the namespace they run in. Each gets what a business context gets: its own database and login
 # role, user, key prefix or topic prefix, and credentials delivered to that namespace only
-# (settings/data.py `DataConsumer`). The identity issue adds Keycloak here as
-# `"identity": ("postgres",)`; the component that owns the namespace mounts what it is given.
-PLATFORM_DATA_CONSUMERS: dict[str, tuple[DataServiceName, ...]] = {}
+# (settings/data.py `DataConsumer`); the component that owns the namespace mounts what it is given.
+# - identity: Keycloak's realms, users and sessions (PostgreSQL, its own database and role).
+PLATFORM_DATA_CONSUMERS: dict[str, tuple[DataServiceName, ...]] = {"identity": ("postgres",)}

@@ -14,10 +14,14 @@ from pathlib import Path
 from settings import sealed_secrets as sealed_secrets_folder
 from settings import seed
 from settings.data import DataConsumer, DataLayerSpec, DataService, DataSettingsError, resolve_data_layer
+from settings.front_door import FrontDoorSettingsError, FrontDoorSpec, resolve_front_door
 from settings.load import load_settings, settings_error, stack_file_name
 from settings.model import StackSettings
 from settings.observability import ObservabilitySettingsError, ObservabilitySpec, resolve_observability
 from settings.sealed_secrets import SealedSecretSpec, load_sealed_secrets
+
+# Every context Service listens on port 80 (components/context_service.py) whatever the app's port.
+SERVICE_PORT = 80
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class StackSpec:
     settings: StackSettings
     data: DataLayerSpec
     observability: ObservabilitySpec
+    front_door: FrontDoorSpec
     sealed_secrets: tuple[SealedSecretSpec, ...] = ()
 
 
@@ -69,6 +74,45 @@ def resolve_stack(settings: StackSettings, source: str, sealed_secrets: Path | N
         )
     except ObservabilitySettingsError as exc:
         problems += exc.problems
+    front_door = None
+    try:
+        front_door = resolve_front_door(
+            settings.gateway,
+            settings.identity,
+            settings.edge,
+            settings.environment,
+            settings.cloud,
+            tuple((s.name, s.context, SERVICE_PORT) for s in settings.application_services),
+        )
+    except FrontDoorSettingsError as exc:
+        problems += exc.problems
+    dns = settings.cloud_cluster.dns
+    if settings.environment == "staging" and dns is None:
+        problems.append(
+            (
+                "cloudCluster.dns",
+                "required in staging: the cloud DNS zone the gateway's certificates are validated in (ACME DNS-01) "
+                "and its origin name is published in",
+            )
+        )
+    if front_door is not None and dns is not None and settings.environment != "dev":
+        domain = front_door.domain
+        if front_door.edge == "cloudflare" and not dns.zone.endswith(f".{domain}"):
+            problems.append(
+                (
+                    "cloudCluster.dns.zone",
+                    f"{dns.zone!r} is not below gateway.domain {domain!r}: behind Cloudflare the public names live in "
+                    f"Cloudflare's zone and the cloud zone is delegated from it (allowed: e.g. 'origin.{domain}')",
+                )
+            )
+        if front_door.edge == "none" and dns.zone != domain:
+            problems.append(
+                (
+                    "cloudCluster.dns.zone",
+                    f"{dns.zone!r} differs from gateway.domain {domain!r}: without an edge the public names live in "
+                    f"the cloud zone (allowed: {domain!r})",
+                )
+            )
     folder = sealed_secrets or sealed_secrets_folder.SEALED_SECRETS_DIR
     sealed, sealed_problems = load_sealed_secrets({c.slug for c in settings.contexts}, folder)
     problems += sealed_problems
@@ -84,9 +128,11 @@ def resolve_stack(settings: StackSettings, source: str, sealed_secrets: Path | N
                         "docs/SECRETS.md)",
                     )
                 )
-    if problems or data is None or observability is None:
+    if problems or data is None or observability is None or front_door is None:
         raise settings_error(source, problems)
-    return StackSpec(settings=settings, data=data, observability=observability, sealed_secrets=sealed)
+    return StackSpec(
+        settings=settings, data=data, observability=observability, front_door=front_door, sealed_secrets=sealed
+    )
 
 
 def load_stack() -> StackSpec:

@@ -47,6 +47,8 @@ class DataLayerArgs:
     network: CloudNetwork | None
     # The PriorityClasses the operators and data pods name (components/priorities.py).
     scheduling: tuple[pulumi.Resource, ...] = ()
+    # The cluster's cert-manager (components/certificates.py), for the Barman Cloud plugin.
+    cert_manager: tuple[pulumi.Resource, ...] = ()
 
 
 def _namespace_size(spec: DataLayerSpec) -> dict[str, str]:
@@ -134,6 +136,7 @@ class DataLayer(pulumi.ComponentResource):
                     services=in_cluster,
                     postgres_backups=needs_backup_store and "postgres" in in_cluster,
                     after=args.scheduling,
+                    cert_manager=args.cert_manager,
                 ),
                 opts=child,
             )

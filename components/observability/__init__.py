@@ -112,6 +112,16 @@ class Observability(pulumi.ComponentResource):
                 opts=in_monitoring,
             )
         ]
+        login = args.grafana_login
+        if login is not None and login.client_secret is not None:
+            secrets.append(
+                k8s.core.v1.Secret(
+                    f"{name}-grafana-oidc",
+                    metadata=meta(login.client_secret_ref),
+                    string_data={"client-secret": pulumi.Output.secret(login.client_secret)},
+                    opts=in_monitoring,
+                )
+            )
         if routes_to_on_call(spec.on_call):
             # Without an endpoint only a preview gets here (settings refuse to deploy): the Secret
             # is shown as it will exist, its value unknown until the endpoint is set.

@@ -135,3 +135,21 @@ register_state(
         "keyUriWithVersion": f"https://offline.vault.azure.net/keys/{a.inputs.get('keyName')}/0000",
     },
 )
+
+# DNS zones: four name servers each, as Route 53 and Azure DNS give (the edge delegates to them).
+register_state(
+    "aws:route53/zone:Zone",
+    lambda a: {
+        "zoneId": "Z0123456789ABCDEFGHIJ",
+        "arn": "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ",
+        "nameServers": [f"ns-{i}.awsdns-{i:02d}.net" for i in range(4)],
+    },
+)
+register_state(
+    "azure-native:dns:Zone",
+    lambda a: {"nameServers": [f"ns{i}-01.azure-dns.com." for i in range(1, 5)], "name": a.inputs.get("zoneName")},
+)
+register_call(
+    "aws:ec2/getManagedPrefixList:getManagedPrefixList",
+    lambda args: {"id": "pl-0123456789abcdef0", "name": args.get("name"), "entries": []},
+)
