@@ -34,6 +34,8 @@ from settings.frameworks import Probe
 from settings.model import ServiceSpec
 
 RUN_AS_USER = 10001  # an unprivileged UID no image's files belong to; root filesystem is read-only
+# A Service with no gateway route by choice (settings `gateway.routes.<name>.internal`).
+INTERNAL_ANNOTATION = "bakhmach.io/internal"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class ContextServiceArgs:
     data: tuple[DataAccess, ...] = ()
     # Plain settings beside the service's own, e.g. the OpenTelemetry SDK's (where to send spans).
     extra_env: tuple[tuple[str, str], ...] = ()
+    # No gateway route by choice (`gateway.routes.<name>.internal`): said on the Service, so policy
+    # (`context-services-routed`) tells a deliberate gap from a forgotten one.
+    internal: bool = False
 
 
 # Where each consumed data Secret is mounted: one directory per data service.
@@ -270,7 +275,12 @@ class ContextService(pulumi.ComponentResource):
 
         self.service = k8s.core.v1.Service(
             f"{name}-service",
-            metadata=meta,
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=spec.name,
+                namespace=args.namespace,
+                labels=labels,
+                annotations={INTERNAL_ANNOTATION: "true"} if args.internal else None,
+            ),
             spec=k8s.core.v1.ServiceSpecArgs(
                 type="ClusterIP",
                 selector=selector,

@@ -499,7 +499,7 @@ class Gateway(pulumi.ComponentResource):
             depends = [args.namespaces[target_ns]] if target_ns in args.namespaces else list(identity.dependencies)
             custom(
                 f"{name}-grant-{target_ns}",
-                "gateway.networking.k8s.io/v1beta1",
+                "gateway.networking.k8s.io/v1",
                 "ReferenceGrant",
                 k8s.meta.v1.ObjectMetaArgs(
                     name="from-gateway",

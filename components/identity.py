@@ -394,12 +394,14 @@ class Identity(pulumi.ComponentResource):
         )
 
         client_ids = [*(s for s, _ in args.services), fd.GATEWAY_CLIENT, fd.GRAFANA_CLIENT]
-        secrets = {
-            client_id: random.RandomPassword(
+        # Secrets end to end: the realm import (which carries them, as Keycloak imports them) and
+        # every Secret they reach are Pulumi secrets, never plain text in state or a preview.
+        secrets: dict[str, pulumi.Output[str]] = {}
+        for client_id in client_ids:
+            generated = random.RandomPassword(
                 f"{name}-client-{client_id}", length=40, special=False, opts=pulumi.ResourceOptions(parent=self)
-            ).result
-            for client_id in client_ids
-        }
+            )
+            secrets[client_id] = pulumi.Output.secret(generated.result)
         realm_import = k8s.apiextensions.CustomResource(
             f"{name}-realm",
             api_version=API_VERSION,
@@ -459,7 +461,8 @@ class Identity(pulumi.ComponentResource):
             opts = inside
             if kind == "Deployment":
                 _harden(body["spec"]["template"]["spec"], env)
-                body["spec"]["template"]["metadata"]["labels"] |= instance_of("keycloak-operator", env)
+                meta["labels"] |= instance_of(meta["name"], env)
+                body["spec"]["template"]["metadata"]["labels"] |= instance_of(meta["name"], env)
                 opts = pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(depends_on=[*created, *scheduling]))
             created.append(_object(resource_name, body, opts.merge(pulumi.ResourceOptions(parent=self))))
         return created

@@ -28,7 +28,6 @@ from components.context_namespace import ContextNamespace, ContextNamespaceArgs
 from components.context_service import ContextService, ContextServiceArgs
 from components.data import BuiltData, DataLayer, DataLayerArgs
 from components.data.connection import DATA_NAMESPACE
-from components.edge import Edge, EdgeArgs
 from components.gateway import NAMESPACE as GATEWAY_NAMESPACE
 from components.gateway import Gateway, GatewayArgs, IdentityEndpoint
 from components.identity import NAMESPACE as IDENTITY_NAMESPACE
@@ -82,7 +81,8 @@ class Platform:
     secondary: InCluster | None = None
     failover: DnsFailover | None = None
     gateway: Gateway | None = None
-    edge: Edge | None = None
+    # Cloudflare in front of the gateways (components/edge.py), where the stack has an edge.
+    edge: pulumi.ComponentResource | None = None
 
 
 def build_cluster(settings: StackSettings, stack_name: str, *, secondary: bool = False) -> Cluster:
@@ -218,6 +218,7 @@ def build_in_cluster(
                 hpa_dependencies=tuple(addons.hpa_dependencies),
                 vpa_dependencies=tuple(addons.vpa_dependencies),
                 extra_env=service_telemetry_env(spec, observability),
+                internal=spec.name in front_door.internal,
             ),
             opts=in_cluster,
         )
@@ -461,6 +462,10 @@ def build_platform(stack: StackSpec, stack_name: str) -> Platform:
             ),
         )
         if front.edge == "cloudflare":
+            # Imported here: Cloudflare's SDK loads every resource module at import (about two
+            # seconds), which only the stacks with an edge should pay.
+            from components.edge import Edge, EdgeArgs
+
             primary_origin = dns.origin(primary_cluster.region or "")
             token = settings.cloudflare_api_token
             platform.edge = Edge(

@@ -48,6 +48,10 @@ RELEASE_CLASSES: dict[str, tuple[tuple[tuple[str, ...], ...], str]] = {
         PLATFORM,
     ),
     "elastic-operator": (ONE_VALUE, PLATFORM),
+    # Envoy Gateway v1.9.0: the controller Deployment (its proxies' class is the EnvoyProxy's).
+    "envoy-gateway": ((("deployment", "priorityClassName"),), PLATFORM),
+    # The AWS Load Balancer Controller 3.5.0 runs beside kube-system's own add-ons.
+    "aws-load-balancer-controller": (ONE_VALUE, SYSTEM),
 }
 # Charts with no value for it (docs/VERSIONS.md says which and why).
 NO_PRIORITY_VALUE = {"psmdb-operator"}
