@@ -504,7 +504,11 @@ class Gateway(pulumi.ComponentResource):
                 k8s.meta.v1.ObjectMetaArgs(
                     name="from-gateway",
                     namespace=target_ns,
-                    labels=standard_labels(context=target_ns, environment=env, component="gateway"),
+                    labels=standard_labels(
+                        context=target_ns if target_ns in args.namespaces else PLATFORM_CONTEXT,
+                        environment=env,
+                        component="gateway",
+                    ),
                 ),
                 {
                     "spec": {

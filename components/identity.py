@@ -56,6 +56,8 @@ SERVICE = f"{KEYCLOAK}-service"
 HTTP_PORT = 8080
 MANAGEMENT_PORT = 9000
 OIDC_SECRET = "oidc-client"
+# policy/bakhmach_policies/workloads.py: a controller that must run as one pod says why.
+SINGLE_REPLICA_ANNOTATION = "bakhmach.io/single-replica-because"
 VENDOR = Path(__file__).resolve().parents[1] / "vendor" / "keycloak-operator" / versions.KEYCLOAK_VERSION
 CRD_FILES = ("keycloaks.k8s.keycloak.org-v1.yml", "keycloakrealmimports.k8s.keycloak.org-v1.yml")
 API_VERSION = "k8s.keycloak.org/v2beta1"
@@ -326,7 +328,7 @@ class Identity(pulumi.ComponentResource):
         crds = [
             k8s.apiextensions.v1.CustomResourceDefinition(
                 f"{name}-crd-{doc['spec']['names']['plural']}",
-                metadata=doc["metadata"],
+                metadata={**doc["metadata"], "labels": {**doc["metadata"].get("labels", {}), **labels}},
                 spec=doc["spec"],
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -335,7 +337,9 @@ class Identity(pulumi.ComponentResource):
         ]
         operator = self._operator(name, env, inside, args.scheduling)
 
-        database = consumer_secret(f"{name}-data-postgres", NAMESPACE, args.database, env, inside)
+        database = consumer_secret(
+            f"{name}-data-postgres", NAMESPACE, args.database, env, inside, context=PLATFORM_CONTEXT
+        )
         endpoint, grant = args.database.endpoint, args.database.credential.grant
         options = [
             {"name": "metrics-enabled", "value": "true"},
@@ -365,7 +369,14 @@ class Identity(pulumi.ComponentResource):
                 },
                 # TLS ends at the gateway; inside the cluster Keycloak speaks HTTP on 8080.
                 "http": {"httpEnabled": True, "httpPort": HTTP_PORT},
-                "hostname": {"hostname": spec.identity_hostname, "strict": True, "backchannelDynamic": False},
+                # A full URL, not a bare host name: Keycloak then issues every token with the same
+                # `iss` (the one the gateway checks), also to a service that asks it inside the
+                # cluster over HTTP; with a bare name it would take scheme and port from the request.
+                "hostname": {
+                    "hostname": f"https://{spec.identity_hostname}",
+                    "strict": True,
+                    "backchannelDynamic": False,
+                },
                 "proxy": {"headers": "xforwarded"},
                 "ingress": {"enabled": False},
                 "additionalOptions": options,
@@ -460,6 +471,10 @@ class Identity(pulumi.ComponentResource):
             resource_name = f"{name}-operator-{kind.lower()}-{meta['name']}"
             opts = inside
             if kind == "Deployment":
+                # The operator elects no leader (its RBAC has no Lease): a second pod would
+                # reconcile every Keycloak at the same time as the first (keycloak/keycloak#30005).
+                meta["annotations"] = {SINGLE_REPLICA_ANNOTATION: "no leader election; two would reconcile at once"}
+                body["spec"]["replicas"] = 1
                 _harden(body["spec"]["template"]["spec"], env)
                 meta["labels"] |= instance_of(meta["name"], env)
                 body["spec"]["template"]["metadata"]["labels"] |= instance_of(meta["name"], env)

@@ -438,8 +438,12 @@ def test_prods_secondary_region_has_its_own_monitoring_without_data_monitors(pro
     primary = primary_provider(prod_plan)
     secondary = {r.provider for r in of_type(prod_plan, RELEASE) if r.provider != primary}
     (provider,) = secondary
-    assert k8s(prod_plan, "PodMonitor", provider=provider) == []
-    assert len(k8s(prod_plan, "ServiceMonitor", provider=provider)) == len(SERVICES) + 1  # + Jaeger
+    # The region's own gateway and cert-manager are monitored there; Keycloak and the data
+    # services run in the primary region only.
+    assert [m["metadata"]["name"] for m in k8s(prod_plan, "PodMonitor", provider=provider)] == ["gateway"]
+    monitors = [m["metadata"]["name"] for m in k8s(prod_plan, "ServiceMonitor", provider=provider)]
+    assert len(monitors) == len(SERVICES) + 2  # + Jaeger, cert-manager
+    assert "cert-manager" in monitors and "keycloak" not in monitors
     (values,) = [
         r.inputs["values"]
         for r in of_type(prod_plan, RELEASE)

@@ -142,6 +142,12 @@ RULES = {
         Rule("monitoring.coreos.com/v1", "Prometheus", "prometheuses", condition("Available")),
         Rule("monitoring.coreos.com/v1", "Alertmanager", "alertmanagers", condition("Available")),
         Rule("bitnami.com/v1alpha1", "SealedSecret", "sealedsecrets", condition("Synced")),
+        Rule("cert-manager.io/v1", "ClusterIssuer", "clusterissuers", condition("Ready")),
+        Rule("cert-manager.io/v1", "Certificate", "certificates", condition("Ready")),
+        Rule("gateway.networking.k8s.io/v1", "GatewayClass", "gatewayclasses", condition("Accepted")),
+        Rule("gateway.networking.k8s.io/v1", "Gateway", "gateways", condition("Programmed")),
+        Rule("k8s.keycloak.org/v2beta1", "Keycloak", "keycloaks", condition("Ready")),
+        Rule("k8s.keycloak.org/v2beta1", "KeycloakRealmImport", "keycloakrealmimports", condition("Done")),
     )
 }
 # Custom resources the stack creates that have no readiness of their own to wait for.
@@ -151,6 +157,15 @@ NOT_AWAITED = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "scrape configuration: the smoke tests check Prometheus scrapes it",
     ("monitoring.coreos.com/v1", "PodMonitor"): "scrape configuration: the smoke tests check Prometheus scrapes it",
     ("monitoring.coreos.com/v1", "PrometheusRule"): "rules Prometheus loads: promtool tests them (test_alert_rules)",
+    # The gateway's configuration: each is accepted (or not) per parent in its status, and what it
+    # does is what tests/e2e/test_services.py sends requests through once the Gateway is Programmed.
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): "routes: the token check requests each one",
+    ("gateway.networking.k8s.io/v1", "ReferenceGrant"): "a permission: nothing becomes ready",
+    ("gateway.envoyproxy.io/v1alpha1", "EnvoyProxy"): "the proxies' settings: the Gateway's Programmed covers them",
+    ("gateway.envoyproxy.io/v1alpha1", "ClientTrafficPolicy"): "listener settings: requests exercise them",
+    ("gateway.envoyproxy.io/v1alpha1", "BackendTrafficPolicy"): "limits: requests exercise them",
+    ("gateway.envoyproxy.io/v1alpha1", "SecurityPolicy"): "JWT checks: the token check exercises each",
+    ("gateway.envoyproxy.io/v1alpha1", "HTTPRouteFilter"): "a direct response: /healthz answers through it",
 }
 
 
@@ -183,6 +198,10 @@ CHARTS: dict[str, Callable[[Mapping[str, Any]], list[tuple[str, str, str, str]]]
             "redis-operator",
             "strimzi-kafka-operator",
             "sealed-secrets",
+            "aws-load-balancer-controller",
+            # Envoy Gateway's chart, pulled from its OCI registry by reference: the controller's
+            # Deployment; the Gateway it programs and its proxies are the plan's (RULES).
+            "oci://docker.io/envoyproxy/gateway-helm",
         )
     },
     "eck-operator": "the operator's StatefulSet is listed cluster-wide; ECK's resources are the plan's own",

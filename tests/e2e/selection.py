@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from components.labels import CONTEXT_LABEL, GATEWAY_ROLE, GATEWAY_ROLE_LABEL
 from hubctl.plan import Plan, PlannedResource
@@ -752,7 +753,9 @@ def auth_setup(plan: Plan) -> tuple[AuthSetup | None, list[Undecided]]:
     if missing:
         undecided.append(Undecided("gateway routes", f"no HTTPRoute understood for {sorted(missing)}"))
     keycloak = keycloaks[0]
-    hostname = ((keycloak.get("spec") or {}).get("hostname") or {}).get("hostname")
+    # Keycloak's `hostname` is a host name or a URL (the stack writes `https://<host>`).
+    configured = ((keycloak.get("spec") or {}).get("hostname") or {}).get("hostname") or ""
+    hostname = urlsplit(configured).hostname if "://" in configured else configured
     imports = [r.inputs for r in k8s_objects(plan, "KeycloakRealmImport")]
     realm = ((imports[0].get("spec") or {}).get("realm") or {}) if imports else {}
     where = (
