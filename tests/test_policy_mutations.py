@@ -28,16 +28,13 @@ from pulumi_policy import EnforcementLevel, Policy
 from hubctl.plan import REPO_ROOT, Plan, run_plan
 from hubctl.policy_run import PolicyReport, Violation, run_policies
 from policy.bakhmach_policies import POLICIES, config_for
-from tests.failover_plans import gateway_namespace, gateway_service, with_gateway
 from tests.planning import planned, primary_provider
 
 BY_NAME: dict[str, Policy] = {p.name: p for p in POLICIES}
 
 # ---- plans ----------------------------------------------------------------------------------
 # "<stack>-<cloud>" is the session's plan; "<stack>-<cloud>-in-cluster" the same stack file with
-# every data service in-cluster (CloudNativePG, OT Redis, Strimzi), as a stack file may choose;
-# "prod-<cloud>-gateway" the prod plan with the gateway's entry points in both regions and the
-# failover records DnsFailover builds for them (tests/failover_plans.py: what issue 10 will add).
+# every data service in-cluster (CloudNativePG, OT Redis, Strimzi), as a stack file may choose.
 IN_CLUSTER = {
     "postgres": {"backend": "in-cluster"},
     "redis": {"backend": "in-cluster"},
@@ -57,9 +54,6 @@ def _in_cluster_plan(stack: str, cloud: str) -> Plan:
 
 def plan_of(key: str) -> Plan:
     stack, cloud, *variant = key.split("-", 2)
-    if variant == ["gateway"]:
-        assert stack == "prod", key
-        return with_gateway(cloud)
     return _in_cluster_plan(stack, cloud) if variant == ["in-cluster"] else planned(stack, cloud)
 
 
@@ -324,6 +318,18 @@ PG_PRIMARY_AZ = Target(AZ_PG, name="data-postgres-primary")
 PRIMARY_EKS = Target(EKS, name="{stack}-eks")
 PRIMARY_AKS = Target(AKS, name="{stack}-aks")
 CNPG_CLUSTER = Target(CNPG, name="data-postgres-cluster")
+GATEWAY_SERVICE = Target(SERVICE, where=((("metadata", "namespace"), "gateway"), (("metadata", "name"), "gateway")))
+REALM_IMPORT = Target("kubernetes:k8s.keycloak.org/v2beta1:KeycloakRealmImport")
+CLIENT_POLICY = Target("kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy")
+HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+SECURITY_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy"
+GATEWAY = Target("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+ENVOY_PROXY = Target("kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy")
+SLON_FINANCE_SERVICE = Target(SERVICE, where=((("metadata", "name"), "slon-finance"),))
+KEYCLOAK_OPERATOR = Target(DEPLOYMENT, where=((("metadata", "name"), "keycloak-operator"),))
+REALM = ("inputs", "spec", "realm")
+# The realm's public client (browser and native apps): the last of its clients.
+WEB_CLIENT = (*REALM, "clients", 9)
 # An inline AKS pool of one fixed system node, as the policy reads it (a second bootstrap pool).
 FIXED_SYSTEM_NODE = {
     "name": "spare",
@@ -482,6 +488,110 @@ CASES: list[Case] = [
         ("staging-azure", "prod-aws"),
         Target(SERVICE),
         (Set(("inputs", "spec", "type"), "LoadBalancer"),),
+    ),
+    Case(
+        "gateway-only-exposure",
+        ("staging-aws", "prod-azure"),
+        GATEWAY,
+        (Set(("inputs", "metadata", "namespace"), "slon-credit"),),
+        note="gateway in a context",
+    ),
+    Case(
+        "gateway-only-exposure",
+        ("prod-aws",),
+        ENVOY_PROXY,
+        (
+            Set(("inputs", "metadata", "namespace"), "slon-credit"),
+            Set(("inputs", "spec", "provider", "kubernetes", "envoyService", "type"), "LoadBalancer"),
+        ),
+        note="proxy load balancer in a context",
+    ),
+    # ---- front door
+    Case(
+        "identity-token-lifetimes",
+        ("staging-aws", "prod-azure"),
+        REALM_IMPORT,
+        (Set((*REALM, "accessTokenLifespan"), 86400),),
+        note="access token",
+    ),
+    Case(
+        "identity-token-lifetimes",
+        ("staging-azure", "prod-aws"),
+        REALM_IMPORT,
+        (Delete((*REALM, "offlineSessionIdleTimeout")),),
+        note="offline session default",
+    ),
+    Case(
+        "identity-token-lifetimes",
+        ("prod-aws",),
+        REALM_IMPORT,
+        (Set((*REALM, "ssoSessionMaxLifespan"), 30 * 86400),),
+        note="refresh",
+    ),
+    Case(
+        "identity-token-lifetimes",
+        ("staging-aws",),
+        REALM_IMPORT,
+        (Set((*REALM, "clients", 0, "implicitFlowEnabled"), True),),
+        note="implicit flow",
+    ),
+    Case(
+        "identity-token-lifetimes",
+        ("prod-azure",),
+        REALM_IMPORT,
+        (Delete((*WEB_CLIENT, "attributes", "pkce.code.challenge.method")),),
+        note="pkce",
+    ),
+    Case(
+        "identity-token-lifetimes",
+        ("staging-azure",),
+        REALM_IMPORT,
+        (Set((*REALM, "defaultSignatureAlgorithm"), "HS256"),),
+        note="rs256",
+    ),
+    Case(
+        "gateway-tls-minimum",
+        ("staging-azure", "prod-aws"),
+        CLIENT_POLICY,
+        (Set(("inputs", "spec", "tls", "minVersion"), "1.2"),),
+        reported=GATEWAY,
+    ),
+    Case(
+        "gateway-tls-minimum",
+        ("staging-aws",),
+        CLIENT_POLICY,
+        (Remove(),),
+        reported=GATEWAY,
+        note="no client policy",
+    ),
+    Case(
+        "context-services-routed",
+        ("staging-aws", "prod-azure"),
+        Target(HTTP_ROUTE, where=((("metadata", "name"), "slon-finance"),)),
+        (Remove(),),
+        reported=SLON_FINANCE_SERVICE,
+    ),
+    Case(
+        "context-services-routed",
+        ("staging-azure", "prod-aws"),
+        Target(SECURITY_POLICY, where=((("metadata", "name"), "slon-finance"),)),
+        (Delete(("inputs", "spec", "jwt")),),
+        reported=SLON_FINANCE_SERVICE,
+        note="no jwt",
+    ),
+    Case(
+        "replicas-and-pdb",
+        ("staging-aws", "prod-azure"),
+        KEYCLOAK_OPERATOR,
+        (Delete(("inputs", "metadata", "annotations")),),
+        note="singleton without a reason",
+    ),
+    Case(
+        "replicas-and-pdb",
+        ("prod-aws",),
+        KEYCLOAK_OPERATOR,
+        (Set(("inputs", "spec", "replicas"), 2),),
+        note="singleton asking for more",
     ),
     # ---- data
     Case(
@@ -725,50 +835,56 @@ CASES: list[Case] = [
         (Set(("inputs", "spec", "replsets", 0, "podDisruptionBudget", "maxUnavailable"), 2),),
         note="mongo operator",
     ),
-    # A public entry point (the gateway's LoadBalancer Service) in each region's cluster, and no
-    # failover records: the prod plans have none until the gateway publishes each region's origin.
+    # The gateway's public entry point (its LoadBalancer Service) in each region's cluster, and
+    # the failover records or profile gone.
     Case(
         "prod-multi-region-failover",
-        ("prod-aws", "prod-azure"),
-        Target(K8S_PROVIDER, every=True),
-        (
-            AddToCluster(NAMESPACE, "gateway-namespace", gateway_namespace()),
-            AddToCluster(SERVICE, "gateway", gateway_service("api-region.bakhmach-business-hub.com")),
-        ),
+        ("prod-aws",),
+        Target(ROUTE53_RECORD, every=True),
+        (Remove(),),
+        reported=GATEWAY_SERVICE,
         note="gateway without failover",
     ),
     Case(
         "prod-multi-region-failover",
-        ("prod-aws-gateway",),
+        ("prod-azure",),
+        Target(TM_PROFILE),
+        (Remove(),),
+        reported=GATEWAY_SERVICE,
+        note="gateway without traffic manager",
+    ),
+    Case(
+        "prod-multi-region-failover",
+        ("prod-aws",),
         Target(ROUTE53_RECORD, name="prod-failover"),
         (Set(("inputs", "ttl"), 300),),
         note="ttl",
     ),
     Case(
         "prod-multi-region-failover",
-        ("prod-aws-gateway",),
+        ("prod-aws",),
         Target(ROUTE53_RECORD, name="prod-failover"),
         (Delete(("inputs", "healthCheckId")), DropDependencies(ROUTE53_CHECK)),
         note="health check",
     ),
     Case(
         "prod-multi-region-failover",
-        ("prod-aws-gateway",),
+        ("prod-aws",),
         Target(ROUTE53_RECORD, name="prod-eu-west-1-failover"),
         (Remove(),),
-        reported=Target(SERVICE, where=((("metadata", "namespace"), "gateway"),)),
+        reported=GATEWAY_SERVICE,
         note="one record",
     ),
     Case(
         "prod-multi-region-failover",
-        ("prod-azure-gateway",),
+        ("prod-azure",),
         Target(TM_PROFILE),
         (Set(("inputs", "monitorConfig", "intervalInSeconds"), 30),),
         note="probe",
     ),
     Case(
         "prod-multi-region-failover",
-        ("prod-azure-gateway",),
+        ("prod-azure",),
         Target(TM_ENDPOINT, name="prod-northeurope-endpoint"),
         (Set(("inputs", "endpointStatus"), "Disabled"),),
         reported=Target(TM_PROFILE),
@@ -1248,11 +1364,9 @@ def test_the_pack_catches_the_mutation(case: Case, key: str) -> None:
         "staging-azure-in-cluster",
         "prod-aws-in-cluster",
         "prod-azure-in-cluster",
-        "prod-aws-gateway",
-        "prod-azure-gateway",
     ],
 )
-def test_in_cluster_data_stacks_and_prod_with_its_gateway_pass_every_mandatory_policy(key: str) -> None:
+def test_in_cluster_data_stacks_pass_every_mandatory_policy(key: str) -> None:
     report = run_policies(plan_of(key).to_json())
     assert [f"{v.policy} {v.urn}: {v.message}" for v in report.mandatory] == []
     assert report.skipped == []

@@ -15,6 +15,7 @@ from . import (
     capacity,
     cluster,
     data,
+    front_door,
     network,
     nodes,
     observability,
@@ -31,6 +32,7 @@ PACK_NAME = "bakhmach-hub-policies"
 POLICIES: list[Policy] = [
     *workloads.POLICIES,
     *network.POLICIES,
+    *front_door.POLICIES,
     *data.POLICIES,
     *secrets.POLICIES,
     *availability.POLICIES,

@@ -36,7 +36,13 @@ OBSERVABILITY = "Monitoring & Observability"
 
 PROMISES: tuple[Promise, ...] = (
     # ---- security
-    Promise(NETWORK, "Ingress: only from WAF/Load Balancer", ("gateway-only-exposure",)),
+    Promise(
+        NETWORK,
+        "Ingress: only from WAF/Load Balancer",
+        ("gateway-only-exposure",),
+        elsewhere="That the load balancer admits only Cloudflare's published ranges (security group rules on AWS, "
+        "the Service's source ranges that AKS turns into NSG rules): tests/test_edge.py over every cloud plan.",
+    ),
     Promise(
         NETWORK,
         "The cluster API is not an ingress: private endpoints, or public only to listed ranges",
@@ -53,8 +59,8 @@ PROMISES: tuple[Promise, ...] = (
     Promise(
         NETWORK,
         "DNS: Kube-DNS with DNSSEC",
-        elsewhere="DNSSEC signs the public zone at Cloudflare/the registrar, which this program does not manage; "
-        "cluster DNS is the cloud's managed CoreDNS. Nothing in a plan to judge.",
+        elsewhere="DNSSEC is enabled on the public zone at Cloudflare (staging/prod, components/edge.py; "
+        "tests/test_edge.py); cluster DNS is the cloud's managed CoreDNS.",
     ),
     Promise(
         SECURITY,
@@ -80,9 +86,21 @@ PROMISES: tuple[Promise, ...] = (
     ),
     Promise(
         AUTH,
-        "OAuth 2.0 + OpenID Connect (Keycloak), JWT RS256, 1 h access / 7 d refresh tokens, the RBAC matrix's roles",
-        elsewhere="Not built yet: the identity issue (Keycloak realm) adds its policy over the realm's custom "
-        "resources.",
+        "OAuth 2.0 + OpenID Connect (Keycloak), JWT RS256, 1 h access / 7 d refresh tokens, no implicit flow, PKCE",
+        ("identity-token-lifetimes",),
+        elsewhere="The realm's five roles, context groups, MFA and the role matrix at the gateway: "
+        "tests/test_identity.py derives the seed's RBAC table from the realm and the routes.",
+    ),
+    Promise(
+        AUTH,
+        "Every request from outside is authenticated: each context service behind a JWT-validating gateway route, "
+        "or internal",
+        ("context-services-routed",),
+    ),
+    Promise(
+        ENCRYPTION,
+        "In-transit: TLS 1.3 at the gateway (1.2 only at the edge, for clients)",
+        ("gateway-tls-minimum",),
     ),
     Promise(
         AUTH,

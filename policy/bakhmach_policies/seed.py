@@ -164,3 +164,10 @@ def node_size(instance_type: str) -> NodeSize | None:
         vcpu = int(match["vcpu"])
         return NodeSize(instance_type, vcpu, vcpu * _AZURE_GIB_PER_VCPU[match["family"]])
     return None
+
+
+# "Security Architecture: Authentication & Authorization": "Expiration: 1 hour (access), 7 days
+# (refresh)"; "Encryption: In-Transit: TLS 1.3" at the gateway.
+ACCESS_TOKEN_SECONDS = 3600
+REFRESH_TOKEN_SECONDS = 7 * 24 * 3600
+GATEWAY_TLS_MINIMUM = "1.3"
