@@ -480,13 +480,55 @@ class Identity(pulumi.ComponentResource):
                 body["spec"]["template"]["metadata"]["labels"] |= instance_of(meta["name"], env)
                 opts = pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(depends_on=[*created, *scheduling]))
             created.append(_object(resource_name, body, opts.merge(pulumi.ResourceOptions(parent=self))))
+        # The operator serves nothing anyone calls (its port answers the kubelet's probes only):
+        # no ingress to its pods.
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-operator-ingress",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="keycloak-operator",
+                namespace=NAMESPACE,
+                labels=standard_labels(context=PLATFORM_CONTEXT, environment=env, component="identity"),
+            ),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(
+                    match_labels={"app.kubernetes.io/name": "keycloak-operator"}
+                ),
+                policy_types=["Ingress"],
+                ingress=[],
+            ),
+            opts=pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(parent=self)),
+        )
         return created
+
+
+# The operator's own API token, mounted as the kubelet would automount it (a bound, expiring token
+# the client re-reads, the cluster CA, the namespace) but declared: only this container gets it.
+API_ACCESS = {
+    "name": "kube-api-access",
+    "projected": {
+        "defaultMode": 0o444,
+        "sources": [
+            {"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}},
+            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+            {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"fieldPath": "metadata.namespace"}}]}},
+        ],
+    },
+}
+# A UID above the node's own users: the image runs under any UID (OpenShift's restricted
+# profile gives it an arbitrary one), and its files are group-0 readable.
+OPERATOR_UID = 10001
 
 
 def _harden(pod: dict[str, Any], env: str) -> None:
     pod["priorityClassName"] = PLATFORM.name
-    pod["securityContext"] = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
-    pod["volumes"] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+    pod["automountServiceAccountToken"] = False
+    pod["securityContext"] = {
+        "runAsNonRoot": True,
+        "runAsUser": OPERATOR_UID,
+        "runAsGroup": OPERATOR_UID,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    pod["volumes"] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}, API_ACCESS]
     for container in pod["containers"]:
         container["imagePullPolicy"] = "IfNotPresent"
         container["securityContext"] = {
@@ -495,7 +537,14 @@ def _harden(pod: dict[str, Any], env: str) -> None:
             "runAsNonRoot": True,
             "capabilities": {"drop": ["ALL"]},
         }
-        container["volumeMounts"] = [{"name": "tmp", "mountPath": "/tmp"}]
+        container["volumeMounts"] = [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {
+                "name": API_ACCESS["name"],
+                "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+                "readOnly": True,
+            },
+        ]
 
 
 def _object(resource_name: str, body: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.Resource:
