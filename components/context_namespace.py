@@ -23,7 +23,7 @@ from components.data.connection import DataAccess
 from components.data.credentials import consumer_secret
 from components.labels import GATEWAY_ROLE, GATEWAY_ROLE_LABEL, pod_security_labels, standard_labels, ttl_label
 from components.network_policies import EVERY_POD, data_egress_rule, default_deny_spec, dns_egress_spec, tcp_ports
-from components.observability.endpoints import TelemetryAccess
+from components.observability.endpoints import PodPeer, TelemetryAccess
 from settings.model import ServiceSpec
 from settings.quantity import MI, format_cpu, format_memory
 from settings.seed import Environment
@@ -54,6 +54,9 @@ class ContextNamespaceArgs:
     data: tuple[DataAccess, ...] = field(default_factory=tuple)
     # Prometheus in, OTLP out (components/observability).
     telemetry: TelemetryAccess | None = None
+    # Keycloak's pods, where the namespace's services ask for their client-credentials tokens
+    # (components/identity.py `KEYCLOAK_PEER`), in a cluster that runs Keycloak.
+    identity: PodPeer | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,21 @@ class ContextNamespace(pulumi.ComponentResource):
                     egress=[
                         k8s.networking.v1.NetworkPolicyEgressRuleArgs(
                             to=[args.telemetry.otlp.peer()], ports=tcp_ports(*args.telemetry.otlp.ports)
+                        )
+                    ],
+                ),
+                opts=inside,
+            )
+        if args.identity is not None and ports:
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-allow-identity",
+                metadata=meta("allow-to-identity"),
+                spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=EVERY_POD,
+                    policy_types=["Egress"],
+                    egress=[
+                        k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                            to=[args.identity.peer()], ports=tcp_ports(*args.identity.ports)
                         )
                     ],
                 ),

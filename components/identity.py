@@ -44,6 +44,7 @@ from components.labels import (
     pod_security_labels,
     standard_labels,
 )
+from components.observability.endpoints import MONITORING_NAMESPACE, PodPeer
 from components.priorities import PLATFORM
 from settings import front_door as fd
 from settings.front_door import FrontDoorSpec
@@ -56,6 +57,12 @@ SERVICE = f"{KEYCLOAK}-service"
 HTTP_PORT = 8080
 MANAGEMENT_PORT = 9000
 OIDC_SECRET = "oidc-client"
+# What the Keycloak operator labels Keycloak's pods with (for a Keycloak named `keycloak`).
+KEYCLOAK_POD_LABELS = {"app": "keycloak", "app.kubernetes.io/instance": KEYCLOAK}
+# Where the context namespaces' services ask for tokens (their egress; components/context_namespace.py).
+KEYCLOAK_PEER = PodPeer(NAMESPACE, KEYCLOAK_POD_LABELS, (HTTP_PORT,))
+# Grafana's pods (kube-prometheus-stack): it completes its users' logins over the back channel.
+GRAFANA_POD_LABELS = {"app.kubernetes.io/name": "grafana"}
 # policy/bakhmach_policies/workloads.py: a controller that must run as one pod says why.
 SINGLE_REPLICA_ANNOTATION = "bakhmach.io/single-replica-because"
 VENDOR = Path(__file__).resolve().parents[1] / "vendor" / "keycloak-operator" / versions.KEYCLOAK_VERSION
@@ -348,7 +355,18 @@ class Identity(pulumi.ComponentResource):
         if endpoint.tls:
             options.append({"name": "db-url-properties", "value": "?sslmode=require"})
         gateway_peer = {"namespaceSelector": {"matchLabels": {GATEWAY_ROLE_LABEL: GATEWAY_ROLE}}}
-        monitoring_peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+        monitoring_peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MONITORING_NAMESPACE}}}
+        # Who may call Keycloak's HTTP port: the gateway (the public /realms/ and /resources/, and
+        # the JWKS), each context's services (client-credentials tokens; their egress admits it
+        # too), and Grafana (its users' logins, over the back channel).
+        http_peers = [
+            gateway_peer,
+            *(
+                {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": context}}}
+                for context in sorted({context for _, context in args.services})
+            ),
+            {**monitoring_peer, "podSelector": {"matchLabels": GRAFANA_POD_LABELS}},
+        ]
         replicas = spec.identity_instances
         keycloak = k8s.apiextensions.CustomResource(
             f"{name}-keycloak",
@@ -395,8 +413,8 @@ class Identity(pulumi.ComponentResource):
                         for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
                     ],
                 },
-                # The operator's NetworkPolicy: HTTP from the gateway only, metrics from Prometheus.
-                "networkPolicy": {"enabled": True, "http": [gateway_peer], "management": [monitoring_peer]},
+                # The operator's NetworkPolicy: HTTP from the peers above, metrics from Prometheus.
+                "networkPolicy": {"enabled": True, "http": http_peers, "management": [monitoring_peer]},
                 "serviceMonitor": {"enabled": False},
             },
             opts=pulumi.ResourceOptions(
@@ -455,14 +473,18 @@ class Identity(pulumi.ComponentResource):
     def _operator(
         self, name: str, env: str, inside: pulumi.ResourceOptions, scheduling: tuple[pulumi.Resource, ...]
     ) -> list[pulumi.Resource]:
-        """The vendored `kubernetes.yml`, object by object, in `identity`: its one cluster-wide
-        binding names the namespace it is applied to (upstream writes `keycloak`), and the
+        """The vendored `kubernetes.yml`, object by object (but its Service), in `identity`: its
+        one cluster-wide binding names the namespace it is applied to (upstream writes `keycloak`), and the
         Deployment gets what the platform asks of every workload (priority, restricted security
         context, a scratch /tmp for a read-only root filesystem, the image pulled once)."""
         created: list[pulumi.Resource] = []
         for doc in vendored("kubernetes.yml"):
             body = copy.deepcopy(doc)
             kind, meta = body["kind"], body["metadata"]
+            if kind == "Service":
+                # Upstream's Service fronts the operator's health endpoints, which only the
+                # kubelet calls (on the pod): nothing needs a Service, and nothing may reach it.
+                continue
             meta["labels"] = {**meta.get("labels", {}), **standard_labels(context=PLATFORM_CONTEXT, environment=env)}
             if kind not in ("ClusterRole", "ClusterRoleBinding"):
                 meta["namespace"] = NAMESPACE

@@ -30,8 +30,8 @@ from components.data import BuiltData, DataLayer, DataLayerArgs
 from components.data.connection import DATA_NAMESPACE
 from components.gateway import NAMESPACE as GATEWAY_NAMESPACE
 from components.gateway import Gateway, GatewayArgs, IdentityEndpoint
+from components.identity import KEYCLOAK_PEER, Identity, IdentityArgs
 from components.identity import NAMESPACE as IDENTITY_NAMESPACE
-from components.identity import Identity, IdentityArgs
 from components.labels import PLATFORM_CONTEXT
 from components.observability import (
     TELEMETRY_ACCESS,
@@ -186,6 +186,8 @@ def build_in_cluster(
                 services=tuple(s for s in services if s.context == context.slug),
                 data=built.access(consumer.namespace, consumer.needs) if built and consumer else (),
                 telemetry=TELEMETRY_ACCESS,
+                # Keycloak runs beside the data layer: only that cluster's services reach it inside.
+                identity=KEYCLOAK_PEER if built is not None else None,
             ),
             opts=in_cluster,
         )

@@ -71,7 +71,21 @@ def test_only_dns_egress_and_gateway_ingress_are_allowed(any_plan: Plan, context
         "allow-to-data",
         "allow-from-prometheus",
         "allow-to-trace-collector",
+        "allow-to-identity",
     }
+    # Keycloak's HTTP port, for the services' client-credentials tokens (its pods admit them too).
+    (identity,) = policies["allow-to-identity"]["egress"]
+    assert policies["allow-to-identity"]["policyTypes"] == ["Egress"]
+    assert identity["to"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "identity"}},
+            "podSelector": {"matchLabels": {"app": "keycloak", "app.kubernetes.io/instance": "keycloak"}},
+        }
+    ]
+    assert identity["ports"] == [{"protocol": "TCP", "port": 8080}]
+    (keycloak,) = k8s(any_plan, "Keycloak", "keycloak", "identity")
+    admitted = keycloak["spec"]["networkPolicy"]["http"]
+    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": context}}} in admitted
     data = policies["allow-to-data"]
     assert data["policyTypes"] == ["Egress"] and "ingress" not in data
     for rule in data["egress"]:
