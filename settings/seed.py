@@ -164,7 +164,7 @@ KUBERNETES_FLOOR = "1.28.0"
 # Which data services each service uses (the seed's descriptions read as data needs). A stack
 # file may override a service's list (`services.<name>.data`).
 # - auth-service: users and clients (PostgreSQL), sessions and token revocation (Redis);
-# - api-gateway: rate-limit counters (Redis);
+# - api-gateway: none: Envoy's local rate limits keep their counters in each proxy (components/gateway.py);
 # - bakhmach-core (smart city + Web3): relational core, device documents, cache, city events;
 # - slon-finance (microfinance): ledgers (PostgreSQL, transactional), cache, payment events;
 # - audityzer-audit: findings, evidence documents, audit-trail streams (Redis Streams), events;
@@ -174,7 +174,6 @@ KUBERNETES_FLOOR = "1.28.0"
 DataServiceName = Literal["postgres", "mongo", "redis", "kafka"]
 SERVICE_DATA_NEEDS: dict[str, tuple[DataServiceName, ...]] = {
     "auth-service": ("postgres", "redis"),
-    "api-gateway": ("redis",),
     "bakhmach-core": ("postgres", "mongo", "redis", "kafka"),
     "slon-finance": ("postgres", "redis", "kafka"),
     "audityzer-audit": ("postgres", "mongo", "redis", "kafka"),
