@@ -455,9 +455,57 @@ def test_prods_secondary_region_has_its_own_monitoring_without_data_monitors(pro
     )
 
 
-def test_keycloak_can_become_grafanas_login_through_the_seam() -> None:
-    """The identity issue passes a GrafanaLogin; until then Grafana keeps its generated admin."""
-    from components.observability.metrics import GrafanaLogin, kube_prometheus_stack_values
+def test_grafana_logs_its_users_in_through_the_realm(any_plan: Plan) -> None:
+    """Observability's `grafana_login` seam, wired to Keycloak (components/platform.py): the
+    browser goes to the public issuer, Grafana itself calls the realm inside the cluster, and the
+    realm's system admins are Grafana's admins."""
+    values = kps(any_plan)
+    oauth = values["grafana"]["grafana.ini"]["auth.generic_oauth"]
+    issuer = (
+        "https://auth.localhost/realms/bakhmach"
+        if any_plan.stack == "dev"
+        else f"https://{'auth-staging' if any_plan.stack == 'staging' else 'auth'}.bakhmach-business-hub.com"
+        "/realms/bakhmach"
+    )
+    inside = "http://keycloak-service.identity.svc.cluster.local:8080/realms/bakhmach"
+    assert oauth["enabled"] is True and oauth["client_id"] == "grafana" and oauth["use_pkce"] is True
+    assert oauth["auth_url"] == f"{issuer}/protocol/openid-connect/auth"
+    assert oauth["token_url"] == f"{inside}/protocol/openid-connect/token"
+    assert oauth["api_url"] == f"{inside}/protocol/openid-connect/userinfo"
+    assert oauth["role_attribute_path"] == "contains(roles[*], 'system-admin') && 'Admin' || 'Viewer'"
+    assert oauth["client_secret"] == "$__env{GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET}"
+    secret_ref = values["grafana"]["envValueFrom"]["GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET"]["secretKeyRef"]
+    assert secret_ref == {"name": "grafana-oidc", "key": "client-secret"}
+    secret = one(any_plan, "Secret", "grafana-oidc", "monitoring")
+    assert secret["stringData"] == {"client-secret": "[secret]"}
+    # The realm's Grafana client carries the realm roles the mapping reads.
+    (client,) = [
+        c
+        for c in one(any_plan, "KeycloakRealmImport", "bakhmach", "identity")["spec"]["realm"]["clients"]
+        if c["clientId"] == "grafana"
+    ]
+    assert {m["config"]["claim.name"] for m in client["protocolMappers"]} == {"roles"}
+
+
+def test_the_front_door_is_monitored(any_plan: Plan) -> None:
+    """Observability's `extra_targets` seam: the gateway's proxies (Envoy's own metrics), cert-manager
+    (certificate expiry) and Keycloak's management port, each after what it watches exists."""
+    (gateway,) = k8s(any_plan, "PodMonitor", "gateway", "gateway")
+    (endpoint,) = gateway["spec"]["podMetricsEndpoints"]
+    assert (endpoint["port"], endpoint["path"]) == ("metrics", "/stats/prometheus")
+    assert gateway["spec"]["selector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "envoy",
+        "app.kubernetes.io/component": "proxy",
+    }
+    (cert_manager,) = k8s(any_plan, "ServiceMonitor", "cert-manager", "cert-manager")
+    assert cert_manager["spec"]["endpoints"][0]["port"] == "tcp-prometheus-servicemonitor"
+    (keycloak,) = k8s(any_plan, "ServiceMonitor", "keycloak", "identity")
+    assert keycloak["spec"]["endpoints"][0]["port"] == "management"
+    assert keycloak["spec"]["selector"]["matchLabels"] == {"app": "keycloak", "app.kubernetes.io/instance": "keycloak"}
+
+
+def test_grafana_keeps_its_own_admin_without_a_realm_and_slack_reads_its_webhook_from_a_file() -> None:
+    from components.observability.metrics import kube_prometheus_stack_values
     from settings.observability import ObservabilitySettings, resolve_observability
 
     spec = resolve_observability(
@@ -466,15 +514,8 @@ def test_keycloak_can_become_grafanas_login_through_the_seam() -> None:
         "aws",
         on_call_endpoint_set=True,
     )
-    plain = kube_prometheus_stack_values(spec, cluster_name="staging", contexts=("platform",))
-    assert "auth.generic_oauth" not in plain["grafana"]["grafana.ini"]
-    login = GrafanaLogin(issuer_url="https://id.example/realms/bakhmach", client_id="grafana", client_secret_ref="kc")
-    values = kube_prometheus_stack_values(spec, cluster_name="staging", contexts=("platform",), grafana_login=login)
-    oauth = values["grafana"]["grafana.ini"]["auth.generic_oauth"]
-    assert oauth["enabled"] is True and oauth["auth_url"].startswith("https://id.example/realms/bakhmach/protocol/")
-    assert oauth["client_secret"] == "$__env{GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET}"
-    secret_ref = values["grafana"]["envValueFrom"]["GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET"]["secretKeyRef"]
-    assert secret_ref == {"name": "kc", "key": "client-secret"}
+    values = kube_prometheus_stack_values(spec, cluster_name="staging", contexts=("platform",))
+    assert "auth.generic_oauth" not in values["grafana"]["grafana.ini"]
     # Slack: the webhook URL is read from the mounted Secret as well.
     receivers = {r["name"]: r for r in values["alertmanager"]["config"]["receivers"]}
     assert receivers["on-call-critical"]["slack_configs"][0]["api_url_file"].endswith("/alertmanager-on-call/endpoint")
