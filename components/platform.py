@@ -29,6 +29,7 @@ from components.observability import (
 )
 from components.observability.exporters import data_scrape_targets
 from components.priorities import PLATFORM, PriorityClasses, PriorityClassesArgs
+from components.registry import PULL_SECRET, PullSecrets, PullSecretsArgs, RegistryEndpoint, registry_for
 from settings.data import DataLayerSpec
 from settings.load import PROJECT, SettingsError, stack_file_name
 from settings.model import StackSettings
@@ -69,7 +70,9 @@ def check_cloud_settings(settings: StackSettings, stack_name: str) -> None:
         raise SettingsError("\n".join(lines))
 
 
-def build_cluster(settings: StackSettings, stack_name: str, *, secondary: bool = False) -> Cluster:
+def build_cluster(
+    settings: StackSettings, stack_name: str, *, secondary: bool = False, registry: RegistryEndpoint | None = None
+) -> Cluster:
     name = f"{stack_name}-secondary" if secondary else stack_name
     return Cluster(
         name,
@@ -83,6 +86,7 @@ def build_cluster(settings: StackSettings, stack_name: str, *, secondary: bool =
             owner=settings.owner,
             secondary=secondary,
             protect=settings.protect_stateful,
+            acr_id=registry.acr_id if registry else None,
         ),
     )
 
@@ -93,6 +97,7 @@ def build_in_cluster(
     observability: ObservabilitySpec,
     prefix: str = "",
     data_spec: DataLayerSpec | None = None,
+    registry: RegistryEndpoint | None = None,
 ) -> InCluster:
     """Everything in-cluster, on `cluster`'s provider. `prefix` keeps a second cluster's names unique."""
     in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
@@ -135,6 +140,18 @@ def build_in_cluster(
         )
     if data is not None:
         data.deliver({slug: ns.namespace for slug, ns in namespaces.items()})
+    # How this cluster pulls the services' images (components/registry.py).
+    pulls = None
+    if registry is not None and registry.docker_config is not None:
+        pulls = PullSecrets(
+            f"{prefix}registry-pull",
+            PullSecretsArgs(
+                docker_config=registry.docker_config,
+                environment=settings.environment,
+                namespaces={s.context: namespaces[s.context].namespace for s in services},
+            ),
+            opts=in_cluster,
+        )
 
     deployed: dict[str, ContextService] = {}
     for spec in services:
@@ -148,11 +165,15 @@ def build_in_cluster(
                     namespace,
                     *(data.secrets_in(namespace.name) if data else ()),
                     *priorities.ready,
+                    *(registry.ready if registry else ()),
+                    *([pulls.secrets[spec.context]] if pulls else []),
                 ),
                 data=data.connections_for(spec) if data else (),
                 hpa_dependencies=tuple(addons.hpa_dependencies),
                 vpa_dependencies=tuple(addons.vpa_dependencies),
                 extra_env=service_telemetry_env(spec, observability),
+                image=registry.image(spec, cluster.region) if registry else None,
+                image_pull_secrets=(PULL_SECRET,) if pulls else (),
             ),
             opts=in_cluster,
         )
@@ -204,19 +225,27 @@ def build_platform(settings: StackSettings, stack_name: str) -> Platform:
     check_cloud_settings(settings, stack_name)
     data_spec = data_layer_spec(settings, stack_file_name())
     observability = observability_spec(settings, data_spec.in_cluster, stack_file_name())
-    primary = build_in_cluster(settings, build_cluster(settings, stack_name), observability, data_spec=data_spec)
+    registry = registry_for(settings, stack_name, stack_file_name())
+    primary = build_in_cluster(
+        settings,
+        build_cluster(settings, stack_name, registry=registry),
+        observability,
+        data_spec=data_spec,
+        registry=registry,
+    )
     platform = Platform(
         cluster=primary.cluster, addons=primary.addons, namespaces=primary.namespaces, services=primary.services
     )
     if settings.cloud_cluster.secondary_region(settings.cloud) is not None:
         # check_cloud_settings allows a secondary region in prod only, and requires its DNS zone.
-        secondary_cluster = build_cluster(settings, stack_name, secondary=True)
+        secondary_cluster = build_cluster(settings, stack_name, secondary=True, registry=registry)
         # The secondary region runs no data layer yet: its observability sees no data services.
         platform.secondary = build_in_cluster(
             settings,
             secondary_cluster,
             replace(observability, in_cluster_data=()),
             prefix=f"{secondary_cluster.region}-",
+            registry=registry,
         )
         assert settings.cloud_cluster.dns is not None
         platform.failover = DnsFailover(
