@@ -30,6 +30,7 @@ from hubctl.policy_run import PolicyReport, Violation, run_policies
 from policy.bakhmach_policies import POLICIES, config_for
 from tests.failover_plans import gateway_namespace, gateway_service, with_gateway
 from tests.planning import planned, primary_provider
+from tests.registry_plans import REGISTRY_CLOUD, registry_plan
 
 BY_NAME: dict[str, Policy] = {p.name: p for p in POLICIES}
 
@@ -60,6 +61,9 @@ def plan_of(key: str) -> Plan:
     if variant == ["gateway"]:
         assert stack == "prod", key
         return with_gateway(cloud)
+    if variant and variant[0] in REGISTRY_CLOUD:  # "<stack>-<cloud>-ecr|acr": tests/registry_plans.py
+        assert REGISTRY_CLOUD[variant[0]] == cloud, key
+        return registry_plan(stack, variant[0])
     return _in_cluster_plan(stack, cloud) if variant == ["in-cluster"] else planned(stack, cloud)
 
 
@@ -311,6 +315,11 @@ TM_ENDPOINT = "azure-native:trafficmanager:Endpoint"
 VAULT = "azure-native:keyvault:Vault"
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
+ECR_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+ECR_REPLICATION = "aws:ecr/replicationConfiguration:ReplicationConfiguration"
+ACR = "azure-native:containerregistry:Registry"
+ACR_REPLICA = "azure-native:containerregistry:Replication"
 
 CONTAINER = ("inputs", "spec", "template", "spec", "containers", 0)
 SLON = Target(NAMESPACE, where=((("metadata", "name"), "slon-credit"),))
@@ -1115,6 +1124,95 @@ CASES: list[Case] = [
         reported=Target("kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch"),
         note="no policy",
     ),
+    # ---- registry
+    Case(
+        "images-from-allowed-registries",
+        ("staging-aws", "prod-azure"),
+        AUTH_DEPLOYMENT,
+        (Set((*CONTAINER, "image"), "docker.io/bakhmach/auth-service:1.0.0"),),
+        note="context service",
+    ),
+    Case(
+        "images-from-allowed-registries",
+        ("prod-aws-ecr", "staging-azure-acr"),
+        AUTH_DEPLOYMENT,
+        (Set((*CONTAINER, "image"), "ghcr.io/bakhmach-business-hub/auth-service:1.0.0"),),
+        note="not the stack's registry",
+    ),
+    Case(
+        "images-from-allowed-registries",
+        ("staging-azure", "prod-aws-ecr"),
+        Target(DEPLOYMENT, where=((("metadata", "namespace"), "telemetry"),)),
+        (Set((*CONTAINER, "image"), "docker.io/someone/jaeger:2.20.0"),),
+        note="third party",
+    ),
+    Case(
+        "images-from-allowed-registries",
+        ("staging-aws",),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "image"), "docker.io/someone/percona-server-mongodb:8.0.19-7"),),
+        note="custom resource",
+    ),
+    Case(
+        "registry-hardened",
+        ("staging-aws-ecr", "prod-aws-ecr"),
+        Target(ECR_REPOSITORY),
+        (Set(("inputs", "imageTagMutability"), "MUTABLE"),),
+        note="mutable tags",
+    ),
+    Case(
+        "registry-hardened",
+        ("prod-aws-ecr",),
+        Target(ECR_REPOSITORY, name="registry-eu-west-1-slon-finance"),
+        (Set(("inputs", "imageScanningConfiguration", "scanOnPush"), False),),
+        note="no scan",
+    ),
+    Case(
+        "registry-hardened",
+        ("staging-aws-ecr",),
+        Target(ECR_REPOSITORY),
+        (Set(("inputs", "encryptionConfigurations"), [{"encryptionType": "AES256"}]),),
+        note="no kms",
+    ),
+    Case(
+        "registry-hardened",
+        ("staging-aws-ecr",),
+        Target(ECR_LIFECYCLE, name="registry-auth-service-lifecycle"),
+        (Remove(),),
+        reported=Target(ECR_REPOSITORY, name="registry-auth-service"),
+        note="no lifecycle",
+    ),
+    Case(
+        "registry-hardened",
+        ("prod-aws-ecr",),
+        Target(ECR_REPLICATION),
+        (Remove(),),
+        reported=Target(ECR_REPOSITORY, name="registry-auth-service"),
+        note="no replication",
+    ),
+    Case(
+        "registry-hardened",
+        ("prod-aws-ecr",),
+        Target(ECR_REPOSITORY, name="registry-eu-west-1-auth-service"),
+        (Remove(),),
+        reported=Target(ECR_REPOSITORY, name="registry-auth-service"),
+        note="no replica repository",
+    ),
+    Case(
+        "registry-hardened",
+        ("staging-azure-acr", "prod-azure-acr"),
+        Target(ACR),
+        (Set(("inputs", "adminUserEnabled"), True),),
+        note="admin user",
+    ),
+    Case(
+        "registry-hardened",
+        ("prod-azure-acr",),
+        Target(ACR_REPLICA),
+        (Remove(),),
+        reported=Target(ACR),
+        note="no geo replica",
+    ),
 ]
 
 
@@ -1186,6 +1284,10 @@ def test_the_pack_catches_the_mutation(case: Case, key: str) -> None:
         "prod-azure-in-cluster",
         "prod-aws-gateway",
         "prod-azure-gateway",
+        "staging-aws-ecr",
+        "prod-aws-ecr",
+        "staging-azure-acr",
+        "prod-azure-acr",
     ],
 )
 def test_in_cluster_data_stacks_and_prod_with_its_gateway_pass_every_mandatory_policy(key: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from . import availability, capacity, cluster, data, network, nodes, observability, tagging, workloads
+from . import availability, capacity, cluster, data, network, nodes, observability, registry, tagging, workloads
 from .seed import ENVIRONMENTS
 
 PACK_NAME = "bakhmach-hub-policies"
@@ -27,7 +27,10 @@ POLICIES: list[Policy] = [
     *tagging.POLICIES,
     *capacity.POLICIES,
     *observability.POLICIES,
+    *registry.POLICIES,
 ]
+# Settings a policy reads from the pack config beside `environment` (their defaults).
+POLICY_CONFIG: dict[str, dict[str, Any]] = {**registry.POLICY_CONFIG}
 
 
 def enforcement_for(policy: Policy, environment: str) -> EnforcementLevel:
@@ -44,7 +47,11 @@ def config_for(environment: str) -> dict[str, Any]:
     if environment not in ENVIRONMENTS:
         raise ValueError(f"environment {environment!r} (allowed: {', '.join(ENVIRONMENTS)})")
     return {
-        p.name: {"enforcementLevel": enforcement_for(p, environment).value, "environment": environment}
+        p.name: {
+            "enforcementLevel": enforcement_for(p, environment).value,
+            "environment": environment,
+            **POLICY_CONFIG.get(p.name, {}),
+        }
         for p in POLICIES
     }
 

@@ -33,6 +33,8 @@ DR = "Disaster Recovery"
 TENANCY = "Multi-Tenant Enterprise Architecture"
 MESH = "Service Mesh"
 OBSERVABILITY = "Monitoring & Observability"
+STACK = "Infrastructure Components: Cloud Deployment Stack"
+PIPELINE = "CI/CD Pipeline Integration"
 
 PROMISES: tuple[Promise, ...] = (
     # ---- security
@@ -67,6 +69,25 @@ PROMISES: tuple[Promise, ...] = (
         ("pod-security",),
     ),
     Promise(SECURITY, "Scanned, immutable images (every image pinned by tag or digest)", ("pinned-images",)),
+    Promise(
+        STACK,
+        "Registry: Docker Hub / GitHub Container Registry. Staging and prod run the platform's images from the "
+        "stack's registry only (ghcr, or the cloud's ECR/ACR), third-party images from an allow-list",
+        ("images-from-allowed-registries",),
+        elsewhere="Images a Helm chart renders are not in the plan (only the release's values); the allow-list "
+        "(pack config thirdPartyImages) names the ones the plan shows. How each cluster pulls (the ghcr "
+        "credential, the EKS node role, AcrPull) is tests/test_registry.py.",
+    ),
+    Promise(
+        PIPELINE,
+        "Scan: container scanning. The stack's registry keeps tags immutable, scans on push, encrypts, expires old "
+        "releases and, in prod, reaches the secondary region",
+        ("registry-hardened",),
+        elsewhere="ghcr is outside the stack: its images are scanned by the build workflow's Trivy gate before they "
+        "are pushed (.github/workflows/build-image.yml, for every registry). ACR's own scanning is Microsoft "
+        "Defender for Containers, a subscription-wide plan the stack does not own; ACR tags are not immutable, "
+        "so staging/prod pin ACR and ghcr images by digest (a preview warns on a tag alone).",
+    ),
     Promise(
         SECURITY,
         "Auditor role: compliance & security audits (every cluster ships its API audit log)",
