@@ -112,14 +112,14 @@ class RegistryBackend(Protocol):
     def build(self, name: str, args: RegistryArgs) -> RegistryEndpoint: ...
 
 
-def docker_config(host: str, user: str, token: pulumi.Input[str]) -> pulumi.Output[str]:
+def docker_config_json(host: str, user: str, token: str) -> str:
     """A `kubernetes.io/dockerconfigjson` document for one registry: what `docker login` writes."""
+    auth = base64.b64encode(f"{user}:{token}".encode()).decode()
+    return json.dumps({"auths": {host: {"username": user, "password": token, "auth": auth}}})
 
-    def render(value: str) -> str:
-        auth = base64.b64encode(f"{user}:{value}".encode()).decode()
-        return json.dumps({"auths": {host: {"username": user, "password": value, "auth": auth}}})
 
-    return pulumi.Output.secret(pulumi.Output.from_input(token).apply(render))
+def docker_config(host: str, user: str, token: pulumi.Input[str]) -> pulumi.Output[str]:
+    return pulumi.Output.secret(pulumi.Output.from_input(token).apply(lambda t: docker_config_json(host, user, t)))
 
 
 class GhcrBackend:
