@@ -467,3 +467,22 @@ def test_a_bad_registry_setting_stops_the_program_before_any_registration(tmp_pa
         run_plan("staging", "aws", stack_file=path)
     assert "bakhmach-hub:registry.type: 'acr' needs cloud azure" in str(caught.value)
     assert caught.value.resources_registered == 0  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("image", "repository"),
+    [
+        ("nginx", "docker.io/library/nginx"),
+        ("nginx:1.27@sha256:" + "0" * 64, "docker.io/library/nginx"),
+        ("jaegertracing/jaeger:2.20.0", "docker.io/jaegertracing/jaeger"),
+        ("index.docker.io/percona/mongodb_exporter:0.49.0", "docker.io/percona/mongodb_exporter"),
+        ("localhost:5000/auth-service:1.0", "localhost:5000/auth-service"),
+        (
+            f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/bakhmach-prod/auth-service@{DIGEST}",
+            f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/bakhmach-prod/auth-service",
+        ),
+        ("ghcr.io/bakhmach-business-hub/auth-service:1.0.0", "ghcr.io/bakhmach-business-hub/auth-service"),
+    ],
+)
+def test_the_policy_reads_an_images_repository_as_the_runtime_resolves_it(image: str, repository: str) -> None:
+    assert repository_of(image) == repository
