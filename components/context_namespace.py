@@ -7,7 +7,11 @@
   ingress from the gateway namespaces on the services' own ports, and egress to the data
   services the namespace's services use, on those services' ports only; with observability,
   ingress from Prometheus on the services' ports (their metrics are served there) and egress to
-  the trace collector's OTLP ports.
+  the trace collector's OTLP ports;
+- the namespace's own credentials for those data services, one `data-<service>` Secret each
+  (components/data/credentials.py), and, where the clusters pull from ghcr with the stack's
+  credential, its `registry-pull` Secret (components/registry.py): made here because this
+  component owns the namespace.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.data.connection import DataEgress
-from components.labels import GATEWAY_ROLE, GATEWAY_ROLE_LABEL, standard_labels, ttl_label
-from components.network_policies import EVERY_POD, default_deny_spec, dns_egress_spec, namespace_peer, tcp_ports
+from components.data.connection import DataAccess
+from components.data.credentials import consumer_secret
+from components.labels import GATEWAY_ROLE, GATEWAY_ROLE_LABEL, pod_security_labels, standard_labels, ttl_label
+from components.network_policies import EVERY_POD, data_egress_rule, default_deny_spec, dns_egress_spec, tcp_ports
 from components.observability.endpoints import TelemetryAccess
+from components.registry import pull_secret
 from settings.model import ServiceSpec
 from settings.quantity import MI, format_cpu, format_memory
 from settings.seed import Environment
@@ -46,10 +52,14 @@ class ContextNamespaceArgs:
     environment: Environment
     pod_security_version: str  # e.g. "v1.36": pinned so a cluster upgrade cannot tighten it silently
     services: tuple[ServiceSpec, ...] = field(default_factory=tuple)
-    # Where the services' data stores are: the in-cluster data namespace or the cloud network.
-    data_egress: tuple[DataEgress, ...] = field(default_factory=tuple)
+    # The data services the namespace's services use: where they are (for the egress policy) and
+    # the namespace's own credentials (for its Secrets).
+    data: tuple[DataAccess, ...] = field(default_factory=tuple)
     # Prometheus in, OTLP out (components/observability).
     telemetry: TelemetryAccess | None = None
+    # ghcr: the docker config (a secret) the namespace's `registry-pull` Secret carries, where the
+    # clusters pull with the stack's credential (`RegistryEndpoint.docker_config`).
+    registry_pull: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,10 +113,7 @@ class ContextNamespace(pulumi.ComponentResource):
         super().__init__("bakhmach:platform:ContextNamespace", name, None, opts)
         self.name = args.context
         labels = standard_labels(context=args.context, environment=args.environment)
-        pss = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")} | {
-            f"pod-security.kubernetes.io/{mode}-version": args.pod_security_version
-            for mode in ("enforce", "audit", "warn")
-        }
+        pss = pod_security_labels(args.pod_security_version, "restricted", audit="restricted", warn="restricted")
         self.namespace = k8s.core.v1.Namespace(
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -213,28 +220,24 @@ class ContextNamespace(pulumi.ComponentResource):
                 ),
                 opts=inside,
             )
-        if args.data_egress:
+        if args.data:
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-allow-data",
                 metadata=meta("allow-to-data"),
                 spec=k8s.networking.v1.NetworkPolicySpecArgs(
                     pod_selector=EVERY_POD,
                     policy_types=["Egress"],
-                    egress=[_data_egress_rule(egress) for egress in args.data_egress],
+                    egress=[data_egress_rule(access.endpoint.egress) for access in args.data],
                 ),
                 opts=inside,
             )
+        self.data_secrets = [
+            consumer_secret(f"{name}-data-{access.service}", args.context, access, args.environment, inside)
+            for access in args.data
+        ]
+        self.pull_secret = (
+            pull_secret(f"{name}-registry-pull", args.context, args.registry_pull, args.environment, inside)
+            if args.registry_pull is not None
+            else None
+        )
         self.register_outputs({"namespace": args.context})
-
-
-def _data_egress_rule(egress: DataEgress) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
-    """Only the data service's own port, only to where it runs."""
-    if egress.namespace is not None:
-        peer = namespace_peer(egress.namespace)
-    else:
-        assert egress.cidr is not None
-        peer = k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=egress.cidr))
-    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-        to=[peer],
-        ports=tcp_ports(*egress.ports),
-    )

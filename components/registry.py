@@ -3,15 +3,19 @@
 One interface, one backend per registry type, chosen once from settings (`settings/registry.py`):
 - `ghcr`: GitHub's registry, outside this stack. Nothing to create; where the stack has a pull
   credential, each cluster gets it as a `kubernetes.io/dockerconfigjson` Secret in every context
-  namespace (`PullSecrets`), named in the context services' ServiceAccounts;
+  namespace (`pull_secret`, made by the namespace's owner, components/context_namespace.py),
+  named in the context services' ServiceAccounts;
 - `ecr` (`EcrRegistry`): a repository per service in the primary region, and in prod the same
   repositories in the secondary region, filled by ECR's replication. EKS nodes pull through
   their node role (AmazonEC2ContainerRegistryPullOnly, components/cloud/eks.py);
 - `acr` (`AcrRegistry`): one registry, geo-replicated to the secondary location in prod. Each AKS
   cluster grants its kubelet identity AcrPull on it (components/cloud/aks.py), and the cluster's
   Kubernetes provider waits for that grant.
-A backend returns a `RegistryEndpoint`: the registry host of each region, each service's
-repository, what must exist before a pod pulls, and the pull credential or ACR id a cluster needs.
+A backend returns a `RegistryEndpoint`, a frozen value: the registry host of each region, each
+service's repository, what must exist before a pod pulls, and the pull credential or ACR id a
+cluster needs. The clusters, namespaces and services take what they need of it; nothing calls
+back into the registry. Its settings are checked by `resolve_stack` (settings/stack.py), which
+hands over the resolved `RegistrySpec`.
 
 Why not a private ACR (private endpoints, Premium everywhere): the application repositories'
 workflows (.github/workflows/build-image.yml) push from GitHub-hosted runners, whose addresses
@@ -33,42 +37,12 @@ from pulumi_azure_native import containerregistry, resources
 
 from components.cloud.common import CloudScope
 from components.labels import standard_labels
-from settings.load import PROJECT, SettingsError
 from settings.model import ServiceSpec, StackSettings
-from settings.registry import (
-    RegistrySettingsError,
-    RegistrySpec,
-    mutable_tags,
-    resolve_registry,
-)
+from settings.registry import RegistrySpec
 
 # The Secret each context namespace holds for ghcr (its type's one key is `.dockerconfigjson`).
 PULL_SECRET = "registry-pull"
 DOCKER_CONFIG_KEY = ".dockerconfigjson"
-
-
-def registry_spec(settings: StackSettings, stack_name: str, source: str) -> RegistrySpec:
-    """The stack's registry, validated before anything registers."""
-    images = {name: o.image for name, o in settings.services.items() if o.image is not None}
-    try:
-        spec = resolve_registry(
-            settings.registry,
-            settings.environment,
-            settings.cloud,
-            stack_name,
-            images,
-            has_credential=settings.registry_pull_credential is not None,
-            protect=settings.protect_stateful,
-        )
-    except RegistrySettingsError as exc:
-        raise SettingsError(f"invalid stack settings in {source}:\n  {PROJECT}:{exc}") from None
-    tag_only = mutable_tags(spec, images)
-    if tag_only:
-        pulumi.log.warn(
-            f"services.<name>.image: {', '.join(tag_only)} pinned by tag alone, and {spec.type}'s tags can be "
-            "moved: pin staging/prod by digest ('<tag>@sha256:<digest>', the build workflow prints it)"
-        )
-    return spec
 
 
 @dataclass(frozen=True)
@@ -358,43 +332,31 @@ def build_registry(name: str, args: RegistryArgs) -> RegistryEndpoint:
 # ---- in each cluster ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PullSecretsArgs:
-    docker_config: pulumi.Input[str]
-    environment: str
-    # The context namespaces (named after their context) and what each Secret waits for.
-    namespaces: dict[str, pulumi.Resource]
+def pull_secret(
+    resource_name: str,
+    namespace: str,
+    docker_config: pulumi.Input[str],
+    environment: str,
+    opts: pulumi.ResourceOptions,
+) -> k8s.core.v1.Secret:
+    """ghcr's pull credential in one namespace (a pod can name only Secrets of its own
+    namespace), for the namespace's owner to make with its other Secrets."""
+    return k8s.core.v1.Secret(
+        resource_name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=PULL_SECRET,
+            namespace=namespace,
+            labels=standard_labels(context=namespace, environment=environment, component="registry"),
+        ),
+        type="kubernetes.io/dockerconfigjson",
+        string_data={DOCKER_CONFIG_KEY: pulumi.Output.secret(docker_config)},
+        opts=opts,
+    )
 
 
-class PullSecrets(pulumi.ComponentResource):
-    """ghcr's pull credential in each context namespace of one cluster: a Secret per namespace,
-    since a pod can name only Secrets of its own namespace."""
-
-    secrets: dict[str, k8s.core.v1.Secret]
-
-    def __init__(self, name: str, args: PullSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("bakhmach:platform:PullSecrets", name, None, opts)
-        self.secrets = {}
-        for context, namespace in args.namespaces.items():
-            self.secrets[context] = k8s.core.v1.Secret(
-                f"{name}-{context}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=PULL_SECRET,
-                    namespace=context,
-                    labels=standard_labels(context=context, environment=args.environment, component="registry"),
-                ),
-                type="kubernetes.io/dockerconfigjson",
-                string_data={DOCKER_CONFIG_KEY: pulumi.Output.secret(args.docker_config)},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
-            )
-        self.register_outputs({"namespaces": sorted(self.secrets)})
-
-
-def registry_for(settings: StackSettings, stack_name: str, source: str) -> RegistryEndpoint:
-    """The stack's registry: validated first (a bad setting stops the run before anything
-    registers), then built by its backend in the cloud's primary region (and, in prod, the
-    secondary one)."""
-    spec = registry_spec(settings, stack_name, source)
+def registry_for(spec: RegistrySpec, settings: StackSettings) -> RegistryEndpoint:
+    """The stack's registry, as `resolve_stack` resolved it, built by its backend in the cloud's
+    primary region (and, in prod, the secondary one)."""
     credential = settings.registry_pull_credential
     args = RegistryArgs(
         spec=spec,
@@ -405,12 +367,12 @@ def registry_for(settings: StackSettings, stack_name: str, source: str) -> Regis
         region = settings.cloud_cluster.aws.region if settings.cloud_cluster.aws and spec.type == "ecr" else None
         if spec.type == "acr" and settings.cloud_cluster.azure:
             region = settings.cloud_cluster.azure.location
-        assert region is not None, "CloudSettings.check requires the cloud's section"
+        assert region is not None, "resolve_stack requires the cloud's section and the registry's cloud"
         secondary = settings.cloud_cluster.secondary_region(settings.cloud)
 
         def scope(where: str, is_secondary: bool) -> CloudScope:
             return CloudScope(
-                stack_name=stack_name,
+                stack_name=spec.stack_name,
                 environment=settings.environment,
                 owner=settings.owner,
                 region=where,

@@ -8,8 +8,8 @@ and the edges between them are the plan's own facts:
 - a **context** is a namespace on a cluster that carries a `bakhmach.io/context-title`
   annotation (its title) and runs workloads (Deployment, StatefulSet, DaemonSet);
 - a **data connection** is a workload mounting a Secret labelled `bakhmach.io/data-service`
-  (the connection the data layer hands each consuming namespace): one edge per (service, data
-  service);
+  (each consuming namespace's own `data-<service>` Secret, with that namespace's credentials):
+  one edge per (service, data service);
 - a **data service** is the component named `...-<data service>` that holds the database, cache
   or broker (in-cluster custom resources, or managed cloud resources): drawn in its cluster, or in
   its region beside the cluster when it is a managed service;
@@ -329,11 +329,15 @@ class _Builder:
         engines = Counter(ENGINES[r.type] for r in inside if r.type in ENGINES)
         detail = ", ".join(f"{name} ×{n}" if n > 1 else name for name, n in engines.items()) or _summary(inside)
         node = Node(node_id("data", service), title, "data", detail)
-        k8s = [r for r in inside if r.type.startswith("kubernetes:") and r.provider in self.clusters]
+        # Where the engine runs decides the place: a managed service keeps Kubernetes objects of
+        # its own in the cluster too (the Job that makes its logins, its admin Secret), and is
+        # still drawn in its region.
+        placed = [r for r in inside if r.type in ENGINES] or inside
+        k8s = [r for r in placed if r.type.startswith("kubernetes:") and r.provider in self.clusters]
         if k8s:
             self.clusters[k8s[0].provider or ""].nodes.append(node)
         else:
-            regions = [self.plan.region_of(r) for r in inside if r.custom]
+            regions = [self.plan.region_of(r) for r in placed if r.custom]
             self.region(next((g for g in regions if g), self.plan.default_region())).nodes.append(node)
         return node
 

@@ -140,9 +140,12 @@ def short_image_problem(ref: ImageRef) -> str | None:
 
 
 class RegistrySettingsError(ValueError):
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
-        self.key = key
+    """Registry choices that do not fit the stack: (stack-file key, message) for each
+    (settings/stack.py `resolve_stack` reports them with the stack's other problems)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{key}: {message}" for key, message in problems))
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -200,34 +203,46 @@ def resolve_registry(
     has_credential: bool,
     protect: bool,
 ) -> RegistrySpec:
-    """The spec the components receive, or an error naming the key. `images`: each service's
-    `services.<name>.image` as the stack file gives it."""
+    """The spec the components receive, or one `RegistrySettingsError` naming every key that
+    breaks a rule. `images`: each service's `services.<name>.image` as the stack file gives it."""
     kind = settings.type
     if cloud not in REGISTRY_CLOUDS[kind]:
         allowed = [t for t in REGISTRY_TYPES if cloud in REGISTRY_CLOUDS[t]]
+        # The images are judged against the registry the stack can have, so nothing more is said.
         raise RegistrySettingsError(
-            "registry.type",
-            f"{kind!r} needs cloud {' or '.join(REGISTRY_CLOUDS[kind])}, this stack runs on {cloud} "
-            f"(allowed: {', '.join(allowed)})",
+            [
+                (
+                    "registry.type",
+                    f"{kind!r} needs cloud {' or '.join(REGISTRY_CLOUDS[kind])}, this stack runs on {cloud} "
+                    f"(allowed: {', '.join(allowed)})",
+                )
+            ]
         )
+    problems: list[tuple[str, str]] = []
     sku: AcrSku | None = None
     if has_credential and settings.username is None and kind == "ghcr":
-        raise RegistrySettingsError(
-            "registry.username",
-            f"required with {PULL_CREDENTIAL_KEY} (allowed: the account the token belongs to; "
-            "'x-access-token' for a GitHub App's installation token)",
+        problems.append(
+            (
+                "registry.username",
+                f"required with {PULL_CREDENTIAL_KEY} (allowed: the account the token belongs to; "
+                "'x-access-token' for a GitHub App's installation token)",
+            )
         )
     if kind == "acr":
         if settings.name is None:
-            raise RegistrySettingsError(
-                "registry.name",
-                "required with type 'acr' (allowed: 5-50 lowercase letters and digits, unique in all of Azure)",
+            problems.append(
+                (
+                    "registry.name",
+                    "required with type 'acr' (allowed: 5-50 lowercase letters and digits, unique in all of Azure)",
+                )
             )
         sku = settings.sku or ACR_DEFAULT_SKU[environment]
         if environment == "prod" and sku != "Premium":
-            raise RegistrySettingsError(
-                "registry.sku",
-                f"{sku!r} in prod: geo-replication to the secondary location needs Premium (allowed: Premium)",
+            problems.append(
+                (
+                    "registry.sku",
+                    f"{sku!r} in prod: geo-replication to the secondary location needs Premium (allowed: Premium)",
+                )
             )
     spec = RegistrySpec(
         type=kind,
@@ -242,10 +257,13 @@ def resolve_registry(
         has_credential=has_credential,
         protect=protect,
     )
-    for service, image in images.items():
-        problem = image_problem(spec, service, image)
-        if problem:
-            raise RegistrySettingsError(f"services.{service}.image", problem)
+    if kind != "acr" or settings.name is not None:  # an ACR image is judged by its registry's name
+        for service, image in images.items():
+            problem = image_problem(spec, service, image)
+            if problem:
+                problems.append((f"services.{service}.image", problem))
+    if problems:
+        raise RegistrySettingsError(problems)
     return spec
 
 

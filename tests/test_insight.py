@@ -232,7 +232,12 @@ def test_a_component_is_done_when_its_children_are() -> None:
     """A resource depending on a component waits for the component's slowest child."""
     document = copy.deepcopy(doc(planned("dev", "kind")))
     operators = next(r for r in document["resources"] if r["type"] == "bakhmach:data:DataOperators")
-    last = next(r for r in document["resources"] if r["name"] == "infusion-processor-vpa")
+    # A context's Namespace waits for nothing else (what runs in it waits for its data credentials).
+    last = next(
+        r
+        for r in document["resources"]
+        if r["name"] == "ns-cannabis-infusion" and r["type"] == "kubernetes:core/v1:Namespace"
+    )
     last["dependencies"] = sorted({*last["dependencies"], operators["urn"]})
     before = estimate(doc(planned("dev", "kind"))).ends[last["urn"]]
     e = estimate(document)
@@ -508,7 +513,22 @@ def test_azure_disks_bill_per_disk_at_their_tier_and_the_load_balancer_is_listed
 
 
 def test_connection_secrets_carry_the_label_the_diagram_reads(dev_plan: Plan) -> None:
-    labelled = [
-        r for r in dev_plan.resources if DATA_SERVICE_LABEL in (r.inputs.get("metadata") or {}).get("labels", {})
-    ]
-    assert len(labelled) == sum(1 for r in dev_plan.resources if r.name.startswith("data-connections-"))
+    """Every data Secret a service mounts (each context namespace's own `data-<service>`) carries
+    the label naming its data service, and nothing else does."""
+    labelled = {
+        (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]): r.inputs["metadata"]["labels"][
+            DATA_SERVICE_LABEL
+        ]
+        for r in dev_plan.resources
+        if r.inputs.get("kind") == "Secret"
+        and DATA_SERVICE_LABEL in (r.inputs.get("metadata") or {}).get("labels", {})
+    }
+    mounted = {
+        (r.inputs["metadata"]["namespace"], volume["secret"]["secretName"])
+        for r in dev_plan.resources
+        if r.inputs.get("kind") == "Deployment"
+        for volume in r.inputs["spec"]["template"]["spec"].get("volumes", [])
+        if "secret" in volume and volume["secret"]["secretName"].startswith("data-")
+    }
+    assert mounted and set(labelled) == mounted
+    assert all(name == f"data-{service}" for (_, name), service in labelled.items())

@@ -21,7 +21,7 @@ from components.registry import PULL_SECRET, docker_config_json
 from hubctl.plan import Plan, PlannedResource, run_plan
 from hubctl.policy_run import run_policies
 from policy.bakhmach_policies.registry import repository_of
-from settings import SettingsError, load_settings, seed
+from settings import SettingsError, load_settings, resolve_stack, seed
 from settings.load import check_registry_credential
 from tests.planning import STACK_IDS, STACKS, k8s, of_type, planned, primary_provider
 from tests.registry_plans import (
@@ -95,6 +95,13 @@ def test_staging_and_prod_clusters_pull_ghcr_images_with_the_stacks_credential(s
         for secret in secrets.values():
             assert secret["type"] == "kubernetes.io/dockerconfigjson"
             assert secret["stringData"] == {".dockerconfigjson": "[secret]"}
+        # Made by the namespace's owner, after the namespace itself, as its data Secrets are.
+        for secret_resource in (r for r in pull_secrets(plan) if r.provider == provider):
+            owner = urns[secret_resource.parent or ""]
+            assert owner.type == "bakhmach:platform:ContextNamespace", secret_resource.urn
+            (namespace,) = [r for r in plan.resources if r.parent == owner.urn and r.inputs.get("kind") == "Namespace"]
+            assert namespace.inputs["metadata"]["name"] == secret_resource.inputs["metadata"]["namespace"]
+            assert namespace.urn in secret_resource.dependencies
         for name, deployment in context_deployments(plan, provider).items():
             (account,) = k8s(plan, "ServiceAccount", name, CONTEXT_OF[name], provider=provider)
             assert account["imagePullSecrets"] == [{"name": PULL_SECRET}]
@@ -105,6 +112,14 @@ def test_staging_and_prod_clusters_pull_ghcr_images_with_the_stacks_credential(s
                 if urns[d].inputs.get("kind") == "Secret" and urns[d].inputs["metadata"]["name"] == PULL_SECRET
             }
             assert waits_for == {CONTEXT_OF[name]}
+
+
+def pull_secrets(plan: Plan) -> list[PlannedResource]:
+    return [
+        r
+        for r in plan.resources
+        if r.inputs.get("kind") == "Secret" and (r.inputs.get("metadata") or {}).get("name") == PULL_SECRET
+    ]
 
 
 def test_dev_pulls_public_images_without_a_credential(dev_plan: Plan) -> None:
@@ -304,15 +319,16 @@ def test_no_context_service_runs_an_image_from_outside_the_stacks_registry(key: 
 
 def prod_with(**change: Any) -> dict[str, Any]:
     values = copy.deepcopy(prod_values())
+    # Prod routes alerts to someone (resolve_stack refuses `none`): the registry is what varies.
+    values["observability"] = {"onCall": {"receiver": "pagerduty"}}
     values.update(change)
     return values
 
 
 def registry_error(values: dict[str, Any]) -> str:
-    from components.registry import registry_spec
-
+    """What resolve_stack reports, with the stack's other problems, for these settings."""
     with pytest.raises(SettingsError) as caught:
-        registry_spec(load_settings(values, source="Pulumi.prod.yaml"), values["environment"], "Pulumi.prod.yaml")
+        resolve_stack(load_settings(values, source="Pulumi.prod.yaml"), "Pulumi.prod.yaml", stack_name="prod")
     return str(caught.value)
 
 
@@ -400,12 +416,29 @@ def test_bad_acr_settings_are_named_with_what_is_allowed(registry: dict[str, Any
     assert expected in registry_error(azure_prod(registry))
 
 
-def test_a_full_acr_reference_must_name_the_services_repository_in_the_registry() -> None:
-    from components.registry import registry_spec
+def test_registry_problems_are_reported_at_once_with_the_stacks_others() -> None:
+    """resolve_stack names every problem in one error: each of the registry's, beside another key's."""
+    values = azure_prod({"type": "acr", "sku": "Standard"})
+    values["observability"] = {"onCall": {"receiver": "none"}}
+    values["services"] = {**SHORT, "slon-finance": {"image": "ghcr.io/bakhmach-business-hub/slon-finance:1.0.0"}}
+    message = registry_error(values)
+    assert "bakhmach-hub:registry.name: required with type 'acr'" in message
+    assert "bakhmach-hub:registry.sku: 'Standard' in prod" in message
+    assert "bakhmach-hub:observability.onCall.receiver:" in message
+    # Images are judged against the registry's name, which is missing: nothing more is said of them.
+    assert "services.slon-finance.image" not in message
+    values["registry"] = {"type": "acr", "name": "bakhmachhubprod"}
+    message = registry_error(values)
+    assert "bakhmach-hub:services.slon-finance.image: 'ghcr.io/bakhmach-business-hub/slon-finance:1.0.0' is not" in (
+        message
+    )
+    assert "bakhmach-hub:observability.onCall.receiver:" in message
 
+
+def test_a_full_acr_reference_must_name_the_services_repository_in_the_registry() -> None:
     values = azure_prod({"type": "acr", "name": "bakhmachhubprod"})
     values["services"] = {**SHORT, "auth-service": {"image": f"bakhmachhubprod.azurecr.io/auth-service:2.0.0@{DIGEST}"}}
-    registry_spec(load_settings(values), "prod", "Pulumi.prod.yaml")
+    assert resolve_stack(load_settings(values), "Pulumi.prod.yaml", stack_name="prod").registry.type == "acr"
     values["services"]["auth-service"] = {"image": f"otherregistry.azurecr.io/auth-service:2.0.0@{DIGEST}"}
     assert "is not in the stack's registry (acr)" in registry_error(values)
 

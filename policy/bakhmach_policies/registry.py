@@ -64,6 +64,8 @@ THIRD_PARTY_IMAGES: tuple[str, ...] = (
     "quay.io/opstree/redis",
     "docker.io/oliver006/redis_exporter",
     "ghcr.io/cloudnative-pg/postgresql",
+    # MSK's ACL provisioning Job (kafka-acls.sh): the image Strimzi itself runs for its Kafka.
+    "quay.io/strimzi/kafka",
 )
 # Each policy's settings beside `environment`, as config_for() writes them.
 POLICY_CONFIG: dict[str, dict[str, list[str]]] = {
