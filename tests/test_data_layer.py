@@ -14,7 +14,7 @@ import pytest
 from hubctl.plan import REPO_ROOT, Plan
 from settings import SettingsError, load_settings
 from settings.data import FLEXIBLE_SERVER_STORAGE_GIB, SIZES, resolve_data_layer
-from tests.planning import STACKS, k8s, of_type, one, planned, resource, resource_options
+from tests.planning import STACKS, k8s, of_type, one, planned, planned_in_cluster, resource, resource_options
 
 AWS_STACKS = [("staging", "aws"), ("prod", "aws")]
 AZURE_STACKS = [("staging", "azure"), ("prod", "azure")]
@@ -245,13 +245,8 @@ def test_mongo_is_a_three_member_replica_set_with_backups_and_shard_key(stack: s
     assert resource.protect
 
 
-def test_in_cluster_postgres_with_backups_archives_wal_through_the_barman_plugin(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from hubctl.plan import run_plan
-
-    source = (REPO_ROOT / "Pulumi.staging.yaml").read_text()
-    stack_file = tmp_path / "Pulumi.staging.yaml"
-    stack_file.write_text(source + "\n  bakhmach-hub:data:\n    postgres:\n      backend: in-cluster\n")
-    plan = run_plan("staging", "aws", stack_file=stack_file)
+def test_in_cluster_postgres_with_backups_archives_wal_through_the_barman_plugin() -> None:
+    plan = planned_in_cluster("staging", "aws")  # the stack file, every data service in-cluster
     cluster = one(plan, "Cluster", "postgres", "data")["spec"]
     assert cluster["instances"] == 3 and cluster["imageName"].split(":")[1].split(".")[0] >= "15"
     (plugin,) = cluster["plugins"]
@@ -314,9 +309,9 @@ def test_a_postgres_storage_size_the_backend_cannot_create_is_refused(cloud: str
 
 
 def test_a_valid_postgres_storage_override_replaces_the_environments_size() -> None:
-    settings = load_settings(_values(postgres={"storageGib": 256}))
+    settings = load_settings(_values(postgres={"storageGib": 1024}))
     spec = resolve_data_layer(settings.data, "prod", "azure", {})
-    assert spec.sizes.postgres.storage_gib == 256
+    assert spec.sizes.postgres.storage_gib == 1024
     # Every environment's default fits every backend.
     for environment in ("staging", "prod"):
         for cloud in ("aws", "azure"):
