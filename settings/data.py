@@ -255,6 +255,16 @@ def check_postgres_storage(gib: int, backend: Backend) -> None:
         raise DataSettingsError(key, f"{gib} GiB is outside what RDS gp3 storage takes (allowed: {low} to {high})")
 
 
+def check_prod_floor(key: str, gib: int, floor_gib: int) -> None:
+    """Refuse a prod size below prod's own: the seed's figure where it gives one, else the size
+    the project sized prod at (PostgreSQL: the seed names no disk size, so prod's 512 GiB).
+    Staging and dev sizes are cost choices a stack file may lower."""
+    if gib < floor_gib:
+        raise DataSettingsError(
+            key, f"{gib} GiB is below prod's floor of {floor_gib} GiB (allowed: {floor_gib} or more in prod)"
+        )
+
+
 def resolve_data_layer(
     data: DataSettings,
     environment: Environment,
@@ -281,4 +291,6 @@ def resolve_data_layer(
     if data.postgres.storage_gib is not None:
         sizes = replace(sizes, postgres=replace(sizes.postgres, storage_gib=data.postgres.storage_gib))
     check_postgres_storage(sizes.postgres.storage_gib, components["postgres"].backend)
+    if environment == "prod":
+        check_prod_floor("data.postgres.storageGib", sizes.postgres.storage_gib, SIZES["prod"].postgres.storage_gib)
     return DataLayerSpec(environment=environment, cloud=cloud, components=components, sizes=sizes, needs=needs)
