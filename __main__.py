@@ -3,10 +3,11 @@
 import pulumi
 
 from components.platform import build_platform
-from settings import load_settings
+from settings import load_stack
 
-settings = load_settings()
-platform = build_platform(settings, pulumi.get_stack())
+stack = load_stack()
+settings = stack.settings
+platform = build_platform(stack, pulumi.get_stack())
 
 pulumi.export("environment", settings.environment)
 pulumi.export("cloud", settings.cloud)

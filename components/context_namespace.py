@@ -7,7 +7,9 @@
   ingress from the gateway namespaces on the services' own ports, and egress to the data
   services the namespace's services use, on those services' ports only; with observability,
   ingress from Prometheus on the services' ports (their metrics are served there) and egress to
-  the trace collector's OTLP ports.
+  the trace collector's OTLP ports;
+- the namespace's own credentials for those data services, one `data-<service>` Secret each
+  (components/data/credentials.py), made here because this component owns the namespace.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.data.connection import DataEgress
-from components.labels import GATEWAY_ROLE, GATEWAY_ROLE_LABEL, standard_labels, ttl_label
-from components.network_policies import EVERY_POD, default_deny_spec, dns_egress_spec, namespace_peer, tcp_ports
+from components.data.connection import DataAccess
+from components.data.credentials import consumer_secret
+from components.labels import GATEWAY_ROLE, GATEWAY_ROLE_LABEL, pod_security_labels, standard_labels, ttl_label
+from components.network_policies import EVERY_POD, data_egress_rule, default_deny_spec, dns_egress_spec, tcp_ports
 from components.observability.endpoints import TelemetryAccess
 from settings.model import ServiceSpec
 from settings.quantity import MI, format_cpu, format_memory
@@ -46,8 +49,9 @@ class ContextNamespaceArgs:
     environment: Environment
     pod_security_version: str  # e.g. "v1.36": pinned so a cluster upgrade cannot tighten it silently
     services: tuple[ServiceSpec, ...] = field(default_factory=tuple)
-    # Where the services' data stores are: the in-cluster data namespace or the cloud network.
-    data_egress: tuple[DataEgress, ...] = field(default_factory=tuple)
+    # The data services the namespace's services use: where they are (for the egress policy) and
+    # the namespace's own credentials (for its Secrets).
+    data: tuple[DataAccess, ...] = field(default_factory=tuple)
     # Prometheus in, OTLP out (components/observability).
     telemetry: TelemetryAccess | None = None
 
@@ -103,10 +107,7 @@ class ContextNamespace(pulumi.ComponentResource):
         super().__init__("bakhmach:platform:ContextNamespace", name, None, opts)
         self.name = args.context
         labels = standard_labels(context=args.context, environment=args.environment)
-        pss = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")} | {
-            f"pod-security.kubernetes.io/{mode}-version": args.pod_security_version
-            for mode in ("enforce", "audit", "warn")
-        }
+        pss = pod_security_labels(args.pod_security_version, "restricted", audit="restricted", warn="restricted")
         self.namespace = k8s.core.v1.Namespace(
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -213,28 +214,19 @@ class ContextNamespace(pulumi.ComponentResource):
                 ),
                 opts=inside,
             )
-        if args.data_egress:
+        if args.data:
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-allow-data",
                 metadata=meta("allow-to-data"),
                 spec=k8s.networking.v1.NetworkPolicySpecArgs(
                     pod_selector=EVERY_POD,
                     policy_types=["Egress"],
-                    egress=[_data_egress_rule(egress) for egress in args.data_egress],
+                    egress=[data_egress_rule(access.endpoint.egress) for access in args.data],
                 ),
                 opts=inside,
             )
+        self.data_secrets = [
+            consumer_secret(f"{name}-data-{access.service}", args.context, access, args.environment, inside)
+            for access in args.data
+        ]
         self.register_outputs({"namespace": args.context})
-
-
-def _data_egress_rule(egress: DataEgress) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
-    """Only the data service's own port, only to where it runs."""
-    if egress.namespace is not None:
-        peer = namespace_peer(egress.namespace)
-    else:
-        assert egress.cidr is not None
-        peer = k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=egress.cidr))
-    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-        to=[peer],
-        ports=tcp_ports(*egress.ports),
-    )

@@ -9,12 +9,15 @@ react to the same utilisation signal: VPA raises requests, which lowers utilisat
 the HPA scale in, and so on). So the HPA owns scaling and the VPA only recommends
 (`updateMode: "Off"`); its recommendations feed the seed's "weekly evaluation" of requests.
 
-How a service reaches its data services: where they are (`<SVC>_HOST`, `_PORT`, `_TLS`,
-`_DATABASE`, extras) comes as plain env vars; the credentials come as files. Each consumed
+How a service reaches its data services: where they are (`<SVC>_HOST`, `_PORT`, `_TLS`, extras)
+and what in them is its context's own (`POSTGRES_DATABASE`, `MONGO_DATABASE`, `REDIS_KEY_PREFIX`,
+`KAFKA_TOPIC_PREFIX`) come as plain env vars; the credentials come as files. Each consumed
 `data-<service>` Secret is mounted read-only at `/var/run/secrets/bakhmach/<service>/`, and
 `<SVC>_USERNAME_FILE` / `<SVC>_PASSWORD_FILE` name the files. Files rather than `secretKeyRef`
 env vars because env vars leak into crash dumps, `/proc/<pid>/environ`, child processes and
-debug endpoints, and a rotated Secret reaches a mounted file without a pod restart.
+debug endpoints, and a rotated Secret reaches a mounted file without a pod restart. The team's
+own Secrets (`services.<name>.secrets`, SealedSecrets of the namespace; docs/SECRETS.md) are
+mounted the same way, at `/var/run/secrets/bakhmach/team/<secret>/`, one file per key.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.data.connection import DataConnection
+from components.data.connection import DataAccess
 from components.labels import instance_of, standard_labels
 from components.priorities import for_context
 from settings.frameworks import Probe
@@ -41,15 +44,17 @@ class ContextServiceArgs:
     namespace_dependencies: tuple[pulumi.Resource, ...] = ()
     hpa_dependencies: tuple[pulumi.Resource, ...] = ()
     vpa_dependencies: tuple[pulumi.Resource, ...] = ()
-    # The data services this service uses: plain env vars for where they are, files for the
-    # credentials (the namespace's `data-<service>` Secrets, mounted read-only).
-    data: tuple[DataConnection, ...] = ()
+    # The data services this service uses: plain env vars for where they are and what is its
+    # context's own, files for the credentials (the namespace's `data-<service>` Secrets).
+    data: tuple[DataAccess, ...] = ()
     # Plain settings beside the service's own, e.g. the OpenTelemetry SDK's (where to send spans).
     extra_env: tuple[tuple[str, str], ...] = ()
 
 
 # Where each consumed data Secret is mounted: one directory per data service.
 CREDENTIALS_ROOT = "/var/run/secrets/bakhmach"
+# Where the team's own Secrets are mounted: one directory per Secret.
+TEAM_SECRETS_ROOT = f"{CREDENTIALS_ROOT}/team"
 # The keys of a `data-<service>` Secret (components/data/credentials.py) that become files.
 CREDENTIAL_KEYS = ("username", "password")
 # Owner read, group read, nothing for others. Kubelet writes Secret files as root and, with the
@@ -59,26 +64,25 @@ CREDENTIAL_KEYS = ("username", "password")
 CREDENTIALS_MODE = 0o440
 
 
-def credentials_dir(conn: DataConnection) -> str:
+def credentials_dir(conn: DataAccess) -> str:
     return f"{CREDENTIALS_ROOT}/{conn.service}"
 
 
-def _data_env(conn: DataConnection) -> list[k8s.core.v1.EnvVarArgs]:
-    prefix = conn.env_prefix
+def _data_env(conn: DataAccess) -> list[k8s.core.v1.EnvVarArgs]:
+    prefix, endpoint, grant = conn.env_prefix, conn.endpoint, conn.credential.grant
     plain: dict[str, pulumi.Input[str]] = {
-        f"{prefix}_HOST": conn.host,
-        f"{prefix}_PORT": str(conn.port),
-        f"{prefix}_TLS": "true" if conn.tls else "false",
+        f"{prefix}_HOST": endpoint.host,
+        f"{prefix}_PORT": str(endpoint.port),
+        f"{prefix}_TLS": "true" if endpoint.tls else "false",
+        grant.env: grant.resource,
     }
-    if conn.database:
-        plain[f"{prefix}_DATABASE"] = conn.database
-    plain |= {f"{prefix}_{key}": value for key, value in conn.extra.items()}
+    plain |= {f"{prefix}_{key}": value for key, value in endpoint.extra.items()}
     # Only paths: the values stay in the mounted Secret.
     plain |= {f"{prefix}_{key.upper()}_FILE": f"{credentials_dir(conn)}/{key}" for key in CREDENTIAL_KEYS}
     return [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in plain.items()]
 
 
-def _credentials_volume(conn: DataConnection) -> k8s.core.v1.VolumeArgs:
+def _credentials_volume(conn: DataAccess) -> k8s.core.v1.VolumeArgs:
     return k8s.core.v1.VolumeArgs(
         name=conn.secret_name,
         secret=k8s.core.v1.SecretVolumeSourceArgs(
@@ -91,8 +95,25 @@ def _credentials_volume(conn: DataConnection) -> k8s.core.v1.VolumeArgs:
     )
 
 
-def _credentials_mount(conn: DataConnection) -> k8s.core.v1.VolumeMountArgs:
+def _credentials_mount(conn: DataAccess) -> k8s.core.v1.VolumeMountArgs:
     return k8s.core.v1.VolumeMountArgs(name=conn.secret_name, mount_path=credentials_dir(conn), read_only=True)
+
+
+def _team_secret_volumes(names: tuple[str, ...]) -> list[tuple[k8s.core.v1.VolumeArgs, k8s.core.v1.VolumeMountArgs]]:
+    """Each team Secret, whole (its keys are the team's), read-only; volumes are numbered since a
+    Secret's name may be longer than a volume name may be."""
+    return [
+        (
+            k8s.core.v1.VolumeArgs(
+                name=f"team-secret-{index}",
+                secret=k8s.core.v1.SecretVolumeSourceArgs(secret_name=name, default_mode=CREDENTIALS_MODE),
+            ),
+            k8s.core.v1.VolumeMountArgs(
+                name=f"team-secret-{index}", mount_path=f"{TEAM_SECRETS_ROOT}/{name}", read_only=True
+            ),
+        )
+        for index, name in enumerate(names)
+    ]
 
 
 def _probe(probe: Probe, port_name: str, model: str) -> k8s.core.v1.ProbeArgs:
@@ -138,6 +159,7 @@ class ContextService(pulumi.ComponentResource):
 
         probes = spec.probes
         port_name = "http"
+        team = _team_secret_volumes(spec.secrets)
         container = k8s.core.v1.ContainerArgs(
             name=spec.name,
             image=spec.image,
@@ -174,6 +196,7 @@ class ContextService(pulumi.ComponentResource):
             volume_mounts=[
                 k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
                 *(_credentials_mount(conn) for conn in args.data),
+                *(mount for _, mount in team),
             ],
         )
 
@@ -232,6 +255,7 @@ class ContextService(pulumi.ComponentResource):
                                 empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="256Mi"),
                             ),
                             *(_credentials_volume(conn) for conn in args.data),
+                            *(volume for volume, _ in team),
                         ],
                         topology_spread_constraints=spread,
                         termination_grace_period_seconds=30,

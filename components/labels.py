@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from settings.seed import ENVIRONMENT_PROFILES, SHARED_CONTEXT, Environment
 
 PART_OF = "bakhmach-business-hub"
@@ -38,6 +40,27 @@ def standard_labels(
         labels["app.kubernetes.io/name"] = name
     if component:
         labels["app.kubernetes.io/component"] = component
+    return labels
+
+
+PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
+
+
+def pod_security_labels(
+    version: str,
+    enforce: PodSecurityLevel,
+    *,
+    audit: PodSecurityLevel | None = None,
+    warn: PodSecurityLevel | None = None,
+) -> dict[str, str]:
+    """A namespace's Pod Security Standards labels, each mode pinned to `version` (e.g. "v1.36")
+    so a cluster upgrade cannot tighten or loosen them silently."""
+    levels = {"enforce": enforce, "audit": audit, "warn": warn}
+    labels: dict[str, str] = {}
+    for mode, level in levels.items():
+        if level is not None:
+            labels[f"pod-security.kubernetes.io/{mode}"] = level
+            labels[f"pod-security.kubernetes.io/{mode}-version"] = version
     return labels
 
 

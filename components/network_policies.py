@@ -6,7 +6,14 @@ namespace needs, so a change to what "DNS" or "default deny" means is made once.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pulumi_kubernetes as k8s
+
+if TYPE_CHECKING:
+    # Only the type: the data package builds its own policies with these blocks, so importing it
+    # here would be circular for whoever imports this module first (the observability monitors).
+    from components.data.connection import DataEgress
 
 EVERY_POD = k8s.meta.v1.LabelSelectorArgs()
 
@@ -48,3 +55,13 @@ def dns_egress_spec() -> k8s.networking.v1.NetworkPolicySpecArgs:
             )
         ],
     )
+
+
+def data_egress_rule(egress: DataEgress) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+    """To a data service: only its own ports, only where it runs (its namespace, or its network)."""
+    if egress.namespace is not None:
+        peer = namespace_peer(egress.namespace)
+    else:
+        assert egress.cidr is not None, "a data service is in a namespace or a network range"
+        peer = k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=egress.cidr))
+    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[peer], ports=tcp_ports(*egress.ports))

@@ -1,8 +1,12 @@
 """`build_platform`: the whole stack, composed from components in dependency order.
 
-Data flows one way: settings -> cluster(s) -> add-ons -> namespaces -> services. Each component
-gets only the slice of settings it needs. Prod runs a second cluster in its secondary region with
-the same in-cluster platform (`build_in_cluster`, once per cluster), and DNS failover between them.
+Data flows one way: the resolved stack spec (settings/stack.py) -> cluster(s) -> add-ons -> data
+layer -> namespaces -> services -> observability. Each component gets only the slice it needs,
+and what one component built reaches the next as a value (the data layer's endpoints and
+credentials become each namespace's Secrets there, and each service's env; the observability
+stack gets its resolved spec, the services and the namespaces to wait for); nothing calls back
+into a component built earlier. Prod runs a second cluster in its secondary region with the same in-cluster
+platform (`build_in_cluster`, once per cluster), and DNS failover between them.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from components.cluster import Cluster, ClusterArgs
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.context_namespace import ContextNamespace, ContextNamespaceArgs
 from components.context_service import ContextService, ContextServiceArgs
-from components.data import DataLayer, DataLayerArgs, data_layer_spec
+from components.data import BuiltData, DataLayer, DataLayerArgs
 from components.data.connection import DATA_NAMESPACE
 from components.labels import PLATFORM_CONTEXT
 from components.observability import (
@@ -24,15 +28,16 @@ from components.observability import (
     Observability,
     ObservabilityArgs,
     ScrapeTarget,
-    observability_spec,
     service_telemetry_env,
 )
 from components.observability.exporters import data_scrape_targets
 from components.priorities import PLATFORM, PriorityClasses, PriorityClassesArgs
+from components.sealed_secrets import SealedSecrets, SealedSecretsArgs, TeamSecrets, TeamSecretsArgs
 from settings.data import DataLayerSpec
-from settings.load import PROJECT, SettingsError, stack_file_name
 from settings.model import StackSettings
 from settings.observability import ObservabilitySpec
+from settings.sealed_secrets import SealedSecretSpec
+from settings.stack import StackSpec
 
 
 @dataclass
@@ -45,6 +50,7 @@ class InCluster:
     services: dict[str, ContextService]
     data: DataLayer | None = None
     priorities: PriorityClasses | None = None
+    sealed_secrets: SealedSecrets | None = None
     observability: Observability | None = None
 
 
@@ -58,15 +64,6 @@ class Platform:
     # Prod: the secondary region's cluster and platform, and the failover name in front of both.
     secondary: InCluster | None = None
     failover: DnsFailover | None = None
-
-
-def check_cloud_settings(settings: StackSettings, stack_name: str) -> None:
-    """Rules across `environment`, `cloud` and `cloudCluster`, checked before anything registers."""
-    problems = settings.cloud_cluster.check(settings.environment, settings.cloud)
-    if problems:
-        lines = [f"invalid stack settings in {stack_file_name()}:"]
-        lines += [f"  {PROJECT}:{key}: {message}" for key, message in problems]
-        raise SettingsError("\n".join(lines))
 
 
 def build_cluster(settings: StackSettings, stack_name: str, *, secondary: bool = False) -> Cluster:
@@ -93,33 +90,48 @@ def build_in_cluster(
     observability: ObservabilitySpec,
     prefix: str = "",
     data_spec: DataLayerSpec | None = None,
+    team_secrets: tuple[SealedSecretSpec, ...] = (),
 ) -> InCluster:
-    """Everything in-cluster, on `cluster`'s provider. `prefix` keeps a second cluster's names unique."""
+    """Everything in-cluster, on `cluster`'s provider. `prefix` keeps a second cluster's names unique.
+    The data layer is the primary cluster's. Every cluster runs a Sealed Secrets controller and
+    the teams' SealedSecrets; a second cluster unseals them once it holds the primary's sealing
+    keys (docs/SECRETS.md, "Backing up and restoring the sealing keys")."""
     in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
     # Every workload names one of these classes; a pod naming a missing class is refused.
     priorities = PriorityClasses(
         f"{prefix}priorities", PriorityClassesArgs(environment=settings.environment), opts=in_cluster
     )
     addons = ClusterAddons(f"{prefix}addons", ClusterAddonsArgs(cloud=settings.cloud), opts=in_cluster)
+    sealed_secrets = SealedSecrets(
+        f"{prefix}sealed-secrets",
+        SealedSecretsArgs(
+            environment=settings.environment,
+            pod_security_version=settings.kubernetes_minor,
+            after=tuple(priorities.ready),
+        ),
+        opts=in_cluster,
+    )
 
     services = settings.application_services
     # The data layer (components/data) lives beside the primary cluster only.
-    data = None
+    data: DataLayer | None = None
+    built: BuiltData | None = None
     if data_spec is not None:
         data = DataLayer(
             f"{prefix}data",
             DataLayerArgs(
                 stack_name=pulumi.get_stack(),
                 spec=data_spec,
-                services=services,
                 pod_security_version=settings.kubernetes_minor,
                 network=cluster.network,
                 scheduling=tuple(priorities.ready),
             ),
             opts=in_cluster,
         )
+        built = data.built
     namespaces: dict[str, ContextNamespace] = {}
     for context in settings.contexts:
+        consumer = data_spec.consumer(context.slug) if data_spec else None
         namespaces[context.slug] = ContextNamespace(
             f"{prefix}ns-{context.slug}",
             ContextNamespaceArgs(
@@ -128,13 +140,24 @@ def build_in_cluster(
                 environment=settings.environment,
                 pod_security_version=settings.kubernetes_minor,
                 services=tuple(s for s in services if s.context == context.slug),
-                data_egress=data.egress_for(tuple(s for s in services if s.context == context.slug)) if data else (),
+                data=built.access(consumer.namespace, consumer.needs) if built and consumer else (),
                 telemetry=TELEMETRY_ACCESS,
             ),
             opts=in_cluster,
         )
-    if data is not None:
-        data.deliver({slug: ns.namespace for slug, ns in namespaces.items()})
+
+    team: TeamSecrets | None = None
+    if team_secrets:
+        team = TeamSecrets(
+            f"{prefix}team-secrets",
+            TeamSecretsArgs(
+                environment=settings.environment,
+                secrets=team_secrets,
+                controller=sealed_secrets.release,
+                namespaces={slug: ns.namespace for slug, ns in namespaces.items()},
+            ),
+            opts=in_cluster,
+        )
 
     deployed: dict[str, ContextService] = {}
     for spec in services:
@@ -144,12 +167,10 @@ def build_in_cluster(
             ContextServiceArgs(
                 spec=spec,
                 namespace=namespace.name,
-                namespace_dependencies=(
-                    namespace,
-                    *(data.secrets_in(namespace.name) if data else ()),
-                    *priorities.ready,
-                ),
-                data=data.connections_for(spec) if data else (),
+                # The namespace's objects, its data Secrets among them, the PriorityClasses, and
+                # the teams' SealedSecrets where the service mounts one.
+                namespace_dependencies=(namespace, *priorities.ready, *([team] if team and spec.secrets else [])),
+                data=built.access(spec.context, spec.data_needs) if built else (),
                 hpa_dependencies=tuple(addons.hpa_dependencies),
                 vpa_dependencies=tuple(addons.vpa_dependencies),
                 extra_env=service_telemetry_env(spec, observability),
@@ -187,6 +208,7 @@ def build_in_cluster(
         services=deployed,
         data=data,
         priorities=priorities,
+        sealed_secrets=sealed_secrets,
         observability=monitoring,
     )
 
@@ -200,23 +222,28 @@ def _regional(cluster: Cluster) -> RegionalCluster:
     return RegionalCluster(scope=cluster.scope, provider=cluster.provider, network=cluster.network)
 
 
-def build_platform(settings: StackSettings, stack_name: str) -> Platform:
-    check_cloud_settings(settings, stack_name)
-    data_spec = data_layer_spec(settings, stack_file_name())
-    observability = observability_spec(settings, data_spec.in_cluster, stack_file_name())
-    primary = build_in_cluster(settings, build_cluster(settings, stack_name), observability, data_spec=data_spec)
+def build_platform(stack: StackSpec, stack_name: str) -> Platform:
+    settings = stack.settings
+    primary = build_in_cluster(
+        settings,
+        build_cluster(settings, stack_name),
+        stack.observability,
+        data_spec=stack.data,
+        team_secrets=stack.sealed_secrets,
+    )
     platform = Platform(
         cluster=primary.cluster, addons=primary.addons, namespaces=primary.namespaces, services=primary.services
     )
     if settings.cloud_cluster.secondary_region(settings.cloud) is not None:
-        # check_cloud_settings allows a secondary region in prod only, and requires its DNS zone.
+        # resolve_stack allows a secondary region in prod only, and requires its DNS zone there.
         secondary_cluster = build_cluster(settings, stack_name, secondary=True)
         # The secondary region runs no data layer yet: its observability sees no data services.
         platform.secondary = build_in_cluster(
             settings,
             secondary_cluster,
-            replace(observability, in_cluster_data=()),
+            replace(stack.observability, in_cluster_data=()),
             prefix=f"{secondary_cluster.region}-",
+            team_secrets=stack.sealed_secrets,
         )
         assert settings.cloud_cluster.dns is not None
         platform.failover = DnsFailover(

@@ -37,11 +37,13 @@ class HelmChart:
         )
 
 
+# Sealed Secrets (docs/VERSIONS.md, "Secrets"): the bitnami-labs chart, built and published apart
+# from the Bitnami catalog; the image pinned to the chart's own appVersion.
+SEALED_SECRETS = HelmChart("https://bitnami-labs.github.io/sealed-secrets", "sealed-secrets", "2.18.5")
+SEALED_SECRETS_IMAGE_TAG = "0.36.6"
+
 METRICS_SERVER = HelmChart("https://kubernetes-sigs.github.io/metrics-server/", "metrics-server", "3.13.1")
 VPA = HelmChart("https://charts.fairwinds.com/stable", "vpa", "5.0.0")
-
-# kind v0.33.0's default node image (Kubernetes 1.37.0), pinned by digest.
-KIND_NODE_IMAGE = "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"
 
 # ---- data layer (docs/VERSIONS.md, "Data layer") -------------------------------------------
 CLOUDNATIVE_PG = HelmChart("https://cloudnative-pg.github.io/charts", "cloudnative-pg", "0.29.0")
@@ -58,6 +60,9 @@ PSMDB_CR_VERSION = "1.22.0"
 MONGO_IMAGE = "percona/percona-server-mongodb:8.0.19-7"
 MONGO_BACKUP_IMAGE = "percona/percona-backup-mongodb:2.12.0"
 REDIS_IMAGE = "quay.io/opstree/redis:v7.2.7"
+# Kafka's tools for the MSK ACL Job: the image Strimzi 1.2.0 runs for Kafka 4.3.1 (its chart's
+# `_kafka_image_map.tpl`), a client that speaks to MSK's 4.1 brokers.
+KAFKA_CLIENT_IMAGE = "quay.io/strimzi/kafka:1.2.0-kafka-4.3.1"
 
 # ---- observability (docs/VERSIONS.md, "Observability") ---------------------------------------
 KUBE_PROMETHEUS_STACK = HelmChart(

@@ -5,11 +5,11 @@ the edge (Internet, DNS failover), a gateway, a region, a cluster, a business co
 services, a data service, or a platform piece (a component that installs charts or operators) —
 and the edges between them are the plan's own facts:
 
-- a **context** is a namespace on a cluster that runs workloads (Deployment, StatefulSet,
-  DaemonSet); its title is the namespace's `bakhmach.io/context-title` annotation;
+- a **context** is a namespace on a cluster that carries a `bakhmach.io/context-title`
+  annotation (its title) and runs workloads (Deployment, StatefulSet, DaemonSet);
 - a **data connection** is a workload mounting a Secret labelled `bakhmach.io/data-service`
-  (the connection the data layer hands each consuming namespace): one edge per (service, data
-  service);
+  (each consuming namespace's own `data-<service>` Secret, with that namespace's credentials):
+  one edge per (service, data service);
 - a **data service** is the component named `...-<data service>` that holds the database, cache
   or broker (in-cluster custom resources, or managed cloud resources): drawn in its cluster, or in
   its region beside the cluster when it is a managed service;
@@ -272,6 +272,10 @@ class _Builder:
                 continue
             namespace = _namespace_of(r) or "default"
             key = (r.provider, namespace)
+            # Only a context namespace carries a context title; workloads elsewhere (the
+            # observability stack, operators) stay in the platform piece that creates them.
+            if not titles.get(key):
+                continue
             if key not in contexts:
                 title = titles.get(key) or namespace
                 label = title if title == namespace else f"{title} ({namespace})"
@@ -325,11 +329,15 @@ class _Builder:
         engines = Counter(ENGINES[r.type] for r in inside if r.type in ENGINES)
         detail = ", ".join(f"{name} ×{n}" if n > 1 else name for name, n in engines.items()) or _summary(inside)
         node = Node(node_id("data", service), title, "data", detail)
-        k8s = [r for r in inside if r.type.startswith("kubernetes:") and r.provider in self.clusters]
+        # Where the engine runs decides the place: a managed service keeps Kubernetes objects of
+        # its own in the cluster too (the Job that makes its logins, its admin Secret), and is
+        # still drawn in its region.
+        placed = [r for r in inside if r.type in ENGINES] or inside
+        k8s = [r for r in placed if r.type.startswith("kubernetes:") and r.provider in self.clusters]
         if k8s:
             self.clusters[k8s[0].provider or ""].nodes.append(node)
         else:
-            regions = [self.plan.region_of(r) for r in inside if r.custom]
+            regions = [self.plan.region_of(r) for r in placed if r.custom]
             self.region(next((g for g in regions if g), self.plan.default_region())).nodes.append(node)
         return node
 
@@ -404,6 +412,7 @@ class _Builder:
     @staticmethod
     def _edge_detail(resources: list[Res]) -> str:
         zones = [r.inputs.get("zoneName") for r in resources if r.type == "azure-native:dns:Zone"]
+        zones += [r.inputs.get("name") for r in resources if r.type == "aws:route53/zone:Zone"]
         zone = next((z for z in zones if isinstance(z, str)), "")
         names = sorted(
             {str(r.inputs.get("name")) for r in resources if r.type == "aws:route53/record:Record"}
@@ -413,7 +422,11 @@ class _Builder:
                 if r.type == "azure-native:dns:RecordSet" and zone
             }
         )
-        return ", ".join(names[:2]) or _summary(resources)
+        if names:
+            return ", ".join(names[:2])
+        # The zone exists before anything is published in it (the failover record waits for the
+        # gateway's per-region origins).
+        return f"zone {zone}, no failover record yet" if zone else _summary(resources)
 
     def _admitting_contexts(self, provider: str) -> list[Group]:
         """Context groups whose NetworkPolicies admit pods of namespaces in the gateway role."""

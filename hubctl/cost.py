@@ -20,7 +20,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from hubctl.planview import PlanIndex, Res, as_int, dig, items
 
@@ -50,6 +50,9 @@ class Line:
     meter: Meter
     usd: float | None  # unit price, None when the table has none
     source: str = ""
+    # Set when the price is not the list price of this SKU in this region as read (another
+    # region's list price, or one derived from sibling SKUs): such lines are marked, never silent.
+    basis: str = ""
 
     @property
     def monthly(self) -> tuple[float, float]:
@@ -78,6 +81,11 @@ class Estimate:
         return [line for line in self.lines if line.meter.usage]
 
     @property
+    def on_basis(self) -> list[Line]:
+        """Priced lines whose price is not the region's own list price as read (marked ≈)."""
+        return [line for line in self.priced if line.basis]
+
+    @property
     def floor(self) -> float:
         return sum(line.monthly[0] for line in self.priced)
 
@@ -98,6 +106,7 @@ class Estimate:
                 "usd_per_unit": line.usd,
                 "monthly": [round(v, 2) for v in line.monthly],
                 "source": line.source,
+                "basis": line.basis,
             }
 
         return {
@@ -158,20 +167,75 @@ class _Meters:
                 found = self.plan.region_of(self.plan.by_urn[dep])
         return found or self.plan.default_region()
 
-    def disk(self, r: Res) -> tuple[str, str]:
-        """The block storage a Kubernetes volume of this cluster gets: its default StorageClass."""
+    # The classes AKS installs in every cluster (AKS docs, "Storage classes"): managed-csi is
+    # Standard SSD, managed-csi-premium Premium SSD; a claim that names no class gets "default",
+    # which AKS makes Standard SSD too.
+    _AKS_CLASSES: ClassVar[dict[str, str]] = {
+        "managed-csi": "StandardSSD_LRS",
+        "managed-csi-premium": "Premium_LRS",
+        "default": "StandardSSD_LRS",
+    }
+
+    def storage_classes(self) -> dict[str, dict[str, Any]]:
+        """The StorageClasses the plan itself creates, by name, with their parameters."""
+        return {
+            str(_dig(r.inputs, "metadata", "name")): r.inputs.get("parameters") or {}
+            for r in self.plan.resources
+            if r.kind == "StorageClass"
+        }
+
+    def volumes(self, what: str, r: Res, claims: list[tuple[float | None, int, str | None]]) -> None:
+        """Price what a workload claims: (GiB per volume, how many, storage class) each.
+
+        On AWS an EBS volume bills per GB-month of its type, so the sizes add up per type. An
+        Azure managed disk bills per disk at the tier its size rounds up to (a 200 GiB claim
+        pays for an E15/P15 of 256 GiB), so each size is counted in disks of its tier. kind runs
+        on the developer's machine."""
+        region = self.region(r)
         if self.plan.cloud == "aws":
-            return "block-storage", "EBS gp3"
-        if self.plan.cloud == "azure":
-            return "block-storage", "Azure managed disk StandardSSD_LRS (managed-csi)"
-        return "local-disk", "kind node's local disk (the developer's machine)"
+            classes = self.storage_classes()
+            totals: dict[str, float] = {}
+            for size, count, klass in claims:
+                if size:
+                    # A class the plan does not create is the EBS CSI add-on's default (gp3).
+                    kind = str((classes.get(klass or "") or {}).get("type") or "gp3")
+                    totals[kind] = totals.get(kind, 0.0) + size * count
+            for kind, total in totals.items():
+                self.add(what, "block-storage", f"EBS {kind}", region, "GB-month", total, total)
+        elif self.plan.cloud == "azure":
+            classes = self.storage_classes()
+            disks: dict[str, int] = {}
+            for size, count, klass in claims:
+                if size:
+                    sku = (classes.get(klass or "") or {}).get("skuName") or self._AKS_CLASSES.get(
+                        klass or "default", "StandardSSD_LRS"
+                    )
+                    name = azure_disk_tier(str(sku), size)
+                    disks[name] = disks.get(name, 0) + count
+            for name, count in disks.items():
+                self.add(what, "azure-managed-disk", name, region, "disk-month", count, count)
+        else:
+            total = sum(size * count for size, count, _ in claims if size)
+            if total:
+                self.add(
+                    what,
+                    "local-disk",
+                    "kind node's local disk (the developer's machine)",
+                    region,
+                    "GB-month",
+                    total,
+                    total,
+                )
 
     def collect(self) -> list[Meter]:
         launch_disks = {
-            r.urn: _dig(r.inputs, "blockDeviceMappings", 0, "ebs", "volumeSize")
+            r.urn: (
+                _dig(r.inputs, "blockDeviceMappings", 0, "ebs", "volumeSize"),
+                _dig(r.inputs, "blockDeviceMappings", 0, "ebs", "volumeType") or "gp3",
+            )
             for r in self.plan.of_type("aws:ec2/launchTemplate:LaunchTemplate")
         }
-        rds_storage: dict[str, Any] = {}
+        rds_storage: dict[str, tuple[int, int]] = {}
         for r in self.plan.resources:
             handler = getattr(self, "_" + re.sub(r"[^A-Za-z0-9]", "_", r.type), None)
             if handler is not None:
@@ -198,6 +262,8 @@ class _Meters:
         )
 
     def _node_group(self, r: Res, launch_disks: dict[str, Any]) -> None:
+        # With several types and on-demand capacity, a managed node group launches the first
+        # type it can (EKS: the prioritized allocation strategy), so the first one is priced.
         low, high = as_int(dig(r.inputs, "scalingConfig", "minSize")), as_int(dig(r.inputs, "scalingConfig", "maxSize"))
         types = items(r.inputs.get("instanceTypes")) or ["instance type not in the plan"]
         capacity = str(r.inputs.get("capacityType") or "ON_DEMAND").lower().replace("_", "-")
@@ -212,13 +278,13 @@ class _Meters:
             high,
         )
         # The node group's launch template (a dependency) sizes its root volume.
-        size = next((launch_disks[d] for d in r.dependencies if d in launch_disks), None)
+        size, kind = next((launch_disks[d] for d in r.dependencies if d in launch_disks), (None, "gp3"))
         size = size if size is not None else r.inputs.get("diskSize")
         if size is not None:
             self.add(
                 f"node group {r.name}: root volumes",
                 "block-storage",
-                "EBS gp3",
+                f"EBS {kind}",
                 region,
                 "GB-month",
                 low * as_int(size),
@@ -240,17 +306,23 @@ class _Meters:
             f"Elastic IP {r.name}", "public-ipv4", "in-use public IPv4 address", self.region(r), "address-hour", 1, 1
         )
 
-    def _rds(self, r: Res, storage: dict[str, Any]) -> None:
+    def _rds(self, r: Res, storage: dict[str, tuple[int, int]]) -> None:
         region = self.region(r)
         klass = str(r.inputs.get("instanceClass") or "instance class not in the plan")
+        # Multi-AZ bills the primary and its standby (RDS docs, "Multi-AZ DB instances": both
+        # instances and the storage of both), so it counts two single-AZ instances.
         copies = 2 if r.inputs.get("multiAz") is True else 1
         engine = str(r.inputs.get("engine") or "postgres")
         label = "Multi-AZ primary and standby" if copies == 2 else "instance"
         self.add(
             f"RDS {r.name} ({label})", "rds-instance", f"{klass} {engine}", region, "instance-hour", copies, copies
         )
-        size = r.inputs.get("allocatedStorage")
-        if size is None and r.inputs.get("replicateSourceDb") is not None:
+        size: tuple[int, int] | None = None
+        if r.inputs.get("allocatedStorage") is not None:
+            low = as_int(r.inputs.get("allocatedStorage"))
+            # Storage autoscaling may grow the volume up to maxAllocatedStorage: the ceiling.
+            size = (low, max(low, as_int(r.inputs.get("maxAllocatedStorage"), low)))
+        elif r.inputs.get("replicateSourceDb") is not None:
             size = next(iter(storage.values()), None)  # a replica gets its source's storage
         if size is not None:
             storage[r.urn] = size
@@ -261,8 +333,8 @@ class _Meters:
                 kind,
                 region,
                 "GB-month",
-                copies * as_int(size),
-                copies * as_int(size),
+                copies * size[0],
+                copies * size[1],
             )
 
     def _aws_elasticache_replicationGroup_ReplicationGroup(self, r: Res) -> None:  # noqa: N802
@@ -311,6 +383,13 @@ class _Meters:
             "CloudWatch Logs ingestion",
             self.region(r),
             "GB",
+        )
+        self.usage(
+            f"CloudWatch Logs {r.name}: stored for {days} days",
+            "log-storage",
+            "CloudWatch Logs storage",
+            self.region(r),
+            "GB-month",
         )
 
     def _aws_kms_key_Key(self, r: Res) -> None:  # noqa: N802
@@ -363,6 +442,39 @@ class _Meters:
         for pool in items(r.inputs.get("agentPoolProfiles")):
             if isinstance(pool, dict):
                 self._pool(f"{r.name} pool {pool.get('name')}", pool, region)
+        network: dict[str, Any] = r.inputs["networkProfile"] if isinstance(r.inputs.get("networkProfile"), dict) else {}
+        if (
+            str(network.get("loadBalancerSku") or "standard").lower() == "standard"
+            and str(network.get("outboundType") or "loadBalancer") == "loadBalancer"
+        ):
+            # AKS's egress goes through a Standard Load Balancer it creates with its own public
+            # IPs (one unless managedOutboundIPs says more): both bill whether traffic flows or not.
+            ips = as_int(_dig(network, "loadBalancerProfile", "managedOutboundIPs", "count"), 1)
+            self.add(
+                f"AKS load balancer {r.name} (outbound)",
+                "load-balancer",
+                "Azure Standard Load Balancer (first 5 rules)",
+                region,
+                "lb-hour",
+                1,
+                1,
+            )
+            self.usage(
+                f"AKS load balancer {r.name}: data processed",
+                "load-balancer-data",
+                "Azure Standard Load Balancer data processed",
+                region,
+                "GB",
+            )
+            self.add(
+                f"AKS load balancer {r.name}: outbound public IPs",
+                "public-ipv4",
+                "Azure Standard static public IPv4",
+                region,
+                "address-hour",
+                ips,
+                ips,
+            )
 
     def _azure_native_containerservice_AgentPool(self, r: Res) -> None:  # noqa: N802
         self._pool(f"node pool {r.name}", r.inputs, self.region(r))
@@ -372,19 +484,13 @@ class _Meters:
         high = as_int(pool.get("maxCount"), as_int(pool.get("count")))
         size = str(pool.get("vmSize") or "VM size not in the plan")
         self.add(f"{what} ({low}–{high} nodes)", "azure-vm", f"{size} Linux", region, "instance-hour", low, high)
-        disk = pool.get("osDiskSizeGB")
         if pool.get("osDiskType") != "Ephemeral":
-            # Without a size in the plan, AKS gives a 128 GB managed OS disk (AKS docs, OS disk).
-            gb = as_int(disk, 128)
-            self.add(
-                f"{what}: OS disks",
-                "block-storage",
-                "Azure managed disk (AKS OS disk)",
-                region,
-                "GB-month",
-                low * gb,
-                high * gb,
-            )
+            # A managed OS disk bills per disk at its tier. Without a size in the plan AKS gives
+            # 128 GB (AKS docs, "OS disk"), on Premium SSD for sizes that support it (an "s" size).
+            gb = float(as_int(pool.get("osDiskSizeGB"), 128))
+            premium = re.search(r"_[A-Z]+\d+[a-z]*s[a-z]*_", size + "_") is not None
+            tier = azure_disk_tier("Premium_LRS" if premium else "StandardSSD_LRS", gb)
+            self.add(f"{what}: OS disks", "azure-managed-disk", tier, region, "disk-month", low, high)
 
     def _azure_native_dbforpostgresql_Server(self, r: Res) -> None:  # noqa: N802
         sku = _dig(r.inputs, "sku", "name") or "SKU not in the plan"
@@ -413,10 +519,13 @@ class _Meters:
             )
 
     def _azure_native_redisenterprise_RedisEnterprise(self, r: Res) -> None:  # noqa: N802
+        # Azure Managed Redis prices each SKU with and without high availability (the HA one
+        # runs a replica): the SKU names which one the plan buys.
+        ha = "high availability" if str(r.inputs.get("highAvailability") or "Enabled") == "Enabled" else "no HA"
         self.add(
             f"Azure Managed Redis {r.name}",
             "azure-redis",
-            str(_dig(r.inputs, "sku", "name")),
+            f"{_dig(r.inputs, 'sku', 'name')} {ha}",
             self.region(r),
             "instance-hour",
             1,
@@ -431,6 +540,13 @@ class _Meters:
             f"Log Analytics {_dig(r.inputs, 'sku', 'name')} ingestion",
             self.region(r),
             "GB",
+        )
+        self.usage(
+            f"Log Analytics {r.name}: retention up to {days} days",
+            "log-storage",
+            "Log Analytics retention beyond the included days",
+            self.region(r),
+            "GB-month",
         )
 
     def _azure_native_network_PrivateEndpoint(self, r: Res) -> None:  # noqa: N802
@@ -455,56 +571,137 @@ class _Meters:
     def _azure_native_keyvault_Vault(self, r: Res) -> None:  # noqa: N802
         self.usage(f"Key Vault {r.name}", "key-operations", "Key Vault operations", self.region(r), "10k operations")
 
-    # -- volumes claimed through the operators' custom resources --------------------------------
+    # -- volumes claimed through the operators' custom resources and the charts' values ---------
+
+    def _kubernetes_helm_sh_v3_Release(self, r: Res) -> None:  # noqa: N802
+        """A chart's volumeClaimTemplates (kube-prometheus-stack: Prometheus, Alertmanager), each
+        times the replicas of the spec it sits in."""
+        claims: list[tuple[float | None, int, str | None]] = []
+
+        def walk(node: Any, replicas: int) -> None:
+            if isinstance(node, dict):
+                replicas = as_int(node.get("replicas"), replicas) if "replicas" in node else replicas
+                template = node.get("volumeClaimTemplate")
+                if isinstance(template, dict):
+                    spec: dict[str, Any] = template["spec"] if isinstance(template.get("spec"), dict) else {}
+                    size = gib(_dig(spec, "resources", "requests", "storage"))
+                    claims.append((size, replicas, spec.get("storageClassName")))
+                for key, value in node.items():
+                    if key != "volumeClaimTemplate":
+                        walk(value, replicas)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value, replicas)
+
+        walk(r.inputs.get("values"), 1)
+        if any(size for size, _, _ in claims):
+            self.volumes(f"chart {r.inputs.get('chart') or r.name} ({r.name}): volumes", r, claims)
 
     def _claims(self, r: Res) -> None:
         spec: dict[str, Any] = r.inputs["spec"] if isinstance(r.inputs.get("spec"), dict) else {}
-        claims: list[tuple[float | None, int]] = []
+        claims: list[tuple[float | None, int, str | None]] = []
+
+        def template(claim: Any) -> tuple[float | None, str | None]:
+            claim_spec: dict[str, Any] = (
+                claim["spec"] if isinstance(claim, dict) and isinstance(claim.get("spec"), dict) else {}
+            )
+            return gib(_dig(claim_spec, "resources", "requests", "storage")), claim_spec.get("storageClassName")
+
         if r.kind == "Cluster" and "postgresql.cnpg.io" in r.type:
-            claims.append((gib(_dig(spec, "storage", "size")), as_int(spec.get("instances"), 1)))
+            claims.append(
+                (
+                    gib(_dig(spec, "storage", "size")),
+                    as_int(spec.get("instances"), 1),
+                    _dig(spec, "storage", "storageClass"),
+                )
+            )
         elif r.kind == "PerconaServerMongoDB":
             for rs in items(spec.get("replsets")):
-                size = _dig(rs, "volumeSpec", "persistentVolumeClaim", "resources", "requests", "storage")
-                claims.append((gib(size), as_int(_dig(rs, "size"), 1)))
+                pvc = _dig(rs, "volumeSpec", "persistentVolumeClaim")
+                size = _dig(pvc, "resources", "requests", "storage")
+                claims.append((gib(size), as_int(_dig(rs, "size"), 1), _dig(pvc, "storageClassName")))
         elif r.kind == "RedisCluster":
-            size = _dig(spec, "storage", "volumeClaimTemplate", "spec", "resources", "requests", "storage")
+            size, klass = template(_dig(spec, "storage", "volumeClaimTemplate"))
             leaders = as_int(_dig(spec, "redisLeader", "replicas"), as_int(spec.get("clusterSize")))
             followers = as_int(_dig(spec, "redisFollower", "replicas"), as_int(spec.get("clusterSize")))
-            claims.append((gib(size), leaders + followers))
+            claims.append((size, leaders + followers, klass))
         elif r.kind == "KafkaNodePool":
             for volume in items(_dig(spec, "storage", "volumes")):
                 if isinstance(volume, dict) and volume.get("type") == "persistent-claim":
-                    claims.append((gib(volume.get("size")), as_int(spec.get("replicas"), 1)))
+                    claims.append((gib(volume.get("size")), as_int(spec.get("replicas"), 1), volume.get("class")))
+        elif r.kind == "Elasticsearch":
+            # ECK: every node of a node set gets each of the set's volumeClaimTemplates.
+            for node_set in items(spec.get("nodeSets")):
+                for claim in items(_dig(node_set, "volumeClaimTemplates")):
+                    size, klass = template(claim)
+                    claims.append((size, as_int(_dig(node_set, "count"), 1), klass))
         elif r.kind == "PersistentVolumeClaim":
-            claims.append((gib(_dig(spec, "resources", "requests", "storage")), 1))
+            size, klass = template(r.inputs)
+            claims.append((size, 1, klass))
         elif r.kind == "StatefulSet":
-            for template in items(spec.get("volumeClaimTemplates")):
-                size = _dig(template, "spec", "resources", "requests", "storage")
-                claims.append((gib(size), as_int(spec.get("replicas"), 1)))
-        total = sum(size * count for size, count in claims if size is not None)
-        if total:
-            meter, sku = self.disk(r)
+            for claim in items(spec.get("volumeClaimTemplates")):
+                size, klass = template(claim)
+                claims.append((size, as_int(spec.get("replicas"), 1), klass))
+        if any(size for size, _, _ in claims):
             name = _dig(r.inputs, "metadata", "name") or r.name
-            self.add(f"{r.kind} {name}: volumes", meter, sku, self.region(r), "GB-month", total, total)
+            self.volumes(f"{r.kind} {name}: volumes", r, claims)
 
 
-def _price(meter: Meter) -> tuple[float | None, str]:
+# Azure managed disk sizes (GiB) by tier number: a disk bills at the smallest tier that holds it
+# (Azure docs, "Azure managed disk types": P/E/S 1 … 80).
+_AZURE_TIERS = [
+    (4, 1),
+    (8, 2),
+    (16, 3),
+    (32, 4),
+    (64, 6),
+    (128, 10),
+    (256, 15),
+    (512, 20),
+    (1024, 30),
+    (2048, 40),
+    (4096, 50),
+    (8192, 60),
+    (16384, 70),
+    (32767, 80),
+]
+_AZURE_TIER_LETTER = {
+    "Premium_LRS": "P",
+    "Premium_ZRS": "P",
+    "StandardSSD_LRS": "E",
+    "StandardSSD_ZRS": "E",
+    "Standard_LRS": "S",
+}
+
+
+def azure_disk_tier(sku: str, size_gib: float) -> str:
+    """The billed disk for a size: `StandardSSD_LRS E15 (256 GiB)`."""
+    letter = _AZURE_TIER_LETTER.get(sku, "")
+    for capacity, number in _AZURE_TIERS:
+        if size_gib <= capacity:
+            return f"{sku} {letter}{number} ({capacity} GiB)"
+    return f"{sku} larger than {_AZURE_TIERS[-1][0]} GiB"
+
+
+def _price(meter: Meter) -> tuple[float | None, str, str]:
+    """The table's price for a meter: an entry for its SKU and region (or `*`), with its source
+    and, when it is not that region's own list price as read, the basis it stands on."""
     if meter.meter == "local-disk":
-        return 0.0, "kind runs on the developer's machine: no bill"
+        return 0.0, "kind runs on the developer's machine: no bill", ""
     for entry in table()["prices"]:
         if entry["meter"] != meter.meter or entry["region"] not in ("*", meter.region):
             continue
         if entry["sku"] in ("*", meter.sku):
-            return float(entry["usd"]), f"{entry['source']} ({entry['date']})"
-    return None, ""
+            return float(entry["usd"]), f"{entry['source']} ({entry['date']})", str(entry.get("basis") or "")
+    return None, "", ""
 
 
 def estimate(document: dict[str, Any]) -> Estimate:
     plan = PlanIndex.of(document)
     result = Estimate(plan.stack, plan.cloud)
     for meter in _Meters(plan).collect():
-        usd, source = _price(meter)
-        result.lines.append(Line(meter, usd, source))
+        usd, source, basis = _price(meter)
+        result.lines.append(Line(meter, usd, source, basis))
     return result
 
 
@@ -527,9 +724,10 @@ def format_text(e: Estimate) -> str:
     for line in e.priced:
         low, high = line.monthly
         amount = money(low) if low == high else f"{money(low)}–{money(high)}"
+        mark = f" ≈ {line.basis}" if line.basis else ""
         lines.append(
             f"  {amount:>16}  {line.meter.what} "
-            f"[{line.meter.sku}, {line.meter.region}, {_quantity(line.meter)} × ${line.usd:g}]"
+            f"[{line.meter.sku}, {line.meter.region}, {_quantity(line.meter)} × ${line.usd:g}]{mark}"
         )
     if e.unpriced:
         lines.append(f"not priced ({len(e.unpriced)}: no entry in hubctl/data/prices.json for the SKU and region):")
@@ -540,9 +738,16 @@ def format_text(e: Estimate) -> str:
         lines.append("billed by use (the plan cannot know the volume):")
         for line in e.usage:
             price = f" at ${line.usd:g} per {line.meter.unit}" if line.usd is not None else ""
-            lines.append(f"  {line.meter.what} [{line.meter.sku}, {line.meter.region}]{price}")
+            mark = f" ≈ {line.basis}" if line.basis and line.usd is not None else ""
+            lines.append(f"  {line.meter.what} [{line.meter.sku}, {line.meter.region}]{price}{mark}")
+    approx = ""
+    if e.on_basis:
+        share = sum(line.monthly[1] for line in e.on_basis)
+        approx = (
+            f"; {len(e.on_basis)} priced line(s) (≈, {money(share)} at the ceiling) not on the region's own list price"
+        )
     lines.append(
-        f"total priced: {money(e.floor)}–{money(e.ceiling)} per month; {len(e.unpriced)} meter(s) not priced "
+        f"total priced: {money(e.floor)}–{money(e.ceiling)} per month; {len(e.unpriced)} meter(s) not priced{approx} "
         f"(stack {e.stack}, cloud {e.cloud})"
     )
     return "\n".join(lines)
@@ -564,7 +769,8 @@ def format_markdown(head: Estimate, base: Estimate | None = None, limit: int = 1
         else:
             sign = lambda v: ("+" if v >= 0 else "−") + money(abs(v))  # noqa: E731
             text += f" ({sign(d_low)} / {sign(d_high)} against the base branch)"
-    text += f"; {len(head.unpriced)} meter(s) not in the price table, {len(head.usage)} billed by use."
+    text += f"; {len(head.unpriced)} meter(s) not in the price table, {len(head.usage)} billed by use"
+    text += f", {len(head.on_basis)} priced on another basis (≈, see `hubctl cost`)." if head.on_basis else "."
     if base is None:
         return text
     before = {_key(line): line.meter for line in base.lines}

@@ -168,9 +168,6 @@ class Plan:
             "outputs": copy.deepcopy(self.outputs),
         }
 
-    def by_type(self, type_: str) -> list[PlannedResource]:
-        return [r for r in self.resources if r.type == type_]
-
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2, sort_keys=False)
 

@@ -2,5 +2,15 @@
 
 from settings.load import PROJECT, SettingsError, load_settings
 from settings.model import ServiceSpec, StackSettings
+from settings.stack import StackSpec, load_stack, resolve_stack
 
-__all__ = ["PROJECT", "ServiceSpec", "SettingsError", "StackSettings", "load_settings"]
+__all__ = [
+    "PROJECT",
+    "ServiceSpec",
+    "SettingsError",
+    "StackSettings",
+    "StackSpec",
+    "load_settings",
+    "load_stack",
+    "resolve_stack",
+]

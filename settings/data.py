@@ -198,86 +198,154 @@ class DataComponentSpec:
     protect: bool
 
 
+ConsumerKind = Literal["context", "platform-component"]
+
+# What, inside a shared data service, is one consumer's own, and the env var (after `<SVC>_`)
+# that names it to the consumer's services: a database (PostgreSQL, MongoDB), a key prefix
+# (Redis), a topic prefix that also prefixes its consumer groups and transactional ids (Kafka).
+OWN_RESOURCE_ENV: dict[DataService, str] = {
+    "postgres": "DATABASE",
+    "mongo": "DATABASE",
+    "redis": "KEY_PREFIX",
+    "kafka": "TOPIC_PREFIX",
+}
+# Names the data services or their operators keep for themselves (the servers' admin login, the
+# operators' replication and system users): no consumer may be given one.
+RESERVED_USERNAMES = frozenset({"app", "admin", "default", "postgres", "streaming_replica", "root"})
+
+
+@dataclass(frozen=True)
+class DataGrant:
+    """What one consumer is given in one data service: its login and the one thing it owns."""
+
+    consumer: str  # the namespace that receives the credentials
+    service: DataService
+    username: str
+    # The database (PostgreSQL, MongoDB), key prefix (Redis) or topic prefix (Kafka).
+    resource: str
+
+    @property
+    def env(self) -> str:
+        """The env var that names `resource` to the consumer's services, e.g. `REDIS_KEY_PREFIX`."""
+        return f"{self.service.upper()}_{OWN_RESOURCE_ENV[self.service]}"
+
+
+def grant_for(consumer: str, service: DataService) -> DataGrant:
+    """A consumer's names in a data service, derived from its namespace (a DNS label), so two
+    consumers never share one. SQL and MongoDB names take `_` for `-` (no quoting needed); Redis
+    users and Kafka principals keep the namespace as it is (a KafkaUser's name is a DNS name)."""
+    identifier = consumer.replace("-", "_")
+    # Consumers are the seed's contexts and platform components: none may take a service's own login.
+    assert identifier not in RESERVED_USERNAMES and consumer not in RESERVED_USERNAMES, consumer
+    if service in ("postgres", "mongo"):
+        return DataGrant(consumer, service, username=identifier, resource=identifier)
+    separator = ":" if service == "redis" else "."
+    return DataGrant(consumer, service, username=consumer, resource=f"{consumer}{separator}")
+
+
+@dataclass(frozen=True)
+class DataConsumer:
+    """A namespace whose workloads use data services: a business context (its services' needs,
+    from the matrix) or a platform component (`seed.PLATFORM_DATA_CONSUMERS`). Either way it gets
+    credentials of its own, delivered to its namespace only."""
+
+    namespace: str
+    kind: ConsumerKind
+    needs: tuple[DataService, ...]
+
+    @property
+    def grants(self) -> tuple[DataGrant, ...]:
+        return tuple(grant_for(self.namespace, service) for service in self.needs)
+
+
 @dataclass(frozen=True)
 class DataLayerSpec:
     environment: Environment
     cloud: Cloud
     components: dict[DataService, DataComponentSpec]
     sizes: EnvironmentDataSizes
-    # Which services use which data services, for the application services this stack runs.
-    needs: dict[str, tuple[DataService, ...]]
+    # Every namespace that uses a data service, in namespace order.
+    consumers: tuple[DataConsumer, ...]
 
     @property
     def in_cluster(self) -> tuple[DataService, ...]:
         return tuple(s for s, c in self.components.items() if c.backend == "in-cluster")
 
-    def consumers(self, service: DataService) -> tuple[str, ...]:
-        return tuple(name for name, needs in self.needs.items() if service in needs)
+    def grants(self, service: DataService) -> tuple[DataGrant, ...]:
+        """Every consumer's grant in one data service."""
+        return tuple(g for consumer in self.consumers for g in consumer.grants if g.service == service)
+
+    def consumer(self, namespace: str) -> DataConsumer | None:
+        return next((c for c in self.consumers if c.namespace == namespace), None)
 
 
 class DataSettingsError(ValueError):
-    """A data-layer choice that does not fit the stack's cloud; `key` names the stack-file key."""
+    """Data-layer choices that do not fit the stack's cloud: (stack-file key, message) for each."""
 
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
-        self.key = key
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{key}: {message}" for key, message in problems))
+        self.problems = problems
 
 
 def resolve_backend(service: DataService, choice: BackendChoice | None, cloud: Cloud) -> Backend:
+    """The backend a component builds; `DataSettingsError` where the choice does not fit the cloud."""
     chosen = choice or DEFAULT_BACKENDS[cloud][service]
     if chosen == "in-cluster":
         return "in-cluster"
+    key = f"data.{service}.backend"
     if cloud == "kind":
         raise DataSettingsError(
-            f"data.{service}.backend",
-            "'managed' is not available on kind (a local cluster has no cloud services) (allowed: in-cluster)",
+            [(key, "'managed' is not available on kind (a local cluster has no cloud services) (allowed: in-cluster)")]
         )
     if service not in MANAGED_AVAILABLE[cloud]:
-        raise DataSettingsError(
-            f"data.{service}.backend",
-            f"'managed' is not available for {service} on {cloud} (no faithful managed service) (allowed: in-cluster)",
-        )
+        message = f"'managed' is not available for {service} on {cloud}"
+        raise DataSettingsError([(key, f"{message} (no faithful managed service) (allowed: in-cluster)")])
     return cloud
 
 
-def check_postgres_storage(gib: int, backend: Backend) -> None:
-    """Refuse a PostgreSQL storage size the chosen backend cannot create."""
-    key = "data.postgres.storageGib"
+def postgres_storage_problem(gib: int, backend: Backend) -> str | None:
+    """Why the chosen backend cannot create a PostgreSQL disk of `gib` GiB (None: it can)."""
     if backend == "azure" and gib not in FLEXIBLE_SERVER_STORAGE_GIB:
         tiers = ", ".join(str(t) for t in FLEXIBLE_SERVER_STORAGE_GIB)
-        raise DataSettingsError(
-            key,
+        return (
             f"{gib} GiB is not a disk size Azure Database for PostgreSQL Flexible Server offers on "
-            f"Premium SSD (allowed: {tiers})",
+            f"Premium SSD (allowed: {tiers})"
         )
     low, high = RDS_STORAGE_GIB
     if backend == "aws" and not low <= gib <= high:
-        raise DataSettingsError(key, f"{gib} GiB is outside what RDS gp3 storage takes (allowed: {low} to {high})")
+        return f"{gib} GiB is outside what RDS gp3 storage takes (allowed: {low} to {high})"
+    return None
 
 
-def check_prod_floor(key: str, gib: int, floor_gib: int) -> None:
-    """Refuse a prod size below prod's own: the seed's figure where it gives one, else the size
-    the project sized prod at (PostgreSQL: the seed names no disk size, so prod's 512 GiB).
+def prod_floor_problem(gib: int, floor_gib: int) -> str | None:
+    """Why a prod size is refused: below prod's own, the seed's figure where it gives one, else the
+    size the project sized prod at (PostgreSQL: the seed names no disk size, so prod's 512 GiB).
     Staging and dev sizes are cost choices a stack file may lower."""
     if gib < floor_gib:
-        raise DataSettingsError(
-            key, f"{gib} GiB is below prod's floor of {floor_gib} GiB (allowed: {floor_gib} or more in prod)"
-        )
+        return f"{gib} GiB is below prod's floor of {floor_gib} GiB (allowed: {floor_gib} or more in prod)"
+    return None
 
 
 def resolve_data_layer(
     data: DataSettings,
     environment: Environment,
     cloud: Cloud,
-    needs: dict[str, tuple[DataService, ...]],
+    consumers: tuple[DataConsumer, ...] = (),
 ) -> DataLayerSpec:
+    """The data layer's spec, or `DataSettingsError` naming every key that does not fit."""
     profile = seed.ENVIRONMENT_PROFILES[environment]
+    problems: list[tuple[str, str]] = []
     components: dict[DataService, DataComponentSpec] = {}
     for service in DATA_SERVICES:
         override: ComponentOverride = getattr(data, service)
+        try:
+            backend = resolve_backend(service, override.backend, cloud)
+        except DataSettingsError as exc:
+            problems += exc.problems
+            continue
         components[service] = DataComponentSpec(
             service=service,
-            backend=resolve_backend(service, override.backend, cloud),
+            backend=backend,
             environment=environment,
             version=VERSIONS[service],
             backups=profile.backups != "None",
@@ -290,7 +358,20 @@ def resolve_data_layer(
     sizes = SIZES[environment]
     if data.postgres.storage_gib is not None:
         sizes = replace(sizes, postgres=replace(sizes.postgres, storage_gib=data.postgres.storage_gib))
-    check_postgres_storage(sizes.postgres.storage_gib, components["postgres"].backend)
+    if "postgres" in components:
+        problem = postgres_storage_problem(sizes.postgres.storage_gib, components["postgres"].backend)
+        if problem is not None:
+            problems.append(("data.postgres.storageGib", problem))
     if environment == "prod":
-        check_prod_floor("data.postgres.storageGib", sizes.postgres.storage_gib, SIZES["prod"].postgres.storage_gib)
-    return DataLayerSpec(environment=environment, cloud=cloud, components=components, sizes=sizes, needs=needs)
+        problem = prod_floor_problem(sizes.postgres.storage_gib, SIZES["prod"].postgres.storage_gib)
+        if problem is not None:
+            problems.append(("data.postgres.storageGib", problem))
+    if problems:
+        raise DataSettingsError(problems)
+    return DataLayerSpec(
+        environment=environment,
+        cloud=cloud,
+        components=components,
+        sizes=sizes,
+        consumers=tuple(sorted(consumers, key=lambda c: c.namespace)),
+    )

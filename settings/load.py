@@ -48,8 +48,18 @@ _PROVIDER_REGION_KEYS = {
 }
 
 
+def settings_error(source: str, problems: list[tuple[str, str]]) -> SettingsError:
+    """One error naming the file and, a line each, every (key, message) it breaks. Every
+    settings check ends here (`describe` formats the model's own errors the same way). A key is
+    a stack-file key (shown in the project's namespace unless it names its own) or, with a `/`,
+    a file of the repository (a team's SealedSecret)."""
+    lines = [f"invalid stack settings in {source}:"]
+    lines += [f"  {key if ':' in key or '/' in key else f'{PROJECT}:{key}'}: {message}" for key, message in problems]
+    return SettingsError("\n".join(lines))
+
+
 def _check_provider_regions(settings: StackSettings, config: dict[str, Any], source: str) -> None:
-    problems = []
+    problems: list[tuple[str, str]] = []
     for config_key, (cloud, field) in _PROVIDER_REGION_KEYS.items():
         section = getattr(settings.cloud_cluster, cloud, None)
         given = config.get(config_key)
@@ -58,11 +68,14 @@ def _check_provider_regions(settings: StackSettings, config: dict[str, Any], sou
         wanted = getattr(section, field)
         if given != wanted:
             problems.append(
-                f"  {config_key}: {given!r} differs from {PROJECT}:cloudCluster.{cloud}.{field} {wanted!r} "
-                "(allowed: the same region in both keys)"
+                (
+                    config_key,
+                    f"{given!r} differs from {PROJECT}:cloudCluster.{cloud}.{field} {wanted!r} "
+                    "(allowed: the same region in both keys)",
+                )
             )
     if problems:
-        raise SettingsError("\n".join([f"invalid stack settings in {source}:", *problems]))
+        raise settings_error(source, problems)
 
 
 def _is_secret(key: str) -> bool:

@@ -34,11 +34,12 @@ from settings.seed import Cloud, Environment
 # healthy on a bare kind cluster before the real images exist.
 DEV_PLACEHOLDER_IMAGE = "hashicorp/http-echo:1.0.0"
 
+# A Kubernetes object name (RFC 1123 subdomain; at most 253 characters).
+SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _IMAGE = re.compile(
     r"^(?P<repo>[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*)"
     r"((:(?P<tag>[\w][\w.-]{0,127}))|(@(?P<digest>sha256:[a-f0-9]{64})))+$"
 )
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 def _cpu(value: Any) -> str:
@@ -63,7 +64,18 @@ def _pinned_image(value: str) -> str:
     return value
 
 
+def is_subdomain(value: str) -> bool:
+    return len(value) <= 253 and bool(SUBDOMAIN.match(value))
+
+
+def _secret_name(value: str) -> str:
+    if not is_subdomain(value):
+        raise ValueError(f"{value!r} is not a Secret name (allowed: a lowercase DNS subdomain, e.g. 'payment-api')")
+    return value
+
+
 CpuQuantity = Annotated[str, AfterValidator(_cpu)]
+SecretName = Annotated[str, AfterValidator(_secret_name)]
 MemoryQuantity = Annotated[str, AfterValidator(_memory)]
 PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
 
@@ -84,6 +96,9 @@ class ServiceOverride(_Section):
     memory: MemoryQuantity | None = None
     # The data services this service uses (replaces the seed's list for it).
     data: tuple[DataService, ...] | None = None
+    # The team's own Secrets (committed as SealedSecrets under sealed-secrets/<namespace>/) the
+    # service mounts, by name; docs/SECRETS.md.
+    secrets: tuple[SecretName, ...] = ()
 
 
 class ClusterSettings(_Section):
@@ -237,6 +252,8 @@ class ServiceSpec:
     probes: FrameworkProfile
     autoscaling: seed.AutoscalingRule | None
     data_needs: tuple[DataService, ...] = ()
+    # The team's own Secrets it mounts (SealedSecrets of its namespace).
+    secrets: tuple[str, ...] = ()
 
     @property
     def port(self) -> int:
@@ -289,6 +306,7 @@ def _resolve_service(row: seed.ServiceRow, override: ServiceOverride, stack: Sta
         probes=framework,
         autoscaling=profile.autoscaling,
         data_needs=_data_needs(row.name, override),
+        secrets=tuple(dict.fromkeys(override.secrets)),
     )
 
 
@@ -307,7 +325,3 @@ def _scaled(cpu_m: int, memory_b: int, percent: int) -> Resources:
         cpu_limit=format_cpu(cpu_req * seed.CPU_LIMIT_FACTOR),
         memory_limit=format_memory(mem_req * seed.MEMORY_LIMIT_FACTOR),
     )
-
-
-def is_dns_label(value: str) -> bool:
-    return bool(_DNS_LABEL.match(value))

@@ -253,9 +253,11 @@ class ObservabilitySpec:
 
 
 class ObservabilitySettingsError(ValueError):
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
-        self.key = key
+    """Observability settings that break a rule across keys: (stack-file key, message) for each."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{key}: {message}" for key, message in problems))
+        self.problems = problems
 
 
 def resolve_observability(
@@ -266,69 +268,91 @@ def resolve_observability(
     on_call_endpoint_set: bool,
     in_cluster_data: tuple[str, ...] = (),
 ) -> ObservabilitySpec:
-    """The spec the components receive, or an error naming the key and what is allowed."""
+    """The spec the components receive, or one error naming every key it breaks and what is
+    allowed (settings/stack.py `resolve_stack` reports them with the stack's other problems)."""
+    problems: list[tuple[str, str]] = []
     sizes = SIZES[environment]
     alerts = settings.alerts
     if alerts.latency_p99_ms < alerts.latency_p95_ms:
-        raise ObservabilitySettingsError(
-            "observability.alerts.latencyP99Ms",
-            f"{alerts.latency_p99_ms} is below latencyP95Ms {alerts.latency_p95_ms} (allowed: at least the p95 "
-            "threshold)",
+        problems.append(
+            (
+                "observability.alerts.latencyP99Ms",
+                f"{alerts.latency_p99_ms} is below latencyP95Ms {alerts.latency_p95_ms} (allowed: at least the p95 "
+                "threshold)",
+            )
         )
     if settings.logging.hot_days >= settings.logging.retention_days:
-        raise ObservabilitySettingsError(
-            "observability.logging.hotDays",
-            f"{settings.logging.hot_days} is not below retentionDays {settings.logging.retention_days} (allowed: "
-            "fewer hot days than days kept)",
+        problems.append(
+            (
+                "observability.logging.hotDays",
+                f"{settings.logging.hot_days} is not below retentionDays {settings.logging.retention_days} "
+                "(allowed: fewer hot days than days kept)",
+            )
         )
     receiver = settings.on_call.receiver
     if receiver is None:
         receiver = "none" if environment == "dev" else None
     if receiver is None or (environment != "dev" and receiver == "none"):
-        raise ObservabilitySettingsError(
-            "observability.onCall.receiver",
-            f"{environment} must route alerts to someone (allowed: pagerduty, slack, msteams; `none` is for dev only)",
+        problems.append(
+            (
+                "observability.onCall.receiver",
+                f"{environment} must route alerts to someone (allowed: pagerduty, slack, msteams; `none` is for "
+                "dev only)",
+            )
         )
     logging_enabled = settings.logging.enabled
     if logging_enabled is None:
         logging_enabled = environment != "dev"
     if not logging_enabled and environment != "dev":
-        raise ObservabilitySettingsError(
-            "observability.logging.enabled",
-            f"false is not allowed in {environment}: the seed's ELK keeps every log, and traces are stored "
-            "in the same Elasticsearch there (allowed: true, or leave it out)",
+        problems.append(
+            (
+                "observability.logging.enabled",
+                f"false is not allowed in {environment}: the seed's ELK keeps every log, and traces are stored "
+                "in the same Elasticsearch there (allowed: true, or leave it out)",
+            )
         )
     metrics_gib = settings.metrics.storage_gib or sizes.metrics.storage_gib
     if metrics_gib < sizes.metrics.storage_gib:
-        raise ObservabilitySettingsError(
-            "observability.metrics.storageGib",
-            f"{metrics_gib} is below {environment}'s {sizes.metrics.storage_gib} GiB, sized for 15 days of "
-            f"metrics (allowed: {sizes.metrics.storage_gib} to 4096)",
+        problems.append(
+            (
+                "observability.metrics.storageGib",
+                f"{metrics_gib} is below {environment}'s {sizes.metrics.storage_gib} GiB, sized for 15 days of "
+                f"metrics (allowed: {sizes.metrics.storage_gib} to 4096)",
+            )
         )
     logging_size = sizes.logging
     hot_gib = settings.logging.hot_storage_gib or logging_size.hot.storage_gib
     if hot_gib < logging_size.hot.storage_gib:
-        raise ObservabilitySettingsError(
-            "observability.logging.hotStorageGib",
-            f"{hot_gib} is below {environment}'s {logging_size.hot.storage_gib} GiB (allowed: "
-            f"{logging_size.hot.storage_gib} to 16384)",
+        problems.append(
+            (
+                "observability.logging.hotStorageGib",
+                f"{hot_gib} is below {environment}'s {logging_size.hot.storage_gib} GiB (allowed: "
+                f"{logging_size.hot.storage_gib} to 16384)",
+            )
         )
     cold = logging_size.cold
     if settings.logging.cold_storage_gib is not None:
         if cold is None:
-            raise ObservabilitySettingsError(
-                "observability.logging.coldStorageGib",
-                f"{environment} runs no cold Elasticsearch tier (allowed: leave it out)",
+            problems.append(
+                (
+                    "observability.logging.coldStorageGib",
+                    f"{environment} runs no cold Elasticsearch tier (allowed: leave it out)",
+                )
             )
-        if settings.logging.cold_storage_gib < cold.storage_gib:
-            raise ObservabilitySettingsError(
-                "observability.logging.coldStorageGib",
-                f"{settings.logging.cold_storage_gib} is below {environment}'s {cold.storage_gib} GiB "
-                f"(allowed: {cold.storage_gib} to 16384)",
+        elif settings.logging.cold_storage_gib < cold.storage_gib:
+            problems.append(
+                (
+                    "observability.logging.coldStorageGib",
+                    f"{settings.logging.cold_storage_gib} is below {environment}'s {cold.storage_gib} GiB "
+                    f"(allowed: {cold.storage_gib} to 16384)",
+                )
             )
-        cold = ElasticNodeSet(
-            cold.name, cold.count, cold.roles, cold.compute, settings.logging.cold_storage_gib, cold.storage_tier
-        )
+        else:
+            cold = ElasticNodeSet(
+                cold.name, cold.count, cold.roles, cold.compute, settings.logging.cold_storage_gib, cold.storage_tier
+            )
+    if problems or receiver is None:
+        raise ObservabilitySettingsError(problems)
     hot = logging_size.hot
     hot = ElasticNodeSet(hot.name, hot.count, hot.roles, hot.compute, hot_gib, hot.storage_tier)
     resolved_sizes = ObservabilitySizes(

@@ -153,11 +153,10 @@ ENVIRONMENT_PROFILES: dict[Environment, EnvironmentProfile] = {
 CLUSTER_AUTOSCALING_MAX_NODES = 50
 CLUSTER_AUTOSCALING_TARGET_UTILISATION = 70
 
-# "Disaster Recovery" and "Database Architecture".
+# "Disaster Recovery" and "Database Architecture" (the RTO and the DR copies' 90 days join this
+# file with the data side of disaster recovery, which reads them).
 RPO_MINUTES = 5
-RTO_MINUTES = 15
 DATABASE_BACKUP_RETENTION_DAYS = 30
-DR_BACKUP_RETENTION_DAYS = 90
 
 # The seed's floor is "Kubernetes 1.28+"; manifests are validated against it.
 KUBERNETES_FLOOR = "1.28.0"
@@ -183,3 +182,10 @@ SERVICE_DATA_NEEDS: dict[str, tuple[DataServiceName, ...]] = {
     "trade-connector": ("postgres", "mongo", "kafka"),
     "infusion-processor": ("postgres", "kafka"),
 }
+
+# Platform components (not rows of the matrix) that keep data of their own in a data service, by
+# the namespace they run in. Each gets what a business context gets: its own database and login
+# role, user, key prefix or topic prefix, and credentials delivered to that namespace only
+# (settings/data.py `DataConsumer`). The identity issue adds Keycloak here as
+# `"identity": ("postgres",)`; the component that owns the namespace mounts what it is given.
+PLATFORM_DATA_CONSUMERS: dict[str, tuple[DataServiceName, ...]] = {}

@@ -93,9 +93,9 @@ DATA_PLANS: list[DataPlan] = [
 
 @functools.cache
 def resource_options(stack: str, cloud: str) -> dict[str, dict[str, Any]]:
-    """Resource options the recorded plan does not carry, by URN: `ignoreChanges` and
-    `deleteBeforeReplace`, as the engine receives them (one more plan of the stack, recorded
-    through the same monitor)."""
+    """Resource options the recorded plan does not carry, by URN: `ignoreChanges`,
+    `deleteBeforeReplace` and alias URNs, as the engine receives them (one more plan of the
+    stack, recorded through the same monitor)."""
     captured: dict[str, dict[str, Any]] = {}
     original = RecordingMonitor.RegisterResource
 
@@ -103,6 +103,7 @@ def resource_options(stack: str, cloud: str) -> dict[str, dict[str, Any]]:
         captured[self.make_urn(request.parent, request.type, request.name)] = {
             "ignoreChanges": list(request.ignoreChanges),
             "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+            "aliases": [a.urn for a in request.aliases if a.urn],
         }
         return original(self, request)
 

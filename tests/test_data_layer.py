@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from hubctl.plan import REPO_ROOT, Plan
-from settings import SettingsError, load_settings
+from settings import SettingsError, load_settings, resolve_stack
 from settings.data import FLEXIBLE_SERVER_STORAGE_GIB, SIZES, resolve_data_layer
 from tests.planning import STACKS, k8s, of_type, one, planned, planned_in_cluster, resource, resource_options
 
@@ -94,7 +94,9 @@ def test_aws_redis_is_elasticache_cluster_mode_three_shards_one_replica_lru(stac
     assert (i["numNodeGroups"], i["replicasPerNodeGroup"]) == (3, 1)
     assert i["clusterMode"] == "enabled" and i["automaticFailoverEnabled"] is True
     assert i["transitEncryptionEnabled"] is True and i["atRestEncryptionEnabled"] is True
-    assert i["authToken"] == "[secret]" and i["engineVersion"].startswith("7.") and group.protect
+    # RBAC users (tests/test_data_isolation.py), not the one AUTH token every client would share.
+    assert "authToken" not in i and len(i["userGroupIds"]) == 1
+    assert i["engineVersion"].startswith("7.") and group.protect
     params = {
         p["name"]: p["value"] for p in only(plan, "aws:elasticache/parameterGroup:ParameterGroup").inputs["parameters"]
     }
@@ -111,9 +113,12 @@ def test_aws_kafka_is_msk_three_brokers_three_zones_tls_and_encrypted(stack: str
     assert i["encryptionInfo"]["encryptionAtRestKmsKeyArn"]
     assert i["clientAuthentication"]["sasl"]["scram"] is True and i["clientAuthentication"]["unauthenticated"] is False
     assert i["kafkaVersion"].endswith(".kraft") and msk.protect
-    (scram,) = of_type(plan, "aws:secretsmanager/secret:Secret")
-    # MSK reads only AmazonMSK_* secrets; a prefix (not a fixed name) survives the recovery window.
-    assert scram.inputs["namePrefix"].startswith("AmazonMSK_") and "name" not in scram.inputs
+    secrets = of_type(plan, "aws:secretsmanager/secret:Secret")
+    assert secrets  # one per SCRAM login (tests/test_data_isolation.py)
+    for scram in secrets:
+        # MSK reads only AmazonMSK_* secrets; a prefix (not a fixed name) survives the recovery window.
+        assert scram.inputs["namePrefix"].startswith("AmazonMSK_") and "name" not in scram.inputs
+        assert scram.inputs["kmsKeyId"]  # MSK refuses SCRAM secrets under the default AWS key
 
 
 @pytest.mark.parametrize(("stack", "cloud"), AWS_STACKS)
@@ -274,12 +279,20 @@ def _values(**data: object) -> dict[str, object]:
 
 
 def test_managed_backend_on_kind_fails_naming_the_key() -> None:
-    from components.data import data_layer_spec
-
     settings = load_settings(_values(postgres={"backend": "managed"}))
     with pytest.raises(SettingsError) as caught:
-        data_layer_spec(settings, "Pulumi.dev.yaml")
+        resolve_stack(settings, "Pulumi.dev.yaml")
     assert "bakhmach-hub:data.postgres.backend" in str(caught.value) and "allowed: in-cluster" in str(caught.value)
+
+
+def test_every_data_setting_that_does_not_fit_is_named_in_one_error() -> None:
+    """One message lists every problem, so a stack file is fixed in one pass."""
+    settings = load_settings(_values(postgres={"backend": "managed"}, redis={"backend": "managed"}))
+    with pytest.raises(SettingsError) as caught:
+        resolve_stack(settings, "Pulumi.dev.yaml")
+    message = str(caught.value)
+    assert message.startswith("invalid stack settings in Pulumi.dev.yaml:\n")
+    assert "bakhmach-hub:data.postgres.backend" in message and "bakhmach-hub:data.redis.backend" in message
 
 
 def test_unknown_backend_names_the_allowed_ones() -> None:
@@ -297,25 +310,24 @@ def test_unknown_backend_names_the_allowed_ones() -> None:
     ],
 )
 def test_a_postgres_storage_size_the_backend_cannot_create_is_refused(cloud: str, gib: int, expected: str) -> None:
-    from components.data import data_layer_spec
     from tests.test_settings import prod_values
 
     values = {**prod_values(), "cloud": cloud, "data": {"postgres": {"storageGib": gib}}}
     values["cloudCluster"] = {**values["cloudCluster"], "azure": {"location": "germanywestcentral"}}
     settings = load_settings(values)
     with pytest.raises(SettingsError) as caught:
-        data_layer_spec(settings, "Pulumi.prod.yaml")
+        resolve_stack(settings, "Pulumi.prod.yaml")
     assert "bakhmach-hub:data.postgres.storageGib: " in str(caught.value) and expected in str(caught.value)
 
 
 def test_a_valid_postgres_storage_override_replaces_the_environments_size() -> None:
     settings = load_settings(_values(postgres={"storageGib": 1024}))
-    spec = resolve_data_layer(settings.data, "prod", "azure", {})
+    spec = resolve_data_layer(settings.data, "prod", "azure")
     assert spec.sizes.postgres.storage_gib == 1024
     # Every environment's default fits every backend.
     for environment in ("staging", "prod"):
         for cloud in ("aws", "azure"):
-            resolve_data_layer(load_settings(_values()).data, environment, cloud, {})  # type: ignore[arg-type]
+            resolve_data_layer(load_settings(_values()).data, environment, cloud)  # type: ignore[arg-type]
 
 
 def test_kafka_has_no_managed_backend_on_azure() -> None:
@@ -325,7 +337,6 @@ def test_kafka_has_no_managed_backend_on_azure() -> None:
             settings.data.model_copy(update={"kafka": settings.data.kafka.model_copy(update={"backend": "managed"})}),
             "prod",
             "azure",
-            {},
         )
 
 
@@ -348,7 +359,7 @@ def test_services_get_plain_locations_and_credential_files(any_plan: Plan) -> No
         assert mounts[directory]["readOnly"] is True
         assert volumes[mounts[directory]["name"]]["secret"]["secretName"] == secret
     assert "MONGO_HOST" not in env  # slon-finance does not use MongoDB
-    secret = resource(any_plan, "kubernetes:core/v1:Secret", "data-connections-slon-credit-postgres").inputs
+    secret = resource(any_plan, "kubernetes:core/v1:Secret", "ns-slon-credit-data-postgres").inputs
     assert secret["stringData"] == "[secret]" or secret["stringData"]["password"] == "[secret]"
 
 
@@ -412,3 +423,44 @@ def test_strimzi_generates_no_network_policy_that_would_open_kafka_to_every_name
     # per-port consumer list is then the only thing standing between a context and Kafka.
     (strimzi,) = [r for r in of_type(dev_plan, "kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "strimzi"]
     assert strimzi.inputs["values"]["generateNetworkPolicy"] is False
+
+
+@pytest.mark.parametrize(("stack", "cloud"), [("dev", "kind"), ("prod", "azure")])
+def test_connection_secrets_keep_the_identity_they_had_when_the_data_layer_made_them(stack: str, cloud: str) -> None:
+    """Each namespace now makes its own `data-<service>` Secrets; an existing stack must update each
+    in place (an alias to its former URN, as the engine forms URNs: without the root stack's type),
+    not create it over the same object and then delete it."""
+    plan = planned(stack, cloud)
+    options = resource_options(stack, cloud)
+    secrets = [
+        r
+        for r in of_type(plan, "kubernetes:core/v1:Secret")
+        if "bakhmach.io/data-service" in (r.inputs["metadata"].get("labels") or {})
+    ]
+    assert secrets
+    for secret in secrets:
+        namespace, name = secret.inputs["metadata"]["namespace"], secret.inputs["metadata"]["name"]
+        service = name.removeprefix("data-")
+        former = (
+            f"urn:pulumi:{stack}::bakhmach-hub::bakhmach:data:DataLayer$bakhmach:data:ConsumerSecrets"
+            f"$kubernetes:core/v1:Secret::data-connections-{namespace}-{service}"
+        )
+        assert options[secret.urn]["aliases"] == [former], secret.name
+
+
+def test_the_provisioning_jobs_scripts_pass_shellcheck(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The Jobs that make roles, databases and ACLs on the managed services run POSIX sh scripts
+    (components/data/postgres.py, kafka.py), as planned."""
+    jobs = [
+        r.inputs
+        for r in of_type(planned("prod", "aws"), "kubernetes:batch/v1:Job")
+        if r.inputs["metadata"]["namespace"] == "data"
+    ]
+    assert {j["metadata"]["name"] for j in jobs} == {"postgres-roles", "kafka-acls"}
+    for job in jobs:
+        (container,) = job["spec"]["template"]["spec"]["containers"]
+        assert container["command"][:2] == ["sh", "-c"]
+        (tmp_path / f"{job['metadata']['name']}.sh").write_text("#!/bin/sh\n" + container["command"][2])
+    shellcheck = REPO_ROOT / ".venv" / "bin" / "shellcheck"
+    done = subprocess.run([str(shellcheck), *sorted(map(str, tmp_path.iterdir()))], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

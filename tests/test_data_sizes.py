@@ -32,10 +32,9 @@ import pytest
 import yaml
 
 from hubctl.cli import main
-from hubctl.plan import Plan, PlannedResource
-from settings import SettingsError, load_settings
+from hubctl.plan import REPO_ROOT, Plan, PlannedResource
+from settings import SettingsError, load_settings, resolve_stack
 from tests.planning import DATA_PLANS, DataPlan, k8s, of_type, one
-from tests.test_settings import prod_values
 
 GB = 10**9
 GiB = 2**30
@@ -448,19 +447,21 @@ def test_staging_data_members_get_half_of_prods_resources(cloud: str, in_cluster
 # ---- the settings layer keeps prod at its size ---------------------------------------------------
 
 
-def _prod_settings(cloud: str, storage_gib: int, environment: str = "prod") -> Any:
-    values = {**prod_values(), "environment": environment, "cloud": cloud}
+def _stack_settings(environment: str, cloud: str, storage_gib: int) -> Any:
+    """The environment's own stack file on `cloud`, with the PostgreSQL disk overridden: every
+    other key as the stack file has it, so only the size is under test."""
+    document = yaml.safe_load((REPO_ROOT / f"Pulumi.{environment}.yaml").read_text())
+    prefix = "bakhmach-hub:"
+    values = {key[len(prefix) :]: value for key, value in document["config"].items() if key.startswith(prefix)}
+    values["cloud"] = cloud
     values["data"] = {"postgres": {"storageGib": storage_gib}}
-    values["cloudCluster"] = {**values["cloudCluster"], "azure": {"location": "germanywestcentral"}}
-    return load_settings(values)
+    return load_settings(values, source=f"Pulumi.{environment}.yaml")
 
 
 @pytest.mark.parametrize(("cloud", "gib"), [("aws", 100), ("aws", 511), ("azure", 256), ("azure", 128)])
 def test_prod_refuses_a_postgres_disk_below_its_size(cloud: str, gib: int) -> None:
-    from components.data import data_layer_spec
-
     with pytest.raises(SettingsError) as caught:
-        data_layer_spec(_prod_settings(cloud, gib), "Pulumi.prod.yaml")
+        resolve_stack(_stack_settings("prod", cloud, gib), "Pulumi.prod.yaml")
     message = str(caught.value)
     assert "bakhmach-hub:data.postgres.storageGib: " in message
     assert f"{gib} GiB is below prod's floor of {SIZES['prod'].postgres.storage_gib} GiB" in message
@@ -469,17 +470,13 @@ def test_prod_refuses_a_postgres_disk_below_its_size(cloud: str, gib: int) -> No
 
 @pytest.mark.parametrize(("cloud", "gib"), [("aws", 512), ("aws", 2000), ("azure", 512), ("azure", 1024)])
 def test_prod_takes_a_postgres_disk_at_or_above_its_size(cloud: str, gib: int) -> None:
-    from components.data import data_layer_spec
-
-    assert data_layer_spec(_prod_settings(cloud, gib), "Pulumi.prod.yaml").sizes.postgres.storage_gib == gib
+    assert resolve_stack(_stack_settings("prod", cloud, gib), "Pulumi.prod.yaml").data.sizes.postgres.storage_gib == gib
 
 
 def test_staging_may_take_a_smaller_postgres_disk() -> None:
     """The floor is prod's: staging's size is a cost choice a stack file may lower."""
-    from components.data import data_layer_spec
-
-    settings = _prod_settings("aws", 64, environment="staging")
-    assert data_layer_spec(settings, "Pulumi.staging.yaml").sizes.postgres.storage_gib == 64
+    settings = _stack_settings("staging", "aws", 64)
+    assert resolve_stack(settings, "Pulumi.staging.yaml").data.sizes.postgres.storage_gib == 64
 
 
 def test_a_prod_stack_file_below_the_floor_stops_the_plan_naming_key_and_floor(

@@ -16,13 +16,14 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
+from settings import seed
 from tests.e2e import probes, selection
 from tests.planning import k8s, planned
 
 DEV = planned("dev", "kind")
 REACH, _ = selection.reach_cases(DEV)
 CREDENTIALS, _ = selection.credential_cases(DEV)
-K8S_FLOOR = "1.28.0"
+K8S_FLOOR = seed.KUBERNETES_FLOOR  # the seed's "Kubernetes 1.28+"
 SHELLCHECK = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "shellcheck"
 
 
@@ -34,10 +35,10 @@ def _network_pods() -> list[dict[str, Any]]:
     return [probes.network_probe(ns, cases[0].source.pod_labels, cases, image) for ns, cases in by_source.items()]
 
 
-def _credential_pods() -> list[dict[str, Any]]:
+def _credential_pods(cases: list[selection.CredentialCase] | None = None) -> list[dict[str, Any]]:
     return [
         probes.credential_probe(c, c.image if isinstance(c.image, str) else "quay.io/strimzi/kafka", c.consumer.secret)
-        for c in CREDENTIALS
+        for c in (CREDENTIALS if cases is None else cases)
     ]
 
 
@@ -134,16 +135,19 @@ def quantity(value: str) -> float:
 
 
 def test_a_wave_of_credential_probes_fits_each_namespace_s_quota_beside_its_service() -> None:
-    """All probes of one wave run at once: per namespace, their requests and limits plus the
-    service's must stay under the namespace's ResourceQuota, and each under the LimitRange max."""
-    for namespace in {c.consumer.namespace for c in CREDENTIALS}:
+    """All probes of one wave (own credentials, then others') run at once: per namespace, their
+    requests and limits plus the service's must stay under the namespace's ResourceQuota, and
+    each under the LimitRange max."""
+    waves = [[c for c in CREDENTIALS if c.expect_accepted is own] for own in (True, False)]
+    assert all(waves), "both waves have probes once contexts hold their own credentials"
+    for namespace, wave in {(c.consumer.namespace, i) for i, w in enumerate(waves) for c in w}:
         (quota,) = k8s(DEV, "ResourceQuota", namespace=namespace)
         (limit_range,) = k8s(DEV, "LimitRange", namespace=namespace)
         maximum = limit_range["spec"]["limits"][0]["max"]
         containers = [
             c for d in k8s(DEV, "Deployment", namespace=namespace) for c in d["spec"]["template"]["spec"]["containers"]
         ]
-        pods = [p for p in _credential_pods() if p["metadata"]["namespace"] == namespace]
+        pods = [p for p in _credential_pods(waves[wave]) if p["metadata"]["namespace"] == namespace]
         containers += [c for p in pods for c in p["spec"]["containers"]]
         assert len(pods) + 1 <= quantity(quota["spec"]["hard"]["pods"])
         for key, hard in quota["spec"]["hard"].items():

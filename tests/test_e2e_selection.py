@@ -268,78 +268,72 @@ def test_every_consumer_logs_in_with_its_mounted_credentials_in_the_services_own
     assert images["kafka"] == selection.PodImage(
         "data", {"strimzi.io/cluster": "kafka", "strimzi.io/broker-role": "true"}
     )
+    # The consumer env names MongoDB's auth database itself: the probe adds nothing.
     mongo = next(c for c in cases if c.consumer.service == "mongo")
-    assert dict(mongo.extra_env) == {"E2E_MONGO_AUTH_SOURCE": "admin"}
+    assert mongo.consumer.get("AUTH_SOURCE") == "admin" and mongo.extra_env == ()
 
 
-def test_shared_credentials_give_no_refusal_case_yet() -> None:
-    assert selection.shares_credentials(DEV) == {"kafka": True, "mongo": True, "postgres": True, "redis": True}
-    assert all(c.expect_accepted for c in selection.credential_cases(DEV)[0])
+def test_every_consumer_s_credentials_are_its_own_so_every_consumer_gets_a_refusal_case() -> None:
+    """Issue 13: each context holds its own login and names its own database or prefix, so the
+    smoke tests also try each context's credentials on another context's resource."""
+    assert selection.shares_credentials(DEV) == {"kafka": False, "mongo": False, "postgres": False, "redis": False}
+    cases, undecided = selection.credential_cases(DEV)
+    assert undecided == []
+    consumers = selection.data_consumers(DEV)
+    for service in ("postgres", "mongo", "redis", "kafka"):
+        namespaces = sorted(c.namespace for c in consumers if c.service == service)
+        refused = [c for c in cases if c.consumer.service == service and not c.expect_accepted]
+        assert sorted(c.consumer.namespace for c in refused) == namespaces, service
+        assert {c.credentials_of for c in refused} == set(namespaces), service  # every context's are tried
+        for case in refused:
+            other = next(c for c in consumers if c.service == service and c.namespace == case.credentials_of)
+            assert case.credentials_of != case.consumer.namespace and other.resource != case.consumer.resource
 
 
-def _per_context(plan: Plan, service: str, resource_env: str | None) -> Plan:
-    """The plan as it looks once each consumer has its own credential (and, optionally, its own
-    database or prefix in the env)."""
-    for r in list(plan.resources):
-        labels = (r.inputs.get("metadata") or {}).get("labels") or {}
-        if r.inputs.get("kind") == "Secret" and labels.get(selection.DATA_SERVICE_LABEL) == service:
-            namespace = r.inputs["metadata"]["namespace"]
-            password = PlannedResource(
-                f"urn:pulumi:dev::bakhmach-hub::random:index/randomPassword:RandomPassword::{namespace}-{service}",
-                "random:index/randomPassword:RandomPassword",
-                f"{namespace}-{service}",
-                True,
-                None,
-                None,
-                [],
-                False,
-                {},
-            )
-            plan.resources.append(password)
-            r.dependencies = [d for d in r.dependencies if "RandomPassword" not in d] + [password.urn]
-    if resource_env:
-        for r in plan.resources:
-            if r.inputs.get("kind") != "Deployment":
-                continue
-            namespace = r.inputs["metadata"]["namespace"]
-            for container in r.inputs["spec"]["template"]["spec"]["containers"]:
-                if "env" not in container:
-                    continue
-                for env in container["env"]:
-                    if env["name"] == f"{service.upper()}_{resource_env}":
-                        env["value"] = f"{namespace}"
-                if not any(e["name"] == f"{service.upper()}_HOST" for e in container["env"]):
-                    continue
-                if not any(e["name"] == f"{service.upper()}_{resource_env}" for e in container["env"]):
-                    container["env"].append({"name": f"{service.upper()}_{resource_env}", "value": f"{namespace}:"})
+def _shared(plan: Plan, service: str) -> Plan:
+    """The plan as it looked before issue 13: every consumer's Secret made from one credential."""
+    secrets = [
+        r
+        for r in plan.resources
+        if r.inputs.get("kind") == "Secret"
+        and ((r.inputs.get("metadata") or {}).get("labels") or {}).get(selection.DATA_SERVICE_LABEL) == service
+    ]
+    first = selection._credential_sources(plan, secrets[0])
+    for r in secrets:
+        r.dependencies = [d for d in r.dependencies if d not in selection._credential_sources(plan, r)] + sorted(first)
     return plan
 
 
-def test_per_context_credentials_add_a_refusal_case_for_every_consumer() -> None:
-    plan = _per_context(_dev(), "postgres", "DATABASE")
-    assert selection.shares_credentials(plan)["postgres"] is False
-    cases, undecided = selection.credential_cases(plan)
-    assert undecided == []
-    refused = [c for c in cases if c.consumer.service == "postgres" and not c.expect_accepted]
-    consumers = sorted(c.namespace for c in selection.data_consumers(plan) if c.service == "postgres")
-    assert sorted(c.consumer.namespace for c in refused) == consumers
-    for case in refused:
-        other = next(
-            c for c in selection.data_consumers(plan) if c.service == "postgres" and c.namespace == case.credentials_of
-        )
-        assert case.credentials_of != case.consumer.namespace and other.resource != case.consumer.resource
-    assert {c.credentials_of for c in refused} == set(consumers)  # every context's credentials are tried
+def _set_resource_env(plan: Plan, service: str, value: str | None) -> Plan:
+    """Every consumer's `<SVC>_<resource>` env var set to `value` (None: removed)."""
+    for r in plan.resources:
+        if r.inputs.get("kind") != "Deployment":
+            continue
+        for container in r.inputs["spec"]["template"]["spec"]["containers"]:
+            if "env" not in container:  # a platform container (Jaeger's): no consumer
+                continue
+            name = f"{service.upper()}_{selection.RESOURCE_ENV[service]}"
+            container["env"] = [
+                e | ({"value": value} if e["name"] == name else {})
+                for e in container["env"]
+                if not (value is None and e["name"] == name)
+            ]
+    return plan
+
+
+def test_shared_credentials_give_no_refusal_case() -> None:
+    plan = _shared(_dev(), "postgres")
+    assert selection.shares_credentials(plan)["postgres"] is True
+    assert all(c.expect_accepted for c in selection.credential_cases(plan)[0] if c.consumer.service == "postgres")
 
 
 def test_per_context_credentials_without_a_named_resource_are_undecided() -> None:
-    _, undecided = selection.credential_cases(_per_context(_dev(), "redis", None))
+    _, undecided = selection.credential_cases(_set_resource_env(_dev(), "redis", None))
     assert undecided and all("REDIS_KEY_PREFIX" in u.reason for u in undecided)
-    cases, undecided = selection.credential_cases(_per_context(_dev(), "redis", "KEY_PREFIX"))
-    assert undecided == [] and any(not c.expect_accepted for c in cases if c.consumer.service == "redis")
 
 
 def test_per_context_credentials_on_one_shared_database_are_undecided() -> None:
-    _, undecided = selection.credential_cases(_per_context(_dev(), "mongo", None))
+    _, undecided = selection.credential_cases(_set_resource_env(_dev(), "mongo", "app"))
     assert undecided and all("MONGO_DATABASE=app" in u.reason for u in undecided)
 
 
@@ -422,12 +416,18 @@ def test_nothing_in_the_dev_plan_is_left_undecided() -> None:
 
 def test_the_wait_covers_every_operator_managed_resource_of_the_plan_and_its_charts() -> None:
     awaited = {(a.rule.kind, a.namespace, a.name) for a in readiness.awaited(DEV)}
+    consumers = selection.data_consumers(DEV)
+    # Each consumer's own Kafka user (named after its namespace) and PostgreSQL database.
+    users = {("KafkaUser", "data", c.namespace) for c in consumers if c.service == "kafka"}
+    databases = {("Database", "data", f"postgres-{c.namespace}") for c in consumers if c.service == "postgres"}
+    assert users and databases
     assert awaited == {
         ("Cluster", "data", "postgres"),
         ("PerconaServerMongoDB", "data", "mongo"),
         ("RedisCluster", "data", "redis"),
         ("Kafka", "data", "kafka"),
-        ("KafkaUser", "data", "app"),
+        *users,
+        *databases,
         # kube-prometheus-stack's own custom resources: the operator builds their StatefulSets
         # only after `pulumi up` has returned.
         ("Prometheus", "monitoring", "kube-prometheus-stack-prometheus"),
@@ -445,6 +445,13 @@ def test_with_logging_on_the_wait_covers_elasticsearch_kibana_and_the_shipper(tm
         ("Beat", "telemetry", "filebeat"),
     } <= awaited
     assert selection.undecided(plan) == []
+
+
+def test_a_team_s_sealed_secret_is_awaited_until_its_secret_is_written() -> None:
+    plan = _dev()
+    _k8s_resource(plan, "bitnami.com/v1alpha1", "SealedSecret", "slon-credit", "payment-api", {})
+    awaited = {(a.rule.kind, a.namespace, a.name) for a in readiness.awaited(plan)}
+    assert ("SealedSecret", "slon-credit", "payment-api") in awaited
 
 
 def test_an_unknown_chart_stops_the_wait() -> None:
@@ -642,6 +649,16 @@ def test_a_custom_resource_without_a_readiness_rule_stops_the_wait() -> None:
                 "metadata": {"generation": 1},
                 "status": {"observedGeneration": 1, "conditions": [{"type": "Ready", "status": "True"}]},
             },
+            True,
+        ),
+        (
+            readiness.RULES[("bitnami.com/v1alpha1", "SealedSecret")].check,
+            {"status": {"conditions": [{"type": "Synced", "status": "False", "message": "no key could decrypt"}]}},
+            False,
+        ),
+        (
+            readiness.RULES[("bitnami.com/v1alpha1", "SealedSecret")].check,
+            {"status": {"conditions": [{"type": "Synced", "status": "True"}]}},
             True,
         ),
     ],

@@ -118,6 +118,18 @@ def part_of_its_server(plan: Plan, r: PlannedResource) -> None:
 # ---- in-cluster members --------------------------------------------------------------------------
 
 
+def cnpg_database_inside_a_placed_cluster(plan: Plan, r: PlannedResource) -> None:
+    """A CloudNativePG `Database` is a database inside its Cluster: it lives where the Cluster's
+    members do, so the Cluster it names must be one this plan places (checked on its own)."""
+    clusters = {
+        (c.inputs["metadata"]["namespace"], c.inputs["metadata"]["name"])
+        for c in of_type(plan, "kubernetes:postgresql.cnpg.io/v1:Cluster")
+    }
+    cluster = (r.inputs["metadata"]["namespace"], r.inputs["spec"]["cluster"]["name"])
+    assert cluster in clusters, f"{r.name}: names cluster {cluster}, not one of {sorted(clusters)}"
+
+
+
 def cnpg_members_in_different_zones(plan: Plan, r: PlannedResource) -> None:
     spec = r.inputs["spec"]
     assert spec["instances"] >= 3
@@ -172,6 +184,7 @@ ZONE_CHECKS: dict[str, Callable[[Plan, PlannedResource], None]] = {
     "azure-native:redisenterprise:Database": part_of_its_server,
     "azure-native:storage:StorageAccount": storage_account_survives_a_zone,
     "kubernetes:postgresql.cnpg.io/v1:Cluster": cnpg_members_in_different_zones,
+    "kubernetes:postgresql.cnpg.io/v1:Database": cnpg_database_inside_a_placed_cluster,
     "kubernetes:psmdb.percona.com/v1:PerconaServerMongoDB": percona_members_in_different_zones,
     "kubernetes:redis.redis.opstreelabs.in/v1beta2:RedisCluster": redis_roles_spread_over_zones,
     "kubernetes:kafka.strimzi.io/v1:Kafka": strimzi_brokers_rack_aware_by_zone,

@@ -18,9 +18,10 @@ import pytest
 
 from hubctl.plan import Plan
 from hubctl.render import manifests, write_manifests
+from settings import seed
 from tests.planning import CRD_SCHEMAS
 
-K8S_FLOOR = "1.28.0"
+K8S_FLOOR = seed.KUBERNETES_FLOOR  # the seed's "Kubernetes 1.28+"
 # Schemas of CRDs newer than the shared catalog, generated from the pinned charts' own CRDs.
 LOCAL_CRD_SCHEMAS = Path(__file__).resolve().parent / "crd-schemas"
 

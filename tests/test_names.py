@@ -64,6 +64,10 @@ RULES: dict[str, Rule] = {
     "aws:elasticache/replicationGroup:ReplicationGroup": Rule("replicationGroupId", 1, 40, LOWER_HYPHEN),
     "aws:elasticache/subnetGroup:SubnetGroup": Rule("name", 1, 255, r"[a-z0-9-]+", generated=True),
     "aws:elasticache/parameterGroup:ParameterGroup": Rule("name", 1, 255, LOWER_HYPHEN, generated=True),
+    # RBAC user and user group ids: the CreateUser/CreateUserGroup API's pattern (letter first, letters,
+    # digits, hyphens). The API states no maximum; 40, the replication group id's, keeps ours well inside.
+    "aws:elasticache/user:User": Rule("userId", 1, 40, r"[a-zA-Z][a-zA-Z0-9-]*"),
+    "aws:elasticache/userGroup:UserGroup": Rule("userGroupId", 1, 40, r"[a-zA-Z][a-zA-Z0-9-]*"),
     "aws:msk/cluster:Cluster": Rule("clusterName", 1, 64, r"[0-9A-Za-z][0-9A-Za-z-]*"),
     "aws:msk/configuration:Configuration": Rule("name", 1, 64, r"[0-9A-Za-z][0-9A-Za-z-]*"),
     # The provider adds 26 characters to a prefix; a secret name is at most 512.
@@ -122,7 +126,7 @@ NAMELESS = {
     "aws:eks/podIdentityAssociation:PodIdentityAssociation",
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:kms/key:Key",
-    "aws:msk/singleScramSecretAssociation:SingleScramSecretAssociation",
+    "aws:msk/scramSecretAssociation:ScramSecretAssociation",
     "aws:route53/healthCheck:HealthCheck",
     "aws:route53/record:Record",  # the record name is the failover DNS name (settings validate it)
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from components.observability import observability_spec
 from hubctl.plan import REPO_ROOT, run_plan
-from settings import SettingsError, load_settings
+from settings import SettingsError, load_settings, resolve_stack
 from settings.load import check_on_call
 from tests.planning import k8s, one, primary_provider
 from tests.test_settings import prod_values
@@ -27,7 +26,7 @@ def prod_with(observability: dict[str, Any] | None = None, **extra: Any) -> dict
 def spec_error(values: dict[str, Any]) -> str:
     with pytest.raises(SettingsError) as caught:
         settings = load_settings(values, source="Pulumi.prod.yaml")
-        observability_spec(settings, (), "Pulumi.prod.yaml")
+        resolve_stack(settings, "Pulumi.prod.yaml")
     return str(caught.value)
 
 
@@ -86,9 +85,26 @@ def test_bad_observability_settings_are_named_with_what_is_allowed(
     assert expected in spec_error(values)
 
 
+def test_observability_problems_come_in_one_error_with_the_stack_s_other_problems() -> None:
+    """resolve_stack reports every rule across keys at once: observability's beside the data
+    layer's, so a stack file is fixed in one pass."""
+    values = prod_with({"onCall": {"receiver": "none"}, "logging": {"enabled": False}})
+    values["data"] = {"postgres": {"storageGib": 10}}
+    message = spec_error(values)
+    assert message.startswith("invalid stack settings in Pulumi.prod.yaml:\n")
+    for key in ("observability.onCall.receiver", "observability.logging.enabled", "data.postgres.storageGib"):
+        assert f"\n  bakhmach-hub:{key}: " in message, key
+
+
+def test_the_observability_spec_scrapes_the_data_services_the_stack_runs_in_cluster() -> None:
+    stack = resolve_stack(load_settings(prod_with(), source="Pulumi.prod.yaml"), "Pulumi.prod.yaml")
+    assert stack.observability.in_cluster_data == stack.data.in_cluster
+    assert "mongo" in stack.observability.in_cluster_data and "postgres" not in stack.observability.in_cluster_data
+
+
 def test_dev_routes_nowhere_and_runs_no_logging_by_default() -> None:
     values = {"environment": "dev", "cloud": "kind", "owner": "platform-team", "cluster": {"kubeconfigContext": "x"}}
-    spec = observability_spec(load_settings(values), (), "Pulumi.dev.yaml")
+    spec = resolve_stack(load_settings(values), "Pulumi.dev.yaml").observability
     assert spec.on_call.receiver == "none" and not spec.logging_enabled
     assert spec.trace_store == "badger"
 

@@ -293,6 +293,8 @@ TM_ENDPOINT = "azure-native:trafficmanager:Endpoint"
 VAULT = "azure-native:keyvault:Vault"
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
+SECRET = "kubernetes:core/v1:Secret"
+GENERATED_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 CONTAINER = ("inputs", "spec", "template", "spec", "containers", 0)
 SLON = Target(NAMESPACE, where=((("metadata", "name"), "slon-credit"),))
@@ -983,6 +985,68 @@ CASES: list[Case] = [
         PRIMARY_AKS,
         (Set(("inputs", "agentPoolProfiles"), [FIXED_SYSTEM_NODE | {"name": "bootstrap"}, FIXED_SYSTEM_NODE]),),
         note="aks second fixed pool",
+    ),
+    # ---- secrets and tenant isolation
+    Case(
+        "per-context-credentials",
+        ("staging-aws", "prod-azure"),
+        Target(SECRET, name="ns-slon-credit-data-postgres"),
+        (DropDependencies(GENERATED_PASSWORD),),
+        note="own credential from no generated password",
+    ),
+    Case(
+        "per-context-credentials",
+        ("staging-azure",),
+        Target(SECRET, name="ns-slon-credit-data-kafka"),
+        (Delete(("inputs", "metadata", "labels", "bakhmach.io/credential-scope")),),
+        note="undeclared scope",
+    ),
+    Case(
+        "per-context-credentials",
+        ("prod-aws",),
+        Target(SECRET, name="ns-bakhmach-hub-data-mongo"),
+        (Set(("inputs", "metadata", "labels", "bakhmach.io/credential-scope"), "shared"),),
+        note="shared without a reason",
+    ),
+    # slon-finance names auth-service's database (env 7: POSTGRES_DATABASE, after the four
+    # service vars and POSTGRES_HOST/PORT/TLS).
+    Case(
+        "per-context-credentials",
+        ("staging-aws", "prod-azure"),
+        Target(DEPLOYMENT, where=((("metadata", "name"), "slon-finance"),)),
+        (Set((*CONTAINER, "env", 7), {"name": "POSTGRES_DATABASE", "value": "platform"}),),
+        note="another context's database",
+    ),
+    Case(
+        "shared-data-credentials",
+        ("staging-aws", "prod-aws"),
+        Target(SECRET, name="ns-slon-credit-data-redis"),
+        (
+            Set(("inputs", "metadata", "labels", "bakhmach.io/credential-scope"), "shared"),
+            Set(("inputs", "metadata", "annotations"), {"bakhmach.io/credential-shared-because": "one AUTH token"}),
+        ),
+    ),
+    Case(
+        "sealed-secrets-key-renewal",
+        ("staging-aws", "prod-azure"),
+        Target(RELEASE, name="sealed-secrets-controller"),
+        (Set(("inputs", "values", "keyrenewperiod"), "0"),),
+        note="renewal off",
+    ),
+    Case(
+        "sealed-secrets-key-renewal",
+        ("staging-azure",),
+        Target(RELEASE, name="sealed-secrets-controller"),
+        (Set(("inputs", "values", "keyrenewperiod"), "1440h"),),
+        note="60 days",
+    ),
+    Case(
+        "sealed-secrets-key-renewal",
+        ("prod-aws",),
+        Target(RELEASE, name="sealed-secrets-controller"),
+        (Remove(),),
+        reported=PROVIDER,
+        note="no controller",
     ),
     # ---- ownership
     # An empty tag on the resource overrides the AWS provider's default tag.

@@ -27,6 +27,7 @@ RELEASE_CLASSES: dict[str, tuple[tuple[tuple[str, ...], ...], str]] = {
     "cert-manager": ((("global", "priorityClassName"),), PLATFORM),
     "redis-operator": (ONE_VALUE, PLATFORM),
     "strimzi": (ONE_VALUE, PLATFORM),
+    "sealed-secrets": (ONE_VALUE, PLATFORM),
     "metrics-server": (ONE_VALUE, SYSTEM),
     "vpa": (ONE_VALUE, SYSTEM),
     "cluster-autoscaler": (ONE_VALUE, SYSTEM),

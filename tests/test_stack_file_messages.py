@@ -45,12 +45,12 @@ def _with(change: dict[str, Any]) -> dict[str, Any]:
     [
         # caught by the settings model (settings/model.py via settings/load.py)
         ({"owner": "Platform Team"}, "bakhmach-hub:owner: String should match pattern"),
-        # caught across environment and cloud settings (components/platform.py check_cloud_settings)
+        # caught across environment and cloud settings (settings/stack.py resolve_stack)
         (
             {"environment": "staging", "services.auth-service.replicas": 2},
             "bakhmach-hub:cloudCluster.aws.secondaryRegion",
         ),
-        # caught by the data layer's rules (components/data data_layer_spec)
+        # caught by the data layer's rules (settings/data.py, reported by resolve_stack)
         ({"data": {"mongo": {"backend": "managed"}}}, "bakhmach-hub:data.mongo.backend"),
     ],
     ids=["model", "cloud-settings", "data-layer"],

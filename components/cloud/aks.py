@@ -595,8 +595,7 @@ class AksBackend:
 
     def build(self, args: ClusterArgs, parent: pulumi.Resource) -> ClusterEndpoint:
         settings = args.cloud_settings.azure
-        if settings is None:  # CloudSettings.check refuses this before anything registers
-            raise ValueError("cloudCluster.azure is required for cloud 'azure'")
+        assert settings is not None, "cloudCluster.azure: resolve_stack requires it for cloud 'azure'"
         scope = scope_for(args, settings.location, settings.secondary_location, "cloudCluster.azure.secondaryLocation")
         aks = AksCluster(
             scope.prefix,

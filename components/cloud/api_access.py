@@ -44,10 +44,9 @@ AccessT = TypeVar("AccessT", AwsApiAccess, AzureApiAccess)
 
 
 def require_access(access: AccessT | None, cloud: str) -> AccessT:
-    """The cluster section's `apiAccess` (CloudSettings.check refuses a stack file without it
-    before anything registers; this guards direct use)."""
-    if access is None:
-        raise ValueError(f"cloudCluster.{cloud}.apiAccess is required for a cloud cluster")
+    """The cluster section's `apiAccess`. settings/stack.py refuses a stack file without it, with
+    every other settings problem, before anything registers: here it is always set."""
+    assert access is not None, f"cloudCluster.{cloud}.apiAccess: resolve_stack requires it for a cloud cluster"
     return access
 
 

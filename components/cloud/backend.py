@@ -54,11 +54,9 @@ class ClusterBackend(Protocol):
 
 def scope_for(args: ClusterArgs, region: str, secondary_region: str | None, key: str) -> CloudScope:
     """The scope of the cluster `args` asks for: the primary region, or (prod) the secondary one.
-    `key` names the settings key for the message (CloudSettings.check refuses a missing one before
-    anything registers; this guards direct use)."""
+    A secondary cluster is asked for only where resolve_stack found the secondary region `key`."""
     chosen = secondary_region if args.secondary else region
-    if chosen is None:
-        raise ValueError(f"{key} is required for a secondary cluster")
+    assert chosen is not None, f"{key}: resolve_stack requires it for a secondary cluster"
     return CloudScope(
         stack_name=args.stack_name,
         environment=args.environment,

@@ -593,8 +593,7 @@ class EksBackend:
 
     def build(self, args: ClusterArgs, parent: pulumi.Resource) -> ClusterEndpoint:
         settings = args.cloud_settings.aws
-        if settings is None:  # CloudSettings.check refuses this before anything registers
-            raise ValueError("cloudCluster.aws is required for cloud 'aws'")
+        assert settings is not None, "cloudCluster.aws: resolve_stack requires it for cloud 'aws'"
         scope = scope_for(args, settings.region, settings.secondary_region, "cloudCluster.aws.secondaryRegion")
         eks = EksCluster(
             scope.prefix,

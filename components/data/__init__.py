@@ -1,11 +1,12 @@
 """The data layer: PostgreSQL, MongoDB, Redis and Kafka, each one component with interchangeable
 backends (in-cluster through an operator, or the cloud's managed service), chosen once from
-settings (settings/data.py).
+settings (settings/data.py, resolved by settings/stack.py).
 
-`data_layer_spec(settings)` validates the choices (before anything registers); `DataLayer`
-builds the operators, the data namespace, the backup store and the four components; then
-`deliver(namespaces)` hands each consuming namespace its connection Secrets, and
-`connections_for(service)` gives `ContextService` what it needs for its env vars.
+`DataLayer` builds the operators, the data namespace, the backup store and the four components,
+and hands on what they built as one value, `DataLayer.built` (`BuiltData`): each service's
+endpoint and every consumer's own credentials. Whoever owns a consuming namespace takes its
+`access(...)` from that value and creates the namespace's Secrets (components/data/credentials.py
+`consumer_secret`); nothing calls the data layer again once it is built.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import pulumi
 
 from components.data import kafka, mongo, postgres, redis
 from components.data.backup_store import BackupStore, BackupStoreArgs
-from components.data.base import DataComponentArgs
-from components.data.connection import DATA_NAMESPACE, DataConnection, DataEgress
-from components.data.credentials import ConsumerSecrets, ConsumerSecretsArgs, generate_password
+from components.data.base import DataComponent, DataComponentArgs
+from components.data.connection import DATA_NAMESPACE, BuiltService, DataAccess, DataEgress
+from components.data.credentials import generate_password
 from components.data.kafka import KafkaCluster
 from components.data.mongo import MongoCluster
 from components.data.namespace import DataNamespace, DataNamespaceArgs
@@ -26,12 +27,10 @@ from components.data.operators import OPERATOR_NAMESPACE, DataOperators, DataOpe
 from components.data.postgres import PostgresCluster
 from components.data.redis import RedisCluster
 from components.network import AwsNetwork, CloudNetwork
-from settings.data import DataLayerSpec, DataService, DataSettingsError, resolve_data_layer
-from settings.load import PROJECT, SettingsError, stack_file_name
-from settings.model import ServiceSpec, StackSettings
+from settings.data import DataLayerSpec, DataService
 from settings.quantity import MI, cpu_millicores, format_cpu, format_memory, memory_bytes
 
-__all__ = ["DataConnection", "DataEgress", "DataLayer", "DataLayerArgs", "data_layer_spec"]
+__all__ = ["BuiltData", "DataAccess", "DataEgress", "DataLayer", "DataLayerArgs"]
 
 # Room in the data namespace for what runs beside the members: exporters, backup agents,
 # Strimzi's entity operator, init containers, rollout surge.
@@ -40,20 +39,10 @@ BASE_CPU_M = 1000
 BASE_MEMORY_B = 2048 * MI
 
 
-def data_layer_spec(settings: StackSettings, source: str | None = None) -> DataLayerSpec:
-    needs = {s.name: s.data_needs for s in settings.application_services}
-    try:
-        return resolve_data_layer(settings.data, settings.environment, settings.cloud, needs)
-    except DataSettingsError as exc:
-        where = source or stack_file_name()
-        raise SettingsError(f"invalid stack settings in {where}:\n  {PROJECT}:{exc}") from None
-
-
 @dataclass(frozen=True)
 class DataLayerArgs:
     stack_name: str
     spec: DataLayerSpec
-    services: tuple[ServiceSpec, ...]
     pod_security_version: str
     network: CloudNetwork | None
     # The PriorityClasses the operators and data pods name (components/priorities.py).
@@ -86,15 +75,43 @@ def _namespace_size(spec: DataLayerSpec) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class BuiltData:
+    """What the data layer built: each data service's endpoint and its consumers' credentials."""
+
+    services: dict[DataService, BuiltService]
+
+    def access(self, consumer: str, needs: tuple[DataService, ...]) -> tuple[DataAccess, ...]:
+        """What `consumer`'s namespace receives for the data services in `needs`: its own
+        credentials only (a namespace that is not a consumer of a service gets nothing of it)."""
+        return tuple(
+            DataAccess(self.services[need].endpoint, self.services[need].credentials[consumer])
+            for need in dict.fromkeys(needs)
+            if consumer in self.services[need].credentials
+        )
+
+
+# The component of each data service, and the in-cluster port consumers connect to.
+COMPONENTS: dict[DataService, type[DataComponent]] = {
+    "postgres": PostgresCluster,
+    "mongo": MongoCluster,
+    "redis": RedisCluster,
+    "kafka": KafkaCluster,
+}
+_IN_CLUSTER_PORTS: dict[DataService, int] = {
+    "postgres": postgres.PORT,
+    "mongo": mongo.PORT,
+    "redis": redis.PORT,
+    "kafka": kafka.IN_CLUSTER_PORT,
+}
+
+
 class DataLayer(pulumi.ComponentResource):
-    connections: dict[DataService, DataConnection]
-    consumer_secrets: ConsumerSecrets | None
+    built: BuiltData
 
     def __init__(self, name: str, args: DataLayerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("bakhmach:data:DataLayer", name, None, opts)
         spec = args.spec
-        self._args = args
-        self.consumer_secrets = None
         child = pulumi.ResourceOptions(parent=self)
         # AWS resources go through the region's provider when the network carries one.
         if isinstance(args.network, AwsNetwork) and args.network.provider is not None:
@@ -108,8 +125,6 @@ class DataLayer(pulumi.ComponentResource):
         needs_backup_store = spec.cloud != "kind" and bool(backup_agents)
 
         operators = None
-        namespace = None
-        backup = None
         if in_cluster:
             operators = DataOperators(
                 f"{name}-operators",
@@ -122,65 +137,65 @@ class DataLayer(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-            consumers: dict[int, set[str]] = {}
-            for svc in args.services:
-                for need in svc.data_needs:
-                    if need in in_cluster:
-                        consumers.setdefault(_IN_CLUSTER_PORTS[need], set()).add(svc.context)
-            namespace = DataNamespace(
-                f"{name}-namespace",
-                DataNamespaceArgs(
-                    name=DATA_NAMESPACE,
+        # Each in-cluster port admits the namespaces of that service's consumers, and only them.
+        consumers: dict[int, set[str]] = {}
+        for grant_service in in_cluster:
+            for grant in spec.grants(grant_service):
+                consumers.setdefault(_IN_CLUSTER_PORTS[grant_service], set()).add(grant.consumer)
+        # The namespace also runs the provisioning Jobs of the managed services, so it always exists.
+        namespace = DataNamespace(
+            f"{name}-namespace",
+            DataNamespaceArgs(
+                name=DATA_NAMESPACE,
+                environment=spec.environment,
+                pod_security_version=args.pod_security_version,
+                operator_namespace=OPERATOR_NAMESPACE,
+                consumers={port: tuple(sorted(ns)) for port, ns in consumers.items()},
+                **_namespace_size(spec),
+            ),
+            opts=child,
+        )
+        backup = None
+        if needs_backup_store:
+            assert args.network is not None, "in-cluster backups on a cloud need the cloud network"
+            first = spec.components[in_cluster[0]]
+            backup = BackupStore(
+                f"{name}-backups",
+                BackupStoreArgs(
+                    stack_name=args.stack_name,
                     environment=spec.environment,
-                    pod_security_version=args.pod_security_version,
-                    operator_namespace=OPERATOR_NAMESPACE,
-                    consumers={port: tuple(sorted(ns)) for port, ns in consumers.items()},
-                    **_namespace_size(spec),
+                    network=args.network,
+                    data_namespace=DATA_NAMESPACE,
+                    agents=backup_agents,
+                    retention_days=first.backup_retention_days,
+                    geo_redundant=first.geo_redundant,
+                    protect=first.protect,
                 ),
+                namespace=namespace.namespace,
                 opts=child,
             )
-            if needs_backup_store:
-                assert args.network is not None, "in-cluster backups on a cloud need the cloud network"
-                first = spec.components[in_cluster[0]]
-                backup = BackupStore(
-                    f"{name}-backups",
-                    BackupStoreArgs(
-                        stack_name=args.stack_name,
-                        environment=spec.environment,
-                        network=args.network,
-                        data_namespace=DATA_NAMESPACE,
-                        agents=backup_agents,
-                        retention_days=first.backup_retention_days,
-                        geo_redundant=first.geo_redundant,
-                        protect=first.protect,
-                    ),
-                    namespace=namespace.namespace,
-                    opts=child,
-                )
 
-        self.passwords: dict[str, pulumi.Output[str]] = {}
-        self.connections = {}
-        components: dict[DataService, tuple[type, object]] = {
-            "postgres": (PostgresCluster, spec.sizes.postgres),
-            "mongo": (MongoCluster, spec.sizes.mongo),
-            "redis": (RedisCluster, spec.sizes.redis),
-            "kafka": (KafkaCluster, spec.sizes.kafka),
-        }
-        for service, (component_type, size) in components.items():
+        built: dict[DataService, BuiltService] = {}
+        for service, component_type in COMPONENTS.items():
             component_spec = spec.components[service]
-            password = generate_password(f"{name}-{service}-password", self)
-            deps: tuple[pulumi.Resource, ...] = ()
-            location = backup.locations.get(service) if backup else None
+            backend = component_type.BACKENDS[component_spec.backend]
+            # Objects in the data namespace wait for it, for the PriorityClasses and for their operator.
+            deps: tuple[pulumi.Resource, ...] = (namespace.namespace, *args.scheduling)
             if component_spec.backend == "in-cluster":
-                assert operators is not None and namespace is not None
-                deps = (namespace.namespace, *operators.for_service(component_spec.service), *args.scheduling)
+                assert operators is not None
+                deps = (namespace.namespace, *operators.for_service(service), *args.scheduling)
+            location = backup.locations.get(service) if backup else None
             component = component_type(
                 f"{name}-{service}",
                 DataComponentArgs(
                     stack_name=args.stack_name,
                     spec=component_spec,
-                    size=size,
-                    password=password,
+                    size=getattr(spec.sizes, service),
+                    grants=spec.grants(service),
+                    # The name it always had: the service's password survives this refactoring.
+                    admin_password=(
+                        generate_password(f"{name}-{service}-password", self) if backend.admin_password else None
+                    ),
                     namespace=DATA_NAMESPACE,
                     in_cluster_dependencies=deps,
                     network=args.network,
@@ -189,49 +204,17 @@ class DataLayer(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-            self.connections[component_spec.service] = component.connection
-            self.passwords[service] = getattr(component, "password", password)
+            built[service] = component.built
+        self.built = BuiltData(built)
         self.register_outputs(
             {
-                name: {"backend": c.backend, "host": c.host, "port": c.port, "tls": c.tls, "secret": c.secret_name}
-                for name, c in self.connections.items()
+                service: {
+                    "backend": b.endpoint.backend,
+                    "host": b.endpoint.host,
+                    "port": b.endpoint.port,
+                    "tls": b.endpoint.tls,
+                    "consumers": sorted(b.credentials),
+                }
+                for service, b in built.items()
             }
         )
-
-    def egress_for(self, services: tuple[ServiceSpec, ...]) -> tuple[DataEgress, ...]:
-        """Where a namespace's services connect, one entry per data service they use."""
-        used = dict.fromkeys(need for svc in services for need in svc.data_needs)
-        return tuple(self.connections[need].egress for need in used)
-
-    def connections_for(self, service: ServiceSpec) -> tuple[DataConnection, ...]:
-        return tuple(self.connections[need] for need in service.data_needs)
-
-    def deliver(self, namespaces: dict[str, pulumi.Resource]) -> None:
-        """One connection Secret per (consuming namespace, data service)."""
-        consumers: dict[str, dict[DataService, DataConnection]] = {}
-        for svc in self._args.services:
-            for need in svc.data_needs:
-                consumers.setdefault(svc.context, {})[need] = self.connections[need]
-        self.consumer_secrets = ConsumerSecrets(
-            "data-connections",
-            ConsumerSecretsArgs(
-                environment=self._args.spec.environment,
-                consumers={ns: tuple(conns.values()) for ns, conns in consumers.items()},
-                passwords=self.passwords,
-                namespace_dependencies=namespaces,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-    def secrets_in(self, namespace: str) -> list[pulumi.Resource]:
-        if self.consumer_secrets is None:
-            return []
-        return [s for (ns, _), s in self.consumer_secrets.secrets.items() if ns == namespace]
-
-
-_IN_CLUSTER_PORTS: dict[DataService, int] = {
-    "postgres": postgres.PORT,
-    "mongo": mongo.PORT,
-    "redis": redis.PORT,
-    "kafka": kafka.IN_CLUSTER_PORT,
-}

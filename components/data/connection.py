@@ -1,9 +1,11 @@
-"""What a data component gives its consumers: where it is, and how a service reaches it.
+"""What a data component hands on: where it is, and each consumer's own credentials, as values.
 
-`DataConnection` is every component's output (host, port, TLS, user, secret name), whatever the
-backend. The password is never here: it lives in the generated credential and reaches each
-consuming namespace only inside the Kubernetes Secret named `secret_name`, which the consuming
-pods mount as files (components/context_service.py), never read into env vars.
+A backend builds its data service and returns a `BuiltService`: the `DataEndpoint` (host, port,
+TLS, where consuming pods may connect) that every consumer shares, and one `Credential` per
+consumer (its login, its password as a Pulumi secret, and the database or prefix it owns). The
+caller that owns a consuming namespace turns a `DataAccess` (endpoint + that namespace's
+credential) into the namespace's `data-<service>` Secret (components/data/credentials.py); the
+services mount it as files (components/context_service.py). Nothing reads a component back.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from settings.data import Backend, DataService
+from settings.data import Backend, DataGrant, DataService
 
 DATA_NAMESPACE = "data"
 
@@ -32,17 +34,57 @@ class DataEgress:
 
 
 @dataclass(frozen=True)
-class DataConnection:
+class DataEndpoint:
+    """Where a data service is, the same for every consumer."""
+
     service: DataService
     backend: Backend
     host: pulumi.Input[str]
     port: int
     tls: bool
-    username: str
-    database: str | None
     egress: DataEgress
     # Non-secret settings a client needs besides host/port/user (e.g. the SASL mechanism).
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One consumer's login to one data service."""
+
+    grant: DataGrant
+    # The login: the grant's own user, or the one every consumer shares (`shared_because`).
+    username: str
+    password: pulumi.Output[str]  # a Pulumi secret
+    # Why this login is not the consumer's own, where the backend cannot give it one (every
+    # consumer then holds the same credential; policy `shared-data-credentials` reports it).
+    shared_because: str | None = None
+    # What must exist before the login works (the role, user or ACLs that grant it).
+    ready: tuple[pulumi.Resource, ...] = ()
+
+    @classmethod
+    def own(cls, grant: DataGrant, password: pulumi.Output[str], ready: tuple[pulumi.Resource, ...]) -> Credential:
+        """The consumer's own login: the grant's user with a password of its own."""
+        return cls(grant=grant, username=grant.username, password=password, ready=ready)
+
+
+@dataclass(frozen=True)
+class BuiltService:
+    """What a data component's backend built: its endpoint and every consumer's credential."""
+
+    endpoint: DataEndpoint
+    credentials: dict[str, Credential]  # by consumer namespace
+
+
+@dataclass(frozen=True)
+class DataAccess:
+    """What one consuming namespace receives for one data service."""
+
+    endpoint: DataEndpoint
+    credential: Credential
+
+    @property
+    def service(self) -> DataService:
+        return self.endpoint.service
 
     @property
     def secret_name(self) -> str:

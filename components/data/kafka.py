@@ -10,6 +10,17 @@
 - azure: Strimzi in the cluster. Event Hubs' Kafka endpoint is not a faithful substitute: it is
   not Kafka (no compacted topics on Standard, no transactions/exactly-once below Premium, its own
   partition and retention limits, no Kafka admin API for topic configuration).
+
+Every consumer is a SCRAM user of its own whose ACLs (`CONSUMER_ACLS`) cover only the topics,
+consumer groups and transactional ids under its prefix (`<context>.`):
+- in-cluster: a Strimzi `KafkaUser` per consumer (Strimzi's authorizer denies what no ACL allows);
+- aws: a SCRAM secret per consumer (Secrets Manager, associated with the cluster) and the same
+  ACLs as Kafka ACLs. MSK has no API for Kafka ACLs: a provisioning Job applies them with
+  `kafka-acls.sh` as an `admin` SCRAM user (components/data/provisioning.py says why a Job).
+  MSK allows everything on a resource with no ACL at all (`allow.everyone.if.no.acl.found`
+  is true there and cannot be otherwise before the first ACL exists), so the Job first gives the
+  admin wildcard ACLs on the cluster, every topic, group and transactional id: from then on every
+  resource has an ACL, and a principal is allowed only what an ACL names.
 """
 
 from __future__ import annotations
@@ -20,29 +31,41 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components import versions
 from components.data.base import (
     DataBackend,
     DataComponent,
     DataComponentArgs,
+    admin_password_of,
+    basic_auth_secret,
+    consumer_passwords,
     data_meta,
     nodes_only_security_group,
-    operator_credentials,
     require_network,
     stateful,
 )
-from components.data.connection import DataConnection, DataEgress
+from components.data.connection import BuiltService, Credential, DataEgress, DataEndpoint
+from components.data.provisioning import SECRETS_DIR, ProvisioningJob, provisioning_job
 from components.labels import instance_of
 from components.network import AwsNetwork
 from components.observability import exporters
 from components.priorities import DATA
 from settings import data as data_settings
-from settings.data import Backend, KafkaSize
+from settings.data import Backend, DataGrant, KafkaSize
 
 IN_CLUSTER_PORT = 9092
 MSK_SCRAM_PORT = 9096
 CLUSTER_NAME = "kafka"
-USERNAME = "app"
+# MSK: the SCRAM user the ACL Job runs as (no consumer is given it).
+ADMIN_USERNAME = "admin"
 SASL = {"SASL_MECHANISM": "SCRAM-SHA-512"}
+# What a consumer may do, on resources whose names start with its prefix: produce, consume and
+# create its own topics, commit offsets in its own groups, run its own transactions.
+CONSUMER_ACLS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("topic", ("Read", "Write", "Describe", "DescribeConfigs", "Create")),
+    ("group", ("Read", "Describe")),
+    ("transactionalId", ("Write", "Describe")),
+)
 
 Args = DataComponentArgs[KafkaSize]
 
@@ -59,8 +82,53 @@ def _broker_config(size: KafkaSize) -> dict[str, object]:
     }
 
 
+def strimzi_acls(grant: DataGrant) -> list[dict[str, object]]:
+    return [
+        {"resource": {"type": kind, "name": grant.resource, "patternType": "prefix"}, "operations": list(operations)}
+        for kind, operations in CONSUMER_ACLS
+    ]
+
+
+# kafka-acls.sh's option for each resource type of CONSUMER_ACLS.
+_ACL_OPTION = {"topic": "--topic", "group": "--group", "transactionalId": "--transactional-id"}
+
+
+def acl_commands(grant: DataGrant) -> list[str]:
+    """The same ACLs as `strimzi_acls`, as kafka-acls.sh arguments (the MSK Job's)."""
+    return [
+        f"acl --allow-principal 'User:{grant.username}' --resource-pattern-type prefixed "
+        f"{_ACL_OPTION[kind]} '{grant.resource}' " + " ".join(f"--operation {op}" for op in operations)
+        for kind, operations in CONSUMER_ACLS
+    ]
+
+
+ACLS_SCRIPT_HEAD = r"""set -eu
+dir=SECRETS_DIR
+umask 077
+admin=$(cat "$dir/admin-username")
+module=org.apache.kafka.common.security.scram.ScramLoginModule
+{
+  echo "security.protocol=SASL_SSL"
+  echo "sasl.mechanism=SCRAM-SHA-512"
+  echo "sasl.jaas.config=$module required username=\"$admin\" password=\"$(cat "$dir/admin-password")\";"
+} >/tmp/admin.properties
+export LOG_DIR=/tmp KAFKA_HEAP_OPTS=-Xmx256m
+acl() {
+  /opt/kafka/bin/kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config /tmp/admin.properties --add "$@"
+}
+# First the admin's wildcard ACLs: once every resource has an ACL, MSK's
+# allow.everyone.if.no.acl.found no longer opens anything.
+acl --allow-principal "User:$admin" --operation All --cluster
+acl --allow-principal "User:$admin" --operation All --topic '*'
+acl --allow-principal "User:$admin" --operation All --group '*'
+acl --allow-principal "User:$admin" --operation All --transactional-id '*'
+""".replace("SECRETS_DIR", SECRETS_DIR)
+
+
 class StrimziKafka:
-    def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
+    admin_password = False  # Strimzi's own components authenticate with certificates
+
+    def build(self, name: str, args: Args, parent: pulumi.Resource) -> BuiltService:
         spec, size = args.spec, args.size
         deps = list(args.in_cluster_dependencies)
 
@@ -130,52 +198,56 @@ class StrimziKafka:
             },
             opts=stateful(parent, spec, depends_on=[*deps, *pools]),
         )
-        credentials = operator_credentials(
-            name, CLUSTER_NAME, args, pulumi.ResourceOptions(parent=parent, depends_on=deps)
-        )
-        k8s.apiextensions.CustomResource(
-            f"{name}-app-user",
-            api_version="kafka.strimzi.io/v1",
-            kind="KafkaUser",
-            metadata=meta(USERNAME),
-            spec={
-                "authentication": {
-                    "type": "scram-sha-512",
-                    "password": {
-                        "valueFrom": {"secretKeyRef": {"name": f"{CLUSTER_NAME}-app-credentials", "key": "password"}}
+        passwords = consumer_passwords(name, args.grants, parent)
+        users = {}
+        for g in args.grants:
+            secret = basic_auth_secret(
+                f"{name}-{g.consumer}-user",
+                f"{CLUSTER_NAME}-user-{g.consumer}",
+                args.namespace,
+                spec.environment,
+                g.username,
+                passwords[g.consumer],
+                pulumi.ResourceOptions(parent=parent, depends_on=deps),
+            )
+            users[g.consumer] = k8s.apiextensions.CustomResource(
+                f"{name}-{g.consumer}-kafka-user",
+                api_version="kafka.strimzi.io/v1",
+                kind="KafkaUser",
+                # The resource's name is the SCRAM user name.
+                metadata=meta(g.username),
+                spec={
+                    "authentication": {
+                        "type": "scram-sha-512",
+                        "password": {
+                            "valueFrom": {
+                                "secretKeyRef": {"name": f"{CLUSTER_NAME}-user-{g.consumer}", "key": "password"}
+                            }
+                        },
                     },
+                    "authorization": {"type": "simple", "acls": strimzi_acls(g)},
                 },
-                "authorization": {
-                    "type": "simple",
-                    "acls": [
-                        {
-                            "resource": {"type": "topic", "name": "*", "patternType": "literal"},
-                            "operations": ["Describe", "Read", "Write", "Create"],
-                        },
-                        {
-                            "resource": {"type": "group", "name": "*", "patternType": "literal"},
-                            "operations": ["Describe", "Read"],
-                        },
-                    ],
-                },
-            },
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[cluster, credentials]),
-        )
-        return DataConnection(
+                opts=pulumi.ResourceOptions(parent=parent, depends_on=[cluster, secret]),
+            )
+        endpoint = DataEndpoint(
             service="kafka",
             backend="in-cluster",
             host=f"{CLUSTER_NAME}-kafka-bootstrap.{args.namespace}.svc.cluster.local",
             port=IN_CLUSTER_PORT,
             tls=False,
-            username=USERNAME,
-            database=None,
             egress=DataEgress(ports=(IN_CLUSTER_PORT,), namespace=args.namespace),
             extra=SASL,
+        )
+        return BuiltService(
+            endpoint,
+            {g.consumer: Credential.own(g, passwords[g.consumer], ready=(users[g.consumer],)) for g in args.grants},
         )
 
 
 class MskKafka:
-    def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
+    admin_password = True  # the ACL Job's SCRAM user
+
+    def build(self, name: str, args: Args, parent: pulumi.Resource) -> BuiltService:
         net = require_network(args, AwsNetwork)
         spec, size = args.spec, args.size
         child = pulumi.ResourceOptions(parent=parent)
@@ -231,47 +303,85 @@ class MskKafka:
             tags=net.tags,
             opts=stateful(parent, spec),
         )
-        secret = aws.secretsmanager.Secret(
-            f"{name}-scram",
-            # MSK only reads SCRAM secrets whose names start with "AmazonMSK_". A prefix, not a
-            # name: a deleted secret keeps its name through the recovery window, and a fixed name
-            # would block re-creating the stack for those days.
-            name_prefix=f"AmazonMSK_{args.stack_name}-kafka-{USERNAME}-",
-            kms_key_id=key.key_id,
-            recovery_window_in_days=7,
-            tags=net.tags,
-            opts=child,
-        )
-        version = aws.secretsmanager.SecretVersion(
-            f"{name}-scram-value",
-            secret_id=secret.id,
-            # Derived from the (secret) password, so it stays a secret.
-            secret_string=args.password.apply(lambda p: json.dumps({"username": USERNAME, "password": p})),
-            opts=child,
-        )
-        aws.msk.SingleScramSecretAssociation(
+        passwords = consumer_passwords(name, args.grants, parent)
+        logins = {ADMIN_USERNAME: admin_password_of(args), **{g.username: passwords[g.consumer] for g in args.grants}}
+        versions_ = [
+            scram_secret(f"{name}-scram-{username}", args.stack_name, username, password, key, net.tags, parent)
+            for username, password in logins.items()
+        ]
+        # One association holds every SCRAM secret of the cluster (a secret it does not list is
+        # disassociated): a consumer that leaves loses its login.
+        association = aws.msk.ScramSecretAssociation(
             f"{name}-scram-association",
             cluster_arn=cluster.arn,
-            secret_arn=secret.arn,
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[version]),
+            secret_arn_lists=[v.secret_id for v in versions_],
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=list(versions_)),
         )
-        return DataConnection(
+        endpoint = DataEndpoint(
             service="kafka",
             backend="aws",
             # The SASL/SCRAM bootstrap list: "host:9096,host:9096,host:9096".
             host=cluster.bootstrap_brokers_sasl_scram,
             port=MSK_SCRAM_PORT,
             tls=True,
-            username=USERNAME,
-            database=None,
             egress=DataEgress(ports=(MSK_SCRAM_PORT,), cidr=net.vpc_cidr),
             extra=SASL,
         )
+        job = provisioning_job(
+            f"{name}-acls",
+            ProvisioningJob(
+                object_name=f"{CLUSTER_NAME}-acls",
+                namespace=args.namespace,
+                environment=spec.environment,
+                image=versions.KAFKA_CLIENT_IMAGE,
+                    script=ACLS_SCRIPT_HEAD + "".join(line + "\n" for g in args.grants for line in acl_commands(g)),
+                env={"BOOTSTRAP": cluster.bootstrap_brokers_sasl_scram},
+                secrets={"admin-username": ADMIN_USERNAME, "admin-password": admin_password_of(args)},
+                egress=endpoint.egress,
+                after=(*args.in_cluster_dependencies, association),
+            ),
+            parent,
+        )
+        return BuiltService(
+            endpoint,
+            {g.consumer: Credential.own(g, passwords[g.consumer], ready=(association, job)) for g in args.grants},
+        )
+
+
+def scram_secret(
+    name: str,
+    stack_name: str,
+    username: str,
+    password: pulumi.Output[str],
+    key: aws.kms.Key,
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+) -> aws.secretsmanager.SecretVersion:
+    """One SCRAM login, where MSK reads it: a Secrets Manager secret under the MSK KMS key."""
+    child = pulumi.ResourceOptions(parent=parent)
+    secret = aws.secretsmanager.Secret(
+        name,
+        # MSK only reads SCRAM secrets whose names start with "AmazonMSK_". A prefix, not a name:
+        # a deleted secret keeps its name through the recovery window, and a fixed name would
+        # block re-creating the stack for those days.
+        name_prefix=f"AmazonMSK_{stack_name}-kafka-{username}-",
+        kms_key_id=key.key_id,
+        recovery_window_in_days=7,
+        tags=tags,
+        opts=child,
+    )
+    return aws.secretsmanager.SecretVersion(
+        f"{name}-value",
+        secret_id=secret.arn,
+        # Derived from the (secret) password, so it stays a secret.
+        secret_string=password.apply(lambda p: json.dumps({"username": username, "password": p})),
+        opts=child,
+    )
 
 
 BACKENDS: dict[Backend, DataBackend[KafkaSize]] = {"in-cluster": StrimziKafka(), "aws": MskKafka()}
 
 
 class KafkaCluster(DataComponent):
-    def __init__(self, name: str, args: Args, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("bakhmach:data:KafkaCluster", name, args, BACKENDS[args.spec.backend], opts)
+    TYPE_TOKEN = "bakhmach:data:KafkaCluster"
+    BACKENDS = BACKENDS

@@ -6,6 +6,10 @@ protocol and drivers), and its operator also runs backups (Percona Backup for Mo
 point-in-time oplog capture, which the MongoDB community operator does not.
 There is no managed backend by default: DocumentDB (AWS) and Cosmos DB for MongoDB vCore
 (Azure) reimplement part of the MongoDB API, not MongoDB 6.0+; they are not offered here.
+
+Every consumer is a user of its own (Percona's `users`), created in `admin` and given
+`readWrite` on its own database only; its password sits in a Secret of the data namespace,
+which the operator reads.
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ from components.data.base import (
     DataBackend,
     DataComponent,
     DataComponentArgs,
+    basic_auth_secret,
+    consumer_passwords,
     data_meta,
-    operator_credentials,
     stateful,
 )
-from components.data.connection import DataConnection, DataEgress
+from components.data.connection import BuiltService, Credential, DataEgress, DataEndpoint
 from components.data.operators import OPERATOR_NAMESPACE
 from components.labels import instance_of
 from components.observability import exporters
@@ -34,8 +39,8 @@ from settings.data import Backend, MongoSize
 PORT = 27017
 CLUSTER_NAME = "mongo"
 REPLSET = "rs0"
-USERNAME = "app"
-DATABASE = "app"
+# Where the consumers' users are created, so where their clients authenticate.
+AUTH_DATABASE = "admin"
 STORAGE_NAME = "object-store"
 SERVICE_ACCOUNT = "mongo"
 # The psmdb-operator chart names its ServiceAccount after the release ("psmdb-operator" contains
@@ -56,10 +61,26 @@ def backup_agent(namespace: str) -> BackupAgent:
 
 
 class PerconaMongo:
-    def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
+    # The operator generates and keeps its own system users (in `percona-server-mongodb-users`,
+    # its default where the CR names no Secret; the metrics exporter reads one of them there).
+    admin_password = False
+
+    def build(self, name: str, args: Args, parent: pulumi.Resource) -> BuiltService:
         spec, size = args.spec, args.size
         after = pulumi.ResourceOptions(parent=parent, depends_on=list(args.in_cluster_dependencies))
-        credentials = operator_credentials(name, CLUSTER_NAME, args, after)
+        passwords = consumer_passwords(name, args.grants, parent)
+        user_secrets = [
+            basic_auth_secret(
+                f"{name}-{g.consumer}-user",
+                f"{CLUSTER_NAME}-user-{g.consumer}",
+                args.namespace,
+                spec.environment,
+                g.username,
+                passwords[g.consumer],
+                after,
+            )
+            for g in args.grants
+        ]
         # Its own service account rather than the namespace's `default`, which other pods share:
         # the backup agent (a container of these pods) is granted the store through it.
         service_account = k8s.core.v1.ServiceAccount(
@@ -112,7 +133,7 @@ class PerconaMongo:
                 ],
             }
         zone_key = "topology.kubernetes.io/zone" if spec.multi_zone else "kubernetes.io/hostname"
-        k8s.apiextensions.CustomResource(
+        cluster = k8s.apiextensions.CustomResource(
             f"{name}-cluster",
             api_version="psmdb.percona.com/v1",
             kind="PerconaServerMongoDB",
@@ -155,30 +176,36 @@ class PerconaMongo:
                 "sharding": {"enabled": False},
                 "users": [
                     {
-                        "name": USERNAME,
-                        "db": "admin",
-                        "passwordSecretRef": {"name": f"{CLUSTER_NAME}-app-credentials", "key": "password"},
-                        "roles": [{"name": "readWrite", "db": DATABASE}],
+                        "name": g.username,
+                        "db": AUTH_DATABASE,
+                        "passwordSecretRef": {"name": f"{CLUSTER_NAME}-user-{g.consumer}", "key": "password"},
+                        "roles": [{"name": "readWrite", "db": g.resource}],
                     }
+                    for g in args.grants
                 ],
                 "backup": backup,
             },
             opts=stateful(
                 parent,
                 spec,
-                depends_on=[*args.in_cluster_dependencies, credentials, service_account, *args.backup_dependencies],
+                depends_on=[*args.in_cluster_dependencies, *user_secrets, service_account, *args.backup_dependencies],
             ),
         )
-        return DataConnection(
+        endpoint = DataEndpoint(
             service="mongo",
             backend="in-cluster",
             host=f"{CLUSTER_NAME}-{REPLSET}.{args.namespace}.svc.cluster.local",
             port=PORT,
             tls=False,
-            username=USERNAME,
-            database=DATABASE,
             egress=DataEgress(ports=(PORT,), namespace=args.namespace),
-            extra={"REPLICA_SET": REPLSET, "SHARD_KEY": ",".join(data_settings.MONGO_SHARD_KEY)},
+            extra={
+                "REPLICA_SET": REPLSET,
+                "SHARD_KEY": ",".join(data_settings.MONGO_SHARD_KEY),
+                "AUTH_SOURCE": AUTH_DATABASE,
+            },
+        )
+        return BuiltService(
+            endpoint, {g.consumer: Credential.own(g, passwords[g.consumer], ready=(cluster,)) for g in args.grants}
         )
 
 
@@ -186,12 +213,8 @@ BACKENDS: dict[Backend, DataBackend[MongoSize]] = {"in-cluster": PerconaMongo()}
 
 
 class MongoCluster(DataComponent):
-    def __init__(self, name: str, args: Args, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(
-            "bakhmach:data:MongoCluster",
-            name,
-            args,
-            BACKENDS[args.spec.backend],
-            opts,
-            extra_outputs={"shardKey": list(data_settings.MONGO_SHARD_KEY)},
-        )
+    TYPE_TOKEN = "bakhmach:data:MongoCluster"
+    BACKENDS = BACKENDS
+
+    def extra_outputs(self) -> dict[str, object]:
+        return {"shardKey": list(data_settings.MONGO_SHARD_KEY)}

@@ -1,4 +1,5 @@
-"""`DataNamespace`: where the in-cluster data services run, fenced like a context namespace.
+"""`DataNamespace`: where the in-cluster data services (and the provisioning Jobs of the managed
+ones, each with an egress policy of its own to its service) run, fenced like a context namespace.
 
 - Pod Security `baseline` enforced, `restricted` audited and warned: the operators' database
   pods (Percona's mongod, the OT Redis pods, Strimzi's Kafka pods) do not all set a seccomp
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.labels import PLATFORM_CONTEXT, standard_labels
+from components.labels import PLATFORM_CONTEXT, pod_security_labels, standard_labels
 from components.network_policies import EVERY_POD, default_deny_spec, dns_egress_spec, namespace_peer, tcp_ports
 
 
@@ -49,11 +50,7 @@ class DataNamespace(pulumi.ComponentResource):
         super().__init__("bakhmach:data:DataNamespace", name, None, opts)
         self.name = args.name
         labels = standard_labels(context=PLATFORM_CONTEXT, environment=args.environment, component="data")
-        pss = {
-            "pod-security.kubernetes.io/enforce": "baseline",
-            "pod-security.kubernetes.io/audit": "restricted",
-            "pod-security.kubernetes.io/warn": "restricted",
-        } | {f"pod-security.kubernetes.io/{m}-version": args.pod_security_version for m in ("enforce", "audit", "warn")}
+        pss = pod_security_labels(args.pod_security_version, "baseline", audit="restricted", warn="restricted")
         self.namespace = k8s.core.v1.Namespace(
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.name, labels=labels | pss),

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
-from components.labels import PLATFORM_CONTEXT, standard_labels
+from components.labels import PLATFORM_CONTEXT, pod_security_labels, standard_labels
 from components.priorities import PLATFORM
 from components.versions import HelmChart
 from settings.data import DataService
@@ -44,12 +44,7 @@ class DataOperators(pulumi.ComponentResource):
                 name=OPERATOR_NAMESPACE,
                 labels=standard_labels(context=PLATFORM_CONTEXT, environment=args.environment, component="operators")
                 # The operators' charts do not all set restricted-compliant security contexts.
-                | {
-                    "pod-security.kubernetes.io/enforce": "baseline",
-                    "pod-security.kubernetes.io/enforce-version": args.pod_security_version,
-                    "pod-security.kubernetes.io/warn": "restricted",
-                    "pod-security.kubernetes.io/warn-version": args.pod_security_version,
-                },
+                | pod_security_labels(args.pod_security_version, "baseline", warn="restricted"),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

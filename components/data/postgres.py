@@ -9,6 +9,15 @@ Seed: PostgreSQL 15+ (17 here), "Primary-1 + Replica-1, Replica-2 (streaming rep
   30 days, encrypted, TLS forced, in private subnets, reachable from the nodes only;
 - azure: Flexible Server, zone-redundant HA plus read replicas, VNet-integrated (private
   access), backups kept 30 days, geo-redundant in prod.
+
+Every consumer gets a login role and a database of the same name that it owns, and no other:
+- in-cluster: CloudNativePG managed roles and one `Database` per consumer; `pg_hba` accepts a
+  role only on the database named after it (`sameuser`) and rejects everything else over TCP;
+- managed: a Job in the data namespace makes the roles and databases with the server's admin
+  login and revokes every database's CONNECT from PUBLIC (components/data/provisioning.py says
+  why a Job and not a provider).
+The servers keep the admin login they were created with (`app`, on RDS and Flexible Server;
+renaming it would replace the server): no consumer receives it, only the provisioning Job.
 """
 
 from __future__ import annotations
@@ -26,28 +35,37 @@ from components.data.base import (
     DataBackend,
     DataComponent,
     DataComponentArgs,
+    admin_password_of,
     azure_delete_lock,
+    basic_auth_secret,
+    consumer_passwords,
     data_meta,
     nodes_only_security_group,
-    operator_credentials,
     require_network,
     stateful,
     unique_suffix,
 )
-from components.data.connection import DataConnection, DataEgress
+from components.data.connection import BuiltService, Credential, DataEgress, DataEndpoint
+from components.data.provisioning import SECRETS_DIR, ProvisioningJob, provisioning_job
 from components.labels import instance_of
 from components.network import AwsNetwork, AzureNetwork
 from components.priorities import DATA
 from settings import data as data_settings
-from settings.data import Backend, PostgresSize
+from settings.data import Backend, DataGrant, PostgresSize
 
 PORT = 5432
+# The first database and its owner (in-cluster), the servers' admin login (managed): kept as they
+# were created. No consumer is given either.
 DATABASE = "app"
 USERNAME = "app"
 CLUSTER_NAME = "postgres"
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
 # CloudNativePG schedules have a seconds field: every day at 02:00.
 DAILY_BACKUP = "0 0 2 * * *"
+# A role logs in only to the database named after it; nothing else logs in over TCP (the
+# operator and the instance manager use the local socket and certificates, matched by
+# CloudNativePG's own rules ahead of these).
+PG_HBA = ("hostssl sameuser all all scram-sha-256", "host all all all reject")
 
 Args = DataComponentArgs[PostgresSize]
 
@@ -59,10 +77,35 @@ def backup_agent(namespace: str) -> BackupAgent:
 
 
 class InClusterPostgres:
-    def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
+    admin_password = True  # the first database's owner, which bootstrap needs
+
+    def build(self, name: str, args: Args, parent: pulumi.Resource) -> BuiltService:
         spec, size = args.spec, args.size
         after = pulumi.ResourceOptions(parent=parent, depends_on=list(args.in_cluster_dependencies))
-        credentials = operator_credentials(name, CLUSTER_NAME, args, after, username=USERNAME)
+        credentials = basic_auth_secret(
+            f"{name}-app-credentials",
+            f"{CLUSTER_NAME}-app-credentials",
+            args.namespace,
+            spec.environment,
+            USERNAME,
+            admin_password_of(args),
+            after,
+        )
+        passwords = consumer_passwords(name, args.grants, parent)
+        role_secrets = {
+            g.consumer: basic_auth_secret(
+                f"{name}-{g.consumer}-role",
+                role_secret_name(g),
+                args.namespace,
+                spec.environment,
+                g.username,
+                passwords[g.consumer],
+                after,
+                # CloudNativePG reloads a managed role's password when its Secret changes.
+                labels={"cnpg.io/reload": "true"},
+            )
+            for g in args.grants
+        }
         plugins = None
         backup_deps: list[pulumi.Resource] = []
         identity_spec: dict[str, object] = {}
@@ -134,6 +177,19 @@ class InClusterPostgres:
                 "postgresql": {
                     # A WAL segment is switched (and so archived) at least every RPO interval.
                     "parameters": {"archive_timeout": f"{spec.rpo_minutes}min"},
+                    "pg_hba": list(PG_HBA),
+                },
+                "managed": {
+                    "roles": [
+                        {
+                            "name": g.username,
+                            "ensure": "present",
+                            "login": True,
+                            "passwordSecret": {"name": role_secret_name(g)},
+                            "comment": f"{g.consumer}: owns database {g.resource}",
+                        }
+                        for g in args.grants
+                    ]
                 },
                 "storage": {"size": f"{size.storage_gib}Gi"},
                 "resources": {
@@ -148,8 +204,30 @@ class InClusterPostgres:
                 **({"plugins": plugins} if plugins else {}),
                 **identity_spec,
             },
-            opts=stateful(parent, spec, depends_on=[*args.in_cluster_dependencies, credentials, *backup_deps]),
+            opts=stateful(
+                parent,
+                spec,
+                depends_on=[*args.in_cluster_dependencies, credentials, *role_secrets.values(), *backup_deps],
+            ),
         )
+        databases = {
+            g.consumer: k8s.apiextensions.CustomResource(
+                f"{name}-{g.consumer}-database",
+                api_version="postgresql.cnpg.io/v1",
+                kind="Database",
+                metadata=data_meta(f"{CLUSTER_NAME}-{g.consumer}", args.namespace, spec.environment),
+                spec={
+                    "cluster": {"name": CLUSTER_NAME},
+                    "name": g.resource,
+                    "owner": g.username,
+                    "ensure": "present",
+                    # Dropping the resource (a consumer that leaves) keeps its data.
+                    "databaseReclaimPolicy": "retain",
+                },
+                opts=stateful(parent, spec, depends_on=[cluster]),
+            )
+            for g in args.grants
+        }
         if plugins:
             k8s.apiextensions.CustomResource(
                 f"{name}-daily-backup",
@@ -166,21 +244,93 @@ class InClusterPostgres:
                 },
                 opts=pulumi.ResourceOptions(parent=parent, depends_on=[cluster]),
             )
-        return DataConnection(
+        endpoint = DataEndpoint(
             service="postgres",
             backend="in-cluster",
             # CloudNativePG's read-write service always points at the current primary.
             host=f"{CLUSTER_NAME}-rw.{args.namespace}.svc.cluster.local",
             port=PORT,
             tls=True,
-            username=USERNAME,
-            database=DATABASE,
             egress=DataEgress(ports=(PORT,), namespace=args.namespace),
+        )
+        return BuiltService(
+            endpoint,
+            {
+                g.consumer: Credential.own(g, passwords[g.consumer], ready=(cluster, databases[g.consumer]))
+                for g in args.grants
+            },
         )
 
 
+def role_secret_name(grant: DataGrant) -> str:
+    return f"{CLUSTER_NAME}-role-{grant.consumer}"
+
+
+# Idempotent: each role and database is created when missing and set to the wanted state
+# otherwise. The admin is no superuser on RDS or Flexible Server: it owns a role it creates, and
+# `GRANT ... WITH SET TRUE` (PostgreSQL 16+) lets it create databases owned by that role. Only
+# the role and the admin may connect to a database (CONNECT is revoked from PUBLIC).
+ROLES_SCRIPT = r"""set -eu
+dir=SECRETS_DIR
+umask 077
+admin=$(cat "$dir/admin-username")
+printf '*:*:*:%s:%s\n' "$admin" "$(cat "$dir/admin-password")" >/tmp/pgpass
+export PGPASSFILE=/tmp/pgpass PGUSER="$admin" PGDATABASE=postgres PGSSLMODE=require PGCONNECT_TIMEOUT=20
+for role in $ROLES; do
+  password=$(cat "$dir/role-$role")
+  psql -v ON_ERROR_STOP=1 -v role="$role" -q <<SQL
+\set password '$password'
+SELECT format('CREATE ROLE %I LOGIN', :'role') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role')\gexec
+SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', :'role', :'password')\gexec
+SELECT format('GRANT %I TO CURRENT_USER WITH SET TRUE', :'role')\gexec
+SELECT format('CREATE DATABASE %I OWNER %I', :'role', :'role')
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'role')\gexec
+SELECT format('ALTER DATABASE %I OWNER TO %I', :'role', :'role')\gexec
+SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'role')\gexec
+SQL
+  echo "role and database $role ready"
+done
+""".replace("SECRETS_DIR", SECRETS_DIR)
+
+
+def managed_credentials(
+    name: str,
+    args: Args,
+    host: pulumi.Input[str],
+    egress: DataEgress,
+    after: list[pulumi.Resource],
+    parent: pulumi.Resource,
+) -> dict[str, Credential]:
+    """Each consumer's role and database on a managed server, made by a provisioning Job."""
+    passwords = consumer_passwords(name, args.grants, parent)
+    # Roles and databases are named alike (data_settings.grant_for), so one name stands for both.
+    assert all(g.username == g.resource for g in args.grants)
+    job = provisioning_job(
+        f"{name}-roles",
+        ProvisioningJob(
+            object_name=f"{CLUSTER_NAME}-roles",
+            namespace=args.namespace,
+            environment=args.spec.environment,
+            image=versions.POSTGRES_IMAGE,
+            script=ROLES_SCRIPT,
+            env={"PGHOST": host, "PGPORT": str(PORT), "ROLES": " ".join(g.username for g in args.grants)},
+            secrets={
+                "admin-username": USERNAME,
+                "admin-password": admin_password_of(args),
+                **{f"role-{g.username}": passwords[g.consumer] for g in args.grants},
+            },
+            egress=egress,
+            after=(*args.in_cluster_dependencies, *after),
+        ),
+        parent,
+    )
+    return {g.consumer: Credential.own(g, passwords[g.consumer], ready=(job,)) for g in args.grants}
+
+
 class RdsPostgres:
-    def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
+    admin_password = True
+
+    def build(self, name: str, args: Args, parent: pulumi.Resource) -> BuiltService:
         net = require_network(args, AwsNetwork)
         spec, size = args.spec, args.size
         child = pulumi.ResourceOptions(parent=parent)
@@ -215,7 +365,7 @@ class RdsPostgres:
             multi_az=spec.multi_zone,
             db_name=DATABASE,
             username=USERNAME,
-            password=args.password,
+            password=admin_password_of(args),
             db_subnet_group_name=subnets.name,
             vpc_security_group_ids=[group.id],
             parameter_group_name=parameters.name,
@@ -248,15 +398,17 @@ class RdsPostgres:
                 tags=net.tags,
                 opts=stateful(parent, spec),
             )
-        return DataConnection(
+        endpoint = DataEndpoint(
             service="postgres",
             backend="aws",
             host=primary.address,
             port=PORT,
             tls=True,
-            username=USERNAME,
-            database=DATABASE,
             egress=DataEgress(ports=(PORT,), cidr=net.vpc_cidr),
+        )
+        # Roles and databases are SQL on the primary (replicas copy them), so the Job needs only it.
+        return BuiltService(
+            endpoint, managed_credentials(name, args, primary.address, endpoint.egress, [primary], parent)
         )
 
 
@@ -266,7 +418,9 @@ class FlexiblePostgres:
     docs). So the primary's own operations (database, TLS setting) come first, then each replica
     and its TLS setting, one after the other, and the delete lock last: one operation at a time."""
 
-    def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
+    admin_password = True
+
+    def build(self, name: str, args: Args, parent: pulumi.Resource) -> BuiltService:
         net = require_network(args, AzureNetwork)
         spec, size = args.spec, args.size
         # VNet-integrated servers resolve through a private zone named *.postgres.database.azure.com;
@@ -306,7 +460,7 @@ class FlexiblePostgres:
             ),
             network=network,
             administrator_login=USERNAME,
-            administrator_login_password=args.password,
+            administrator_login_password=admin_password_of(args),
             tags=net.tags,
             opts=stateful(parent, spec, depends_on=[dns_zone.link], ignore_changes=grown),
         )
@@ -339,16 +493,19 @@ class FlexiblePostgres:
             servers.append(replica)
             last = tls13(f"{name}-replica-{index + 1}", replica, replica_name, net, parent, after=replica)
         azure_delete_lock(name, primary.id, spec, parent, after=[*servers, last])
-        return DataConnection(
+        endpoint = DataEndpoint(
             service="postgres",
             backend="azure",
             host=primary.fully_qualified_domain_name,
             port=PORT,
             tls=True,
-            username=USERNAME,
-            database=DATABASE,
             egress=DataEgress(ports=(PORT,), cidr=net.vnet_cidr),
         )
+        # The roles are made once every server operation is done (one operation at a time).
+        credentials = managed_credentials(
+            name, args, primary.fully_qualified_domain_name, endpoint.egress, [*servers, last], parent
+        )
+        return BuiltService(endpoint, credentials)
 
 
 def tls13(
@@ -379,5 +536,5 @@ BACKENDS: dict[Backend, DataBackend[PostgresSize]] = {
 
 
 class PostgresCluster(DataComponent):
-    def __init__(self, name: str, args: Args, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("bakhmach:data:PostgresCluster", name, args, BACKENDS[args.spec.backend], opts)
+    TYPE_TOKEN = "bakhmach:data:PostgresCluster"
+    BACKENDS = BACKENDS

@@ -11,11 +11,25 @@ Seed: "Redis 7.0 Cluster", "Nodes: 6 (master-replica pairs)", "Memory: 128GB dis
   availability: a replica per shard) behind a private endpoint. Azure Cache for Redis Premium is
   retiring (2028-09-30) and closed to new tenants since 2026-04-01; Managed Redis replaces it and
   sizes shards from its SKU, so "3 shards" is the SKU's choice there.
+
+Every consumer is an ACL user of its own, limited to keys and channels under its prefix
+(`<context>:`) and barred from admin and dangerous commands (`ACCESS_RULES`):
+- in-cluster: an ACL file the operator mounts (`spec.acl`), with the `default` user (the
+  operator's own login) and one user per consumer, passwords as SHA-256 hashes;
+- aws: ElastiCache RBAC, a user per consumer in a user group, the group's `default` user switched
+  off; RBAC replaces the AUTH token (a replication group has one or the other) and requires TLS
+  in transit, which the group has;
+- azure: not possible. Azure Managed Redis authenticates with its access keys or Entra ID
+  identities, each with full access to the database: the only access policy its GA API
+  (2025-07-01) offers is "default"; per-user ACL strings exist only in a preview API
+  (2026-05-01-preview) and only for Entra identities, which the services' password-based
+  clients do not use. Every consumer receives the same access key, and its Secret says so
+  (`bakhmach.io/credential-scope: shared`, reported by policy `shared-data-credentials`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
 
 import pulumi
 import pulumi_aws as aws
@@ -28,37 +42,89 @@ from components.data.base import (
     DataBackend,
     DataComponent,
     DataComponentArgs,
+    admin_password_of,
     azure_delete_lock,
+    consumer_passwords,
     data_meta,
     nodes_only_security_group,
-    operator_credentials,
     require_network,
     stateful,
     unique_suffix,
 )
-from components.data.connection import DataConnection, DataEgress
+from components.data.connection import BuiltService, Credential, DataEgress, DataEndpoint
 from components.labels import instance_of
 from components.network import AwsNetwork, AzureNetwork
 from components.observability import exporters
 from components.priorities import DATA
 from settings import data as data_settings
-from settings.data import Backend, RedisSize
+from settings.data import Backend, DataGrant, RedisSize
 
 PORT = 6379
 AZURE_PORT = 10000  # Azure Managed Redis listens on 10000 (TLS)
 CLUSTER_NAME = "redis"
-USERNAME = "default"
+# Redis' built-in user: the operator's login in-cluster, Azure's access keys' everywhere.
+DEFAULT_USER = "default"
+ACL_FILE_KEY = "user.acl"  # the key the operator mounts as /etc/redis/user.acl
+ACL_USERS_ANNOTATION = "bakhmach.io/acl-users"
+AZURE_SHARED_BECAUSE = (
+    "Azure Managed Redis has no per-user ACLs in its GA API: every access key has full access to the "
+    "database (components/data/redis.py)"
+)
 # Room for Redis' own buffers and fork copy-on-write under a pod memory limit.
 MAXMEMORY_PERCENT_OF_LIMIT = 75
 
 Args = DataComponentArgs[RedisSize]
 
 
+def access_rules(grant: DataGrant) -> str:
+    """A consumer's Redis ACL rules: its own keys and channels, every command but admin and
+    dangerous ones (CONFIG, FLUSHALL, KEYS, DEBUG, ...); cluster-mode clients keep CLUSTER SLOTS."""
+    return f"~{grant.resource}* &{grant.resource}* +@all -@admin -@dangerous"
+
+
+def _sha256(password: str) -> str:
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
+def render_acl(admin_password: str, users: list[tuple[DataGrant, str]]) -> str:
+    """The ACL file: `default` (the operator's login, all access) and one user per consumer.
+    With an ACL file Redis ignores `requirepass`, so `default` must be in it, or it would be
+    created passwordless. Passwords appear as SHA-256 hashes (`#<hex>`)."""
+    lines = [f"user {DEFAULT_USER} on #{_sha256(admin_password)} ~* &* +@all"]
+    lines += [f"user {g.username} on #{_sha256(p)} resetkeys resetchannels {access_rules(g)}" for g, p in users]
+    return "\n".join(lines) + "\n"
+
+
+def acl_file(admin: pulumi.Output[str], users: dict[DataGrant, pulumi.Output[str]]) -> pulumi.Output[str]:
+    grants = list(users)
+    rendered = pulumi.Output.all(admin, *users.values()).apply(
+        lambda passwords: render_acl(passwords[0], list(zip(grants, passwords[1:], strict=True)))
+    )
+    return pulumi.Output.secret(rendered)
+
+
 class InClusterRedis:
-    def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
+    admin_password = True  # the `default` user, which the operator logs in as
+
+    def build(self, name: str, args: Args, parent: pulumi.Resource) -> BuiltService:
         spec, size = args.spec, args.size
         after = pulumi.ResourceOptions(parent=parent, depends_on=list(args.in_cluster_dependencies))
-        credentials = operator_credentials(name, CLUSTER_NAME, args, after, suffix="auth")
+        admin = admin_password_of(args)
+        credentials = k8s.core.v1.Secret(
+            f"{name}-auth",
+            metadata=data_meta(f"{CLUSTER_NAME}-auth", args.namespace, spec.environment),
+            type="Opaque",
+            string_data={"password": admin},
+            opts=after,
+        )
+        passwords = consumer_passwords(name, args.grants, parent)
+        acl = k8s.core.v1.Secret(
+            f"{name}-acl",
+            metadata=data_meta(f"{CLUSTER_NAME}-acl", args.namespace, spec.environment),
+            type="Opaque",
+            string_data={ACL_FILE_KEY: acl_file(admin, {g: passwords[g.consumer] for g in args.grants})},
+            opts=after,
+        )
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata=data_meta(f"{CLUSTER_NAME}-config", args.namespace, args.spec.environment),
@@ -87,12 +153,19 @@ class InClusterRedis:
                 ],
             }
 
-        k8s.apiextensions.CustomResource(
+        cluster = k8s.apiextensions.CustomResource(
             f"{name}-cluster",
             api_version="redis.redis.opstreelabs.in/v1beta2",
             kind="RedisCluster",
             metadata=data_meta(
-                CLUSTER_NAME, args.namespace, spec.environment, instance_of(CLUSTER_NAME, spec.environment)
+                CLUSTER_NAME,
+                args.namespace,
+                spec.environment,
+                instance_of(CLUSTER_NAME, spec.environment),
+                # The operator copies the resource's annotations onto its pods, and mounts the ACL
+                # file with subPath (a changed Secret never reaches a running pod): a new consumer
+                # changes this list, which rolls the pods onto the new file.
+                annotations={ACL_USERS_ANNOTATION: ",".join(sorted(g.username for g in args.grants))},
             ),
             spec={
                 "clusterSize": size.leaders,
@@ -107,6 +180,7 @@ class InClusterRedis:
                 },
                 "redisLeader": role(size.leaders, "leader"),
                 "redisFollower": role(size.leaders * size.followers_per_leader, "follower"),
+                "acl": {"secret": {"secretName": f"{CLUSTER_NAME}-acl"}},
                 "podSecurityContext": {"runAsNonRoot": True, "runAsUser": 1000, "fsGroup": 1000},
                 # Metrics for Prometheus (components/observability/exporters.py).
                 "redisExporter": exporters.redis_exporter(),
@@ -119,23 +193,26 @@ class InClusterRedis:
                     }
                 },
             },
-            opts=stateful(parent, spec, depends_on=[*args.in_cluster_dependencies, credentials, config]),
+            opts=stateful(parent, spec, depends_on=[*args.in_cluster_dependencies, credentials, acl, config]),
         )
-        return DataConnection(
+        endpoint = DataEndpoint(
             service="redis",
             backend="in-cluster",
             host=f"{CLUSTER_NAME}-leader.{args.namespace}.svc.cluster.local",
             port=PORT,
             tls=False,
-            username=USERNAME,
-            database=None,
             egress=DataEgress(ports=(PORT,), namespace=args.namespace),
             extra={"CLUSTER_MODE": "true"},
+        )
+        return BuiltService(
+            endpoint, {g.consumer: Credential.own(g, passwords[g.consumer], ready=(cluster,)) for g in args.grants}
         )
 
 
 class ElastiCacheRedis:
-    def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
+    admin_password = True  # the user group's `default` user, switched off, still needs one
+
+    def build(self, name: str, args: Args, parent: pulumi.Resource) -> BuiltService:
         net = require_network(args, AwsNetwork)
         spec, size = args.spec, args.size
         child = pulumi.ResourceOptions(parent=parent)
@@ -152,6 +229,40 @@ class ElastiCacheRedis:
                     name="maxmemory-policy", value=data_settings.REDIS_EVICTION_POLICY
                 ),
             ],
+            tags=net.tags,
+            opts=child,
+        )
+        # Every user group holds a user named `default`; this one is switched off, so only the
+        # consumers' users log in. User ids are unique per account and region.
+        default = aws.elasticache.User(
+            f"{name}-default-user",
+            user_id=f"{args.stack_name}-redis-default",
+            user_name=DEFAULT_USER,
+            engine="redis",
+            access_string="off -@all",
+            passwords=[admin_password_of(args)],
+            tags=net.tags,
+            opts=child,
+        )
+        passwords = consumer_passwords(name, args.grants, parent)
+        users = {
+            g.consumer: aws.elasticache.User(
+                f"{name}-{g.consumer}-user",
+                user_id=f"{args.stack_name}-redis-{g.consumer}",
+                user_name=g.username,
+                engine="redis",
+                access_string=f"on {access_rules(g)}",
+                passwords=[passwords[g.consumer]],
+                tags=net.tags,
+                opts=child,
+            )
+            for g in args.grants
+        }
+        user_group = aws.elasticache.UserGroup(
+            f"{name}-users",
+            user_group_id=f"{args.stack_name}-redis",
+            engine="redis",
+            user_ids=[default.user_id, *(u.user_id for u in users.values())],
             tags=net.tags,
             opts=child,
         )
@@ -173,27 +284,31 @@ class ElastiCacheRedis:
             port=PORT,
             transit_encryption_enabled=True,
             at_rest_encryption_enabled=True,
-            auth_token=args.password,
+            user_group_ids=[user_group.user_group_id],
             snapshot_retention_limit=7,
             auto_minor_version_upgrade=True,
             tags=net.tags,
             opts=stateful(parent, spec),
         )
-        return DataConnection(
+        endpoint = DataEndpoint(
             service="redis",
             backend="aws",
             host=replication.configuration_endpoint_address,
             port=PORT,
             tls=True,
-            username=USERNAME,
-            database=None,
             egress=DataEgress(ports=(PORT,), cidr=net.vpc_cidr),
             extra={"CLUSTER_MODE": "true"},
+        )
+        return BuiltService(
+            endpoint,
+            {g.consumer: Credential.own(g, passwords[g.consumer], ready=(replication,)) for g in args.grants},
         )
 
 
 class AzureManagedRedis:
-    def build(self, name: str, args: Args, parent: pulumi.Resource) -> DataConnection:
+    admin_password = False  # the service generates its access keys
+
+    def build(self, name: str, args: Args, parent: pulumi.Resource) -> BuiltService:
         net = require_network(args, AzureNetwork)
         spec, size = args.spec, args.size
         cluster = redisenterprise.RedisEnterprise(
@@ -223,7 +338,7 @@ class AzureManagedRedis:
         )
         # The endpoint's connection is an operation on the cluster, which is still busy creating
         # its database: one after the other, and the lock once nothing is left to build.
-        endpoint = private_endpoint(
+        endpoint_resource = private_endpoint(
             f"{name}-private",
             net,
             cluster.id,
@@ -232,46 +347,45 @@ class AzureManagedRedis:
             parent,
             after=[database],
         )
-        azure_delete_lock(name, cluster.id, spec, parent, after=[cluster, database, endpoint])
-        # Managed Redis generates its own access keys; the generated password is unused here,
-        # and the key replaces it in the consumers' Secrets (still a secret end to end).
+        azure_delete_lock(name, cluster.id, spec, parent, after=[cluster, database, endpoint_resource])
+        # Managed Redis generates its own access keys; the primary one is every consumer's login
+        # (still a secret end to end). Each consumer still gets its key prefix, by convention only.
         keys = redisenterprise.list_database_keys_output(
             cluster_name=cluster.name, database_name=database.name, resource_group_name=net.resource_group_name
         )
-        self.access_key = pulumi.Output.secret(keys.primary_key)
-        return DataConnection(
+        access_key = pulumi.Output.secret(keys.primary_key).apply(str)
+        endpoint = DataEndpoint(
             service="redis",
             backend="azure",
             host=cluster.host_name,
             port=AZURE_PORT,
             tls=True,
-            username=USERNAME,
-            database=None,
             egress=DataEgress(ports=(AZURE_PORT,), cidr=net.vnet_cidr),
             extra={"CLUSTER_MODE": "true"},
         )
+        shared = {
+            g.consumer: Credential(
+                grant=g,
+                username=DEFAULT_USER,
+                password=access_key,
+                shared_because=AZURE_SHARED_BECAUSE,
+                ready=(database, endpoint_resource),
+            )
+            for g in args.grants
+        }
+        return BuiltService(endpoint, shared)
 
 
-# Classes, not instances: the Azure backend keeps the key it read for the component that built it.
-BACKENDS: dict[Backend, Callable[[], DataBackend[RedisSize]]] = {
-    "in-cluster": InClusterRedis,
-    "aws": ElastiCacheRedis,
-    "azure": AzureManagedRedis,
+BACKENDS: dict[Backend, DataBackend[RedisSize]] = {
+    "in-cluster": InClusterRedis(),
+    "aws": ElastiCacheRedis(),
+    "azure": AzureManagedRedis(),
 }
 
 
 class RedisCluster(DataComponent):
-    # The password consumers use: the generated one, or the service's own key (Azure).
-    password: pulumi.Output[str]
+    TYPE_TOKEN = "bakhmach:data:RedisCluster"
+    BACKENDS = BACKENDS
 
-    def __init__(self, name: str, args: Args, opts: pulumi.ResourceOptions | None = None) -> None:
-        backend = BACKENDS[args.spec.backend]()
-        super().__init__(
-            "bakhmach:data:RedisCluster",
-            name,
-            args,
-            backend,
-            opts,
-            extra_outputs={"evictionPolicy": data_settings.REDIS_EVICTION_POLICY},
-        )
-        self.password = getattr(backend, "access_key", args.password)
+    def extra_outputs(self) -> dict[str, object]:
+        return {"evictionPolicy": data_settings.REDIS_EVICTION_POLICY}

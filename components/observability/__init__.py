@@ -45,9 +45,8 @@ from components.observability.monitors import ScrapeTarget, allow_prometheus, bu
 from components.observability.namespaces import observability_namespace
 from components.observability.rules import context_rules, platform_rules
 from components.observability.tracing import build_tracing
-from settings.load import PROJECT, SettingsError
-from settings.model import ServiceSpec, StackSettings
-from settings.observability import ObservabilitySettingsError, ObservabilitySpec, resolve_observability
+from settings.model import ServiceSpec
+from settings.observability import ObservabilitySpec
 
 __all__ = [
     "TELEMETRY_ACCESS",
@@ -56,23 +55,8 @@ __all__ = [
     "ObservabilityArgs",
     "ScrapeTarget",
     "TelemetryAccess",
-    "observability_spec",
     "service_telemetry_env",
 ]
-
-
-def observability_spec(settings: StackSettings, in_cluster_data: tuple[str, ...], source: str) -> ObservabilitySpec:
-    """The stack's observability, validated before anything registers."""
-    try:
-        return resolve_observability(
-            settings.observability,
-            settings.environment,
-            settings.cloud,
-            on_call_endpoint_set=settings.on_call_endpoint is not None,
-            in_cluster_data=in_cluster_data,
-        )
-    except ObservabilitySettingsError as exc:
-        raise SettingsError(f"invalid stack settings in {source}:\n  {PROJECT}:{exc}") from None
 
 
 @dataclass(frozen=True)

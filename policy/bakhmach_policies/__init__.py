@@ -10,7 +10,18 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from . import availability, capacity, cluster, data, network, nodes, observability, tagging, workloads
+from . import (
+    availability,
+    capacity,
+    cluster,
+    data,
+    network,
+    nodes,
+    observability,
+    secrets,
+    tagging,
+    workloads,
+)
 from .seed import ENVIRONMENTS
 
 PACK_NAME = "bakhmach-hub-policies"
@@ -21,6 +32,7 @@ POLICIES: list[Policy] = [
     *workloads.POLICIES,
     *network.POLICIES,
     *data.POLICIES,
+    *secrets.POLICIES,
     *availability.POLICIES,
     *cluster.POLICIES,
     *nodes.POLICIES,

@@ -93,8 +93,11 @@ PROMISES: tuple[Promise, ...] = (
     Promise(
         AUTH,
         "A context never holds another context's credentials (per-context credentials)",
-        elsewhere="tests/test_service_credentials.py; a policy lands with the per-context credentials issue, when "
-        "each context's Secrets and roles are first-class resources.",
+        ("per-context-credentials", "shared-data-credentials"),
+        elsewhere="Azure Managed Redis has no per-user ACLs in its GA API: its consumers share the access key, "
+        "declared on their Secrets and reported (advisory) by shared-data-credentials (docs/SECRETS.md). How each "
+        "backend confines a login to its own database or prefix (roles, ACLs, users) is tested per stack and cloud "
+        "in tests/test_data_isolation.py, and on a real cluster by make e2e (another context's credentials refused).",
     ),
     Promise(
         ENCRYPTION, "At-rest: AES-256 for databases (and cluster secrets under a KMS key)", ("data-encryption-at-rest",)
@@ -110,8 +113,10 @@ PROMISES: tuple[Promise, ...] = (
     Promise(
         ENCRYPTION,
         "Secrets: Sealed Secrets with key rotation",
-        elsewhere="Not built yet: the secrets issue adds its policy. Until then generated credentials stay Pulumi "
-        "secrets (tests/test_data_layer.py).",
+        ("sealed-secrets-key-renewal",),
+        elsewhere="What the stack generates stays a Pulumi secret; teams' own secrets are SealedSecrets in git "
+        "(docs/SECRETS.md). Backing the sealing keys up is a documented monthly step "
+        "(scripts/sealed_secrets_keys.py), not something a plan can show.",
     ),
     Promise(
         SECURITY,

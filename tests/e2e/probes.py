@@ -142,7 +142,9 @@ classify 0 "broker API versions as $user"
 
 # What each service answers when it refuses credentials (authentication) or access (authorization).
 REFUSAL_PATTERNS = {
-    "postgres": "password authentication failed|permission denied|no pg_hba.conf entry|role .* does not exist",
+    # CloudNativePG's pg_hba admits a role on its own database only (`sameuser`) and rejects the rest.
+    "postgres": "password authentication failed|permission denied|no pg_hba.conf entry|pg_hba.conf rejects connection"
+    "|role .* does not exist",
     "mongo": "Authentication failed|not authorized|Unauthorized",
     "redis": "WRONGPASS|NOPERM|NOAUTH",
     "kafka": "Authentication failed|SaslAuthenticationException|TopicAuthorization|Not authorized",

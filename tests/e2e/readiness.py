@@ -71,7 +71,7 @@ def condition(type_: str) -> Check:
     return check
 
 
-def state(expected: str, key: str = "state") -> Check:
+def state(expected: object, key: str = "state") -> Check:
     def check(obj: Mapping[str, Any]) -> tuple[bool, str]:
         value = _status(obj).get(key)
         reason = _status(obj).get("reason") or _status(obj).get("message")
@@ -120,14 +120,18 @@ class Rule:
 # Each operator's own readiness signal, from its API types:
 # CloudNativePG `ConditionClusterReady` ("Ready"), Percona `AppStateReady` ("ready"),
 # OT redis-operator `RedisClusterReady` ("Ready", set once `redis-cli --cluster check` passes),
-# Strimzi's "Ready" condition on Kafka and KafkaUser (the user exists in the brokers);
+# Strimzi's "Ready" condition on Kafka and KafkaUser (the user exists in the brokers),
+# CloudNativePG's `applied` on a Database (the database exists with its owner);
 # ECK 3.5's `status.phase`/`status.health` (pkg/apis/elasticsearch/v1/status.go,
 # common/v1/common.go, beat/v1beta1/beat_types.go); prometheus-operator's "Available" condition
-# on Prometheus and Alertmanager ("True" once every replica is available; "Degraded" otherwise).
+# on Prometheus and Alertmanager ("True" once every replica is available; "Degraded" otherwise);
+# Sealed Secrets' "Synced" on a team's SealedSecret (pkg/apis/sealedsecrets/v1alpha1: the Secret
+# is decrypted and written, so the services that mount it can start).
 RULES = {
     (r.api_version, r.kind): r
     for r in (
         Rule("postgresql.cnpg.io/v1", "Cluster", "clusters", condition("Ready")),
+        Rule("postgresql.cnpg.io/v1", "Database", "databases", state(True, "applied")),
         Rule("psmdb.percona.com/v1", "PerconaServerMongoDB", "perconaservermongodbs", state("ready")),
         Rule("redis.redis.opstreelabs.in/v1beta2", "RedisCluster", "redisclusters", state("Ready")),
         Rule("kafka.strimzi.io/v1", "Kafka", "kafkas", condition("Ready")),
@@ -137,6 +141,7 @@ RULES = {
         Rule("beat.k8s.elastic.co/v1beta1", "Beat", "beats", health()),
         Rule("monitoring.coreos.com/v1", "Prometheus", "prometheuses", condition("Available")),
         Rule("monitoring.coreos.com/v1", "Alertmanager", "alertmanagers", condition("Available")),
+        Rule("bitnami.com/v1alpha1", "SealedSecret", "sealedsecrets", condition("Synced")),
     )
 }
 # Custom resources the stack creates that have no readiness of their own to wait for.
@@ -177,6 +182,7 @@ CHARTS: dict[str, Callable[[Mapping[str, Any]], list[tuple[str, str, str, str]]]
             "psmdb-operator",
             "redis-operator",
             "strimzi-kafka-operator",
+            "sealed-secrets",
         )
     },
     "eck-operator": "the operator's StatefulSet is listed cluster-wide; ECK's resources are the plan's own",

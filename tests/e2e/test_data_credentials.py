@@ -2,9 +2,9 @@
 consumer's service mounts them; and, where the plan gives contexts their own credentials,
 refuses another context's on this context's database, key or topic prefix.
 
-The cases come from `selection.credential_cases`: today every consumer of a data service shares
-one credential in the plan, so only acceptance is checked; the refusal cases join the same list
-by themselves once the plan shows per-context credentials (issue 13)."""
+The cases come from `selection.credential_cases`: each context's own credentials (accepted), and,
+since each context holds credentials of its own (issue 13), another context's on this context's
+database, key prefix or topic prefix (refused by the data service itself)."""
 
 from __future__ import annotations
 

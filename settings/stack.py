@@ -1,0 +1,94 @@
+"""`resolve_stack`: the validated settings resolved, once, into what the components receive.
+
+The settings model (settings/model.py) refuses what one key can get wrong; this module adds the
+rules across keys (environment, cloud, `cloudCluster`, `data`, `observability`) and raises one
+`SettingsError` naming every problem, before anything registers. Nothing after it checks a
+setting again: the components take the resolved specs and trust them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from settings import sealed_secrets as sealed_secrets_folder
+from settings import seed
+from settings.data import DataConsumer, DataLayerSpec, DataService, DataSettingsError, resolve_data_layer
+from settings.load import load_settings, settings_error, stack_file_name
+from settings.model import StackSettings
+from settings.observability import ObservabilitySettingsError, ObservabilitySpec, resolve_observability
+from settings.sealed_secrets import SealedSecretSpec, load_sealed_secrets
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    """Everything a stack builds, resolved: the validated settings, the data layer's spec, the
+    observability stack's spec and the teams' committed SealedSecrets."""
+
+    settings: StackSettings
+    data: DataLayerSpec
+    observability: ObservabilitySpec
+    sealed_secrets: tuple[SealedSecretSpec, ...] = ()
+
+
+def data_consumers(settings: StackSettings) -> tuple[DataConsumer, ...]:
+    """Each context namespace whose services use a data service, with the union of their needs,
+    and each platform component that keeps data of its own (`seed.PLATFORM_DATA_CONSUMERS`)."""
+    by_context: dict[str, dict[DataService, None]] = {}
+    for service in settings.application_services:
+        if service.data_needs:
+            by_context.setdefault(service.context, {}).update(dict.fromkeys(service.data_needs))
+    contexts = [DataConsumer(namespace, "context", tuple(needs)) for namespace, needs in by_context.items()]
+    components = [
+        DataConsumer(namespace, "platform-component", tuple(dict.fromkeys(needs)))
+        for namespace, needs in seed.PLATFORM_DATA_CONSUMERS.items()
+        if needs
+    ]
+    return tuple(sorted((*contexts, *components), key=lambda c: c.namespace))
+
+
+def resolve_stack(settings: StackSettings, source: str, sealed_secrets: Path | None = None) -> StackSpec:
+    """The stack's specs, or one `SettingsError` naming every rule across keys that `source`
+    breaks, and every committed SealedSecret under `sealed_secrets` (default: the repository's
+    `sealed-secrets/`) that would be refused."""
+    problems = settings.cloud_cluster.check(settings.environment, settings.cloud)
+    data = None
+    try:
+        data = resolve_data_layer(settings.data, settings.environment, settings.cloud, data_consumers(settings))
+    except DataSettingsError as exc:
+        problems += exc.problems
+    observability = None
+    try:
+        observability = resolve_observability(
+            settings.observability,
+            settings.environment,
+            settings.cloud,
+            on_call_endpoint_set=settings.on_call_endpoint is not None,
+            # The data services whose exporters Prometheus scrapes: those run in the cluster.
+            in_cluster_data=data.in_cluster if data else (),
+        )
+    except ObservabilitySettingsError as exc:
+        problems += exc.problems
+    folder = sealed_secrets or sealed_secrets_folder.SEALED_SECRETS_DIR
+    sealed, sealed_problems = load_sealed_secrets({c.slug for c in settings.contexts}, folder)
+    problems += sealed_problems
+    for service in settings.application_services:
+        committed = sorted(s.name for s in sealed if s.namespace == service.context)
+        for name in service.secrets:
+            if name not in committed:
+                problems.append(
+                    (
+                        f"services.{service.name}.secrets",
+                        f"{name!r} is no SealedSecret of namespace {service.context} (allowed: "
+                        f"{', '.join(committed) or 'none yet'}; commit it under sealed-secrets/{service.context}/, "
+                        "docs/SECRETS.md)",
+                    )
+                )
+    if problems or data is None or observability is None:
+        raise settings_error(source, problems)
+    return StackSpec(settings=settings, data=data, observability=observability, sealed_secrets=sealed)
+
+
+def load_stack() -> StackSpec:
+    """The stack file this run reads, validated and resolved: what `__main__.py` builds."""
+    return resolve_stack(load_settings(), stack_file_name())
