@@ -14,7 +14,18 @@ import pytest
 from hubctl.plan import REPO_ROOT, Plan
 from settings import SettingsError, load_settings, resolve_stack
 from settings.data import FLEXIBLE_SERVER_STORAGE_GIB, SIZES, resolve_data_layer
-from tests.planning import STACKS, k8s, of_type, one, planned, planned_in_cluster, resource, resource_options
+from tests.planning import (
+    DATA_PLANS,
+    STACKS,
+    DataPlan,
+    k8s,
+    of_type,
+    one,
+    planned,
+    planned_in_cluster,
+    resource,
+    resource_options,
+)
 
 AWS_STACKS = [("staging", "aws"), ("prod", "aws")]
 AZURE_STACKS = [("staging", "azure"), ("prod", "azure")]
@@ -101,6 +112,34 @@ def test_aws_redis_is_elasticache_cluster_mode_three_shards_one_replica_lru(stac
         p["name"]: p["value"] for p in only(plan, "aws:elasticache/parameterGroup:ParameterGroup").inputs["parameters"]
     }
     assert params == {"cluster-enabled": "yes", "maxmemory-policy": "allkeys-lru"}
+
+
+# The seed's "Eviction Policy: allkeys-lru", written out: settings/data.py's constant is not read.
+SEED_REDIS_EVICTION = "allkeys-lru"
+# Azure Managed Redis spells the same policies its own way (its Database's `evictionPolicy`).
+MANAGED_REDIS_EVICTION = {"AllKeysLRU": "allkeys-lru", "VolatileLRU": "volatile-lru", "NoEviction": "noeviction"}
+
+
+@pytest.mark.parametrize("data_plan", DATA_PLANS, ids=[p.id for p in DATA_PLANS])
+def test_every_redis_evicts_allkeys_lru_whichever_backend(data_plan: DataPlan) -> None:
+    """The eviction policy where each backend takes it: ElastiCache's parameter group, the Managed
+    Redis database, and the config file the OT operator appends to every in-cluster member's."""
+    plan = data_plan.plan()
+    backend = data_plan.backend("redis")
+    if backend == "aws":
+        group = only(plan, "aws:elasticache/parameterGroup:ParameterGroup").inputs["parameters"]
+        policy = {p["name"]: p["value"] for p in group}["maxmemory-policy"]
+    elif backend == "azure":
+        database = only(plan, "azure-native:redisenterprise:Database")
+        policy = MANAGED_REDIS_EVICTION.get(database.inputs["evictionPolicy"])
+    else:
+        (cluster,) = k8s(plan, "RedisCluster", namespace="data")
+        # Leaders and followers read the same ConfigMap.
+        roles = ("redisLeader", "redisFollower")
+        (name,) = {cluster["spec"][role]["redisConfig"]["additionalRedisConfig"] for role in roles}
+        conf = one(plan, "ConfigMap", name, "data")["data"]["redis-additional.conf"].splitlines()
+        (policy,) = [line.split()[1] for line in conf if line.startswith("maxmemory-policy ")]
+    assert policy == SEED_REDIS_EVICTION, f"{data_plan.id} ({backend}): {policy}"
 
 
 @pytest.mark.parametrize(("stack", "cloud"), AWS_STACKS)
