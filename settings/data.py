@@ -317,6 +317,15 @@ def postgres_storage_problem(gib: int, backend: Backend) -> str | None:
     return None
 
 
+def prod_floor_problem(gib: int, floor_gib: int) -> str | None:
+    """Why a prod size is refused: below prod's own, the seed's figure where it gives one, else the
+    size the project sized prod at (PostgreSQL: the seed names no disk size, so prod's 512 GiB).
+    Staging and dev sizes are cost choices a stack file may lower."""
+    if gib < floor_gib:
+        return f"{gib} GiB is below prod's floor of {floor_gib} GiB (allowed: {floor_gib} or more in prod)"
+    return None
+
+
 def resolve_data_layer(
     data: DataSettings,
     environment: Environment,
@@ -351,6 +360,10 @@ def resolve_data_layer(
         sizes = replace(sizes, postgres=replace(sizes.postgres, storage_gib=data.postgres.storage_gib))
     if "postgres" in components:
         problem = postgres_storage_problem(sizes.postgres.storage_gib, components["postgres"].backend)
+        if problem is not None:
+            problems.append(("data.postgres.storageGib", problem))
+    if environment == "prod":
+        problem = prod_floor_problem(sizes.postgres.storage_gib, SIZES["prod"].postgres.storage_gib)
         if problem is not None:
             problems.append(("data.postgres.storageGib", problem))
     if problems:

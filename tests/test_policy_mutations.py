@@ -16,46 +16,28 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from pulumi_policy import EnforcementLevel, Policy
 
-from hubctl.plan import REPO_ROOT, Plan, run_plan
+from hubctl.plan import Plan
 from hubctl.policy_run import PolicyReport, Violation, run_policies
 from policy.bakhmach_policies import POLICIES, config_for
 from tests.failover_plans import gateway_namespace, gateway_service, with_gateway
-from tests.planning import planned, primary_provider
+from tests.planning import planned, planned_in_cluster, primary_provider
 from tests.registry_plans import REGISTRY_CLOUD, registry_plan
 
 BY_NAME: dict[str, Policy] = {p.name: p for p in POLICIES}
 
+
 # ---- plans ----------------------------------------------------------------------------------
 # "<stack>-<cloud>" is the session's plan; "<stack>-<cloud>-in-cluster" the same stack file with
-# every data service in-cluster (CloudNativePG, OT Redis, Strimzi), as a stack file may choose;
+# every data service in-cluster (CloudNativePG, OT Redis, Strimzi), as a stack file may choose
+# (tests/planning.py `planned_in_cluster`, shared with the other tests of those plans);
 # "prod-<cloud>-gateway" the prod plan with the gateway's entry points in both regions and the
 # failover records DnsFailover builds for them (tests/failover_plans.py: what issue 10 will add).
-IN_CLUSTER = {
-    "postgres": {"backend": "in-cluster"},
-    "redis": {"backend": "in-cluster"},
-    "kafka": {"backend": "in-cluster"},
-}
-
-
-@functools.cache
-def _in_cluster_plan(stack: str, cloud: str) -> Plan:
-    document = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())
-    config = document.setdefault("config", {})
-    config["bakhmach-hub:data"] = {**(config.get("bakhmach-hub:data") or {}), **IN_CLUSTER}
-    path = Path(tempfile.mkdtemp(prefix="policy-mutations-")) / f"Pulumi.{stack}.yaml"
-    path.write_text(yaml.safe_dump(document))
-    return run_plan(stack, cloud, stack_file=path)
-
-
 def plan_of(key: str) -> Plan:
     stack, cloud, *variant = key.split("-", 2)
     if variant == ["gateway"]:
@@ -64,7 +46,7 @@ def plan_of(key: str) -> Plan:
     if variant and variant[0] in REGISTRY_CLOUD:  # "<stack>-<cloud>-ecr|acr": tests/registry_plans.py
         assert REGISTRY_CLOUD[variant[0]] == cloud, key
         return registry_plan(stack, variant[0])
-    return _in_cluster_plan(stack, cloud) if variant == ["in-cluster"] else planned(stack, cloud)
+    return planned_in_cluster(stack, cloud) if variant == ["in-cluster"] else planned(stack, cloud)
 
 
 # ---- targets and operations -----------------------------------------------------------------

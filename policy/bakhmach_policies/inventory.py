@@ -166,14 +166,15 @@ PROMISES: tuple[Promise, ...] = (
         DATABASE,
         "MongoDB: sharding hash-based on tenant_id + context_id; 15-20 collections and 500 GB per context",
         elsewhere="Application and sizing choices: the shard key is an annotation the services read, sizes are "
-        "settings data (tests/test_data_layer.py).",
+        "settings data; tests/test_data_sizes.py checks 500 GB x 6 contexts on every member.",
     ),
     Promise(CACHE, "Redis Cluster: 6 nodes (master-replica pairs)", ("cache-ha",)),
     Promise(CACHE, "Eviction Policy: allkeys-lru", ("cache-eviction-policy",)),
     Promise(
         CACHE,
         "Memory: 128 GB distributed; TTL context-dependent; Pub/Sub; Streams",
-        elsewhere="Sizing per SKU/node type and application behaviour: tests/test_data_layer.py checks the sizes.",
+        elsewhere="Sizing per SKU/node type and application behaviour: tests/test_data_sizes.py checks the memory "
+        "(node type x shards, the SKU, pod memory x leaders).",
     ),
     Promise(
         DR,
