@@ -394,10 +394,14 @@ class __Db {
       __authorise("enableSharding", ns.slice(0, dot), ns.slice(dot + 1));
       const current = __state.sharded[ns];
       if (current !== undefined && JSON.stringify(current) !== JSON.stringify(command.key)) {
-        if (!__state.acceptsOtherKey) throw new Error("MongoServerError: already sharded with different options");
-        return { ok: 1 };
+        throw new Error("MongoServerError: already sharded with different options");
+      }
+      const indexed = (__state.indexes[ns] || []).some((k) => JSON.stringify(k) === JSON.stringify(command.key));
+      if ((__state.documents[ns] || 0) > 0 && !indexed) {
+        throw new Error("MongoServerError: Please create an index that starts with the proposed shard key");
       }
       __state.sharded[ns] = command.key;
+      delete __state.unsplittable[ns];
       __calls.push(["shardCollection", ns, command.key]);
       return { ok: 1 };
     }
@@ -418,12 +422,17 @@ class __Db {
     return {
       createIndex(key) {
         __authorise("createIndex", db, name);
+        // Like MongoDB, an index on a collection that does not exist creates the collection.
+        const names = (__state.collections[db] = __state.collections[db] || []);
+        if (!names.includes(name)) names.push(name);
+        (__state.indexes[db + "." + name] = __state.indexes[db + "." + name] || []).push(key);
         __calls.push(["createIndex", db + "." + name, key]);
         return "index";
       },
       findOne(filter) {
         __authorise("find", db, name);
         if (db !== "config" || name !== "collections") throw new Error("the stand-in reads config.collections only");
+        if (__state.unsplittable[filter._id]) return { _id: filter._id, key: { _id: 1 }, unsplittable: true };
         const key = __state.sharded[filter._id];
         return key === undefined ? null : { _id: filter._id, key: key };
       },
@@ -466,10 +475,12 @@ class Cluster:
             "user": "bakhmach-collections",
             "password": password,
             "files": {f"{secrets}/username": "bakhmach-collections\n", f"{secrets}/password": password},
-            "sharded": {},
-            "collections": {},
+            "sharded": {},  # namespace -> shard key
+            "unsplittable": {},  # namespace -> True: MongoDB 8.0 tracks it unsharded
+            "collections": {},  # database -> collection names
+            "documents": {},  # namespace -> how many
+            "indexes": {},  # namespace -> index keys
             "unreachable": 0,
-            "acceptsOtherKey": False,
         }
 
     def run(self, **env: str) -> dict[str, Any]:
@@ -485,30 +496,53 @@ def prod_cluster_plan() -> Plan:
     return planned("prod", "aws")
 
 
+def operations(result: dict[str, Any]) -> list[list[Any]]:
+    return [c for c in result["calls"] if c[0] not in ("print", "connect")]
+
+
 def test_the_job_shards_every_declared_collection_and_a_rerun_changes_nothing(prod_cluster_plan: Plan) -> None:
     cluster = Cluster(prod_cluster_plan)
     first = cluster.run()
     assert first["error"] is None
-    ((_, host, params), *operations) = [c for c in first["calls"] if c[0] != "print"]
+    (_, host, params) = next(c for c in first["calls"] if c[0] == "connect")
     assert host == f"{ROUTERS_HOST}:{PORT}" and "replicaSet" not in params and "authSource=admin" in params
-    expected = []
+    expected: list[list[Any]] = []
     for database, collections in DEFAULT_COLLECTIONS.items():
         expected.append(["enableSharding", database])
-        expected += [["shardCollection", f"{database}.{c}", SHARD_KEY] for c in collections]
-    assert operations == expected
+        for c in collections:
+            expected += [
+                ["createIndex", f"{database}.{c}", SHARD_KEY],
+                ["shardCollection", f"{database}.{c}", SHARD_KEY],
+            ]
+    assert operations(first) == expected
     assert cluster.state["sharded"] == {f"{d}.{c[0]}": SHARD_KEY for d, c in DEFAULT_COLLECTIONS.items()}
-    # Re-run (a changed setting replaces the Job): the same calls, each accepted, nothing new.
+    # Re-run (a changed setting replaces the Job): nothing is indexed or sharded again.
     before = dict(cluster.state["sharded"])
-    assert cluster.run()["error"] is None and cluster.state["sharded"] == before
+    again = cluster.run()
+    assert again["error"] is None and cluster.state["sharded"] == before
+    assert operations(again) == [["enableSharding", d] for d in DEFAULT_COLLECTIONS]
+
+
+def test_the_job_shards_a_collection_an_application_made_first(prod_cluster_plan: Plan) -> None:
+    """A collection that holds documents can be sharded only once an index starts with the key;
+    one MongoDB 8.0 tracks as unsharded (moved, or unsharded by hand) is sharded as well."""
+    cluster = Cluster(prod_cluster_plan)
+    cluster.state["collections"] = {"bakhmach_hub": ["devices"], "audityzer_eu": ["evidence"]}
+    cluster.state["documents"] = {"bakhmach_hub.devices": 1200, "audityzer_eu.evidence": 40}
+    cluster.state["unsplittable"] = {"audityzer_eu.evidence": True}
+    assert cluster.run()["error"] is None
+    assert cluster.state["sharded"]["bakhmach_hub.devices"] == SHARD_KEY
+    assert cluster.state["sharded"]["audityzer_eu.evidence"] == SHARD_KEY
 
 
 def test_the_job_fails_on_a_collection_sharded_on_another_key(prod_cluster_plan: Plan) -> None:
     cluster = Cluster(prod_cluster_plan)
     cluster.state["sharded"]["bakhmach_hub.devices"] = {"_id": "hashed"}
-    assert "already sharded with different options" in cluster.run()["error"]
-    # Even where the server accepted the command, the key read back from the config servers decides.
-    cluster.state["acceptsOtherKey"] = True
-    assert cluster.run()["error"] == 'bakhmach_hub.devices is sharded on {"_id":"hashed"}'
+    result = cluster.run()
+    assert result["error"] == 'bakhmach_hub.devices is sharded on {"_id":"hashed"}'
+    # Changing a key is a resharding: the Job touches nothing of that collection.
+    assert not [op for op in operations(result) if op[0] != "enableSharding" and op[1] == "bakhmach_hub.devices"]
+    assert cluster.state["sharded"]["bakhmach_hub.devices"] == {"_id": "hashed"}
 
 
 def test_the_job_may_do_nothing_its_role_does_not_grant(prod_cluster_plan: Plan) -> None:
@@ -525,13 +559,14 @@ def test_on_dev_the_job_creates_and_indexes_each_collection(dev_plan: Plan) -> N
     cluster.state["collections"] = {"bakhmach_hub": ["devices"]}  # made earlier, by an application
     result = cluster.run()
     assert result["error"] is None
-    ((_, host, params), *operations) = [c for c in result["calls"] if c[0] != "print"]
+    (_, host, params) = next(c for c in result["calls"] if c[0] == "connect")
     assert host == f"mongo-rs0.data.svc.cluster.local:{PORT}" and "replicaSet=rs0" in params
-    created = [c[1] for c in operations if c[0] == "create"]
-    indexed = [c[1] for c in operations if c[0] == "createIndex" and c[2] == SHARD_KEY]
+    done = operations(result)
+    created = [c[1] for c in done if c[0] == "create"]
+    indexed = [c[1] for c in done if c[0] == "createIndex" and c[2] == SHARD_KEY]
     assert created == ["audityzer_eu.evidence", "black_sea_corridor.trade_documents", "debt_defense_agent.cases"]
     assert sorted(indexed) == sorted(f"{d}.{c[0]}" for d, c in DEFAULT_COLLECTIONS.items())
-    assert not [c for c in operations if c[0] in ("enableSharding", "shardCollection")]
+    assert not [c for c in done if c[0] in ("enableSharding", "shardCollection")]
 
 
 def test_the_job_waits_for_the_cluster_within_its_deadline(prod_cluster_plan: Plan) -> None:

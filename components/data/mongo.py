@@ -239,12 +239,14 @@ def _collections_role(grants: tuple[DataGrant, ...], sharded: bool) -> dict[str,
     return {"role": COLLECTIONS_ROLE, "db": AUTH_DATABASE, "privileges": privileges}
 
 
-# Idempotent: each database is enabled for sharding and each listed collection sharded on the
-# key (shardCollection on a collection already sharded on that key succeeds and changes nothing;
-# one sharded on another key fails the Job, since changing a key is a resharding, not a
-# setting), and the key is read back from the config servers. On a replica set (dev) each
-# collection is created with an index on the key, so queries behave as they will when sharded.
-# It retries its login until the cluster and its user exist, within the Job's deadline.
+# Idempotent: each database is enabled for sharding, and each listed collection that is not
+# sharded yet gets an index on the key (a collection an application made already needs it
+# before it can be sharded; a new one is created with it) and is sharded on the key. The key is
+# then read back from the config servers: one sharded on another key fails the Job, since
+# changing a key is a resharding, not a setting. MongoDB 8.0 lists some unsharded collections
+# there too (moved or unsharded ones, `unsplittable`), which count as not sharded. On a replica
+# set (dev) each collection is created with an index on the key, so queries behave as they will
+# when sharded. It retries its login until the cluster and its user exist, within the deadline.
 COLLECTIONS_SCRIPT = r"""set -eu
 exec mongosh --nodb --quiet --eval '
 const fs = require("fs");
@@ -275,15 +277,21 @@ const ok = (what, reply) => {
 const key = JSON.parse(env.MONGO_SHARD_KEY);
 const sharded = env.MONGO_SHARDED === "true";
 const admin = conn.getDB("admin");
+const shardKeyOf = (ns) => {
+  const meta = conn.getDB("config").getCollection("collections").findOne({ _id: ns });
+  return meta === null || meta.unsplittable === true ? null : JSON.stringify(meta.key);
+};
 for (const [name, collections] of Object.entries(JSON.parse(env.MONGO_DATABASES))) {
   const db = conn.getDB(name);
   if (sharded) ok("enableSharding " + name, admin.runCommand({ enableSharding: name }));
   for (const collection of collections) {
     const ns = name + "." + collection;
     if (sharded) {
-      ok("shardCollection " + ns, admin.runCommand({ shardCollection: ns, key: key }));
-      const meta = conn.getDB("config").getCollection("collections").findOne({ _id: ns });
-      const actual = JSON.stringify(meta === null ? null : meta.key);
+      if (shardKeyOf(ns) === null) {
+        db.getCollection(collection).createIndex(key);
+        ok("shardCollection " + ns, admin.runCommand({ shardCollection: ns, key: key }));
+      }
+      const actual = shardKeyOf(ns);
       if (actual !== JSON.stringify(key)) throw new Error(ns + " is sharded on " + actual);
       print(ns + " sharded on " + actual);
     } else {
