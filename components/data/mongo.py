@@ -64,8 +64,6 @@ PORT = 27017
 CLUSTER_NAME = "mongo"
 # The first shard (dev: the one replica set); shard n is `rs<n>`.
 REPLSET = "rs0"
-# Percona names the config server replica set `cfg` whatever the CR says.
-CONFIG_REPLSET = "cfg"
 # Where the consumers' users are created, so where their clients authenticate.
 AUTH_DATABASE = "admin"
 STORAGE_NAME = "object-store"
