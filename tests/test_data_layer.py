@@ -280,7 +280,7 @@ def test_mongo_is_a_three_member_replica_set_with_backups_and_shard_key(stack: s
     spec = psmdb["spec"]
     assert spec["replsets"][0]["size"] == 3 and spec["image"].split(":")[1] >= "6.0"
     assert spec["replsets"][0]["affinity"]["antiAffinityTopologyKey"] == "topology.kubernetes.io/zone"
-    assert psmdb["metadata"]["annotations"]["bakhmach.io/shard-key"] == "tenant_id,context_id"
+    assert psmdb["metadata"]["annotations"]["bakhmach.io/shard-key"] == '{"tenant_id":"hashed","context_id":1}'
     backup = spec["backup"]
     assert backup["enabled"] and backup["pitr"]["enabled"] and backup["pitr"]["oplogSpanMin"] <= 5
     (task,) = backup["tasks"]
@@ -488,14 +488,14 @@ def test_connection_secrets_keep_the_identity_they_had_when_the_data_layer_made_
 
 
 def test_the_provisioning_jobs_scripts_pass_shellcheck(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """The Jobs that make roles, databases and ACLs on the managed services run POSIX sh scripts
-    (components/data/postgres.py, kafka.py), as planned."""
+    """The Jobs that make roles, databases and ACLs on the managed services, and MongoDB's
+    collections, run POSIX sh scripts (components/data/postgres.py, kafka.py, mongo.py), as planned."""
     jobs = [
         r.inputs
         for r in of_type(planned("prod", "aws"), "kubernetes:batch/v1:Job")
         if r.inputs["metadata"]["namespace"] == "data"
     ]
-    assert {j["metadata"]["name"] for j in jobs} == {"postgres-roles", "kafka-acls"}
+    assert {j["metadata"]["name"] for j in jobs} == {"postgres-roles", "kafka-acls", "mongo-collections"}
     for job in jobs:
         (container,) = job["spec"]["template"]["spec"]["containers"]
         assert container["command"][:2] == ["sh", "-c"]

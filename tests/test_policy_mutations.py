@@ -633,6 +633,44 @@ CASES: list[Case] = [
         note="zones",
     ),
     Case(
+        "mongo-replica-set",
+        ("staging-azure", "prod-aws"),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "sharding", "configsvrReplSet", "size"), 1),),
+        note="config servers",
+    ),
+    Case(
+        "mongo-replica-set",
+        ("prod-azure",),
+        Target(PSMDB),
+        (
+            Set(
+                ("inputs", "spec", "sharding", "configsvrReplSet", "affinity", "antiAffinityTopologyKey"),
+                "kubernetes.io/hostname",
+            ),
+        ),
+        note="config servers' zones",
+    ),
+    Case(
+        "mongo-replica-set",
+        ("staging-aws", "prod-azure"),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "sharding", "mongos", "size"), 1),),
+        note="one router",
+    ),
+    Case(
+        "mongo-replica-set",
+        ("prod-aws",),
+        Target(PSMDB),
+        (
+            Set(
+                ("inputs", "spec", "sharding", "mongos", "affinity", "antiAffinityTopologyKey"),
+                "kubernetes.io/hostname",
+            ),
+        ),
+        note="routers' zones",
+    ),
+    Case(
         "cache-ha",
         ("staging-aws", "prod-aws"),
         Target(ELASTICACHE),
@@ -715,6 +753,20 @@ CASES: list[Case] = [
         Target(PSMDB),
         (Set(("inputs", "spec", "replsets", 0, "podDisruptionBudget", "maxUnavailable"), 2),),
         note="mongo operator",
+    ),
+    Case(
+        "pdb-max-unavailable",
+        ("staging-aws",),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "sharding", "mongos", "podDisruptionBudget", "maxUnavailable"), 2),),
+        note="mongo routers",
+    ),
+    Case(
+        "pdb-max-unavailable",
+        ("prod-aws",),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "sharding", "configsvrReplSet", "podDisruptionBudget", "maxUnavailable"), 2),),
+        note="mongo config servers",
     ),
     # A public entry point (the gateway's LoadBalancer Service) in each region's cluster, and no
     # failover records: the prod plans have none until the gateway publishes each region's origin.

@@ -165,8 +165,12 @@ PROMISES: tuple[Promise, ...] = (
     Promise(
         DATABASE,
         "MongoDB: sharding hash-based on tenant_id + context_id; 15-20 collections and 500 GB per context",
-        elsewhere="Application and sizing choices: the shard key is an annotation the services read, sizes are "
-        "settings data; tests/test_data_sizes.py checks 500 GB x 6 contexts on every member.",
+        ("mongo-replica-set",),
+        elsewhere="The pack guards the sharded cluster's shape (every shard and the config servers a zone-spread "
+        "replica set, two or more routers across zones). The key is applied inside the cluster by the "
+        "collections Job to the collections the settings list, and sizes are settings data: "
+        "tests/test_mongo_sharding.py checks both, running the Job's script (docs/MONGODB.md); "
+        "tests/test_data_sizes.py checks 500 GB x 6 contexts on every member.",
     ),
     Promise(CACHE, "Redis Cluster: 6 nodes (master-replica pairs)", ("cache-ha",)),
     Promise(CACHE, "Eviction Policy: allkeys-lru", ("cache-eviction-policy",)),
