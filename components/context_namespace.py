@@ -9,7 +9,9 @@
   ingress from Prometheus on the services' ports (their metrics are served there) and egress to
   the trace collector's OTLP ports;
 - the namespace's own credentials for those data services, one `data-<service>` Secret each
-  (components/data/credentials.py), made here because this component owns the namespace.
+  (components/data/credentials.py), and, where the clusters pull from ghcr with the stack's
+  credential, its `registry-pull` Secret (components/registry.py): made here because this
+  component owns the namespace.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from components.data.credentials import consumer_secret
 from components.labels import GATEWAY_ROLE, GATEWAY_ROLE_LABEL, pod_security_labels, standard_labels, ttl_label
 from components.network_policies import EVERY_POD, data_egress_rule, default_deny_spec, dns_egress_spec, tcp_ports
 from components.observability.endpoints import PodPeer, TelemetryAccess
+from components.registry import pull_secret
 from settings.model import ServiceSpec
 from settings.quantity import MI, format_cpu, format_memory
 from settings.seed import Environment
@@ -57,6 +60,9 @@ class ContextNamespaceArgs:
     # Keycloak's pods, where the namespace's services ask for their client-credentials tokens
     # (components/identity.py `KEYCLOAK_PEER`), in a cluster that runs Keycloak.
     identity: PodPeer | None = None
+    # ghcr: the docker config (a secret) the namespace's `registry-pull` Secret carries, where the
+    # clusters pull with the stack's credential (`RegistryEndpoint.docker_config`).
+    registry_pull: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -247,4 +253,9 @@ class ContextNamespace(pulumi.ComponentResource):
             consumer_secret(f"{name}-data-{access.service}", args.context, access, args.environment, inside)
             for access in args.data
         ]
+        self.pull_secret = (
+            pull_secret(f"{name}-registry-pull", args.context, args.registry_pull, args.environment, inside)
+            if args.registry_pull is not None
+            else None
+        )
         self.register_outputs({"namespace": args.context})

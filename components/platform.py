@@ -1,14 +1,16 @@
 """`build_platform`: the whole stack, composed from components in dependency order.
 
-Data flows one way: the resolved stack spec (settings/stack.py) -> cluster(s) -> the cloud DNS
-zone -> per cluster: add-ons -> certificates -> data layer -> namespaces -> services -> identity
-(Keycloak, where the data layer is) -> gateway -> observability; then DNS failover between the
-clusters' gateways and the edge in front of them. Each component gets only the slice it needs,
-and what one component built reaches the next as a value (the data layer's endpoints and
-credentials become each namespace's Secrets there, and each service's env; the observability
-stack gets its resolved spec, the services and the namespaces to wait for); nothing calls back
-into a component built earlier. Prod runs a second cluster in its secondary region with the same in-cluster
-platform (`build_in_cluster`, once per cluster), and DNS failover between them.
+Data flows one way: the resolved stack spec (settings/stack.py) -> registry -> cluster(s) -> the
+cloud DNS zone -> per cluster: add-ons -> certificates -> data layer -> namespaces -> services ->
+identity (Keycloak, where the data layer is) -> gateway -> observability; then DNS failover
+between the clusters' gateways and the edge in front of them. Each component gets only the slice
+it needs, and what one component built reaches the next as a value (the registry's ACR id becomes
+the AKS kubelet's AcrPull grant, its pull credential each namespace's `registry-pull` Secret and
+its hosts each service's image; the data layer's endpoints and credentials become each
+namespace's Secrets there, and each service's env; the observability stack gets its resolved
+spec, the services and the namespaces to wait for); nothing calls back into a component built
+earlier. Prod runs a second cluster in its secondary region with the same in-cluster platform
+(`build_in_cluster`, once per cluster), and DNS failover between them.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from components.observability import (
 )
 from components.observability.exporters import data_scrape_targets
 from components.priorities import PLATFORM, PriorityClasses, PriorityClassesArgs
+from components.registry import PULL_SECRET, RegistryEndpoint, registry_for
 from components.sealed_secrets import SealedSecrets, SealedSecretsArgs, TeamSecrets, TeamSecretsArgs
 from settings import front_door as fd
 from settings.data import DataLayerSpec
@@ -85,7 +88,9 @@ class Platform:
     edge: pulumi.ComponentResource | None = None
 
 
-def build_cluster(settings: StackSettings, stack_name: str, *, secondary: bool = False) -> Cluster:
+def build_cluster(
+    settings: StackSettings, stack_name: str, registry: RegistryEndpoint, *, secondary: bool = False
+) -> Cluster:
     name = f"{stack_name}-secondary" if secondary else stack_name
     return Cluster(
         name,
@@ -99,6 +104,7 @@ def build_cluster(settings: StackSettings, stack_name: str, *, secondary: bool =
             owner=settings.owner,
             secondary=secondary,
             protect=settings.protect_stateful,
+            acr_id=registry.acr_id,
         ),
     )
 
@@ -107,6 +113,7 @@ def build_in_cluster(
     settings: StackSettings,
     cluster: Cluster,
     observability: ObservabilitySpec,
+    registry: RegistryEndpoint,
     prefix: str = "",
     data_spec: DataLayerSpec | None = None,
     team_secrets: tuple[SealedSecretSpec, ...] = (),
@@ -188,6 +195,7 @@ def build_in_cluster(
                 telemetry=TELEMETRY_ACCESS,
                 # Keycloak runs beside the data layer: only that cluster's services reach it inside.
                 identity=KEYCLOAK_PEER if built is not None else None,
+                registry_pull=registry.docker_config,
             ),
             opts=in_cluster,
         )
@@ -213,14 +221,22 @@ def build_in_cluster(
             ContextServiceArgs(
                 spec=spec,
                 namespace=namespace.name,
-                # The namespace's objects, its data Secrets among them, the PriorityClasses, and
-                # the teams' SealedSecrets where the service mounts one.
-                namespace_dependencies=(namespace, *priorities.ready, *([team] if team and spec.secrets else [])),
+                # The namespace's objects, its data and pull Secrets among them, the
+                # PriorityClasses, the teams' SealedSecrets where the service mounts one, and the
+                # registry's repositories (and replicas) its image is pulled from.
+                namespace_dependencies=(
+                    namespace,
+                    *priorities.ready,
+                    *([team] if team and spec.secrets else []),
+                    *registry.ready,
+                ),
                 data=built.access(spec.context, spec.data_needs) if built else (),
                 hpa_dependencies=tuple(addons.hpa_dependencies),
                 vpa_dependencies=tuple(addons.vpa_dependencies),
                 extra_env=service_telemetry_env(spec, observability),
                 internal=spec.name in front_door.internal,
+                image=registry.image(spec, cluster.region),
+                image_pull_secrets=(PULL_SECRET,) if registry.docker_config is not None else (),
             ),
             opts=in_cluster,
         )
@@ -390,11 +406,12 @@ def build_platform(stack: StackSpec, stack_name: str) -> Platform:
     settings = stack.settings
     front = stack.front_door
     dns = settings.cloud_cluster.dns
-    primary_cluster = build_cluster(settings, stack_name)
+    registry = registry_for(stack.registry, settings)
+    primary_cluster = build_cluster(settings, stack_name, registry)
     secondary_cluster = None
     if settings.cloud_cluster.secondary_region(settings.cloud) is not None:
         # resolve_stack allows a secondary region in prod only, and requires its DNS zone there.
-        secondary_cluster = build_cluster(settings, stack_name, secondary=True)
+        secondary_cluster = build_cluster(settings, stack_name, registry, secondary=True)
     fails_over = secondary_cluster is not None
     # The cloud zone (staging/prod): cert-manager's DNS-01 records, the origins, the failover name.
     zone: BuiltZone | None = None
@@ -422,6 +439,7 @@ def build_platform(stack: StackSpec, stack_name: str) -> Platform:
         settings,
         primary_cluster,
         stack.observability,
+        registry,
         data_spec=stack.data,
         team_secrets=stack.sealed_secrets,
         front_door=front,
@@ -444,6 +462,7 @@ def build_platform(stack: StackSpec, stack_name: str) -> Platform:
             settings,
             secondary_cluster,
             replace(stack.observability, in_cluster_data=()),
+            registry,
             prefix=f"{secondary_cluster.region}-",
             team_secrets=stack.sealed_secrets,
             front_door=front,

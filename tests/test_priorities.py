@@ -53,6 +53,9 @@ RELEASE_CLASSES: dict[str, tuple[tuple[tuple[str, ...], ...], str]] = {
     # The AWS Load Balancer Controller 3.5.0 runs beside kube-system's own add-ons.
     "aws-load-balancer-controller": (ONE_VALUE, SYSTEM),
 }
+# The stack's own workloads that are a step of an in-cluster database (they wait for it and are
+# nothing without it) rank with the database pods (components/data/mongo.py).
+DATA_CLASS_WORKLOADS = {("data", "mongo-collections")}
 # Charts with no value for it (docs/VERSIONS.md says which and why).
 NO_PRIORITY_VALUE = {"psmdb-operator"}
 
@@ -117,6 +120,8 @@ def test_every_workload_names_its_class_and_waits_for_it(any_plan: Plan) -> None
     for r, templates in found:
         context = r.inputs["metadata"]["labels"]["bakhmach.io/context"]
         expected = PLATFORM if context == seed.SHARED_CONTEXT.slug else CONTEXT
+        if (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]) in DATA_CLASS_WORKLOADS:
+            expected = DATA
         for template in templates:
             assert template["spec"].get("priorityClassName") == expected, r.name
         assert classes[(r.provider, expected)] in r.dependencies, r.name

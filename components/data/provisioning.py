@@ -28,7 +28,7 @@ from components.data.base import data_meta
 from components.data.connection import DataEgress
 from components.labels import instance_of
 from components.network_policies import data_egress_rule
-from components.priorities import PLATFORM
+from components.priorities import PLATFORM, Priority
 
 SECRETS_DIR = "/var/run/secrets/bakhmach/provisioning"
 # The Job's container: small, and it runs for seconds.
@@ -52,6 +52,12 @@ class ProvisioningJob:
     secrets: dict[str, pulumi.Input[str]]  # file name -> secret value
     egress: DataEgress  # where the service is
     after: tuple[pulumi.Resource, ...] = field(default_factory=tuple)
+    # The managed services' Jobs run in the operators' class; a Job that is a step of an
+    # in-cluster database itself (it waits for it, and is nothing without it) in the data class.
+    priority: Priority = PLATFORM
+    # How long the Job (and so `pulumi up`, which waits for it) may take: it retries until the
+    # service answers, and an in-cluster cluster that is still being created takes longer.
+    deadline_seconds: int = DEADLINE_SECONDS
 
 
 def _digest(parts: list[str]) -> str:
@@ -105,14 +111,14 @@ def provisioning_job(name: str, job: ProvisioningJob, parent: pulumi.Resource) -
         metadata=data_meta(job.object_name, job.namespace, job.environment, workload_labels),
         spec=k8s.batch.v1.JobSpecArgs(
             backoff_limit=6,
-            active_deadline_seconds=DEADLINE_SECONDS,
+            active_deadline_seconds=job.deadline_seconds,
             template=k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(labels=workload_labels, annotations={DIGEST_ANNOTATION: digest}),
                 spec=k8s.core.v1.PodSpecArgs(
                     restart_policy="OnFailure",
                     automount_service_account_token=False,
                     enable_service_links=False,
-                    priority_class_name=PLATFORM.name,
+                    priority_class_name=job.priority.name,
                     security_context=k8s.core.v1.PodSecurityContextArgs(
                         run_as_non_root=True,
                         run_as_user=RUN_AS,
@@ -152,5 +158,14 @@ def provisioning_job(name: str, job: ProvisioningJob, parent: pulumi.Resource) -
                 ),
             ),
         ),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*job.after, secret, policy], delete_before_replace=True),
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=[*job.after, secret, policy],
+            delete_before_replace=True,
+            # The provider gives up on a Job after its default 10 minutes; the Job's own deadline
+            # (and a minute for its pod to start) is the real limit.
+            custom_timeouts=pulumi.CustomTimeouts(
+                create=f"{job.deadline_seconds // 60 + 1}m", update=f"{job.deadline_seconds // 60 + 1}m"
+            ),
+        ),
     )
