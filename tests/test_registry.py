@@ -392,7 +392,8 @@ def azure_prod(registry: dict[str, Any]) -> dict[str, Any]:
             "secondaryLocation": "northeurope",
             "apiAccess": {"mode": "allowed-cidrs", "cidrs": ["203.0.113.0/24"]},
         },
-        "dns": {"zone": "bakhmach-business-hub.com"},
+        # Below gateway.domain: Cloudflare's zone delegates it (settings/front_door.py).
+        "dns": {"zone": "origin.bakhmach-business-hub.com"},
     }
     return values
 
