@@ -1,12 +1,13 @@
 """`build_platform`: the whole stack, composed from components in dependency order.
 
-Data flows one way: the resolved stack spec (settings/stack.py) -> cluster(s) -> add-ons -> data
-layer -> namespaces -> services -> observability. Each component gets only the slice it needs,
-and what one component built reaches the next as a value (the data layer's endpoints and
-credentials become each namespace's Secrets there, and each service's env; the observability
-stack gets its resolved spec, the services and the namespaces to wait for); nothing calls back
-into a component built earlier. Prod runs a second cluster in its secondary region with the same in-cluster
-platform (`build_in_cluster`, once per cluster), and DNS failover between them.
+Data flows one way: the resolved stack spec (settings/stack.py) -> cluster(s) -> add-ons -> mesh
+-> data layer -> namespaces -> services (and their traffic in the mesh) -> observability. Each
+component gets only the slice it needs, and what one component built reaches the next as a value
+(the data layer's endpoints and credentials become each namespace's Secrets there, and each
+service's env; the observability stack gets its resolved spec, the services and the namespaces to
+wait for); nothing calls back into a component built earlier. Prod runs a second cluster in its
+secondary region with the same in-cluster platform (`build_in_cluster`, once per cluster), and DNS
+failover between them.
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ import pulumi
 from components.cloud.dns_failover import DnsFailover, DnsFailoverArgs, RegionalCluster
 from components.cluster import Cluster, ClusterArgs
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
-from components.context_namespace import ContextNamespace, ContextNamespaceArgs
+from components.context_namespace import ContextNamespace, ContextNamespaceArgs, PodOverhead
 from components.context_service import ContextService, ContextServiceArgs
 from components.data import BuiltData, DataLayer, DataLayerArgs
 from components.data.connection import DATA_NAMESPACE
-from components.labels import PLATFORM_CONTEXT
+from components.labels import PLATFORM_CONTEXT, instance_of
+from components.mesh import MESH_ACCESS, Mesh, MeshArgs, ServiceTraffic, ServiceTrafficArgs
+from components.mesh.endpoints import ISTIO_NAMESPACE, ISTIOD_MONITORING_PORT, ISTIOD_POD_LABELS, MeshCall
 from components.observability import (
+    OTLP_GRPC_COLLECTOR,
+    PROMETHEUS_URL,
     TELEMETRY_ACCESS,
     Observability,
     ObservabilityArgs,
@@ -34,7 +39,8 @@ from components.observability.exporters import data_scrape_targets
 from components.priorities import PLATFORM, PriorityClasses, PriorityClassesArgs
 from components.sealed_secrets import SealedSecrets, SealedSecretsArgs, TeamSecrets, TeamSecretsArgs
 from settings.data import DataLayerSpec
-from settings.model import StackSettings
+from settings.mesh import MeshSpec
+from settings.model import ServiceSpec, StackSettings
 from settings.observability import ObservabilitySpec
 from settings.sealed_secrets import SealedSecretSpec
 from settings.stack import StackSpec
@@ -52,6 +58,7 @@ class InCluster:
     priorities: PriorityClasses | None = None
     sealed_secrets: SealedSecrets | None = None
     observability: Observability | None = None
+    mesh: Mesh | None = None
 
 
 @dataclass
@@ -84,10 +91,27 @@ def build_cluster(settings: StackSettings, stack_name: str, *, secondary: bool =
     )
 
 
+def mesh_calls(services: tuple[ServiceSpec, ...]) -> tuple[MeshCall, ...]:
+    """Every call the settings allow, between the two services' pods, on the callee's port."""
+    by_name = {s.name: s for s in services}
+    return tuple(
+        MeshCall(
+            caller_namespace=caller.context,
+            caller_pods=tuple(instance_of(caller.name, caller.environment).items()),
+            callee_namespace=by_name[callee].context,
+            callee_pods=tuple(instance_of(callee, caller.environment).items()),
+            port=by_name[callee].port,
+        )
+        for caller in services
+        for callee in caller.calls
+    )
+
+
 def build_in_cluster(
     settings: StackSettings,
     cluster: Cluster,
     observability: ObservabilitySpec,
+    mesh_spec: MeshSpec,
     prefix: str = "",
     data_spec: DataLayerSpec | None = None,
     team_secrets: tuple[SealedSecretSpec, ...] = (),
@@ -113,6 +137,21 @@ def build_in_cluster(
     )
 
     services = settings.application_services
+    # The mesh before every meshed workload: sidecars are injected at admission.
+    mesh = Mesh(
+        f"{prefix}mesh",
+        MeshArgs(
+            spec=mesh_spec,
+            pod_security_version=settings.kubernetes_minor,
+            prometheus=TELEMETRY_ACCESS.scraper,
+            prometheus_url=PROMETHEUS_URL,
+            trace_collector=OTLP_GRPC_COLLECTOR,
+            trace_sample_percent=round(observability.trace_sample_ratio * 100, 2),
+            scheduling=tuple(priorities.ready),
+        ),
+        opts=in_cluster,
+    )
+    calls = mesh_calls(services)
     # The data layer (components/data) lives beside the primary cluster only.
     data: DataLayer | None = None
     built: BuiltData | None = None
@@ -141,7 +180,12 @@ def build_in_cluster(
                 pod_security_version=settings.kubernetes_minor,
                 services=tuple(s for s in services if s.context == context.slug),
                 data=built.access(consumer.namespace, consumer.needs) if built and consumer else (),
+                data_ca=built.ca if built else None,
                 telemetry=TELEMETRY_ACCESS,
+                mesh=MESH_ACCESS,
+                calls=tuple(c for c in calls if context.slug in (c.caller_namespace, c.callee_namespace)),
+                pod_overhead=PodOverhead.of(mesh_spec.sidecar),
+                mesh_dependencies=tuple(mesh.traffic_ready),
             ),
             opts=in_cluster,
         )
@@ -167,21 +211,50 @@ def build_in_cluster(
             ContextServiceArgs(
                 spec=spec,
                 namespace=namespace.name,
-                # The namespace's objects, its data Secrets among them, the PriorityClasses, and
-                # the teams' SealedSecrets where the service mounts one.
-                namespace_dependencies=(namespace, *priorities.ready, *([team] if team and spec.secrets else [])),
+                # The namespace's objects, its data Secrets among them, the PriorityClasses, the
+                # mesh's injector, and the teams' SealedSecrets where the service mounts one.
+                namespace_dependencies=(
+                    namespace,
+                    *priorities.ready,
+                    *mesh.ready,
+                    *([team] if team and spec.secrets else []),
+                ),
                 data=built.access(spec.context, spec.data_needs) if built else (),
                 hpa_dependencies=tuple(addons.hpa_dependencies),
                 vpa_dependencies=tuple(addons.vpa_dependencies),
                 extra_env=service_telemetry_env(spec, observability),
+                meshed=True,
+            ),
+            opts=in_cluster,
+        )
+    for spec in services:
+        ServiceTraffic(
+            f"{prefix}{spec.name}-traffic",
+            ServiceTrafficArgs(
+                spec=spec,
+                mesh=mesh_spec,
+                callers=tuple(s for s in services if spec.name in s.calls),
+                dependencies=(deployed[spec.name].deployment, namespaces[spec.context], *mesh.traffic_ready),
             ),
             opts=in_cluster,
         )
     # Metrics, alerts, dashboards, logs and traces of this cluster. The data services' monitors
     # wait for the data layer; the gateway, mesh and Keycloak add their targets when they land.
-    data_targets: tuple[ScrapeTarget, ...] = ()
+    data_targets: tuple[ScrapeTarget, ...] = (
+        ScrapeTarget(
+            name="istiod",
+            namespace=ISTIO_NAMESPACE,
+            kind="ServiceMonitor",
+            match_labels=dict(ISTIOD_POD_LABELS),
+            port="http-monitoring",
+            context=PLATFORM_CONTEXT,
+            environment=settings.environment,
+            fenced_port=ISTIOD_MONITORING_PORT,
+            dependencies=(mesh.istiod,),
+        ),
+    )
     if data is not None and data_spec is not None:
-        data_targets = data_scrape_targets(
+        data_targets += data_scrape_targets(
             data_spec.in_cluster, DATA_NAMESPACE, settings.environment, PLATFORM_CONTEXT, dependencies=(data,)
         )
     endpoint = settings.on_call_endpoint
@@ -198,6 +271,7 @@ def build_in_cluster(
             extra_targets=data_targets,
             priority_class=PLATFORM.name,
             scheduling=tuple(priorities.ready),
+            meshed=True,
         ),
         opts=in_cluster,
     )
@@ -210,6 +284,7 @@ def build_in_cluster(
         priorities=priorities,
         sealed_secrets=sealed_secrets,
         observability=monitoring,
+        mesh=mesh,
     )
 
 
@@ -228,6 +303,7 @@ def build_platform(stack: StackSpec, stack_name: str) -> Platform:
         settings,
         build_cluster(settings, stack_name),
         stack.observability,
+        stack.mesh,
         data_spec=stack.data,
         team_secrets=stack.sealed_secrets,
     )
@@ -242,6 +318,7 @@ def build_platform(stack: StackSpec, stack_name: str) -> Platform:
             settings,
             secondary_cluster,
             replace(stack.observability, in_cluster_data=()),
+            stack.mesh,
             prefix=f"{secondary_cluster.region}-",
             team_secrets=stack.sealed_secrets,
         )

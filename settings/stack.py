@@ -15,6 +15,7 @@ from settings import sealed_secrets as sealed_secrets_folder
 from settings import seed
 from settings.data import DataConsumer, DataLayerSpec, DataService, DataSettingsError, resolve_data_layer
 from settings.load import load_settings, settings_error, stack_file_name
+from settings.mesh import MeshSpec, mesh_spec
 from settings.model import StackSettings
 from settings.observability import ObservabilitySettingsError, ObservabilitySpec, resolve_observability
 from settings.sealed_secrets import SealedSecretSpec, load_sealed_secrets
@@ -23,11 +24,12 @@ from settings.sealed_secrets import SealedSecretSpec, load_sealed_secrets
 @dataclass(frozen=True)
 class StackSpec:
     """Everything a stack builds, resolved: the validated settings, the data layer's spec, the
-    observability stack's spec and the teams' committed SealedSecrets."""
+    observability stack's spec, the mesh's and the teams' committed SealedSecrets."""
 
     settings: StackSettings
     data: DataLayerSpec
     observability: ObservabilitySpec
+    mesh: MeshSpec
     sealed_secrets: tuple[SealedSecretSpec, ...] = ()
 
 
@@ -86,7 +88,13 @@ def resolve_stack(settings: StackSettings, source: str, sealed_secrets: Path | N
                 )
     if problems or data is None or observability is None:
         raise settings_error(source, problems)
-    return StackSpec(settings=settings, data=data, observability=observability, sealed_secrets=sealed)
+    return StackSpec(
+        settings=settings,
+        data=data,
+        observability=observability,
+        sealed_secrets=sealed,
+        mesh=mesh_spec(settings.environment),
+    )
 
 
 def load_stack() -> StackSpec:

@@ -10,6 +10,12 @@ There is no managed backend by default: DocumentDB (AWS) and Cosmos DB for Mongo
 Every consumer is a user of its own (Percona's `users`), created in `admin` and given
 `readWrite` on its own database only; its password sits in a Secret of the data namespace,
 which the operator reads.
+
+TLS is required (`tls.mode: requireTLS`) and TLS 1.3 only (mongod's `net.tls.disabledProtocols`):
+the operator uses the two Secrets the stack's cert-manager Certificates fill from the data CA
+(`spec.secrets.ssl`, `sslInternal`; a Secret it did not create itself is left alone), with the
+same subject and names its own certificates would carry (percona-server-mongodb-operator 1.22.0
+`pkg/psmdb/tls`), and members authenticate to each other with the internal one (x509).
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from components.data.base import (
     DataComponent,
     DataComponentArgs,
     basic_auth_secret,
+    ca_of,
     consumer_passwords,
+    data_labels,
     data_meta,
     stateful,
 )
@@ -39,6 +47,25 @@ from settings.data import Backend, MongoSize
 PORT = 27017
 CLUSTER_NAME = "mongo"
 REPLSET = "rs0"
+SSL_SECRET = f"{CLUSTER_NAME}-ssl"
+SSL_INTERNAL_SECRET = f"{CLUSTER_NAME}-ssl-internal"
+# Percona Server for MongoDB 8.0 offers TLS 1.3; everything older is switched off.
+MONGOD_TLS_CONFIGURATION = "net:\n  tls:\n    disabledProtocols: TLS1_0,TLS1_1,TLS1_2\n"
+
+
+def certificate_names(namespace: str) -> list[str]:
+    """The names the operator's own certificates carry for a replica set (`GetCertificateSans`)."""
+    rs = f"{CLUSTER_NAME}-{REPLSET}"
+    return [
+        "localhost",
+        *(
+            f"{prefix}{rs}{suffix}"
+            for prefix in ("", "*.")
+            for suffix in ("", f".{namespace}", f".{namespace}.svc.cluster.local")
+        ),
+    ]
+
+
 # Where the consumers' users are created, so where their clients authenticate.
 AUTH_DATABASE = "admin"
 STORAGE_NAME = "object-store"
@@ -132,6 +159,21 @@ class PerconaMongo:
                     }
                 ],
             }
+        ca = ca_of(args)
+        certificates = [
+            ca.certificate(
+                f"{name}-{secret}",
+                name=secret,
+                namespace=args.namespace,
+                dns_names=certificate_names(args.namespace),
+                labels=data_labels(spec.environment),
+                parent=parent,
+                common_name=CLUSTER_NAME,
+                organization="PSMDB",
+                after=args.in_cluster_dependencies,
+            )
+            for secret in (SSL_SECRET, SSL_INTERNAL_SECRET)
+        ]
         zone_key = "topology.kubernetes.io/zone" if spec.multi_zone else "kubernetes.io/hostname"
         cluster = k8s.apiextensions.CustomResource(
             f"{name}-cluster",
@@ -156,6 +198,7 @@ class PerconaMongo:
                     {
                         "name": REPLSET,
                         "size": size.members,
+                        "configuration": MONGOD_TLS_CONFIGURATION,
                         "serviceAccountName": SERVICE_ACCOUNT,
                         "priorityClassName": DATA.name,
                         "affinity": {"antiAffinityTopologyKey": zone_key},
@@ -171,6 +214,8 @@ class PerconaMongo:
                         "sidecars": [exporters.mongodb_exporter_sidecar()],
                     }
                 ],
+                "tls": {"mode": "requireTLS", "allowInvalidCertificates": False},
+                "secrets": {"ssl": SSL_SECRET, "sslInternal": SSL_INTERNAL_SECRET},
                 # Three members hold every shard key's data; mongos and config servers come with
                 # sharding, when the data outgrows one replica set.
                 "sharding": {"enabled": False},
@@ -188,7 +233,13 @@ class PerconaMongo:
             opts=stateful(
                 parent,
                 spec,
-                depends_on=[*args.in_cluster_dependencies, *user_secrets, service_account, *args.backup_dependencies],
+                depends_on=[
+                    *args.in_cluster_dependencies,
+                    *user_secrets,
+                    service_account,
+                    *certificates,
+                    *args.backup_dependencies,
+                ],
             ),
         )
         endpoint = DataEndpoint(
@@ -196,7 +247,8 @@ class PerconaMongo:
             backend="in-cluster",
             host=f"{CLUSTER_NAME}-{REPLSET}.{args.namespace}.svc.cluster.local",
             port=PORT,
-            tls=False,
+            tls=True,
+            trust="data-ca",
             egress=DataEgress(ports=(PORT,), namespace=args.namespace),
             extra={
                 "REPLICA_SET": REPLSET,

@@ -15,6 +15,7 @@ from . import (
     capacity,
     cluster,
     data,
+    mesh,
     network,
     nodes,
     observability,
@@ -39,6 +40,7 @@ POLICIES: list[Policy] = [
     *tagging.POLICIES,
     *capacity.POLICIES,
     *observability.POLICIES,
+    *mesh.POLICIES,
 ]
 
 
