@@ -314,7 +314,16 @@ def _ports(rule: dict[str, Any]) -> set[int]:
 
 def test_istiod_is_reachable_only_on_the_mesh_ports(any_plan: Plan) -> None:
     policies = {p["metadata"]["name"]: p["spec"] for p in k8s(any_plan, "NetworkPolicy", namespace=ISTIO_NAMESPACE)}
-    assert set(policies) == {"default-deny", "allow-dns", "allow-sidecars", "allow-webhooks", "allow-api-server"}
+    assert set(policies) == {
+        "default-deny",
+        "allow-dns",
+        "allow-sidecars",
+        "allow-webhooks",
+        "allow-api-server",
+        "allow-from-prometheus",  # istiod's monitoring port (components/observability)
+    }
+    (prometheus,) = policies["allow-from-prometheus"]["ingress"]
+    assert _ports(prometheus) == {15014}
     (sidecars,) = policies["allow-sidecars"]["ingress"]
     assert _ports(sidecars) == {XDS_PORT}
     assert sidecars["from"] == [{"namespaceSelector": {"matchLabels": {"istio-injection": "enabled"}}}]

@@ -48,9 +48,15 @@ RELEASE_CLASSES: dict[str, tuple[tuple[tuple[str, ...], ...], str]] = {
         PLATFORM,
     ),
     "elastic-operator": (ONE_VALUE, PLATFORM),
+    # Istio 1.31: istiod's pods (the istiod chart's `global.priorityClassName`); Flagger's
+    # (`podPriorityClassName`). The base chart runs no pods.
+    "istiod": ((("global", "priorityClassName"),), PLATFORM),
+    "flagger": ((("podPriorityClassName",),), PLATFORM),
 }
 # Charts with no value for it (docs/VERSIONS.md says which and why).
-NO_PRIORITY_VALUE = {"psmdb-operator"}
+# istio-base runs no pods; istio-cni's DaemonSet hard-codes `system-node-critical` (its chart's
+# templates/daemonset.yaml at 1.31), which outranks every class of ours, as a node agent should.
+NO_PRIORITY_VALUE = {"psmdb-operator", "istio-base", "istio-cni"}
 
 
 def kubernetes_providers(plan: Plan) -> list[PlannedResource]:
