@@ -91,9 +91,11 @@ def test_a_context_reaches_exactly_the_data_it_consumes_and_the_trace_collector(
     for consumer in selection.data_consumers(DEV):
         consumed.setdefault(consumer.namespace, set()).add(f"{consumer.service}:{consumer.port}")
     otlp = {f"telemetry/jaeger-collector:{port}" for port in TELEMETRY_ACCESS.otlp.ports}
+    # And the services its own call (settings: every business context calls auth-service).
+    calls = {"platform/auth-service:80"}
     for namespace in _context_namespaces(DEV):
         allowed = {c.target.what for c in cases if c.source.namespace == namespace and c.allowed}
-        assert allowed == consumed.get(namespace, set()) | otlp, namespace
+        assert allowed == consumed.get(namespace, set()) | otlp | (calls if namespace != "platform" else set()), namespace
     telemetry = {c.target.what for c in cases if c.target.namespace == "telemetry"}
     assert telemetry - otlp == {"telemetry/jaeger-collector:8888", "telemetry/jaeger-query:16686"}
 
@@ -432,6 +434,17 @@ def test_the_wait_covers_every_operator_managed_resource_of_the_plan_and_its_cha
         # only after `pulumi up` has returned.
         ("Prometheus", "monitoring", "kube-prometheus-stack-prometheus"),
         ("Alertmanager", "monitoring", "kube-prometheus-stack-alertmanager"),
+        # The data CA (components/data/tls.py), the data servers' certificates, and each consuming
+        # namespace's `data-tls` (its services mount the CA from it).
+        ("ClusterIssuer", "", "bakhmach-data-root"),
+        ("ClusterIssuer", "", "bakhmach-data-ca"),
+        ("Certificate", "cert-manager", "bakhmach-data-ca"),
+        ("Certificate", "data", "postgres-server-tls"),
+        ("Certificate", "data", "mongo-ssl"),
+        ("Certificate", "data", "mongo-ssl-internal"),
+        ("Certificate", "data", "redis-tls"),
+        ("Certificate", "data", "kafka-listener-tls"),
+        *{("Certificate", c.namespace, "data-tls") for c in consumers},
     }
 
 
@@ -497,9 +510,9 @@ def test_prometheus_is_checked_for_every_planned_monitor() -> None:
         for m in k8s(DEV, kind)
     }
     assert {(p.kind, p.namespace, p.name) for p in pools} == monitors
-    # Every context service, the data services and Jaeger.
-    assert {p.namespace for p in pools} == _context_namespaces(DEV) | {"data", "telemetry"}
-    assert "serviceMonitor/slon-credit/slon-finance/0" in {p.job for p in pools}
+    # Every context service (through its sidecar), the data services, Jaeger and istiod.
+    assert {p.namespace for p in pools} == _context_namespaces(DEV) | {"data", "telemetry", "istio-system"}
+    assert "podMonitor/slon-credit/slon-finance/0" in {p.job for p in pools}
     assert "podMonitor/data/postgres/0" in {p.job for p in pools}
 
 

@@ -142,6 +142,10 @@ RULES = {
         Rule("monitoring.coreos.com/v1", "Prometheus", "prometheuses", condition("Available")),
         Rule("monitoring.coreos.com/v1", "Alertmanager", "alertmanagers", condition("Available")),
         Rule("bitnami.com/v1alpha1", "SealedSecret", "sealedsecrets", condition("Synced")),
+        # cert-manager's "Ready" on a Certificate (its Secret holds a valid certificate) and on a
+        # ClusterIssuer (it can sign): the data servers and their consumers mount those Secrets.
+        Rule("cert-manager.io/v1", "Certificate", "certificates", condition("Ready")),
+        Rule("cert-manager.io/v1", "ClusterIssuer", "clusterissuers", condition("Ready")),
     )
 }
 # Custom resources the stack creates that have no readiness of their own to wait for.
@@ -151,6 +155,16 @@ NOT_AWAITED = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "scrape configuration: the smoke tests check Prometheus scrapes it",
     ("monitoring.coreos.com/v1", "PodMonitor"): "scrape configuration: the smoke tests check Prometheus scrapes it",
     ("monitoring.coreos.com/v1", "PrometheusRule"): "rules Prometheus loads: promtool tests them (test_alert_rules)",
+    **{
+        (api_version, kind): "mesh configuration istiod pushes to the sidecars: it has no readiness of its own"
+        for api_version, kind in (
+            ("networking.istio.io/v1", "VirtualService"),
+            ("networking.istio.io/v1", "DestinationRule"),
+            ("security.istio.io/v1", "PeerAuthentication"),
+            ("security.istio.io/v1", "AuthorizationPolicy"),
+            ("telemetry.istio.io/v1", "Telemetry"),
+        )
+    },
 }
 
 
@@ -183,8 +197,12 @@ CHARTS: dict[str, Callable[[Mapping[str, Any]], list[tuple[str, str, str, str]]]
             "redis-operator",
             "strimzi-kafka-operator",
             "sealed-secrets",
+            "istiod",
+            "cni",
+            "flagger",
         )
     },
+    "base": "Istio's CRDs and its validating webhook configuration: nothing runs",
     "eck-operator": "the operator's StatefulSet is listed cluster-wide; ECK's resources are the plan's own",
 }
 # API groups Kubernetes itself serves: their objects are not operator-managed.
