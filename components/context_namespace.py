@@ -11,7 +11,7 @@
 - the namespace's own credentials for those data services, one `data-<service>` Secret each
   (components/data/credentials.py), made here because this component owns the namespace, and
   where one of them runs in the cluster the data CA its services verify servers with (a
-  `data-tls` Certificate: components/data/tls.py);
+  `trust-data-ca` Certificate: components/data/tls.py);
 - in the mesh (components/mesh): the injection label, egress to istiod's xDS port, Prometheus in
   on the sidecar agent's merged-metrics port instead of the services' own ports (their ports
   speak only mTLS), each call the settings allow (`calls`) opened between exactly the two

@@ -86,7 +86,7 @@ def _data_env(conn: DataAccess) -> list[k8s.core.v1.EnvVarArgs]:
         f"{prefix}_TLS": "true" if endpoint.tls else "false",
         grant.env: grant.resource,
     }
-    # The CA that signs an in-cluster server's certificate (the namespace's `data-tls` Secret);
+    # The CA that signs an in-cluster server's certificate (the namespace's `trust-data-ca` Secret);
     # managed services' chains end in public roots the image's trust store has (RDS: its own CA).
     if endpoint.tls and endpoint.trust == "data-ca":
         plain[f"{prefix}_CA_FILE"] = CA_FILE

@@ -435,7 +435,7 @@ def test_the_wait_covers_every_operator_managed_resource_of_the_plan_and_its_cha
         ("Prometheus", "monitoring", "kube-prometheus-stack-prometheus"),
         ("Alertmanager", "monitoring", "kube-prometheus-stack-alertmanager"),
         # The data CA (components/data/tls.py), the data servers' certificates, and each consuming
-        # namespace's `data-tls` (its services mount the CA from it).
+        # namespace's `trust-data-ca` (its services mount the CA from it).
         ("ClusterIssuer", "", "bakhmach-data-root"),
         ("ClusterIssuer", "", "bakhmach-data-ca"),
         ("Certificate", "cert-manager", "bakhmach-data-ca"),
@@ -444,7 +444,7 @@ def test_the_wait_covers_every_operator_managed_resource_of_the_plan_and_its_cha
         ("Certificate", "data", "mongo-ssl-internal"),
         ("Certificate", "data", "redis-tls"),
         ("Certificate", "data", "kafka-listener-tls"),
-        *{("Certificate", c.namespace, "data-tls") for c in consumers},
+        *{("Certificate", c.namespace, "trust-data-ca") for c in consumers},
     }
 
 

@@ -20,7 +20,7 @@ from settings.data import Backend, DataGrant, DataService
 DATA_NAMESPACE = "data"
 
 # Whom a client trusts to sign a data server's certificate: the stack's data CA (in-cluster
-# services, components/data/tls.py; the consuming namespace's `data-tls` Secret carries it), a
+# services, components/data/tls.py; the consuming namespace's `trust-data-ca` Secret carries it), a
 # publicly trusted CA (the managed services' chains end in roots every image's trust store has),
 # or Amazon RDS's own CA (rds-ca-rsa2048-g1; AWS's global bundle, which the images must carry).
 TlsTrust = Literal["data-ca", "public", "rds"]

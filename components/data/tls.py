@@ -6,7 +6,7 @@ only, with a certificate cert-manager issues from one CA of the stack's own:
   before it expires), kept in cert-manager's namespace;
 - the `bakhmach-data-ca` ClusterIssuer issues every data server's certificate from it (90 days,
   renewed 30 days before expiry; the operators reload renewed files);
-- each consuming namespace gets a `data-tls` Certificate from the same issuer: cert-manager
+- each consuming namespace gets a `trust-data-ca` Certificate from the same issuer: cert-manager
   writes the CA into its Secret (`ca.crt`), which the services mount and verify servers against
   (`<SVC>_CA_FILE`). The CA never leaves the cluster and is not in the stack's state.
 
@@ -33,9 +33,9 @@ ROOT_ISSUER = "bakhmach-data-root"
 CA_ISSUER = "bakhmach-data-ca"
 CA_SECRET = "bakhmach-data-ca"
 # In each consuming namespace: the Secret whose `ca.crt` the services verify data servers with.
-CONSUMER_SECRET = "data-tls"
+CONSUMER_SECRET = "trust-data-ca"
 CA_KEY = "ca.crt"
-CA_DIR = "/var/run/secrets/bakhmach/data-tls"
+CA_DIR = "/var/run/secrets/bakhmach/trust-data-ca"
 CA_FILE = f"{CA_DIR}/{CA_KEY}"
 SERVER_DURATION = "2160h"  # 90 days
 SERVER_RENEW_BEFORE = "720h"  # 30 days
@@ -100,7 +100,7 @@ def consumer_ca(
     parent: pulumi.Resource,
     after: list[pulumi.Resource],
 ) -> k8s.apiextensions.CustomResource:
-    """The consuming namespace's `data-tls` Certificate: its Secret's `ca.crt` is the data CA."""
+    """The consuming namespace's `trust-data-ca` Certificate: its Secret's `ca.crt` is the data CA."""
     return ca.certificate(
         resource_name,
         name=CONSUMER_SECRET,

@@ -25,9 +25,9 @@ What runs where:
   observability stack's Prometheus as its metrics source; fenced: it reaches the API server and
   Prometheus only.
 
-Order on a fresh cluster: base (CRDs) before istiod and every Istio object; the CNI agent before
-istiod, so no pod is injected before a node can set up its redirection; istiod before every
-meshed workload (`ready`), since injection happens at admission.
+Order on a fresh cluster: base (CRDs, webhook configuration) before istiod and every Istio
+object; the CNI agent (beside them) and istiod both before every meshed workload (`ready`):
+injection happens at admission, and a node must set up an injected pod's redirection.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ class Mesh(pulumi.ComponentResource):
                 # Neither the control plane's nor the node agent's own pods are meshed.
                 "excludeNamespaces": ["kube-system", ISTIO_NAMESPACE, ISTIO_CNI_NAMESPACE],
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[cni_ns, self.base]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cni_ns]),
         )
         sidecar = spec.sidecar
         requests, limits, replicas = ISTIOD_SIZE[env]
@@ -236,7 +236,7 @@ class Mesh(pulumi.ComponentResource):
                     ],
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[istio_ns, self.base, self.cni, *args.scheduling]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[istio_ns, self.base, *args.scheduling]),
         )
         after_istiod = pulumi.ResourceOptions(parent=self, depends_on=[self.base, self.istiod])
         mesh_meta = k8s.meta.v1.ObjectMetaArgs(name="default", namespace=ISTIO_NAMESPACE, labels=labels)
