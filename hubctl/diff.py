@@ -438,12 +438,9 @@ def _summary_table(diff: PlanDiff) -> list[str]:
             per_type.setdefault(r.type, Counter())[r.action] += 1
     if not per_type:
         return []
-    # Only the actions the change has: a column of blanks costs every row (and a PR comment has
-    # a size limit shared by five stacks).
-    actions = [a for a in ("create", "update", "replace", "delete") if any(c[a] for c in per_type.values())]
-    rows = [f"| resource type | {' | '.join(actions)} |", "|---|" + "---:|" * len(actions)]
+    rows = ["| resource type | create | update | replace | delete |", "|---|---:|---:|---:|---:|"]
     for type_, c in sorted(per_type.items()):
-        cells = " | ".join(str(c[a] or "") for a in actions)
+        cells = " | ".join(str(c[a] or "") for a in ("create", "update", "replace", "delete"))
         rows.append(f"| {_code(type_)} | {cells} |")
     return rows
 

@@ -27,13 +27,17 @@ from .common import (
     pod_spec,
     stack_policy,
 )
+from .network import stack_has_istio
 
 
 def _context_deployments(resources: list[PolicyResource]) -> list[PolicyResource]:
+    """The context services of every cluster that runs Istio (as for mesh-mtls-strict: a stack
+    without the mesh is judged by the network policies alone)."""
+    meshes = {cluster_of(r) for r in resources if stack_has_istio([r])}
     return [
         r
         for r in kubernetes_objects(resources)
-        if r.props.get("kind") == "Deployment" and namespace(r.props) in seed.CONTEXTS
+        if r.props.get("kind") == "Deployment" and namespace(r.props) in seed.CONTEXTS and cluster_of(r) in meshes
     ]
 
 
@@ -249,15 +253,17 @@ def _check_data_tls(args: StackValidationArgs, report: ReportViolation) -> None:
 POLICIES = [
     stack_policy(
         "mesh-service-resilience",
-        "Every context service is routed by a VirtualService whose routes time out (30 s, 60 s for batch routes) "
-        "and retry 3 times on 5xx, reset and connect-failure within the timeout, and has a circuit breaker "
-        "(outlier detection and connection-pool limits) in a DestinationRule or its Canary's traffic policy.",
+        "Where the stack installs Istio, every context service is routed by a VirtualService whose routes "
+        "time out (30 s, 60 s for batch routes) and retry 3 times on 5xx, reset and connect-failure within "
+        "the timeout, and has a circuit breaker (outlier detection and connection-pool limits) in a "
+        "DestinationRule or its Canary's traffic policy.",
         _check_resilience,
     ),
     stack_policy(
         "canary-rollout",
-        "In staging and prod every context service rolls out through a Flagger Canary at stable 90% / canary 10%, "
-        "rolled back when its request success rate is below 95% (error rate above 5%).",
+        "In staging and prod, where the stack installs Istio, every context service rolls out through a "
+        "Flagger Canary at stable 90% / canary 10%, rolled back when its request success rate is below 95% "
+        "(error rate above 5%).",
         _check_canary,
         environments=sorted(seed.CANARY_ENVIRONMENTS),
     ),
