@@ -725,3 +725,11 @@ def test_the_wait_is_bounded_and_names_what_is_not_ready() -> None:
 )
 def test_diagnostics_keep_the_logs_of_failing_pods(status: dict[str, Any], failing: bool) -> None:
     assert cluster.failing({"status": status}) is failing
+
+
+def test_meshed_services_are_not_read_through_the_api_server_proxy() -> None:
+    """The context services' ports take mTLS only: the smoke test trusts their ready endpoints (the
+    app's readiness probe, run through the sidecar's agent) instead of a plaintext GET."""
+    services = selection.planned_services(DEV)
+    assert {s.namespace for s in services if s.meshed} == _context_namespaces(DEV)
+    assert not any(s.meshed for s in services if s.namespace == "telemetry")
