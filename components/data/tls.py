@@ -123,7 +123,7 @@ def install_cert_manager(
             name=CERT_MANAGER_NAMESPACE,
             labels=labels | pod_security_labels(args.pod_security_version, "restricted", warn="restricted"),
         ),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(args.scheduling)),
     )
     release = versions.CERT_MANAGER.release(
         f"{name}-cert-manager",

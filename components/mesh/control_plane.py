@@ -105,7 +105,9 @@ class Mesh(pulumi.ComponentResource):
                     labels=labels
                     | pod_security_labels(args.pod_security_version, level, audit="restricted", warn="restricted"),
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                # After the PriorityClasses, as everything else in the cluster: what a fresh cluster
+                # gets first stays the same whatever registers fastest.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.scheduling)),
             )
 
         istio_ns = namespace("istio-system", ISTIO_NAMESPACE, "restricted")
