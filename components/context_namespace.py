@@ -9,9 +9,10 @@
   ingress from Prometheus on the services' ports (their metrics are served there) and egress to
   the trace collector's OTLP ports;
 - the namespace's own credentials for those data services, one `data-<service>` Secret each
-  (components/data/credentials.py), made here because this component owns the namespace, and
-  where one of them runs in the cluster the data CA its services verify servers with (a
-  `trust-data-ca` Certificate: components/data/tls.py);
+  (components/data/credentials.py), where one of them runs in the cluster the data CA its
+  services verify servers with (a `trust-data-ca` Certificate: components/data/tls.py), and,
+  where the clusters pull from ghcr with the stack's credential, its `registry-pull` Secret
+  (components/registry.py): made here because this component owns the namespace;
 - in the mesh (components/mesh): the injection label, egress to istiod's xDS port, Prometheus in
   on the sidecar agent's merged-metrics port instead of the services' own ports (their ports
   speak only mTLS), each call the settings allow (`calls`) opened between exactly the two
@@ -34,6 +35,7 @@ from components.labels import GATEWAY_ROLE, GATEWAY_ROLE_LABEL, pod_security_lab
 from components.mesh.endpoints import MeshAccess, MeshCall
 from components.network_policies import EVERY_POD, data_egress_rule, default_deny_spec, dns_egress_spec, tcp_ports
 from components.observability.endpoints import TelemetryAccess
+from components.registry import pull_secret
 from settings.mesh import SidecarResources
 from settings.model import ServiceSpec
 from settings.quantity import MI, cpu_millicores, format_cpu, format_memory, memory_bytes
@@ -93,6 +95,9 @@ class ContextNamespaceArgs:
     calls: tuple[MeshCall, ...] = field(default_factory=tuple)
     pod_overhead: PodOverhead = field(default_factory=PodOverhead)
     mesh_dependencies: tuple[pulumi.Resource, ...] = field(default_factory=tuple)
+    # ghcr: the docker config (a secret) the namespace's `registry-pull` Secret carries, where the
+    # clusters pull with the stack's credential (`RegistryEndpoint.docker_config`).
+    registry_pull: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -279,6 +284,11 @@ class ContextNamespace(pulumi.ComponentResource):
             self.data_secrets.append(
                 consumer_ca(f"{name}-data-tls", args.context, args.data_ca, args.environment, self, [self.namespace])
             )
+        self.pull_secret = (
+            pull_secret(f"{name}-registry-pull", args.context, args.registry_pull, args.environment, inside)
+            if args.registry_pull is not None
+            else None
+        )
         self.register_outputs({"namespace": args.context})
 
     def _mesh(

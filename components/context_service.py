@@ -59,6 +59,10 @@ class ContextServiceArgs:
     # In the mesh: the sidecar serves the app's metrics merged with Envoy's, found through the
     # pod's `prometheus.io/*` annotations (read by Istio's injector).
     meshed: bool = False
+    # The image as this cluster pulls it (components/registry.py; default: the spec's reference),
+    # and the namespace's pull Secrets its ServiceAccount names (ghcr's credential).
+    image: pulumi.Input[str] | None = None
+    image_pull_secrets: tuple[str, ...] = ()
 
 
 # Where each consumed data Secret is mounted: one directory per data service.
@@ -188,6 +192,8 @@ class ContextService(pulumi.ComponentResource):
             metadata=meta,
             # The services call no Kubernetes API, so no token is mounted.
             automount_service_account_token=False,
+            # Pods of this account pull with these (the admission controller copies them in).
+            image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=n) for n in args.image_pull_secrets] or None,
             opts=inside,
         )
 
@@ -196,7 +202,7 @@ class ContextService(pulumi.ComponentResource):
         team = _team_secret_volumes(spec.secrets) + _data_ca_volume(args.data)
         container = k8s.core.v1.ContainerArgs(
             name=spec.name,
-            image=spec.image,
+            image=args.image if args.image is not None else spec.image,
             image_pull_policy="IfNotPresent",
             args=list(spec.args) or None,
             ports=[k8s.core.v1.ContainerPortArgs(name=port_name, container_port=spec.port, protocol="TCP")],

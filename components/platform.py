@@ -1,13 +1,15 @@
 """`build_platform`: the whole stack, composed from components in dependency order.
 
-Data flows one way: the resolved stack spec (settings/stack.py) -> cluster(s) -> add-ons -> mesh
--> data layer -> namespaces -> services (and their traffic in the mesh) -> observability. Each
-component gets only the slice it needs, and what one component built reaches the next as a value
-(the data layer's endpoints and credentials become each namespace's Secrets there, and each
-service's env; the observability stack gets its resolved spec, the services and the namespaces to
-wait for); nothing calls back into a component built earlier. Prod runs a second cluster in its
-secondary region with the same in-cluster platform (`build_in_cluster`, once per cluster), and DNS
-failover between them.
+Data flows one way: the resolved stack spec (settings/stack.py) -> registry -> cluster(s) ->
+add-ons -> mesh -> data layer -> namespaces -> services (and their traffic in the mesh) ->
+observability. Each component gets only the slice it needs, and what one component built reaches
+the next as a value (the registry's ACR id becomes the AKS kubelet's AcrPull grant, its pull
+credential each namespace's `registry-pull` Secret and its hosts each service's image; the data
+layer's endpoints and credentials become each namespace's Secrets there, and each service's env;
+the observability stack gets its resolved spec, the services and the namespaces to wait for);
+nothing calls back into a component built earlier. Prod runs a second cluster in its secondary
+region with the same in-cluster platform (`build_in_cluster`, once per cluster), and DNS failover
+between them.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from components.observability import (
 )
 from components.observability.exporters import data_scrape_targets
 from components.priorities import PLATFORM, PriorityClasses, PriorityClassesArgs
+from components.registry import PULL_SECRET, RegistryEndpoint, registry_for
 from components.sealed_secrets import SealedSecrets, SealedSecretsArgs, TeamSecrets, TeamSecretsArgs
 from settings.data import DataLayerSpec
 from settings.mesh import MeshSpec
@@ -73,7 +76,9 @@ class Platform:
     failover: DnsFailover | None = None
 
 
-def build_cluster(settings: StackSettings, stack_name: str, *, secondary: bool = False) -> Cluster:
+def build_cluster(
+    settings: StackSettings, stack_name: str, registry: RegistryEndpoint, *, secondary: bool = False
+) -> Cluster:
     name = f"{stack_name}-secondary" if secondary else stack_name
     return Cluster(
         name,
@@ -87,6 +92,7 @@ def build_cluster(settings: StackSettings, stack_name: str, *, secondary: bool =
             owner=settings.owner,
             secondary=secondary,
             protect=settings.protect_stateful,
+            acr_id=registry.acr_id,
         ),
     )
 
@@ -112,6 +118,7 @@ def build_in_cluster(
     cluster: Cluster,
     observability: ObservabilitySpec,
     mesh_spec: MeshSpec,
+    registry: RegistryEndpoint,
     prefix: str = "",
     data_spec: DataLayerSpec | None = None,
     team_secrets: tuple[SealedSecretSpec, ...] = (),
@@ -186,6 +193,7 @@ def build_in_cluster(
                 calls=tuple(c for c in calls if context.slug in (c.caller_namespace, c.callee_namespace)),
                 pod_overhead=PodOverhead.of(mesh_spec.sidecar),
                 mesh_dependencies=tuple(mesh.traffic_ready),
+                registry_pull=registry.docker_config,
             ),
             opts=in_cluster,
         )
@@ -211,19 +219,23 @@ def build_in_cluster(
             ContextServiceArgs(
                 spec=spec,
                 namespace=namespace.name,
-                # The namespace's objects, its data Secrets among them, the PriorityClasses, the
-                # mesh's injector, and the teams' SealedSecrets where the service mounts one.
+                # The namespace's objects, its data and pull Secrets among them, the
+                # PriorityClasses, the mesh's injector, the teams' SealedSecrets where the service
+                # mounts one, and the registry's repositories (and replicas) its image is pulled from.
                 namespace_dependencies=(
                     namespace,
                     *priorities.ready,
                     *mesh.ready,
                     *([team] if team and spec.secrets else []),
+                    *registry.ready,
                 ),
                 data=built.access(spec.context, spec.data_needs) if built else (),
                 hpa_dependencies=tuple(addons.hpa_dependencies),
                 vpa_dependencies=tuple(addons.vpa_dependencies),
                 extra_env=service_telemetry_env(spec, observability),
                 meshed=True,
+                image=registry.image(spec, cluster.region),
+                image_pull_secrets=(PULL_SECRET,) if registry.docker_config is not None else (),
             ),
             opts=in_cluster,
         )
@@ -299,11 +311,13 @@ def _regional(cluster: Cluster) -> RegionalCluster:
 
 def build_platform(stack: StackSpec, stack_name: str) -> Platform:
     settings = stack.settings
+    registry = registry_for(stack.registry, settings)
     primary = build_in_cluster(
         settings,
-        build_cluster(settings, stack_name),
+        build_cluster(settings, stack_name, registry),
         stack.observability,
         stack.mesh,
+        registry,
         data_spec=stack.data,
         team_secrets=stack.sealed_secrets,
     )
@@ -312,13 +326,14 @@ def build_platform(stack: StackSpec, stack_name: str) -> Platform:
     )
     if settings.cloud_cluster.secondary_region(settings.cloud) is not None:
         # resolve_stack allows a secondary region in prod only, and requires its DNS zone there.
-        secondary_cluster = build_cluster(settings, stack_name, secondary=True)
+        secondary_cluster = build_cluster(settings, stack_name, registry, secondary=True)
         # The secondary region runs no data layer yet: its observability sees no data services.
         platform.secondary = build_in_cluster(
             settings,
             secondary_cluster,
             replace(stack.observability, in_cluster_data=()),
             stack.mesh,
+            registry,
             prefix=f"{secondary_cluster.region}-",
             team_secrets=stack.sealed_secrets,
         )

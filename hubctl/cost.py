@@ -616,7 +616,9 @@ class _Meters:
                 )
             )
         elif r.kind == "PerconaServerMongoDB":
-            for rs in items(spec.get("replsets")):
+            # Every shard's members, and a sharded cluster's config servers (its routers hold none).
+            config = _dig(spec, "sharding", "configsvrReplSet") if _dig(spec, "sharding", "enabled") else None
+            for rs in [*items(spec.get("replsets")), *([config] if isinstance(config, dict) else [])]:
                 pvc = _dig(rs, "volumeSpec", "persistentVolumeClaim")
                 size = _dig(pvc, "resources", "requests", "storage")
                 claims.append((gib(size), as_int(_dig(rs, "size"), 1), _dig(pvc, "storageClassName")))

@@ -27,6 +27,7 @@ from settings.data import DataService, DataSettings
 from settings.frameworks import FRAMEWORKS, FrameworkProfile
 from settings.observability import ObservabilitySettings
 from settings.quantity import cpu_millicores, format_cpu, format_memory, memory_bytes
+from settings.registry import RegistrySettings, parse_image, short_image_problem
 from settings.seed import Cloud, Environment
 
 # The dev default: a tiny static HTTP server that answers 200 on every path (so on every
@@ -53,6 +54,12 @@ def _memory(value: Any) -> str:
 
 
 def _pinned_image(value: str) -> str:
+    short = parse_image(value)
+    if short is not None:  # a tag/digest in the service's repository (settings/registry.py)
+        problem = short_image_problem(short)
+        if problem:
+            raise ValueError(problem)
+        return value
     match = _IMAGE.match(value)
     if not match:
         raise ValueError(
@@ -137,6 +144,11 @@ class StackSettings(_Section):
     # The on-call receiver's endpoint (PagerDuty routing key, Slack/Teams webhook URL): a stack
     # secret (`pulumi config set --secret bakhmach-hub:onCallEndpoint ...`), never plain text.
     on_call_endpoint: SecretStr | None = Field(default=None, min_length=1)
+    # Where the services' images live and how the clusters pull them (settings/registry.py).
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    # ghcr's pull token (for `registry.username`): a stack secret, never plain text (checked in
+    # settings/load.py without echoing it).
+    registry_pull_credential: SecretStr | None = None
 
     @field_validator("services")
     @classmethod
@@ -273,6 +285,9 @@ class ServiceSpec:
     probes: FrameworkProfile
     autoscaling: seed.AutoscalingRule | None
     data_needs: tuple[DataService, ...] = ()
+    # `image` is a tag/digest in the service's repository of the stack's registry, resolved per
+    # cluster (components/registry.py), rather than a full reference.
+    image_in_registry: bool = False
     # The team's own Secrets it mounts (SealedSecrets of its namespace).
     secrets: tuple[str, ...] = ()
     # The mesh: the services it calls, its batch routes (path prefixes), its load balancing, and
@@ -333,6 +348,7 @@ def _resolve_service(row: seed.ServiceRow, override: ServiceOverride, stack: Sta
         probes=framework,
         autoscaling=profile.autoscaling,
         data_needs=_data_needs(row.name, override),
+        image_in_registry=override.image is not None and parse_image(override.image) is not None,
         secrets=tuple(dict.fromkeys(override.secrets)),
         calls=tuple(dict.fromkeys(seed.SERVICE_CALLS.get(row.name, ()) if override.calls is None else override.calls)),
         batch_routes=tuple(

@@ -1,7 +1,8 @@
 """`resolve_stack`: the validated settings resolved, once, into what the components receive.
 
 The settings model (settings/model.py) refuses what one key can get wrong; this module adds the
-rules across keys (environment, cloud, `cloudCluster`, `data`, `observability`) and raises one
+rules across keys (environment, cloud, `cloudCluster`, `data`, `observability`, `registry` and
+the services' images) and raises one
 `SettingsError` naming every problem, before anything registers. Nothing after it checks a
 setting again: the components take the resolved specs and trust them.
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pulumi
+
 from settings import sealed_secrets as sealed_secrets_folder
 from settings import seed
 from settings.data import DataConsumer, DataLayerSpec, DataService, DataSettingsError, resolve_data_layer
@@ -18,18 +21,21 @@ from settings.load import load_settings, settings_error, stack_file_name
 from settings.mesh import MeshSpec, mesh_spec
 from settings.model import StackSettings
 from settings.observability import ObservabilitySettingsError, ObservabilitySpec, resolve_observability
+from settings.registry import RegistrySettingsError, RegistrySpec, mutable_tags, resolve_registry
 from settings.sealed_secrets import SealedSecretSpec, load_sealed_secrets
 
 
 @dataclass(frozen=True)
 class StackSpec:
     """Everything a stack builds, resolved: the validated settings, the data layer's spec, the
-    observability stack's spec, the mesh's and the teams' committed SealedSecrets."""
+    observability stack's spec, the mesh's, the container registry's spec and the teams' committed
+    SealedSecrets."""
 
     settings: StackSettings
     data: DataLayerSpec
     observability: ObservabilitySpec
     mesh: MeshSpec
+    registry: RegistrySpec
     sealed_secrets: tuple[SealedSecretSpec, ...] = ()
 
 
@@ -49,10 +55,13 @@ def data_consumers(settings: StackSettings) -> tuple[DataConsumer, ...]:
     return tuple(sorted((*contexts, *components), key=lambda c: c.namespace))
 
 
-def resolve_stack(settings: StackSettings, source: str, sealed_secrets: Path | None = None) -> StackSpec:
+def resolve_stack(
+    settings: StackSettings, source: str, sealed_secrets: Path | None = None, *, stack_name: str | None = None
+) -> StackSpec:
     """The stack's specs, or one `SettingsError` naming every rule across keys that `source`
     breaks, and every committed SealedSecret under `sealed_secrets` (default: the repository's
-    `sealed-secrets/`) that would be refused."""
+    `sealed-secrets/`) that would be refused. `stack_name` (default: the running stack's) names
+    the stack's own registry resources (ECR's repositories, ACR's resource group)."""
     problems = settings.cloud_cluster.check(settings.environment, settings.cloud)
     data = None
     try:
@@ -71,6 +80,20 @@ def resolve_stack(settings: StackSettings, source: str, sealed_secrets: Path | N
         )
     except ObservabilitySettingsError as exc:
         problems += exc.problems
+    images = {name: o.image for name, o in settings.services.items() if o.image is not None}
+    registry = None
+    try:
+        registry = resolve_registry(
+            settings.registry,
+            settings.environment,
+            settings.cloud,
+            stack_name or pulumi.get_stack(),
+            images,
+            has_credential=settings.registry_pull_credential is not None,
+            protect=settings.protect_stateful,
+        )
+    except RegistrySettingsError as exc:
+        problems += exc.problems
     folder = sealed_secrets or sealed_secrets_folder.SEALED_SECRETS_DIR
     sealed, sealed_problems = load_sealed_secrets({c.slug for c in settings.contexts}, folder)
     problems += sealed_problems
@@ -86,12 +109,19 @@ def resolve_stack(settings: StackSettings, source: str, sealed_secrets: Path | N
                         "docs/SECRETS.md)",
                     )
                 )
-    if problems or data is None or observability is None:
+    if problems or data is None or observability is None or registry is None:
         raise settings_error(source, problems)
+    tag_only = mutable_tags(registry, images)
+    if tag_only:
+        pulumi.log.warn(
+            f"services.<name>.image: {', '.join(tag_only)} pinned by tag alone, and {registry.type}'s tags can be "
+            "moved: pin staging/prod by digest ('<tag>@sha256:<digest>', the build workflow prints it)"
+        )
     return StackSpec(
         settings=settings,
         data=data,
         observability=observability,
+        registry=registry,
         sealed_secrets=sealed,
         mesh=mesh_spec(settings.environment),
     )

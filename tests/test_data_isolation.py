@@ -130,7 +130,20 @@ def test_postgres_confines_each_role_to_the_database_it_owns(any_plan: Plan) -> 
 
 def test_mongo_users_read_and_write_their_own_database_only(any_plan: Plan) -> None:
     databases = owned(any_plan)["mongo"]
-    users = one(any_plan, "PerconaServerMongoDB", "mongo", "data")["spec"]["users"]
+    spec = one(any_plan, "PerconaServerMongoDB", "mongo", "data")["spec"]
+    # Beside the consumers, only the collections Job's user (components/data/mongo.py), whose
+    # role reaches the consumers' databases' collections and the shard keys, and no document.
+    (collections,) = [u for u in spec["users"] if u["name"] == "bakhmach-collections"]
+    assert collections["roles"] == [{"name": "bakhmach-collections", "db": "admin"}]
+    (role,) = spec["roles"]
+    assert role["role"] == "bakhmach-collections" and role["db"] == "admin"
+    for privilege in role["privileges"]:
+        assert not {"find", "insert", "update", "remove"} & set(privilege["actions"]) or privilege == {
+            "resource": {"db": "config", "collection": "collections"},
+            "actions": ["find"],
+        }, privilege
+    assert {p["resource"]["db"] for p in role["privileges"]} - {"config"} == set(databases.values())
+    users = [u for u in spec["users"] if u is not collections]
     assert {u["name"] for u in users} == set(databases.values())
     for user in users:
         assert user["roles"] == [{"name": "readWrite", "db": user["name"]}], user

@@ -12,7 +12,9 @@ import pytest
 from components.data import kafka, postgres, redis
 from components.data.tls import CA_DIR, CA_FILE, CA_ISSUER, CONSUMER_SECRET
 from hubctl.plan import Plan
-from tests.planning import k8s, of_type, one
+from tests.planning import STACKS, k8s, of_type, one, planned
+
+SHARDED = [s for s in STACKS if s[0] != "dev"]
 
 DATA = ("POSTGRES", "MONGO", "REDIS", "KAFKA")
 WORKLOADS = ("Deployment", "StatefulSet", "Job", "CronJob")
@@ -124,6 +126,68 @@ def test_in_cluster_mongodb_requires_tls_13(any_plan: Plan) -> None:
     assert "localhost" in _certificate_names(any_plan, "mongo-ssl-internal")
     (exporter,) = replset["sidecars"]
     assert "tls=true" in exporter["args"][0] and exporter["volumeMounts"][0]["name"] == "ssl"
+
+
+@pytest.mark.parametrize(("stack", "cloud"), SHARDED)
+def test_sharded_mongodb_requires_tls_13_on_every_part(stack: str, cloud: str) -> None:
+    """Shards, config servers and routers each run TLS 1.3 only, and the certificates carry the
+    names each part is reached by: clients reach the routers, shards and routers the config servers."""
+    plan = planned(stack, cloud)
+    spec = one(plan, "PerconaServerMongoDB", "mongo", "data")["spec"]
+    sharding = spec["sharding"]
+    parts = [*spec["replsets"], sharding["configsvrReplSet"], sharding["mongos"]]
+    assert len(parts) >= 3
+    for part in parts:
+        assert "disabledProtocols: TLS1_0,TLS1_1,TLS1_2" in part["configuration"]
+    for replset in (*spec["replsets"], sharding["configsvrReplSet"]):
+        (exporter,) = replset["sidecars"]
+        assert "tls=true" in exporter["args"][0]
+    for secret in ("mongo-ssl", "mongo-ssl-internal"):
+        names = _certificate_names(plan, secret)
+        for service in ("mongo-mongos", "mongo-cfg", *(f"mongo-{rs['name']}" for rs in spec["replsets"])):
+            assert f"{service}.data.svc.cluster.local" in names, (secret, service)
+            assert f"*.{service}.data.svc.cluster.local" in names, (secret, service)
+    # The services connect to the routers, by a name on the certificate, verifying it with the CA.
+    clients = 0
+    for doc in k8s(plan, "Deployment"):
+        for container in doc["spec"]["template"]["spec"]["containers"]:
+            env = {e["name"]: e.get("value") for e in container.get("env", [])}
+            if "MONGO_HOST" not in env:
+                continue
+            clients += 1
+            assert env["MONGO_HOST"] == "mongo-mongos.data.svc.cluster.local", doc["metadata"]["name"]
+            assert env["MONGO_TLS"] == "true" and env["MONGO_CA_FILE"] == CA_FILE, doc["metadata"]["name"]
+    assert clients > 0
+
+
+def test_the_mongo_collections_job_verifies_the_server_with_the_data_ca(any_plan: Plan) -> None:
+    job = one(any_plan, "Job", "mongo-collections", "data")
+    pod = job["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["MONGO_TLS"] == "true" and env["MONGO_CA_FILE"] == CA_FILE
+    assert plaintext_connections([job]) == []
+    # The certificate only: not the servers' Secrets, whose private keys the Job has no use for.
+    (volume,) = [v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == CONSUMER_SECRET]
+    assert volume["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}]
+    mounted = {v.get("secret", {}).get("secretName") for v in pod["volumes"]}
+    assert not mounted & {"mongo-ssl", "mongo-ssl-internal"}
+    certificate = one(any_plan, "Certificate", CONSUMER_SECRET, "data")
+    assert certificate["spec"]["issuerRef"]["name"] == CA_ISSUER
+    # The Job waits for its CA copy, so its pod does not start without the file.
+    (ca_copy,) = [
+        r
+        for r in any_plan.resources
+        if r.inputs.get("kind") == "Certificate"
+        and r.inputs is not None
+        and r.inputs["metadata"] == certificate["metadata"]
+    ]
+    (job_resource,) = [
+        r
+        for r in any_plan.resources
+        if r.type == "kubernetes:batch/v1:Job" and r.inputs["metadata"]["name"] == "mongo-collections"
+    ]
+    assert ca_copy.urn in job_resource.dependencies
 
 
 IN_CLUSTER = {

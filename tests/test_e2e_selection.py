@@ -446,6 +446,8 @@ def test_the_wait_covers_every_operator_managed_resource_of_the_plan_and_its_cha
         ("Certificate", "data", "redis-tls"),
         ("Certificate", "data", "kafka-listener-tls"),
         *{("Certificate", c.namespace, "trust-data-ca") for c in consumers},
+        # The mongo-collections Job's copy of the CA, in the data namespace.
+        ("Certificate", "data", "trust-data-ca"),
     }
 
 

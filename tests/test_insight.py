@@ -317,15 +317,24 @@ def test_operator_volumes_are_sized_from_the_custom_resources(any_plan: Plan) ->
     e = cost(doc(any_plan))
     mongo = [line.meter for line in e.lines if line.meter.what.startswith("PerconaServerMongoDB")]
     spec = next(r.inputs["spec"] for r in any_plan.resources if r.inputs.get("kind") == "PerconaServerMongoDB")
-    [rs] = spec["replsets"]
-    size = int(rs["volumeSpec"]["persistentVolumeClaim"]["resources"]["requests"]["storage"].removesuffix("Gi"))
+    # Each shard's members, and the config servers of a sharded cluster (staging, prod).
+    parts = [*spec["replsets"], *([spec["sharding"]["configsvrReplSet"]] if spec["sharding"]["enabled"] else [])]
+    assert len(parts) == (1 if any_plan.stack == "dev" else 2)
+
+    def gib(rs: dict[str, Any]) -> int:
+        return int(rs["volumeSpec"]["persistentVolumeClaim"]["resources"]["requests"]["storage"].removesuffix("Gi"))
+
     if any_plan.cloud == "azure":
-        # An Azure disk bills per disk at the tier its size rounds up to.
-        [m] = mongo
-        capacity = int(m.sku.rsplit("(", 1)[1].split()[0])
-        assert m.unit == "disk-month" and m.floor == rs["size"] and size <= capacity < 2 * size
+        # An Azure disk bills per disk at the tier its size rounds up to: one meter per tier.
+        assert len(mongo) == len(parts)
+
+        def capacity(m: Any) -> int:
+            return int(m.sku.rsplit("(", 1)[1].split()[0])
+
+        for m, rs in zip(sorted(mongo, key=capacity), sorted(parts, key=gib), strict=True):
+            assert m.unit == "disk-month" and m.floor == rs["size"] and gib(rs) <= capacity(m) < 2 * gib(rs)
     else:
-        assert mongo and mongo[0].floor == size * rs["size"]
+        assert mongo and mongo[0].floor == sum(gib(rs) * rs["size"] for rs in parts)
 
 
 def test_dev_on_kind_costs_nothing_and_says_why(dev_plan: Plan) -> None:

@@ -16,51 +16,37 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from pulumi_policy import EnforcementLevel, Policy
 
-from hubctl.plan import REPO_ROOT, Plan, run_plan
+from hubctl.plan import Plan
 from hubctl.policy_run import PolicyReport, Violation, run_policies
 from policy.bakhmach_policies import POLICIES, config_for
 from tests.failover_plans import gateway_namespace, gateway_service, with_gateway
-from tests.planning import planned, primary_provider
+from tests.planning import planned, planned_in_cluster, primary_provider
+from tests.registry_plans import REGISTRY_CLOUD, registry_plan
 
 BY_NAME: dict[str, Policy] = {p.name: p for p in POLICIES}
 
+
 # ---- plans ----------------------------------------------------------------------------------
 # "<stack>-<cloud>" is the session's plan; "<stack>-<cloud>-in-cluster" the same stack file with
-# every data service in-cluster (CloudNativePG, OT Redis, Strimzi), as a stack file may choose;
+# every data service in-cluster (CloudNativePG, OT Redis, Strimzi), as a stack file may choose
+# (tests/planning.py `planned_in_cluster`, shared with the other tests of those plans);
 # "prod-<cloud>-gateway" the prod plan with the gateway's entry points in both regions and the
 # failover records DnsFailover builds for them (tests/failover_plans.py: what issue 10 will add).
-IN_CLUSTER = {
-    "postgres": {"backend": "in-cluster"},
-    "redis": {"backend": "in-cluster"},
-    "kafka": {"backend": "in-cluster"},
-}
-
-
-@functools.cache
-def _in_cluster_plan(stack: str, cloud: str) -> Plan:
-    document = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())
-    config = document.setdefault("config", {})
-    config["bakhmach-hub:data"] = {**(config.get("bakhmach-hub:data") or {}), **IN_CLUSTER}
-    path = Path(tempfile.mkdtemp(prefix="policy-mutations-")) / f"Pulumi.{stack}.yaml"
-    path.write_text(yaml.safe_dump(document))
-    return run_plan(stack, cloud, stack_file=path)
-
-
 def plan_of(key: str) -> Plan:
     stack, cloud, *variant = key.split("-", 2)
     if variant == ["gateway"]:
         assert stack == "prod", key
         return with_gateway(cloud)
-    return _in_cluster_plan(stack, cloud) if variant == ["in-cluster"] else planned(stack, cloud)
+    if variant and variant[0] in REGISTRY_CLOUD:  # "<stack>-<cloud>-ecr|acr": tests/registry_plans.py
+        assert REGISTRY_CLOUD[variant[0]] == cloud, key
+        return registry_plan(stack, variant[0])
+    return planned_in_cluster(stack, cloud) if variant == ["in-cluster"] else planned(stack, cloud)
 
 
 # ---- targets and operations -----------------------------------------------------------------
@@ -311,6 +297,11 @@ TM_ENDPOINT = "azure-native:trafficmanager:Endpoint"
 VAULT = "azure-native:keyvault:Vault"
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
+ECR_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+ECR_REPLICATION = "aws:ecr/replicationConfiguration:ReplicationConfiguration"
+ACR = "azure-native:containerregistry:Registry"
+ACR_REPLICA = "azure-native:containerregistry:Replication"
 SECRET = "kubernetes:core/v1:Secret"
 GENERATED_PASSWORD = "random:index/randomPassword:RandomPassword"
 
@@ -651,6 +642,44 @@ CASES: list[Case] = [
         note="zones",
     ),
     Case(
+        "mongo-replica-set",
+        ("staging-azure", "prod-aws"),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "sharding", "configsvrReplSet", "size"), 1),),
+        note="config servers",
+    ),
+    Case(
+        "mongo-replica-set",
+        ("prod-azure",),
+        Target(PSMDB),
+        (
+            Set(
+                ("inputs", "spec", "sharding", "configsvrReplSet", "affinity", "antiAffinityTopologyKey"),
+                "kubernetes.io/hostname",
+            ),
+        ),
+        note="config servers' zones",
+    ),
+    Case(
+        "mongo-replica-set",
+        ("staging-aws", "prod-azure"),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "sharding", "mongos", "size"), 1),),
+        note="one router",
+    ),
+    Case(
+        "mongo-replica-set",
+        ("prod-aws",),
+        Target(PSMDB),
+        (
+            Set(
+                ("inputs", "spec", "sharding", "mongos", "affinity", "antiAffinityTopologyKey"),
+                "kubernetes.io/hostname",
+            ),
+        ),
+        note="routers' zones",
+    ),
+    Case(
         "cache-ha",
         ("staging-aws", "prod-aws"),
         Target(ELASTICACHE),
@@ -733,6 +762,20 @@ CASES: list[Case] = [
         Target(PSMDB),
         (Set(("inputs", "spec", "replsets", 0, "podDisruptionBudget", "maxUnavailable"), 2),),
         note="mongo operator",
+    ),
+    Case(
+        "pdb-max-unavailable",
+        ("staging-aws",),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "sharding", "mongos", "podDisruptionBudget", "maxUnavailable"), 2),),
+        note="mongo routers",
+    ),
+    Case(
+        "pdb-max-unavailable",
+        ("prod-aws",),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "sharding", "configsvrReplSet", "podDisruptionBudget", "maxUnavailable"), 2),),
+        note="mongo config servers",
     ),
     # A public entry point (the gateway's LoadBalancer Service) in each region's cluster, and no
     # failover records: the prod plans have none until the gateway publishes each region's origin.
@@ -1293,6 +1336,95 @@ CASES: list[Case] = [
         reported=Target("kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch"),
         note="no policy",
     ),
+    # ---- registry
+    Case(
+        "images-from-allowed-registries",
+        ("staging-aws", "prod-azure"),
+        AUTH_DEPLOYMENT,
+        (Set((*CONTAINER, "image"), "docker.io/bakhmach/auth-service:1.0.0"),),
+        note="context service",
+    ),
+    Case(
+        "images-from-allowed-registries",
+        ("prod-aws-ecr", "staging-azure-acr"),
+        AUTH_DEPLOYMENT,
+        (Set((*CONTAINER, "image"), "ghcr.io/bakhmach-business-hub/auth-service:1.0.0"),),
+        note="not the stack's registry",
+    ),
+    Case(
+        "images-from-allowed-registries",
+        ("staging-azure", "prod-aws-ecr"),
+        Target(DEPLOYMENT, where=((("metadata", "namespace"), "telemetry"),)),
+        (Set((*CONTAINER, "image"), "docker.io/someone/jaeger:2.20.0"),),
+        note="third party",
+    ),
+    Case(
+        "images-from-allowed-registries",
+        ("staging-aws",),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "image"), "docker.io/someone/percona-server-mongodb:8.0.19-7"),),
+        note="custom resource",
+    ),
+    Case(
+        "registry-hardened",
+        ("staging-aws-ecr", "prod-aws-ecr"),
+        Target(ECR_REPOSITORY),
+        (Set(("inputs", "imageTagMutability"), "MUTABLE"),),
+        note="mutable tags",
+    ),
+    Case(
+        "registry-hardened",
+        ("prod-aws-ecr",),
+        Target(ECR_REPOSITORY, name="registry-eu-west-1-slon-finance"),
+        (Set(("inputs", "imageScanningConfiguration", "scanOnPush"), False),),
+        note="no scan",
+    ),
+    Case(
+        "registry-hardened",
+        ("staging-aws-ecr",),
+        Target(ECR_REPOSITORY),
+        (Set(("inputs", "encryptionConfigurations"), [{"encryptionType": "AES256"}]),),
+        note="no kms",
+    ),
+    Case(
+        "registry-hardened",
+        ("staging-aws-ecr",),
+        Target(ECR_LIFECYCLE, name="registry-auth-service-lifecycle"),
+        (Remove(),),
+        reported=Target(ECR_REPOSITORY, name="registry-auth-service"),
+        note="no lifecycle",
+    ),
+    Case(
+        "registry-hardened",
+        ("prod-aws-ecr",),
+        Target(ECR_REPLICATION),
+        (Remove(),),
+        reported=Target(ECR_REPOSITORY, name="registry-auth-service"),
+        note="no replication",
+    ),
+    Case(
+        "registry-hardened",
+        ("prod-aws-ecr",),
+        Target(ECR_REPOSITORY, name="registry-eu-west-1-auth-service"),
+        (Remove(),),
+        reported=Target(ECR_REPOSITORY, name="registry-auth-service"),
+        note="no replica repository",
+    ),
+    Case(
+        "registry-hardened",
+        ("staging-azure-acr", "prod-azure-acr"),
+        Target(ACR),
+        (Set(("inputs", "adminUserEnabled"), True),),
+        note="admin user",
+    ),
+    Case(
+        "registry-hardened",
+        ("prod-azure-acr",),
+        Target(ACR_REPLICA),
+        (Remove(),),
+        reported=Target(ACR),
+        note="no geo replica",
+    ),
 ]
 
 
@@ -1364,6 +1496,10 @@ def test_the_pack_catches_the_mutation(case: Case, key: str) -> None:
         "prod-azure-in-cluster",
         "prod-aws-gateway",
         "prod-azure-gateway",
+        "staging-aws-ecr",
+        "prod-aws-ecr",
+        "staging-azure-acr",
+        "prod-azure-acr",
     ],
 )
 def test_in_cluster_data_stacks_and_prod_with_its_gateway_pass_every_mandatory_policy(key: str) -> None:

@@ -53,6 +53,9 @@ RELEASE_CLASSES: dict[str, tuple[tuple[tuple[str, ...], ...], str]] = {
     "istiod": ((("global", "priorityClassName"),), PLATFORM),
     "flagger": ((("podPriorityClassName",),), PLATFORM),
 }
+# The stack's own workloads that are a step of an in-cluster database (they wait for it and are
+# nothing without it) rank with the database pods (components/data/mongo.py).
+DATA_CLASS_WORKLOADS = {("data", "mongo-collections")}
 # Charts with no value for it (docs/VERSIONS.md says which and why).
 # istio-base runs no pods; istio-cni's DaemonSet hard-codes `system-node-critical` (its chart's
 # templates/daemonset.yaml at 1.31), which outranks every class of ours, as a node agent should.
@@ -119,6 +122,8 @@ def test_every_workload_names_its_class_and_waits_for_it(any_plan: Plan) -> None
     for r, templates in found:
         context = r.inputs["metadata"]["labels"]["bakhmach.io/context"]
         expected = PLATFORM if context == seed.SHARED_CONTEXT.slug else CONTEXT
+        if (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]) in DATA_CLASS_WORKLOADS:
+            expected = DATA
         for template in templates:
             assert template["spec"].get("priorityClassName") == expected, r.name
         assert classes[(r.provider, expected)] in r.dependencies, r.name

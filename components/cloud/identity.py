@@ -143,6 +143,8 @@ class AzureRole:
     STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
     # AKS writes its API server's record into a private DNS zone it was given.
     PRIVATE_DNS_ZONE_CONTRIBUTOR = "b12aa53e-6015-4669-85d0-8515ebb3ae7f"
+    # A cluster's kubelet identity pulls images from a container registry, nothing else.
+    ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 
 
 def role_definition_id(role: str) -> pulumi.Output[str]:

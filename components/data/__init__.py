@@ -59,7 +59,11 @@ def _namespace_size(spec: DataLayerSpec) -> dict[str, str]:
     if spec.components["postgres"].backend == "in-cluster":
         members.append((s.postgres.instances, s.postgres.cpu, s.postgres.memory, s.postgres.storage_gib))
     if spec.components["mongo"].backend == "in-cluster":
-        members.append((s.mongo.members, s.mongo.cpu, s.mongo.memory, s.mongo.storage_gib))
+        members.append((s.mongo.members * s.mongo.shards, s.mongo.cpu, s.mongo.memory, s.mongo.storage_gib))
+        if s.mongo.sharding is not None:
+            m = s.mongo.sharding
+            members.append((m.config_servers, m.config_cpu, m.config_memory, m.config_storage_gib))
+            members.append((m.routers, m.router_cpu, m.router_memory, 0))
     if spec.components["redis"].backend == "in-cluster":
         nodes = s.redis.leaders * (1 + s.redis.followers_per_leader)
         members.append((nodes, s.redis.cpu, s.redis.memory, 1 if spec.environment == "dev" else 20))
@@ -161,6 +165,12 @@ class DataLayer(pulumi.ComponentResource):
         for grant_service in in_cluster:
             for grant in spec.grants(grant_service):
                 consumers.setdefault(_IN_CLUSTER_PORTS[grant_service], set()).add(grant.consumer)
+        # Where a data service has an entry point of its own (a sharded MongoDB's routers), its
+        # consumers reach those pods only.
+        entry_pods: dict[int, dict[str, str]] = {}
+        mongo_routers = mongo.router_labels(spec.sizes.mongo) if "mongo" in in_cluster else None
+        if mongo_routers is not None:
+            entry_pods[mongo.PORT] = mongo_routers
         # The namespace also runs the provisioning Jobs of the managed services, so it always exists.
         namespace = DataNamespace(
             f"{name}-namespace",
@@ -170,6 +180,7 @@ class DataLayer(pulumi.ComponentResource):
                 pod_security_version=args.pod_security_version,
                 operator_namespace=OPERATOR_NAMESPACE,
                 consumers={port: tuple(sorted(ns)) for port, ns in consumers.items()},
+                entry_pods=entry_pods,
                 **_namespace_size(spec),
             ),
             opts=child,

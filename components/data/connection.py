@@ -38,6 +38,9 @@ class DataEgress:
     ports: tuple[int, ...]
     namespace: str | None = None
     cidr: str | None = None
+    # In the namespace: the labels of the only pods consumers may reach (MongoDB's routers of a
+    # sharded cluster); None: every pod of the namespace on `ports`.
+    pod_labels: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Metrics of the in-cluster data services, through each operator's own mechanism.
 
 - CloudNativePG: every instance serves metrics on port 9187 (`metrics`); nothing to enable.
-- Percona Server for MongoDB: the operator runs sidecars declared on the replica set; Percona's
-  own `mongodb_exporter` runs there as the operator's cluster-monitor user (the operator's
-  users Secret), on 9216.
+- Percona Server for MongoDB: the operator runs sidecars declared on the replica sets (every
+  shard's and the config servers'); Percona's own `mongodb_exporter` runs there as the
+  operator's cluster-monitor user (the operator's users Secret), on 9216.
 - OT redis-operator: `redisExporter` on the RedisCluster runs oliver006/redis_exporter beside
   each node (the operator passes it REDIS_ADDR and the password), on 9121 (`redis-exporter`).
 - Strimzi: `metricsConfig: strimziMetricsReporter` on the brokers and controllers, and the Kafka

@@ -36,6 +36,23 @@ def _eks_cluster(a: MockResourceArgs) -> dict[str, Any]:
 
 
 register_state("aws:eks/cluster:Cluster", _eks_cluster)
+register_call(
+    "aws:index/getCallerIdentity:getCallerIdentity",
+    lambda args: {
+        "accountId": ACCOUNT,
+        "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/deployer/offline",
+        "userId": "AROAOFFLINE:offline",
+        "id": ACCOUNT,
+    },
+)
+register_state(
+    "aws:ecr/repository:Repository",
+    lambda a: {
+        "arn": f"arn:aws:ecr:eu-central-1:{ACCOUNT}:repository/{a.inputs.get('name')}",
+        "registryId": ACCOUNT,
+        "repositoryUrl": f"{ACCOUNT}.dkr.ecr.eu-central-1.amazonaws.com/{a.inputs.get('name')}",
+    },
+)
 register_state("aws:iam/role:Role", lambda a: {"arn": _arn("iam", a, "role"), "name": a.inputs.get("name") or a.name})
 register_state(
     "aws:kms/key:Key", lambda a: {"arn": f"arn:aws:kms:eu-central-1:{ACCOUNT}:key/{a.name}", "keyId": a.name}
@@ -53,6 +70,15 @@ register_state(
 def _aks_cluster(a: MockResourceArgs) -> dict[str, Any]:
     name = a.inputs.get("resourceName") or a.name
     return {
+        # AKS creates the kubelet's identity in the node resource group when the cluster names none.
+        "identityProfile": {
+            "kubeletidentity": {
+                "clientId": f"{name}-kubelet-client",
+                "objectId": f"{name}-kubelet-object",
+                "resourceId": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-{name}-nodes/providers/"
+                f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}-agentpool",
+            }
+        },
         "fqdn": f"{name}.hcp.germanywestcentral.azmk8s.io",
         "privateFQDN": f"{name}.privatelink.germanywestcentral.azmk8s.io",
         "oidcIssuerProfile": {"enabled": True, "issuerURL": f"https://oidc.prod-aks.azure.com/{TENANT}/{name}/"},
@@ -125,6 +151,13 @@ register_call(
         "objectId": "offline-object",
         "subscriptionId": SUBSCRIPTION,
         "tenantId": TENANT,
+    },
+)
+register_state(
+    "azure-native:containerregistry:Registry",
+    lambda a: {
+        "name": a.inputs.get("registryName") or a.name,
+        "loginServer": f"{a.inputs.get('registryName') or a.name}.azurecr.io",
     },
 )
 register_state("azure-native:keyvault:Vault", lambda a: {"name": a.inputs.get("vaultName") or a.name})

@@ -19,6 +19,7 @@ from . import (
     network,
     nodes,
     observability,
+    registry,
     secrets,
     tagging,
     workloads,
@@ -41,7 +42,10 @@ POLICIES: list[Policy] = [
     *capacity.POLICIES,
     *observability.POLICIES,
     *mesh.POLICIES,
+    *registry.POLICIES,
 ]
+# Settings a policy reads from the pack config beside `environment` (their defaults).
+POLICY_CONFIG: dict[str, dict[str, Any]] = {**registry.POLICY_CONFIG}
 
 
 def enforcement_for(policy: Policy, environment: str) -> EnforcementLevel:
@@ -58,7 +62,11 @@ def config_for(environment: str) -> dict[str, Any]:
     if environment not in ENVIRONMENTS:
         raise ValueError(f"environment {environment!r} (allowed: {', '.join(ENVIRONMENTS)})")
     return {
-        p.name: {"enforcementLevel": enforcement_for(p, environment).value, "environment": environment}
+        p.name: {
+            "enforcementLevel": enforcement_for(p, environment).value,
+            "environment": environment,
+            **POLICY_CONFIG.get(p.name, {}),
+        }
         for p in POLICIES
     }
 

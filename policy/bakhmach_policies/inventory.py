@@ -33,6 +33,8 @@ DR = "Disaster Recovery"
 TENANCY = "Multi-Tenant Enterprise Architecture"
 MESH = "Service Mesh"
 OBSERVABILITY = "Monitoring & Observability"
+STACK = "Infrastructure Components: Cloud Deployment Stack"
+PIPELINE = "CI/CD Pipeline Integration"
 
 PROMISES: tuple[Promise, ...] = (
     # ---- security
@@ -67,6 +69,25 @@ PROMISES: tuple[Promise, ...] = (
         ("pod-security",),
     ),
     Promise(SECURITY, "Scanned, immutable images (every image pinned by tag or digest)", ("pinned-images",)),
+    Promise(
+        STACK,
+        "Registry: Docker Hub / GitHub Container Registry. Staging and prod run the platform's images from the "
+        "stack's registry only (ghcr, or the cloud's ECR/ACR), third-party images from an allow-list",
+        ("images-from-allowed-registries",),
+        elsewhere="Images a Helm chart renders are not in the plan (only the release's values); the allow-list "
+        "(pack config thirdPartyImages) names the ones the plan shows. How each cluster pulls (the ghcr "
+        "credential, the EKS node role, AcrPull) is tests/test_registry.py.",
+    ),
+    Promise(
+        PIPELINE,
+        "Scan: container scanning. The stack's registry keeps tags immutable, scans on push, encrypts, expires old "
+        "releases and, in prod, reaches the secondary region",
+        ("registry-hardened",),
+        elsewhere="ghcr is outside the stack: its images are scanned by the build workflow's Trivy gate before they "
+        "are pushed (.github/workflows/build-image.yml, for every registry). ACR's own scanning is Microsoft "
+        "Defender for Containers, a subscription-wide plan the stack does not own; ACR tags are not immutable, "
+        "so staging/prod pin ACR and ghcr images by digest (a preview warns on a tag alone).",
+    ),
     Promise(
         SECURITY,
         "Auditor role: compliance & security audits (every cluster ships its API audit log)",
@@ -151,15 +172,20 @@ PROMISES: tuple[Promise, ...] = (
     Promise(
         DATABASE,
         "MongoDB: sharding hash-based on tenant_id + context_id; 15-20 collections and 500 GB per context",
-        elsewhere="Application and sizing choices: the shard key is an annotation the services read, sizes are "
-        "settings data (tests/test_data_layer.py).",
+        ("mongo-replica-set",),
+        elsewhere="The pack guards the sharded cluster's shape (every shard and the config servers a zone-spread "
+        "replica set, two or more routers across zones). The key is applied inside the cluster by the "
+        "collections Job to the collections the settings list, and sizes are settings data: "
+        "tests/test_mongo_sharding.py checks both, running the Job's script (docs/MONGODB.md); "
+        "tests/test_data_sizes.py checks 500 GB x 6 contexts on every member.",
     ),
     Promise(CACHE, "Redis Cluster: 6 nodes (master-replica pairs)", ("cache-ha",)),
     Promise(CACHE, "Eviction Policy: allkeys-lru", ("cache-eviction-policy",)),
     Promise(
         CACHE,
         "Memory: 128 GB distributed; TTL context-dependent; Pub/Sub; Streams",
-        elsewhere="Sizing per SKU/node type and application behaviour: tests/test_data_layer.py checks the sizes.",
+        elsewhere="Sizing per SKU/node type and application behaviour: tests/test_data_sizes.py checks the memory "
+        "(node type x shards, the SKU, pod memory x leaders).",
     ),
     Promise(
         DR,
