@@ -75,6 +75,12 @@ PROXY_LABELS = {
     "gateway.envoyproxy.io/owning-gateway-namespace": NAMESPACE,
 }
 GATEWAY_API = "gateway.networking.k8s.io/v1"
+# Istio's per-pod settings for the proxies' sidecars (Istio's annotation reference): no inbound
+# port captured, and Envoy held until the sidecar is ready to carry its calls.
+MESH_POD_ANNOTATIONS = {
+    "traffic.sidecar.istio.io/includeInboundPorts": "",
+    "proxy.istio.io/config": '{"holdApplicationUntilProxyStarts": true}',
+}
 ENVOY_API = "gateway.envoyproxy.io/v1alpha1"
 # JSON access log fields (Envoy command operators).
 ACCESS_LOG = {
@@ -138,6 +144,10 @@ class GatewayArgs:
     certificates: tuple[pulumi.Resource, ...] = ()
     scheduling: tuple[pulumi.Resource, ...] = ()
     hpa_dependencies: tuple[pulumi.Resource, ...] = ()
+    # The mesh (components/mesh): the namespace's injection label, and what the proxies' sidecars
+    # wait for (istiod, the CNI agent). Empty: a cluster without the mesh.
+    mesh_labels: dict[str, str] = field(default_factory=dict)
+    mesh_dependencies: tuple[pulumi.Resource, ...] = ()
 
 
 def authorization_rules(route: Route) -> list[dict[str, Any]]:
@@ -202,9 +212,11 @@ class Gateway(pulumi.ComponentResource):
                 name=NAMESPACE,
                 labels=labels
                 | {GATEWAY_ROLE_LABEL: GATEWAY_ROLE}
+                | args.mesh_labels
                 | pod_security_labels(args.pod_security_version, "restricted", warn="restricted"),
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            # The proxies' sidecars are injected at admission: istiod and the CNI agent first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.mesh_dependencies)),
         )
         controller = versions.ENVOY_GATEWAY.release(
             f"{name}-controller",
@@ -239,7 +251,13 @@ class Gateway(pulumi.ComponentResource):
                 **body,
             )
 
-        proxy = custom(f"{name}-proxy", ENVOY_API, "EnvoyProxy", meta(PROXY_CONFIG), {"spec": _proxy_spec(row, env)})
+        proxy = custom(
+            f"{name}-proxy",
+            ENVOY_API,
+            "EnvoyProxy",
+            meta(PROXY_CONFIG),
+            {"spec": _proxy_spec(row, env, meshed=bool(args.mesh_labels))},
+        )
         gateway_class = custom(
             f"{name}-class",
             GATEWAY_API,
@@ -553,9 +571,15 @@ class Gateway(pulumi.ComponentResource):
         )
 
 
-def _proxy_spec(row: ServiceSpec, env: str) -> dict[str, Any]:
+def _proxy_spec(row: ServiceSpec, env: str, meshed: bool = False) -> dict[str, Any]:
     """The proxies as the matrix row says: replicas, resources and autoscaling by the same rules as
-    every context service (settings/model.py), spread over zones, in the platform class."""
+    every context service (settings/model.py), spread over zones, in the platform class.
+
+    In the mesh the services accept only mTLS from the gateway namespace's identity (STRICT,
+    components/mesh): each proxy gets a sidecar that leaves its inbound alone (clients and the
+    load balancer talk to Envoy directly, and Prometheus scrapes it) and originates mTLS on the
+    way out; the proxies route to each Service's cluster IP, which the sidecar knows as that
+    service, rather than to pod addresses; and Envoy starts once its sidecar is ready."""
     resources = {
         "requests": {"cpu": row.resources.cpu_request, "memory": row.resources.memory_request},
         "limits": {"cpu": row.resources.cpu_limit, "memory": row.resources.memory_limit},
@@ -564,6 +588,7 @@ def _proxy_spec(row: ServiceSpec, env: str) -> dict[str, Any]:
     deployment: dict[str, Any] = {
         "name": PROXY_DEPLOYMENT,
         "pod": {
+            **({"annotations": MESH_POD_ANNOTATIONS} if meshed else {}),
             "priorityClassName": PLATFORM.name,
             "labels": instance_of(row.name, row.environment),
             "topologySpreadConstraints": [
@@ -607,6 +632,7 @@ def _proxy_spec(row: ServiceSpec, env: str) -> dict[str, Any]:
         }
         kubernetes["envoyPDB"] = {"maxUnavailable": 1}
     return {
+        **({"routingType": "Service"} if meshed else {}),
         "provider": {"type": "Kubernetes", "kubernetes": kubernetes},
         "telemetry": {
             "accessLog": {

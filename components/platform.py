@@ -1,16 +1,17 @@
 """`build_platform`: the whole stack, composed from components in dependency order.
 
 Data flows one way: the resolved stack spec (settings/stack.py) -> registry -> cluster(s) -> the
-cloud DNS zone -> per cluster: add-ons -> certificates -> data layer -> namespaces -> services ->
-identity (Keycloak, where the data layer is) -> gateway -> observability; then DNS failover
-between the clusters' gateways and the edge in front of them. Each component gets only the slice
-it needs, and what one component built reaches the next as a value (the registry's ACR id becomes
-the AKS kubelet's AcrPull grant, its pull credential each namespace's `registry-pull` Secret and
-its hosts each service's image; the data layer's endpoints and credentials become each
-namespace's Secrets there, and each service's env; the observability stack gets its resolved
-spec, the services and the namespaces to wait for); nothing calls back into a component built
-earlier. Prod runs a second cluster in its secondary region with the same in-cluster platform
-(`build_in_cluster`, once per cluster), and DNS failover between them.
+cloud DNS zone -> per cluster: add-ons -> certificates -> mesh -> data layer -> namespaces ->
+services (and their traffic in the mesh) -> identity (Keycloak, where the data layer is) ->
+gateway -> observability; then DNS failover between the clusters' gateways and the edge in front
+of them. Each component gets only the slice it needs, and what one component built reaches the
+next as a value (the registry's ACR id becomes the AKS kubelet's AcrPull grant, its pull
+credential each namespace's `registry-pull` Secret and its hosts each service's image; the data
+layer's endpoints and credentials become each namespace's Secrets there, and each service's env;
+the observability stack gets its resolved spec, the services and the namespaces to wait for);
+nothing calls back into a component built earlier. Prod runs a second cluster in its secondary
+region with the same in-cluster platform (`build_in_cluster`, once per cluster), and DNS failover
+between them.
 """
 
 from __future__ import annotations
@@ -26,16 +27,20 @@ from components.cloud.dns_zone import BuiltZone, DnsZone, DnsZoneArgs
 from components.cloud.load_balancer import PublicEntry, PublicEntryArgs
 from components.cluster import Cluster, ClusterArgs
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
-from components.context_namespace import ContextNamespace, ContextNamespaceArgs
-from components.context_service import ContextService, ContextServiceArgs
+from components.context_namespace import ContextNamespace, ContextNamespaceArgs, PodOverhead
+from components.context_service import INTERNAL_ANNOTATION, ContextService, ContextServiceArgs
 from components.data import BuiltData, DataLayer, DataLayerArgs
 from components.data.connection import DATA_NAMESPACE
 from components.gateway import NAMESPACE as GATEWAY_NAMESPACE
 from components.gateway import Gateway, GatewayArgs, IdentityEndpoint
 from components.identity import KEYCLOAK_PEER, Identity, IdentityArgs
 from components.identity import NAMESPACE as IDENTITY_NAMESPACE
-from components.labels import PLATFORM_CONTEXT
+from components.labels import PLATFORM_CONTEXT, instance_of
+from components.mesh import MESH_ACCESS, Mesh, MeshArgs, ServiceTraffic, ServiceTrafficArgs
+from components.mesh.endpoints import ISTIO_NAMESPACE, ISTIOD_MONITORING_PORT, ISTIOD_POD_LABELS, MeshCall
 from components.observability import (
+    OTLP_GRPC_COLLECTOR,
+    PROMETHEUS_URL,
     TELEMETRY_ACCESS,
     GrafanaLogin,
     Observability,
@@ -50,7 +55,8 @@ from components.sealed_secrets import SealedSecrets, SealedSecretsArgs, TeamSecr
 from settings import front_door as fd
 from settings.data import DataLayerSpec
 from settings.front_door import FrontDoorSpec
-from settings.model import StackSettings
+from settings.mesh import MeshSpec
+from settings.model import ServiceSpec, StackSettings
 from settings.observability import ObservabilitySpec
 from settings.sealed_secrets import SealedSecretSpec
 from settings.stack import StackSpec
@@ -71,6 +77,7 @@ class InCluster:
     certificates: Certificates | None = None
     identity: Identity | None = None
     gateway: Gateway | None = None
+    mesh: Mesh | None = None
 
 
 @dataclass
@@ -109,10 +116,27 @@ def build_cluster(
     )
 
 
+def mesh_calls(services: tuple[ServiceSpec, ...]) -> tuple[MeshCall, ...]:
+    """Every call the settings allow, between the two services' pods, on the callee's port."""
+    by_name = {s.name: s for s in services}
+    return tuple(
+        MeshCall(
+            caller_namespace=caller.context,
+            caller_pods=tuple(instance_of(caller.name, caller.environment).items()),
+            callee_namespace=by_name[callee].context,
+            callee_pods=tuple(instance_of(callee, caller.environment).items()),
+            port=by_name[callee].port,
+        )
+        for caller in services
+        for callee in caller.calls
+    )
+
+
 def build_in_cluster(
     settings: StackSettings,
     cluster: Cluster,
     observability: ObservabilitySpec,
+    mesh_spec: MeshSpec,
     registry: RegistryEndpoint,
     prefix: str = "",
     data_spec: DataLayerSpec | None = None,
@@ -163,6 +187,21 @@ def build_in_cluster(
     )
 
     services = settings.application_services
+    # The mesh before every meshed workload: sidecars are injected at admission.
+    mesh = Mesh(
+        f"{prefix}mesh",
+        MeshArgs(
+            spec=mesh_spec,
+            pod_security_version=settings.kubernetes_minor,
+            prometheus=TELEMETRY_ACCESS.scraper,
+            prometheus_url=PROMETHEUS_URL,
+            trace_collector=OTLP_GRPC_COLLECTOR,
+            trace_sample_percent=round(observability.trace_sample_ratio * 100, 2),
+            scheduling=tuple(priorities.ready),
+        ),
+        opts=in_cluster,
+    )
+    calls = mesh_calls(services)
     # The data layer (components/data) lives beside the primary cluster only.
     data: DataLayer | None = None
     built: BuiltData | None = None
@@ -192,9 +231,14 @@ def build_in_cluster(
                 pod_security_version=settings.kubernetes_minor,
                 services=tuple(s for s in services if s.context == context.slug),
                 data=built.access(consumer.namespace, consumer.needs) if built and consumer else (),
+                data_ca=built.ca if built else None,
                 telemetry=TELEMETRY_ACCESS,
                 # Keycloak runs beside the data layer: only that cluster's services reach it inside.
                 identity=KEYCLOAK_PEER if built is not None else None,
+                mesh=MESH_ACCESS,
+                calls=tuple(c for c in calls if context.slug in (c.caller_namespace, c.callee_namespace)),
+                pod_overhead=PodOverhead.of(mesh_spec.sidecar),
+                mesh_dependencies=tuple(mesh.traffic_ready),
                 registry_pull=registry.docker_config,
             ),
             opts=in_cluster,
@@ -222,11 +266,12 @@ def build_in_cluster(
                 spec=spec,
                 namespace=namespace.name,
                 # The namespace's objects, its data and pull Secrets among them, the
-                # PriorityClasses, the teams' SealedSecrets where the service mounts one, and the
-                # registry's repositories (and replicas) its image is pulled from.
+                # PriorityClasses, the mesh's injector, the teams' SealedSecrets where the service
+                # mounts one, and the registry's repositories (and replicas) its image is pulled from.
                 namespace_dependencies=(
                     namespace,
                     *priorities.ready,
+                    *mesh.ready,
                     *([team] if team and spec.secrets else []),
                     *registry.ready,
                 ),
@@ -235,8 +280,21 @@ def build_in_cluster(
                 vpa_dependencies=tuple(addons.vpa_dependencies),
                 extra_env=service_telemetry_env(spec, observability),
                 internal=spec.name in front_door.internal,
+                meshed=True,
                 image=registry.image(spec, cluster.region),
                 image_pull_secrets=(PULL_SECRET,) if registry.docker_config is not None else (),
+            ),
+            opts=in_cluster,
+        )
+    for spec in services:
+        ServiceTraffic(
+            f"{prefix}{spec.name}-traffic",
+            ServiceTrafficArgs(
+                spec=spec,
+                mesh=mesh_spec,
+                callers=tuple(s for s in services if spec.name in s.calls),
+                service_annotations={INTERNAL_ANNOTATION: "true"} if spec.name in front_door.internal else {},
+                dependencies=(deployed[spec.name].deployment, namespaces[spec.context], *mesh.traffic_ready),
             ),
             opts=in_cluster,
         )
@@ -290,15 +348,29 @@ def build_in_cluster(
             certificates=tuple(certificates.ready),
             scheduling=tuple(priorities.ready),
             hpa_dependencies=tuple(addons.hpa_dependencies),
+            mesh_labels=dict(MESH_ACCESS.injection_labels),
+            mesh_dependencies=tuple(mesh.ready),
         ),
         opts=in_cluster,
     )
 
     # Metrics, alerts, dashboards, logs and traces of this cluster. The data services' monitors
-    # wait for the data layer; the gateway's, cert-manager's and Keycloak's for theirs.
-    data_targets: tuple[ScrapeTarget, ...] = ()
+    # wait for the data layer; the mesh's, the gateway's, cert-manager's and Keycloak's for theirs.
+    data_targets: tuple[ScrapeTarget, ...] = (
+        ScrapeTarget(
+            name="istiod",
+            namespace=ISTIO_NAMESPACE,
+            kind="ServiceMonitor",
+            match_labels=dict(ISTIOD_POD_LABELS),
+            port="http-monitoring",
+            context=PLATFORM_CONTEXT,
+            environment=settings.environment,
+            fenced_port=ISTIOD_MONITORING_PORT,
+            dependencies=(mesh.istiod,),
+        ),
+    )
     if data is not None and data_spec is not None:
-        data_targets = data_scrape_targets(
+        data_targets += data_scrape_targets(
             data_spec.in_cluster, DATA_NAMESPACE, settings.environment, PLATFORM_CONTEXT, dependencies=(data,)
         )
     data_targets += front_door_targets(settings.environment, gateway, certificates, identity)
@@ -327,6 +399,7 @@ def build_in_cluster(
             priority_class=PLATFORM.name,
             scheduling=tuple(priorities.ready),
             grafana_login=grafana_login,
+            meshed=True,
         ),
         opts=in_cluster,
     )
@@ -342,6 +415,7 @@ def build_in_cluster(
         certificates=certificates,
         identity=identity,
         gateway=gateway,
+        mesh=mesh,
     )
 
 
@@ -439,6 +513,7 @@ def build_platform(stack: StackSpec, stack_name: str) -> Platform:
         settings,
         primary_cluster,
         stack.observability,
+        stack.mesh,
         registry,
         data_spec=stack.data,
         team_secrets=stack.sealed_secrets,
@@ -462,6 +537,7 @@ def build_platform(stack: StackSpec, stack_name: str) -> Platform:
             settings,
             secondary_cluster,
             replace(stack.observability, in_cluster_data=()),
+            stack.mesh,
             registry,
             prefix=f"{secondary_cluster.region}-",
             team_secrets=stack.sealed_secrets,

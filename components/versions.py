@@ -82,6 +82,20 @@ CURL_IMAGE = "curlimages/curl:8.21.0"
 MONGODB_EXPORTER_IMAGE = "percona/mongodb_exporter:0.49.0"
 REDIS_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.88.0"
 
+# ---- service mesh (docs/VERSIONS.md, "Service mesh") -------------------------------------------
+# Istio publishes its charts at blob.istio.io from 1.31 on (the 1.31 upgrade notes: no more
+# artifacts on gcr.io, registry.istio.io or the GCS bucket); images come from Docker Hub, set
+# explicitly because the charts' own defaults point at a testing registry.
+ISTIO_VERSION = "1.31.0"
+ISTIO_HUB = "docker.io/istio"
+ISTIO_CHARTS = "https://blob.istio.io/istio-release/charts"
+ISTIO_BASE = HelmChart(ISTIO_CHARTS, "base", ISTIO_VERSION)
+ISTIO_CNI = HelmChart(ISTIO_CHARTS, "cni", ISTIO_VERSION)
+ISTIOD = HelmChart(ISTIO_CHARTS, "istiod", ISTIO_VERSION)
+# Flagger: progressive delivery with Istio as its router (sidecar mode) and Prometheus as its source.
+FLAGGER = HelmChart("https://flagger.app", "flagger", "1.44.0")
+FLAGGER_IMAGE_TAG = "1.44.0"
+
 # ---- front door (docs/VERSIONS.md, "Front door") ---------------------------------------------
 # Envoy Gateway: the chart's version carries the `v`; published only as an OCI artifact.
 ENVOY_GATEWAY = HelmChart("oci://docker.io/envoyproxy", "gateway-helm", "v1.9.0")

@@ -77,6 +77,13 @@ NAMESPACED_HOUSEKEEPING = (
     "VerticalPodAutoscaler",
     "Role",
     "RoleBinding",
+    # A service's place in the mesh (routes, traffic policy, canary, who may call it) and the
+    # namespace's copy of the data CA: part of the context, not a piece of their own.
+    "VirtualService",
+    "DestinationRule",
+    "AuthorizationPolicy",
+    "Canary",
+    "Certificate",
 )
 
 

@@ -760,8 +760,10 @@ def _key(line: Line) -> tuple[str, str, str]:
     return re.sub(r" \([^)]*\)", "", line.meter.what), line.meter.sku, line.meter.region
 
 
-def format_markdown(head: Estimate, base: Estimate | None = None, limit: int = 12) -> str:
-    """The PR comment's cost section: the priced total and its delta, and what changed unpriced."""
+def format_markdown(head: Estimate, base: Estimate | None = None, limit: int = 8) -> str:
+    """The PR comment's cost section: the priced total and its delta, and what changed unpriced.
+    At most `limit` changed meters are listed: five stacks share one comment's 65,536 characters
+    (`hubctl cost` lists them all)."""
     total = f"{money(head.floor)}–{money(head.ceiling)}" if head.floor != head.ceiling else money(head.floor)
     text = f"**Monthly cost** (priced meters, floor–ceiling): {total}"
     if base is not None:

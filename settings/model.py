@@ -82,7 +82,14 @@ def _secret_name(value: str) -> str:
     return value
 
 
+def _batch_route(value: str) -> str:
+    if not re.fullmatch(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*", value):
+        raise ValueError(f"{value!r} is not a path prefix (allowed: a URL path starting with '/', e.g. '/v1/reports/')")
+    return value
+
+
 CpuQuantity = Annotated[str, AfterValidator(_cpu)]
+BatchRoute = Annotated[str, AfterValidator(_batch_route)]
 SecretName = Annotated[str, AfterValidator(_secret_name)]
 MemoryQuantity = Annotated[str, AfterValidator(_memory)]
 PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
@@ -107,6 +114,12 @@ class ServiceOverride(_Section):
     # The team's own Secrets (committed as SealedSecrets under sealed-secrets/<namespace>/) the
     # service mounts, by name; docs/SECRETS.md.
     secrets: tuple[SecretName, ...] = ()
+    # The mesh (settings/mesh.py): the services it calls (replaces the seed's list for it), the
+    # path prefixes it serves as batch operations (60 s timeout; replaces the default prefix),
+    # and how requests are spread over its pods.
+    calls: tuple[str, ...] | None = None
+    batch_routes: tuple[BatchRoute, ...] | None = None
+    load_balancing: seed.LoadBalancing | None = None
 
 
 # What a stack file may set for the gateway's row: its size (components/gateway).
@@ -188,6 +201,14 @@ class StackSettings(_Section):
                 f"{what} settable: the gateway runs Envoy Gateway's pinned proxy and keeps no data "
                 f"(allowed: {', '.join(sorted(GATEWAY_OVERRIDES))})"
             )
+        callable_services = seed.APPLICATION_SERVICES
+        for name, override in self.services.items():
+            for callee in override.calls or ():
+                if callee == name or callee not in callable_services:
+                    others = ", ".join(other for other in callable_services if other != name)
+                    raise ValueError(
+                        f"services.{name}.calls: {callee!r} is not a service it can call (allowed: {others})"
+                    )
         floor = self.profile.replicas_floor
         for name, override in self.services.items():
             if override.replicas is not None and override.replicas < floor:
@@ -287,6 +308,12 @@ class ServiceSpec:
     image_in_registry: bool = False
     # The team's own Secrets it mounts (SealedSecrets of its namespace).
     secrets: tuple[str, ...] = ()
+    # The mesh: the services it calls, its batch routes (path prefixes), its load balancing, and
+    # whether new versions reach users through a canary (staging and prod).
+    calls: tuple[str, ...] = ()
+    batch_routes: tuple[str, ...] = (seed.BATCH_ROUTE_PREFIX,)
+    load_balancing: seed.LoadBalancing = "round-robin"
+    canary: bool = False
 
     @property
     def port(self) -> int:
@@ -341,6 +368,13 @@ def _resolve_service(row: seed.ServiceRow, override: ServiceOverride, stack: Sta
         data_needs=_data_needs(row.name, override),
         image_in_registry=override.image is not None and parse_image(override.image) is not None,
         secrets=tuple(dict.fromkeys(override.secrets)),
+        calls=tuple(dict.fromkeys(seed.SERVICE_CALLS.get(row.name, ()) if override.calls is None else override.calls)),
+        batch_routes=tuple(
+            dict.fromkeys((seed.BATCH_ROUTE_PREFIX,) if override.batch_routes is None else override.batch_routes)
+        ),
+        load_balancing=override.load_balancing or seed.SERVICE_LOAD_BALANCING.get(row.name, "round-robin"),
+        # Canaries need real traffic and a second environment to promote from: staging and prod.
+        canary=stack.environment != "dev",
     )
 
 

@@ -188,3 +188,31 @@ SERVICE_DATA_NEEDS: dict[str, tuple[DataServiceName, ...]] = {
 # (settings/data.py `DataConsumer`); the component that owns the namespace mounts what it is given.
 # - identity: Keycloak's realms, users and sessions (PostgreSQL, its own database and role).
 PLATFORM_DATA_CONSUMERS: dict[str, tuple[DataServiceName, ...]] = {"identity": ("postgres",)}
+
+# ---- "Service Mesh" ---------------------------------------------------------------------------
+# "Timeout: 30s default, 60s for batch operations"; "Retry Policy: 3 attempts with exponential
+# backoff"; "Canary: 10% (automated rollback on error rate > 5%)".
+MESH_TIMEOUT_SECONDS = 30
+MESH_BATCH_TIMEOUT_SECONDS = 60
+MESH_RETRY_ATTEMPTS = 3
+CANARY_WEIGHT_PERCENT = 10
+CANARY_MAX_ERROR_RATE_PERCENT = 5
+# "Destination Rules: Load balancing (round-robin, least-request)".
+LoadBalancing = Literal["round-robin", "least-request"]
+LOAD_BALANCING: tuple[LoadBalancing, ...] = ("round-robin", "least-request")
+
+# Who calls whom inside the mesh (the seed's "Network Topology": the gateway fronts every service,
+# and "Auth Svc" serves every context). The gateway's calls are not listed: it reaches every
+# service. Every business service may call auth-service (token introspection, user lookups);
+# the seed names no call between two business contexts ("Configure cross-context communication"
+# is a later phase), so none is open until a stack file adds it (`services.<name>.calls`).
+SERVICE_CALLS: dict[str, tuple[str, ...]] = {
+    name: ("auth-service",) for name in APPLICATION_SERVICES if name != "auth-service"
+}
+# The routes a service declares as batch get the 60 s timeout; by the platform's API convention
+# batch operations live under this prefix (a stack file may list others: `services.<name>.batchRoutes`).
+BATCH_ROUTE_PREFIX = "/batch/"
+# Least-request where a service's requests vary widely in cost: debt-agent-ai runs model
+# inference (TensorFlow Serving), where one slow prediction must not queue others behind it on
+# the same pod as round-robin would. Everything else: round-robin.
+SERVICE_LOAD_BALANCING: dict[str, LoadBalancing] = {"debt-agent-ai": "least-request"}

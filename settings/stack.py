@@ -19,6 +19,7 @@ from settings import seed
 from settings.data import DataConsumer, DataLayerSpec, DataService, DataSettingsError, resolve_data_layer
 from settings.front_door import FrontDoorSettingsError, FrontDoorSpec, resolve_front_door
 from settings.load import load_settings, settings_error, stack_file_name
+from settings.mesh import MeshSpec, mesh_spec
 from settings.model import StackSettings
 from settings.observability import ObservabilitySettingsError, ObservabilitySpec, resolve_observability
 from settings.registry import RegistrySettingsError, RegistrySpec, mutable_tags, resolve_registry
@@ -31,13 +32,14 @@ SERVICE_PORT = 80
 @dataclass(frozen=True)
 class StackSpec:
     """Everything a stack builds, resolved: the validated settings, the data layer's spec, the
-    observability stack's spec, the container registry's spec and the teams' committed
+    observability stack's spec, the mesh's, the container registry's spec and the teams' committed
     SealedSecrets."""
 
     settings: StackSettings
     data: DataLayerSpec
     observability: ObservabilitySpec
     front_door: FrontDoorSpec
+    mesh: MeshSpec
     registry: RegistrySpec
     sealed_secrets: tuple[SealedSecretSpec, ...] = ()
 
@@ -166,6 +168,7 @@ def resolve_stack(
         front_door=front_door,
         registry=registry,
         sealed_secrets=sealed,
+        mesh=mesh_spec(settings.environment),
     )
 
 

@@ -97,9 +97,12 @@ def test_a_context_reaches_exactly_the_data_it_consumes_and_the_trace_collector(
     for consumer in selection.data_consumers(DEV):
         consumed.setdefault(consumer.namespace, set()).add(f"{consumer.service}:{consumer.port}")
     otlp = {f"telemetry/jaeger-collector:{port}" for port in TELEMETRY_ACCESS.otlp.ports}
+    # And the services its own call (settings: every business context calls auth-service).
+    calls = {"platform/auth-service:80"}
     for namespace in _context_namespaces(DEV):
         allowed = {c.target.what for c in cases if c.source.namespace == namespace and c.allowed}
-        assert allowed == consumed.get(namespace, set()) | otlp, namespace
+        own_calls = calls if namespace != "platform" else set()
+        assert allowed == consumed.get(namespace, set()) | otlp | own_calls, namespace
     telemetry = {c.target.what for c in cases if c.target.namespace == "telemetry"}
     assert telemetry - otlp == {"telemetry/jaeger-collector:8888", "telemetry/jaeger-query:16686"}
 
@@ -466,6 +469,19 @@ def test_the_wait_covers_every_operator_managed_resource_of_the_plan_and_its_cha
         # only after `pulumi up` has returned.
         ("Prometheus", "monitoring", "kube-prometheus-stack-prometheus"),
         ("Alertmanager", "monitoring", "kube-prometheus-stack-alertmanager"),
+        # The data CA (components/data/tls.py), the data servers' certificates, and each consuming
+        # namespace's `trust-data-ca` (its services mount the CA from it).
+        ("ClusterIssuer", "", "bakhmach-data-root"),
+        ("ClusterIssuer", "", "bakhmach-data-ca"),
+        ("Certificate", "cert-manager", "bakhmach-data-ca"),
+        ("Certificate", "data", "postgres-server-tls"),
+        ("Certificate", "data", "mongo-ssl"),
+        ("Certificate", "data", "mongo-ssl-internal"),
+        ("Certificate", "data", "redis-tls"),
+        ("Certificate", "data", "kafka-listener-tls"),
+        *{("Certificate", c.namespace, "trust-data-ca") for c in consumers},
+        # The mongo-collections Job's copy of the CA, in the data namespace.
+        ("Certificate", "data", "trust-data-ca"),
         # The front door: Keycloak's database, Keycloak and its realm; the dev CA and issuers and
         # the gateway's certificate; the gateway (its proxies exist once it is Programmed).
         ("Database", "data", "postgres-identity"),
@@ -542,16 +558,17 @@ def test_prometheus_is_checked_for_every_planned_monitor() -> None:
         for m in k8s(DEV, kind)
     }
     assert {(p.kind, p.namespace, p.name) for p in pools} == monitors
-    # Every context service, the data services, Jaeger, and the front door: the gateway's proxies,
-    # cert-manager and Keycloak.
+    # Every context service (through its sidecar), the data services, Jaeger, istiod, and the
+    # front door: the gateway's proxies, cert-manager and Keycloak.
     assert {p.namespace for p in pools} == _context_namespaces(DEV) | {
         "data",
         "telemetry",
+        "istio-system",
         "gateway",
         "cert-manager",
         "identity",
     }
-    assert "serviceMonitor/slon-credit/slon-finance/0" in {p.job for p in pools}
+    assert "podMonitor/slon-credit/slon-finance/0" in {p.job for p in pools}
     assert "podMonitor/data/postgres/0" in {p.job for p in pools}
 
 
@@ -763,3 +780,11 @@ def test_the_wait_is_bounded_and_names_what_is_not_ready() -> None:
 )
 def test_diagnostics_keep_the_logs_of_failing_pods(status: dict[str, Any], failing: bool) -> None:
     assert cluster.failing({"status": status}) is failing
+
+
+def test_meshed_services_are_not_read_through_the_api_server_proxy() -> None:
+    """The context services' ports take mTLS only: the smoke test trusts their ready endpoints (the
+    app's readiness probe, run through the sidecar's agent) instead of a plaintext GET."""
+    services = selection.planned_services(DEV)
+    assert {s.namespace for s in services if s.meshed} == _context_namespaces(DEV)
+    assert not any(s.meshed for s in services if s.namespace == "telemetry")

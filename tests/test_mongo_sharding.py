@@ -16,6 +16,7 @@ import jsonschema
 import pytest
 from py_mini_racer import MiniRacer
 
+from components.data.tls import CA_FILE
 from hubctl.plan import REPO_ROOT, Plan, run_plan
 from settings import SettingsError, load_settings, resolve_stack
 from settings.quantity import cpu_millicores, memory_bytes
@@ -506,6 +507,8 @@ def test_the_job_shards_every_declared_collection_and_a_rerun_changes_nothing(pr
     assert first["error"] is None
     (_, host, params) = next(c for c in first["calls"] if c[0] == "connect")
     assert host == f"{ROUTERS_HOST}:{PORT}" and "replicaSet" not in params and "authSource=admin" in params
+    # Over TLS, verifying the routers' certificate with the data CA the Job mounts.
+    assert "tls=true" in params.split("&") and f"tlsCAFile={CA_FILE}" in params.split("&")
     expected: list[list[Any]] = []
     for database, collections in DEFAULT_COLLECTIONS.items():
         expected.append(["enableSharding", database])

@@ -6,6 +6,7 @@ routing, logs and traces sized per environment, and everything in the order a fr
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -97,16 +98,29 @@ def test_prometheus_selects_monitors_and_rules_in_every_namespace(any_plan: Plan
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda row: row.name)
 def test_every_context_service_is_scraped_where_it_runs(any_plan: Plan, service: seed.ServiceRow) -> None:
-    monitor = one(any_plan, "ServiceMonitor", service.name, service.context)
-    svc = one(any_plan, "Service", service.name, service.context)
+    # In the mesh the service's port takes mTLS only: Prometheus scrapes each pod's sidecar agent,
+    # which serves the app's metrics (found through the pod's annotations) merged with Envoy's.
+    monitor = one(any_plan, "PodMonitor", service.name, service.context)
+    deployment = one(any_plan, "Deployment", service.name, service.context)
+    template = deployment["spec"]["template"]["metadata"]
     selector = monitor["spec"]["selector"]["matchLabels"]
-    assert selector.items() <= svc["metadata"]["labels"].items()
-    (endpoint,) = monitor["spec"]["endpoints"]
-    assert endpoint["port"] == svc["spec"]["ports"][0]["name"]
-    assert endpoint["path"] == FRAMEWORKS[service.framework].metrics_path
+    assert selector == {"app.kubernetes.io/instance": f"{service.name}-{any_plan.stack}"}
+    assert selector.items() <= template["labels"].items()
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert endpoint["portNumber"] == 15020 and endpoint["path"] == "/stats/prometheus"
+    assert template["annotations"] == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(FRAMEWORKS[service.framework].port),
+        "prometheus.io/path": FRAMEWORKS[service.framework].metrics_path,
+    }
     assert endpoint["interval"] == "30s"
+    # The rules group by `service`: the name, also for a canary's `<name>-primary` pods.
+    (relabel,) = endpoint["relabelings"]
+    assert relabel["targetLabel"] == "service" and relabel["replacement"] == "$1"
+    assert re.fullmatch(relabel["regex"], f"{service.name}-primary")[1] == service.name  # type: ignore[index]
+    assert re.fullmatch(relabel["regex"], service.name)[1] == service.name  # type: ignore[index]
     # Created once its namespace and the monitoring CRDs exist.
-    deps = resource_of(any_plan, "ServiceMonitor", service.name, service.context).dependencies
+    deps = resource_of(any_plan, "PodMonitor", service.name, service.context).dependencies
     assert urn_of(any_plan, "Namespace", service.context) in deps
     assert release(any_plan, "kube-prometheus-stack").urn in deps
 
@@ -121,8 +135,8 @@ def test_only_prometheus_reaches_the_metrics_port_and_only_otlp_leaves_for_trace
             "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
         }
     ]
-    ports = {SERVICE_PORT[row.name] for row in SERVICES if row.context == context}
-    assert {p["port"] for p in rule["ports"]} == ports
+    # The sidecar agent's port, not the services' own (those take mTLS only).
+    assert {p["port"] for p in rule["ports"]} == {15020}
     otlp = one(any_plan, "NetworkPolicy", "allow-to-trace-collector", context)["spec"]
     (egress,) = otlp["egress"]
     assert egress["to"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "telemetry"}
@@ -438,12 +452,15 @@ def test_prods_secondary_region_has_its_own_monitoring_without_data_monitors(pro
     primary = primary_provider(prod_plan)
     secondary = {r.provider for r in of_type(prod_plan, RELEASE) if r.provider != primary}
     (provider,) = secondary
-    # The region's own gateway and cert-manager are monitored there; Keycloak and the data
-    # services run in the primary region only.
-    assert [m["metadata"]["name"] for m in k8s(prod_plan, "PodMonitor", provider=provider)] == ["gateway"]
-    monitors = [m["metadata"]["name"] for m in k8s(prod_plan, "ServiceMonitor", provider=provider)]
-    assert len(monitors) == len(SERVICES) + 2  # + Jaeger, cert-manager
-    assert "cert-manager" in monitors and "keycloak" not in monitors
+    # The services (through their sidecars) and the region's own gateway; no data service (the
+    # data layer is the primary's), and no Keycloak (it runs beside the data layer).
+    pod_monitors = [m["metadata"]["name"] for m in k8s(prod_plan, "PodMonitor", provider=provider)]
+    assert len(pod_monitors) == len(SERVICES) + 1 and "gateway" in pod_monitors
+    assert {m["metadata"]["name"] for m in k8s(prod_plan, "ServiceMonitor", provider=provider)} == {
+        "jaeger",
+        "istiod",
+        "cert-manager",
+    }
     (values,) = [
         r.inputs["values"]
         for r in of_type(prod_plan, RELEASE)

@@ -334,13 +334,22 @@ FIXED_SYSTEM_NODE = {
 }
 MEMORY_GROUPS = Target(NODE_GROUP, where=((("labels", "bakhmach.io/pool-role"), "memory"),), every=True)
 SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
+POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor"
+VIRTUAL_SERVICE = "kubernetes:networking.istio.io/v1:VirtualService"
+CANARY = "kubernetes:flagger.app/v1beta1:Canary"
+KAFKA = "kubernetes:kafka.strimzi.io/v1:Kafka"
+SLON_DEPLOYMENT = Target(DEPLOYMENT, where=((("metadata", "name"), "slon-finance"),))
+SLON_ROUTES = Target(VIRTUAL_SERVICE, where=((("metadata", "name"), "slon-finance-routes"),))
+SLON_CANARY = Target(CANARY, where=((("metadata", "name"), "slon-finance"),))
+SLON_API_ROUTE = ("inputs", "spec", "http", 1)
 KPS = Target(RELEASE, name="observability-kube-prometheus-stack")
 PROMETHEUS_SPEC = ("inputs", "values", "prometheus", "prometheusSpec")
 ILM_POLICIES = Target(CONFIG_MAP, where=((("metadata", "name"), "elasticsearch-ilm-policies"),))
 
 
 def monitor_of(service: str) -> Target:
-    return Target(SERVICE_MONITOR, where=((("metadata", "name"), service),))
+    """A context service's monitor: a PodMonitor on its sidecars (in the mesh)."""
+    return Target(POD_MONITOR, where=((("metadata", "name"), service),))
 
 
 def log_policy(delete_after: str) -> str:
@@ -1267,6 +1276,111 @@ CASES: list[Case] = [
         ),
         reported=PROVIDER,
     ),
+    # ---- service mesh
+    Case(
+        "mesh-service-resilience",
+        ("staging-aws", "prod-azure"),
+        SLON_ROUTES,
+        (Delete((*SLON_API_ROUTE, "timeout")),),
+        reported=SLON_DEPLOYMENT,
+        note="no timeout",
+    ),
+    Case(
+        "mesh-service-resilience",
+        ("prod-aws",),
+        SLON_ROUTES,
+        (Set((*SLON_API_ROUTE, "timeout"), "120s"),),
+        reported=SLON_DEPLOYMENT,
+        note="timeout above 30s",
+    ),
+    Case(
+        "mesh-service-resilience",
+        ("staging-azure",),
+        SLON_ROUTES,
+        (Set((*SLON_API_ROUTE, "retries", "attempts"), 1),),
+        reported=SLON_DEPLOYMENT,
+        note="one attempt",
+    ),
+    Case(
+        "mesh-service-resilience",
+        ("prod-aws",),
+        SLON_ROUTES,
+        (Set((*SLON_API_ROUTE, "retries", "retryOn"), "gateway-error"),),
+        reported=SLON_DEPLOYMENT,
+        note="retry on",
+    ),
+    Case(
+        "mesh-service-resilience",
+        ("staging-aws", "prod-azure"),
+        SLON_CANARY,
+        (Delete(("inputs", "spec", "service", "trafficPolicy", "outlierDetection")),),
+        reported=SLON_DEPLOYMENT,
+        note="no outlier detection",
+    ),
+    Case(
+        "mesh-service-resilience",
+        ("prod-aws",),
+        SLON_ROUTES,
+        (Remove(),),
+        reported=SLON_DEPLOYMENT,
+        note="not routed",
+    ),
+    Case(
+        "canary-rollout",
+        ("staging-aws", "prod-azure"),
+        SLON_CANARY,
+        (Remove(),),
+        reported=SLON_DEPLOYMENT,
+    ),
+    Case(
+        "canary-rollout",
+        ("prod-aws",),
+        SLON_CANARY,
+        (Set(("inputs", "spec", "analysis", "maxWeight"), 50),),
+        note="weight",
+    ),
+    Case(
+        "canary-rollout",
+        ("staging-azure",),
+        SLON_CANARY,
+        (Set(("inputs", "spec", "analysis", "metrics", 0, "thresholdRange", "min"), 90),),
+        note="success rate",
+    ),
+    Case(
+        "data-connections-tls",
+        ("staging-aws", "prod-azure"),
+        SLON_DEPLOYMENT,
+        (Set((*CONTAINER, "env", 6), {"name": "POSTGRES_TLS", "value": "false"}),),
+        note="client",
+    ),
+    Case(
+        "data-connections-tls",
+        ("staging-azure", "prod-aws"),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "tls", "mode"), "preferTLS"),),
+        note="mongo",
+    ),
+    Case(
+        "data-connections-tls",
+        ("staging-azure",),
+        Target(KAFKA),
+        (Set(("inputs", "spec", "kafka", "listeners", 0, "tls"), False),),
+        note="kafka",
+    ),
+    Case(
+        "data-connections-tls",
+        ("prod-aws-in-cluster",),
+        Target(OT_REDIS),
+        (Delete(("inputs", "spec", "TLS")),),
+        note="redis",
+    ),
+    Case(
+        "data-connections-tls",
+        ("staging-aws-in-cluster",),
+        CNPG_CLUSTER,
+        (Set(("inputs", "spec", "postgresql", "pg_hba", 0), "host sameuser all all scram-sha-256"),),
+        note="postgres",
+    ),
     # ---- observability
     Case(
         "context-services-scraped",
@@ -1300,7 +1414,7 @@ CASES: list[Case] = [
         "prometheus-retention-and-interval",
         ("prod-azure",),
         monitor_of("slon-finance"),
-        (Set(("inputs", "spec", "endpoints", 0, "interval"), "60s"),),
+        (Set(("inputs", "spec", "podMetricsEndpoints", 0, "interval"), "60s"),),
         note="monitor interval",
     ),
     Case(

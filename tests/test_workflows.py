@@ -184,8 +184,8 @@ def test_pr_report_writes_one_comment_under_the_size_limit(tmp_path: Path) -> No
     # against the base branch.
     assert "<details><summary>Diagram</summary>\n\n```mermaid\nflowchart TB" in comment
     assert "**Deploy time**" in comment and "(unchanged against the base branch)" in comment
-    # dev: ≈ 3 min from empty (each service waits for its context's own database and login).
-    assert "**Monthly cost**" in comment and "| 3 min | $0–$0 | ✅ |" in comment
+    # dev: ≈ 4 min from empty (each service waits for the mesh: base chart, then istiod).
+    assert "**Monthly cost**" in comment and "| 4 min | $0–$0 | ✅ |" in comment
 
 
 @pytest.mark.slow

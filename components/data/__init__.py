@@ -26,6 +26,7 @@ from components.data.namespace import DataNamespace, DataNamespaceArgs
 from components.data.operators import OPERATOR_NAMESPACE, DataOperators, DataOperatorsArgs
 from components.data.postgres import PostgresCluster
 from components.data.redis import RedisCluster
+from components.data.tls import DataCa, DataTls, DataTlsArgs
 from components.network import AwsNetwork, CloudNetwork
 from settings.data import DataLayerSpec, DataService
 from settings.quantity import MI, cpu_millicores, format_cpu, format_memory, memory_bytes
@@ -47,8 +48,9 @@ class DataLayerArgs:
     network: CloudNetwork | None
     # The PriorityClasses the operators and data pods name (components/priorities.py).
     scheduling: tuple[pulumi.Resource, ...] = ()
-    # The cluster's cert-manager (components/certificates.py), for the Barman Cloud plugin.
-    cert_manager: tuple[pulumi.Resource, ...] = ()
+    # The cluster's cert-manager, where another component installs it; None: the data layer
+    # installs it for its own certificates (components/data/tls.py says why this seam exists).
+    cert_manager: tuple[pulumi.Resource, ...] | None = None
 
 
 def _namespace_size(spec: DataLayerSpec) -> dict[str, str]:
@@ -86,6 +88,8 @@ class BuiltData:
     """What the data layer built: each data service's endpoint and its consumers' credentials."""
 
     services: dict[DataService, BuiltService]
+    # The CA the in-cluster servers' certificates come from (None: nothing runs in-cluster).
+    ca: DataCa | None = None
 
     def access(self, consumer: str, needs: tuple[DataService, ...]) -> tuple[DataAccess, ...]:
         """What `consumer`'s namespace receives for the data services in `needs`: its own
@@ -131,7 +135,19 @@ class DataLayer(pulumi.ComponentResource):
         needs_backup_store = spec.cloud != "kind" and bool(backup_agents)
 
         operators = None
+        tls = None
         if in_cluster:
+            # Every in-cluster data service serves TLS only, with certificates of the data CA.
+            tls = DataTls(
+                f"{name}-tls",
+                DataTlsArgs(
+                    environment=spec.environment,
+                    pod_security_version=args.pod_security_version,
+                    cert_manager=args.cert_manager,
+                    scheduling=args.scheduling,
+                ),
+                opts=child,
+            )
             operators = DataOperators(
                 f"{name}-operators",
                 DataOperatorsArgs(
@@ -140,7 +156,7 @@ class DataLayer(pulumi.ComponentResource):
                     services=in_cluster,
                     postgres_backups=needs_backup_store and "postgres" in in_cluster,
                     after=args.scheduling,
-                    cert_manager=args.cert_manager,
+                    cert_manager=tls.cert_manager,
                 ),
                 opts=child,
             )
@@ -215,11 +231,12 @@ class DataLayer(pulumi.ComponentResource):
                     network=args.network,
                     backup=location,
                     backup_dependencies=location.dependencies if location else (),
+                    ca=tls.ca if tls else None,
                 ),
                 opts=child,
             )
             built[service] = component.built
-        self.built = BuiltData(built)
+        self.built = BuiltData(built, ca=tls.ca if tls else None)
         self.register_outputs(
             {
                 service: {
@@ -227,6 +244,7 @@ class DataLayer(pulumi.ComponentResource):
                     "host": b.endpoint.host,
                     "port": b.endpoint.port,
                     "tls": b.endpoint.tls,
+                    "trust": b.endpoint.trust,
                     "consumers": sorted(b.credentials),
                 }
                 for service, b in built.items()

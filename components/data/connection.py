@@ -11,12 +11,19 @@ services mount it as files (components/context_service.py). Nothing reads a comp
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pulumi
 
 from settings.data import Backend, DataGrant, DataService
 
 DATA_NAMESPACE = "data"
+
+# Whom a client trusts to sign a data server's certificate: the stack's data CA (in-cluster
+# services, components/data/tls.py; the consuming namespace's `trust-data-ca` Secret carries it), a
+# publicly trusted CA (the managed services' chains end in roots every image's trust store has),
+# or Amazon RDS's own CA (rds-ca-rsa2048-g1; AWS's global bundle, which the images must carry).
+TlsTrust = Literal["data-ca", "public", "rds"]
 
 
 def secret_name(service: DataService) -> str:
@@ -48,6 +55,7 @@ class DataEndpoint:
     egress: DataEgress
     # Non-secret settings a client needs besides host/port/user (e.g. the SASL mechanism).
     extra: dict[str, str] = field(default_factory=dict)
+    trust: TlsTrust = "public"
 
 
 @dataclass(frozen=True)

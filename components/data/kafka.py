@@ -3,7 +3,9 @@
 - in-cluster: Strimzi `Kafka` + `KafkaNodePool`s in KRaft mode (current `kafka.strimzi.io/v1`
   API): three controllers and three brokers in staging/prod, spread over zones; one dual-role
   node in dev. Clients authenticate with SCRAM-SHA-512 as a `KafkaUser` whose password is the
-  generated one;
+  generated one, over TLS only (the one client listener has `tls: true`, TLS 1.3, with a
+  certificate of the stack's data CA for the bootstrap and every broker's name; the brokers'
+  own replication listener is Strimzi's mTLS);
 - aws: MSK, three brokers over three zones, TLS between clients and brokers and between brokers,
   encryption at rest with a dedicated KMS key, SASL/SCRAM with the generated password (kept in
   Secrets Manager, where MSK reads it), in private subnets reachable from the nodes only;
@@ -38,7 +40,9 @@ from components.data.base import (
     DataComponentArgs,
     admin_password_of,
     basic_auth_secret,
+    ca_of,
     consumer_passwords,
+    data_labels,
     data_meta,
     nodes_only_security_group,
     require_network,
@@ -56,6 +60,24 @@ from settings.data import Backend, DataGrant, KafkaSize
 IN_CLUSTER_PORT = 9092
 MSK_SCRAM_PORT = 9096
 CLUSTER_NAME = "kafka"
+LISTENER_TLS_SECRET = f"{CLUSTER_NAME}-listener-tls"
+# Kafka 4.3 on Java 17+ offers TLS 1.3: the brokers offer nothing older (Strimzi passes these
+# two `ssl.*` options through; the cipher suites are Java's TLS 1.3 defaults).
+TLS_CONFIG = {"ssl.enabled.protocols": "TLSv1.3", "ssl.protocol": "TLSv1.3"}
+
+
+def listener_names(namespace: str) -> list[str]:
+    """The bootstrap Service's names, and every broker's (Strimzi advertises
+    `<pod>.<cluster>-kafka-brokers.<namespace>.svc`)."""
+    bootstrap = f"{CLUSTER_NAME}-kafka-bootstrap"
+    brokers = f"{CLUSTER_NAME}-kafka-brokers"
+    suffixes = ("", f".{namespace}", f".{namespace}.svc", f".{namespace}.svc.cluster.local")
+    return [
+        *(f"{bootstrap}{s}" for s in suffixes),
+        *(f"*.{brokers}{s}" for s in suffixes[2:]),
+    ]
+
+
 # MSK: the SCRAM user the ACL Job runs as (no consumer is given it).
 ADMIN_USERNAME = "admin"
 SASL = {"SASL_MECHANISM": "SCRAM-SHA-512"}
@@ -168,6 +190,15 @@ class StrimziKafka:
                 )
             )
         rack = {"rack": {"topologyKey": "topology.kubernetes.io/zone"}} if spec.multi_zone else {}
+        certificate = ca_of(args).certificate(
+            f"{name}-listener-tls",
+            name=LISTENER_TLS_SECRET,
+            namespace=args.namespace,
+            dns_names=listener_names(args.namespace),
+            labels=data_labels(spec.environment),
+            parent=parent,
+            after=tuple(deps),
+        )
         cluster = k8s.apiextensions.CustomResource(
             f"{name}-cluster",
             api_version="kafka.strimzi.io/v1",
@@ -183,12 +214,19 @@ class StrimziKafka:
                             "name": "scram",
                             "port": IN_CLUSTER_PORT,
                             "type": "internal",
-                            "tls": False,
+                            "tls": True,
                             "authentication": {"type": "scram-sha-512"},
+                            "configuration": {
+                                "brokerCertChainAndKey": {
+                                    "secretName": LISTENER_TLS_SECRET,
+                                    "certificate": "tls.crt",
+                                    "key": "tls.key",
+                                }
+                            },
                         }
                     ],
                     "authorization": {"type": "simple"},
-                    "config": _broker_config(size),
+                    "config": {**_broker_config(size), **TLS_CONFIG},
                     **rack,
                     # Metrics for Prometheus, and consumer lag (components/observability/exporters.py).
                     "metricsConfig": exporters.kafka_metrics_config(),
@@ -196,7 +234,7 @@ class StrimziKafka:
                 "entityOperator": {"topicOperator": {}, "userOperator": {}, "template": data_pods},
                 "kafkaExporter": {**exporters.kafka_exporter(), "template": data_pods},
             },
-            opts=stateful(parent, spec, depends_on=[*deps, *pools]),
+            opts=stateful(parent, spec, depends_on=[*deps, *pools, certificate]),
         )
         passwords = consumer_passwords(name, args.grants, parent)
         users = {}
@@ -234,7 +272,8 @@ class StrimziKafka:
             backend="in-cluster",
             host=f"{CLUSTER_NAME}-kafka-bootstrap.{args.namespace}.svc.cluster.local",
             port=IN_CLUSTER_PORT,
-            tls=False,
+            tls=True,
+            trust="data-ca",
             egress=DataEgress(ports=(IN_CLUSTER_PORT,), namespace=args.namespace),
             extra=SASL,
         )
@@ -334,7 +373,7 @@ class MskKafka:
                 namespace=args.namespace,
                 environment=spec.environment,
                 image=versions.KAFKA_CLIENT_IMAGE,
-                    script=ACLS_SCRIPT_HEAD + "".join(line + "\n" for g in args.grants for line in acl_commands(g)),
+                script=ACLS_SCRIPT_HEAD + "".join(line + "\n" for g in args.grants for line in acl_commands(g)),
                 env={"BOOTSTRAP": cluster.bootstrap_brokers_sasl_scram},
                 secrets={"admin-username": ADMIN_USERNAME, "admin-password": admin_password_of(args)},
                 egress=endpoint.egress,

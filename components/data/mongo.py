@@ -25,11 +25,14 @@ The Job logs in as a user of its own whose role may do only that, on those datab
 rather than as the operator's clusterAdmin (its system users Secret,
 `percona-server-mongodb-users` in operator 1.22, holds logins that can do anything).
 
-Connections use the operator's own TLS default (`preferTLS`, with certificates it issues
-itself), as before sharding. Requiring TLS, with cert-manager certificates whose CA the
-consumers verify, is the service mesh issue's; it changes three places here: `_members` (the
-`configuration` every mongod and mongos part shares), the CR's `tls`/`secrets`, and `_endpoint`
-(the `tls` flag that the consumers' Secrets and the collections Job read).
+TLS is required (`tls.mode: requireTLS`) and TLS 1.3 only (the `net.tls.disabledProtocols`
+every mongod and mongos shares, `_members`): the operator uses the two Secrets the stack's
+cert-manager Certificates fill from the data CA (`spec.secrets.ssl`, `sslInternal`; a Secret it
+did not create itself is left alone), with the same subject and names its own certificates would
+carry (percona-server-mongodb-operator 1.22.0 `pkg/psmdb/tls`: every shard's, and in a sharded
+cluster the config servers' and the routers'), and members authenticate to each other with the
+internal one (x509). The consumers and the collections Job verify the server (the routers in a
+sharded cluster) with the data CA's `ca.crt` (`trust-data-ca`, components/data/tls.py).
 """
 
 from __future__ import annotations
@@ -46,7 +49,9 @@ from components.data.base import (
     DataComponent,
     DataComponentArgs,
     basic_auth_secret,
+    ca_of,
     consumer_passwords,
+    data_labels,
     data_meta,
     stateful,
 )
@@ -54,6 +59,7 @@ from components.data.connection import BuiltService, Credential, DataEgress, Dat
 from components.data.credentials import generate_password
 from components.data.operators import OPERATOR_NAMESPACE
 from components.data.provisioning import SECRETS_DIR, ProvisioningJob, provisioning_job
+from components.data.tls import CA_FILE, CONSUMER_SECRET
 from components.labels import instance_of
 from components.observability import exporters
 from components.priorities import DATA
@@ -64,6 +70,13 @@ PORT = 27017
 CLUSTER_NAME = "mongo"
 # The first shard (dev: the one replica set); shard n is `rs<n>`.
 REPLSET = "rs0"
+# The config servers' replica set: the operator names it, and their Service `<cluster>-cfg`
+# (percona-server-mongodb-operator 1.22.0 pkg/apis/psmdb/v1/psmdb_defaults.go `ConfigReplSetName`).
+CONFIG_REPLSET = "cfg"
+SSL_SECRET = f"{CLUSTER_NAME}-ssl"
+SSL_INTERNAL_SECRET = f"{CLUSTER_NAME}-ssl-internal"
+# Percona Server for MongoDB 8.0 offers TLS 1.3; everything older is switched off.
+MONGOD_TLS_CONFIGURATION = "net:\n  tls:\n    disabledProtocols: TLS1_0,TLS1_1,TLS1_2\n"
 # Where the consumers' users are created, so where their clients authenticate.
 AUTH_DATABASE = "admin"
 STORAGE_NAME = "object-store"
@@ -106,6 +119,25 @@ def router_labels(size: MongoSize) -> dict[str, str] | None:
     """The labels of the pods consumers connect to when only some may be reached: the mongos
     routers of a sharded cluster; None for a replica set (dev), whose members are its endpoint."""
     return dict(ROUTER_LABELS) if size.sharding is not None else None
+
+
+def certificate_names(namespace: str, size: MongoSize) -> list[str]:
+    """The names the operator's own certificates carry (1.22.0 `GetCertificateSans`): each shard's
+    Service and its members', and in a sharded cluster the routers' (`<cluster>-mongos`, where the
+    clients and the collections Job connect) and the config servers' (`<cluster>-cfg`, which
+    shards and routers reach). Its multi-cluster names are left out: the stack runs none."""
+    services = [f"{CLUSTER_NAME}-{replset}" for replset in shard_names(size)]
+    if size.sharding is not None:
+        services += [f"{CLUSTER_NAME}-mongos", f"{CLUSTER_NAME}-{CONFIG_REPLSET}"]
+    return [
+        "localhost",
+        *(
+            f"{prefix}{service}{suffix}"
+            for service in services
+            for prefix in ("", "*.")
+            for suffix in ("", f".{namespace}", f".{namespace}.{CLUSTER_DOMAIN}")
+        ),
+    ]
 
 
 def shard_key() -> dict[str, str | int]:
@@ -160,10 +192,11 @@ def _backup(spec: DataComponentSpec, location: BackupLocation | None) -> dict[st
 
 def _members(spec: DataComponentSpec, *, size: int, cpu: str, memory: str) -> dict[str, object]:
     """What every part of the cluster shares (each shard, the config servers, the routers):
-    size, priority class, zone spread, resources and disruption budget."""
+    size, TLS 1.3 only, priority class, zone spread, resources and disruption budget."""
     zone_key = "topology.kubernetes.io/zone" if spec.multi_zone else "kubernetes.io/hostname"
     return {
         "size": size,
+        "configuration": MONGOD_TLS_CONFIGURATION,
         "priorityClassName": DATA.name,
         "affinity": {"antiAffinityTopologyKey": zone_key},
         "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}},
@@ -254,6 +287,7 @@ const read = (file) => encodeURIComponent(fs.readFileSync(dir + "/" + file, "utf
 const params = ["authSource=" + env.MONGO_AUTH_SOURCE, "serverSelectionTimeoutMS=10000"];
 if (env.MONGO_REPLICA_SET) params.push("replicaSet=" + env.MONGO_REPLICA_SET);
 if (env.MONGO_TLS === "true") params.push("tls=true");
+if (env.MONGO_CA_FILE) params.push("tlsCAFile=" + env.MONGO_CA_FILE);
 const uri = "mongodb://" + read("username") + ":" + read("password") + "@" + env.MONGO_HOST + ":" +
   env.MONGO_PORT + "/?" + params.join("&");
 const until = Date.now() + Number(env.MONGO_WAIT_SECONDS) * 1000;
@@ -313,7 +347,8 @@ def _endpoint(namespace: str, size: MongoSize) -> DataEndpoint:
         backend="in-cluster",
         host=f"{CLUSTER_NAME}-{'mongos' if sharded else REPLSET}.{namespace}.{CLUSTER_DOMAIN}",
         port=PORT,
-        tls=False,
+        tls=True,
+        trust="data-ca",
         egress=DataEgress(
             ports=(PORT,),
             namespace=namespace,
@@ -368,6 +403,34 @@ class PerconaMongo:
             metadata=data_meta(SERVICE_ACCOUNT, args.namespace, args.spec.environment),
             opts=after,
         )
+        # Issued before the cluster: the operator would otherwise make its own certificates.
+        ca = ca_of(args)
+        certificates = [
+            ca.certificate(
+                f"{name}-{secret}",
+                name=secret,
+                namespace=args.namespace,
+                dns_names=certificate_names(args.namespace, size),
+                labels=data_labels(spec.environment),
+                parent=parent,
+                common_name=CLUSTER_NAME,
+                organization="PSMDB",
+                after=args.in_cluster_dependencies,
+            )
+            for secret in (SSL_SECRET, SSL_INTERNAL_SECRET)
+        ]
+        # The collections Job's copy of the data CA: the certificate only, as every consumer's,
+        # rather than a volume of the servers' Secrets, which hold their private keys.
+        job_ca = ca.certificate(
+            f"{name}-collections-tls",
+            name=CONSUMER_SECRET,
+            namespace=args.namespace,
+            # A client name: nothing connects to it; the Secret carries the CA.
+            dns_names=[f"{COLLECTIONS_JOB}.{args.namespace}.data-client.bakhmach.internal"],
+            labels=data_labels(spec.environment),
+            parent=parent,
+            after=tuple(deps),
+        )
         shard = _replset(spec, size=size.members, cpu=size.cpu, memory=size.memory, storage_gib=size.storage_gib)
         cluster = k8s.apiextensions.CustomResource(
             f"{name}-cluster",
@@ -392,12 +455,21 @@ class PerconaMongo:
                 "sharding": _sharding(spec, size),
                 "roles": [_collections_role(args.grants, sharded)],
                 "users": _users(args.grants),
+                "tls": {"mode": "requireTLS", "allowInvalidCertificates": False},
+                "secrets": {"ssl": SSL_SECRET, "sslInternal": SSL_INTERNAL_SECRET},
                 "backup": _backup(spec, args.backup),
             },
             opts=stateful(
                 parent,
                 spec,
-                depends_on=[*deps, *user_secrets, collections_secret, service_account, *args.backup_dependencies],
+                depends_on=[
+                    *deps,
+                    *user_secrets,
+                    collections_secret,
+                    service_account,
+                    *certificates,
+                    *args.backup_dependencies,
+                ],
             ),
         )
         endpoint = _endpoint(args.namespace, size)
@@ -414,6 +486,7 @@ class PerconaMongo:
                     "MONGO_PORT": str(PORT),
                     "MONGO_AUTH_SOURCE": AUTH_DATABASE,
                     "MONGO_TLS": "true" if endpoint.tls else "false",
+                    "MONGO_CA_FILE": CA_FILE,
                     **({"MONGO_REPLICA_SET": endpoint.extra["REPLICA_SET"]} if "REPLICA_SET" in endpoint.extra else {}),
                     "MONGO_SHARDED": "true" if sharded else "false",
                     "MONGO_SHARD_KEY": data_settings.mongo_shard_key_json(),
@@ -426,7 +499,8 @@ class PerconaMongo:
                 },
                 secrets={"username": COLLECTIONS_USER, "password": collections_password},
                 egress=endpoint.egress,
-                after=(*deps, cluster),
+                ca_secret=CONSUMER_SECRET,
+                after=(*deps, cluster, job_ca),
                 priority=DATA,
                 deadline_seconds=COLLECTIONS_DEADLINE_SECONDS,
             ),

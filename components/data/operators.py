@@ -30,7 +30,7 @@ class DataOperatorsArgs:
     postgres_backups: bool  # installs the Barman Cloud plugin
     # What the operators wait for: the PriorityClass they name.
     after: tuple[pulumi.Resource, ...] = ()
-    # The cluster's one cert-manager (components/certificates.py): the Barman Cloud plugin asks it
+    # The cluster's one cert-manager (components/certificates.py, passed through components/data/tls.py):
     # for the certificates of its mTLS with the operator.
     cert_manager: tuple[pulumi.Resource, ...] = ()
 

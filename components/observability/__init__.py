@@ -28,6 +28,8 @@ from components.observability.endpoints import (
     ELASTIC_OPERATOR_NAMESPACE,
     JAEGER_POD_LABELS,
     MONITORING_NAMESPACE,
+    OTLP_GRPC_COLLECTOR,
+    PROMETHEUS_URL,
     TELEMETRY_ACCESS,
     TELEMETRY_NAMESPACE,
     TelemetryAccess,
@@ -49,6 +51,8 @@ from settings.model import ServiceSpec
 from settings.observability import ObservabilitySpec
 
 __all__ = [
+    "OTLP_GRPC_COLLECTOR",
+    "PROMETHEUS_URL",
     "TELEMETRY_ACCESS",
     "GrafanaLogin",
     "Observability",
@@ -79,6 +83,8 @@ class ObservabilityArgs:
     # Jobs) waits for them itself, as the data layer's and the context services' workloads do.
     scheduling: tuple[pulumi.Resource, ...] = ()
     grafana_login: GrafanaLogin | None = None
+    # The context services run in the mesh: Prometheus scrapes their sidecars (monitors.py).
+    meshed: bool = False
 
 
 class Observability(pulumi.ComponentResource):
@@ -181,7 +187,7 @@ class Observability(pulumi.ComponentResource):
         for svc in args.services:
             build_monitor(
                 f"{name}-monitor-{svc.name}",
-                service_scrape_target(svc),
+                service_scrape_target(svc, meshed=args.meshed),
                 [self.release, args.namespaces[svc.context]],
                 self,
             )

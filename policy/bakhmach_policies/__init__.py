@@ -16,6 +16,7 @@ from . import (
     cluster,
     data,
     front_door,
+    mesh,
     network,
     nodes,
     observability,
@@ -42,6 +43,7 @@ POLICIES: list[Policy] = [
     *tagging.POLICIES,
     *capacity.POLICIES,
     *observability.POLICIES,
+    *mesh.POLICIES,
     *registry.POLICIES,
 ]
 # Settings a policy reads from the pack config beside `environment` (their defaults).

@@ -151,6 +151,13 @@ PROMISES: tuple[Promise, ...] = (
     Promise(ENCRYPTION, "mTLS for the service mesh", ("mesh-mtls-strict",)),
     Promise(
         ENCRYPTION,
+        "In-transit: no data connection in plaintext (clients and in-cluster servers)",
+        ("data-connections-tls",),
+        elsewhere="Every data connection of every stack and cloud, with its TLS minimum, is walked in "
+        "tests/test_data_tls.py.",
+    ),
+    Promise(
+        ENCRYPTION,
         "Secrets: Sealed Secrets with key rotation",
         ("sealed-secrets-key-renewal",),
         elsewhere="What the stack generates stays a Pulumi secret; teams' own secrets are SealedSecrets in git "
@@ -301,11 +308,26 @@ PROMISES: tuple[Promise, ...] = (
     # ---- tenancy and ownership
     Promise(TENANCY, "Six business contexts plus the shared one, each labelled", ("kubernetes-context-label",)),
     Promise(TENANCY, "Every cloud resource is owned (environment, owner, managed-by tags)", ("cloud-resource-tags",)),
-    # ---- later issues
+    # ---- service mesh
     Promise(
         MESH,
-        "Timeouts 30 s / 60 s, retries 3 with backoff, circuit breakers; canary 90/10 with rollback on error rate > 5%",
-        elsewhere="Not built yet: the mesh and canary issues add their policies (Istio and Flagger resources).",
+        "Timeout: 30 s default, 60 s for batch operations; retry policy: 3 attempts with exponential backoff; "
+        "circuit breaker",
+        ("mesh-service-resilience",),
+        elsewhere="The backoff is Envoy's (exponential from the 25 ms base the routes state) and the numbers per "
+        "service are tests/test_mesh.py's.",
+    ),
+    Promise(
+        MESH,
+        "Traffic distribution (canary): stable 90%, canary 10%, automated rollback on error rate > 5%",
+        ("canary-rollout",),
+        elsewhere="Dev has no canaries (a laptop has no traffic to judge a canary by).",
+    ),
+    Promise(
+        MESH,
+        "Destination rules: load balancing (round-robin, least-request)",
+        elsewhere="A per-service choice (settings: services.<name>.loadBalancing); tests/test_mesh.py checks "
+        "each service's per stack.",
     ),
     # ---- observability
     Promise(
@@ -320,7 +342,8 @@ PROMISES: tuple[Promise, ...] = (
         "Metrics per context: every context service is scraped (latency, errors, volume, pools, queue depth, cache)",
         ("context-services-scraped",),
         elsewhere="The data services' exporters, the per-context alert rules (promtool, tests/test_alert_rules.py) "
-        "and dashboards: tests/test_observability.py. Service mesh metrics come with the mesh issue.",
+        "and dashboards: tests/test_observability.py. In the mesh each service is scraped through its sidecar, with "
+        "Istio's request metrics beside its own (tests/test_observability.py).",
     ),
     Promise(
         OBSERVABILITY,
@@ -333,7 +356,8 @@ PROMISES: tuple[Promise, ...] = (
         "Tracing: Jaeger, 5% sampling, W3C Trace Context, 72 hours retention",
         elsewhere="The sampler and propagators are every service's SDK environment and the retention is Jaeger's "
         "store: tests/test_observability.py checks each service and stack. '100% on errors' needs tail "
-        "sampling (README, Operations). The mesh reports spans at the same 5% with the mesh issue.",
+        "sampling (README, Operations). The mesh's sidecars report spans at the same 5% (Istio Telemetry, "
+        "tests/test_mesh.py).",
     ),
     Promise(
         OBSERVABILITY,

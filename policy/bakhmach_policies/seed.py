@@ -98,6 +98,19 @@ LOG_RETENTION_MAX_DAYS = 90
 # The label a ConfigMap of Elasticsearch ILM policies carries (a Job applies them through the API).
 ILM_POLICIES_LABEL = "bakhmach.io/ilm-policies"
 
+# "Service Mesh": "Timeout: 30s default, 60s for batch operations", "Retry Policy: 3 attempts",
+# retried on what the mesh can safely retry; "Canary: 10% (automated rollback on error rate > 5%)".
+MESH_TIMEOUT_SECONDS = 30
+MESH_BATCH_TIMEOUT_SECONDS = 60
+MESH_RETRY_ATTEMPTS = 3
+MESH_RETRY_ON = ("5xx", "reset", "connect-failure")
+CANARY_WEIGHT_PERCENT = 10
+CANARY_MIN_SUCCESS_PERCENT = 95
+CANARY_ENVIRONMENTS = frozenset({"staging", "prod"})
+# The env vars through which a service reaches a data service (components/context_service.py):
+# `<SVC>_HOST` names one, `<SVC>_TLS` must be "true".
+DATA_CONNECTION_PREFIXES = ("POSTGRES", "MONGO", "REDIS", "KAFKA")
+
 # Every cloud resource carries these tags (from its own `tags` or its AWS provider's defaultTags).
 REQUIRED_TAGS = ("environment", "owner", "managed-by")
 

@@ -142,8 +142,10 @@ RULES = {
         Rule("monitoring.coreos.com/v1", "Prometheus", "prometheuses", condition("Available")),
         Rule("monitoring.coreos.com/v1", "Alertmanager", "alertmanagers", condition("Available")),
         Rule("bitnami.com/v1alpha1", "SealedSecret", "sealedsecrets", condition("Synced")),
-        Rule("cert-manager.io/v1", "ClusterIssuer", "clusterissuers", condition("Ready")),
+        # cert-manager's "Ready" on a Certificate (its Secret holds a valid certificate) and on a
+        # ClusterIssuer (it can sign): the data servers and their consumers mount those Secrets.
         Rule("cert-manager.io/v1", "Certificate", "certificates", condition("Ready")),
+        Rule("cert-manager.io/v1", "ClusterIssuer", "clusterissuers", condition("Ready")),
         Rule("gateway.networking.k8s.io/v1", "GatewayClass", "gatewayclasses", condition("Accepted")),
         Rule("gateway.networking.k8s.io/v1", "Gateway", "gateways", condition("Programmed")),
         Rule("k8s.keycloak.org/v2beta1", "Keycloak", "keycloaks", condition("Ready")),
@@ -166,6 +168,16 @@ NOT_AWAITED = {
     ("gateway.envoyproxy.io/v1alpha1", "BackendTrafficPolicy"): "limits: requests exercise them",
     ("gateway.envoyproxy.io/v1alpha1", "SecurityPolicy"): "JWT checks: the token check exercises each",
     ("gateway.envoyproxy.io/v1alpha1", "HTTPRouteFilter"): "a direct response: /healthz answers through it",
+    **{
+        (api_version, kind): "mesh configuration istiod pushes to the sidecars: it has no readiness of its own"
+        for api_version, kind in (
+            ("networking.istio.io/v1", "VirtualService"),
+            ("networking.istio.io/v1", "DestinationRule"),
+            ("security.istio.io/v1", "PeerAuthentication"),
+            ("security.istio.io/v1", "AuthorizationPolicy"),
+            ("telemetry.istio.io/v1", "Telemetry"),
+        )
+    },
 }
 
 
@@ -202,8 +214,12 @@ CHARTS: dict[str, Callable[[Mapping[str, Any]], list[tuple[str, str, str, str]]]
             # Envoy Gateway's chart, pulled from its OCI registry by reference: the controller's
             # Deployment; the Gateway it programs and its proxies are the plan's (RULES).
             "oci://docker.io/envoyproxy/gateway-helm",
+            "istiod",
+            "cni",
+            "flagger",
         )
     },
+    "base": "Istio's CRDs and its validating webhook configuration: nothing runs",
     "eck-operator": "the operator's StatefulSet is listed cluster-wide; ECK's resources are the plan's own",
 }
 # API groups Kubernetes itself serves: their objects are not operator-managed.

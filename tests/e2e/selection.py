@@ -145,6 +145,10 @@ class PlannedService:
     # The readiness probe's HTTP path where the probe is served on this port; None for a TCP
     # probe, or one on a port the Service does not expose (Jaeger's health port).
     readiness_path: str | None
+    # In the mesh (its namespace is labelled for injection): the port takes mTLS only, so nothing
+    # outside the mesh (the API server's proxy) can GET it; the pod's readiness is the app's own
+    # probe, which Istio runs through the sidecar's agent.
+    meshed: bool = False
 
     @property
     def host(self) -> str:
@@ -168,6 +172,11 @@ def planned_services(plan: Plan) -> list[PlannedService]:
     the readiness path of its container where that port serves it."""
     found = []
     planned = deployments(plan)
+    meshed = {
+        ns.inputs["metadata"]["name"]
+        for ns in k8s_objects(plan, "Namespace")
+        if (ns.inputs["metadata"].get("labels") or {}).get("istio-injection") == "enabled"
+    }
     for r in k8s_objects(plan, "Service"):
         svc = r.inputs
         namespace, selector = svc["metadata"]["namespace"], svc["spec"].get("selector") or {}
@@ -196,6 +205,7 @@ def planned_services(plan: Plan) -> list[PlannedService]:
                         pod_port_name=pod_port_name,
                         pod_labels=_template_labels(deployment),
                         readiness_path=_probe_path(probe, int(pod_port), by_name),
+                        meshed=namespace in meshed,
                     )
                 )
                 break
