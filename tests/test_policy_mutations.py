@@ -317,7 +317,8 @@ HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 SECURITY_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy"
 GATEWAY = Target("kubernetes:gateway.networking.k8s.io/v1:Gateway")
 ENVOY_PROXY = Target("kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy")
-SLON_FINANCE_SERVICE = Target(SERVICE, where=((("metadata", "name"), "slon-finance"),))
+# Staging and prod run canaries: Flagger creates slon-finance's Service from its Canary.
+SLON_FINANCE_SERVICE = Target("kubernetes:flagger.app/v1beta1:Canary", where=((("metadata", "name"), "slon-finance"),))
 KEYCLOAK_OPERATOR = Target(DEPLOYMENT, where=((("metadata", "name"), "keycloak-operator"),))
 REALM = ("inputs", "spec", "realm")
 # The realm's public client (browser and native apps): the last of its clients.

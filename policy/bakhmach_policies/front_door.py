@@ -163,11 +163,19 @@ def _check_routes(args: StackValidationArgs, report: ReportViolation) -> None:
     gateway_clusters = {cluster_of(g) for g in _custom(args.resources, "Gateway")}
     for svc in kubernetes_objects(args.resources):
         props = svc.props
-        if props.get("kind") != "Service" or namespace(props) not in seed.CONTEXTS:
+        kind = props.get("kind")
+        if kind not in ("Service", "Canary") or namespace(props) not in seed.CONTEXTS:
             continue
         if cluster_of(svc) not in gateway_clusters:
             continue
-        if (props.get("metadata") or {}).get("annotations", {}).get(INTERNAL_LABEL) == "true":
+        # Under a canary Flagger creates the Service callers name (the apex, named as the Canary)
+        # with the Canary's `service.apex` metadata.
+        marks = (
+            get(props, "spec", "service", "apex", "annotations", default={})
+            if kind == "Canary"
+            else get(props, "metadata", "annotations", default={})
+        ) or {}
+        if marks.get(INTERNAL_LABEL) == "true":
             continue
         if (cluster_of(svc), str(namespace(props)), str(name(props))) not in routed:
             report(
@@ -192,8 +200,8 @@ POLICIES = [
     ),
     stack_policy(
         "context-services-routed",
-        "Where the stack runs a gateway, every context Service is the backend of an HTTPRoute whose SecurityPolicy "
-        'validates JWTs, or is annotated bakhmach.io/internal: "true".',
+        "Where the stack runs a gateway, every context Service (and each Service a Flagger Canary creates) is the "
+        'backend of an HTTPRoute whose SecurityPolicy validates JWTs, or is annotated bakhmach.io/internal: "true".',
         _check_routes,
     ),
 ]
