@@ -3,6 +3,12 @@
 ServiceAccount, Deployment, ClusterIP Service; in staging/prod a HorizontalPodAutoscaler and a
 PodDisruptionBudget; everywhere a VerticalPodAutoscaler in recommendation mode.
 
+In the mesh (components/mesh) the pods get Istio's sidecar at admission, so the Deployment waits
+for the mesh's injector and node agent. Where a canary rolls the service out (staging, prod),
+Flagger owns the Services (`<name>` for callers, `<name>-primary`, `<name>-canary`) and runs the
+stable version as `<name>-primary`; the PodDisruptionBudget then selects the service's instance
+label, which primary and canary pods share (Flagger renames only the selector label).
+
 Why the VPA does not update pods: the seed asks for VPA "Auto" beside an HPA that scales on CPU
 and memory. The Kubernetes autoscaler project documents that combination as a conflict (both
 react to the same utilisation signal: VPA raises requests, which lowers utilisation, which makes
@@ -28,12 +34,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.data.connection import DataAccess
+from components.data.tls import CA_DIR, CA_FILE, CA_KEY, CONSUMER_SECRET
 from components.labels import instance_of, standard_labels
 from components.priorities import for_context
 from settings.frameworks import Probe
 from settings.model import ServiceSpec
 
 RUN_AS_USER = 10001  # an unprivileged UID no image's files belong to; root filesystem is read-only
+# A Service with no gateway route by choice (settings `gateway.routes.<name>.internal`).
+INTERNAL_ANNOTATION = "bakhmach.io/internal"
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,16 @@ class ContextServiceArgs:
     data: tuple[DataAccess, ...] = ()
     # Plain settings beside the service's own, e.g. the OpenTelemetry SDK's (where to send spans).
     extra_env: tuple[tuple[str, str], ...] = ()
+    # No gateway route by choice (`gateway.routes.<name>.internal`): said on the Service, so policy
+    # (`context-services-routed`) tells a deliberate gap from a forgotten one.
+    internal: bool = False
+    # In the mesh: the sidecar serves the app's metrics merged with Envoy's, found through the
+    # pod's `prometheus.io/*` annotations (read by Istio's injector).
+    meshed: bool = False
+    # The image as this cluster pulls it (components/registry.py; default: the spec's reference),
+    # and the namespace's pull Secrets its ServiceAccount names (ghcr's credential).
+    image: pulumi.Input[str] | None = None
+    image_pull_secrets: tuple[str, ...] = ()
 
 
 # Where each consumed data Secret is mounted: one directory per data service.
@@ -76,6 +95,10 @@ def _data_env(conn: DataAccess) -> list[k8s.core.v1.EnvVarArgs]:
         f"{prefix}_TLS": "true" if endpoint.tls else "false",
         grant.env: grant.resource,
     }
+    # The CA that signs an in-cluster server's certificate (the namespace's `trust-data-ca` Secret);
+    # managed services' chains end in public roots the image's trust store has (RDS: its own CA).
+    if endpoint.tls and endpoint.trust == "data-ca":
+        plain[f"{prefix}_CA_FILE"] = CA_FILE
     plain |= {f"{prefix}_{key}": value for key, value in endpoint.extra.items()}
     # Only paths: the values stay in the mounted Secret.
     plain |= {f"{prefix}_{key.upper()}_FILE": f"{credentials_dir(conn)}/{key}" for key in CREDENTIAL_KEYS}
@@ -97,6 +120,25 @@ def _credentials_volume(conn: DataAccess) -> k8s.core.v1.VolumeArgs:
 
 def _credentials_mount(conn: DataAccess) -> k8s.core.v1.VolumeMountArgs:
     return k8s.core.v1.VolumeMountArgs(name=conn.secret_name, mount_path=credentials_dir(conn), read_only=True)
+
+
+def _data_ca_volume(data: tuple[DataAccess, ...]) -> list[tuple[k8s.core.v1.VolumeArgs, k8s.core.v1.VolumeMountArgs]]:
+    """The data CA, where a data service the pod uses runs in the cluster: the certificate only."""
+    if not any(conn.endpoint.tls and conn.endpoint.trust == "data-ca" for conn in data):
+        return []
+    return [
+        (
+            k8s.core.v1.VolumeArgs(
+                name="data-ca",
+                secret=k8s.core.v1.SecretVolumeSourceArgs(
+                    secret_name=CONSUMER_SECRET,
+                    default_mode=CREDENTIALS_MODE,
+                    items=[k8s.core.v1.KeyToPathArgs(key=CA_KEY, path=CA_KEY)],
+                ),
+            ),
+            k8s.core.v1.VolumeMountArgs(name="data-ca", mount_path=CA_DIR, read_only=True),
+        )
+    ]
 
 
 def _team_secret_volumes(names: tuple[str, ...]) -> list[tuple[k8s.core.v1.VolumeArgs, k8s.core.v1.VolumeMountArgs]]:
@@ -135,7 +177,6 @@ def _probe(probe: Probe, port_name: str, model: str) -> k8s.core.v1.ProbeArgs:
 
 class ContextService(pulumi.ComponentResource):
     deployment: k8s.apps.v1.Deployment
-    service: k8s.core.v1.Service
 
     def __init__(self, name: str, args: ContextServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("bakhmach:platform:ContextService", name, None, opts)
@@ -146,6 +187,8 @@ class ContextService(pulumi.ComponentResource):
             | {"bakhmach.io/framework": spec.framework}
         )
         selector = {"app.kubernetes.io/name": spec.name}
+        # The service's pods under a canary too: Flagger keeps every label but the selector's.
+        instance = instance_of(spec.name, spec.environment)
         meta = k8s.meta.v1.ObjectMetaArgs(name=spec.name, namespace=args.namespace, labels=labels)
         inside = pulumi.ResourceOptions(parent=self, depends_on=list(args.namespace_dependencies))
 
@@ -154,15 +197,17 @@ class ContextService(pulumi.ComponentResource):
             metadata=meta,
             # The services call no Kubernetes API, so no token is mounted.
             automount_service_account_token=False,
+            # Pods of this account pull with these (the admission controller copies them in).
+            image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=n) for n in args.image_pull_secrets] or None,
             opts=inside,
         )
 
         probes = spec.probes
         port_name = "http"
-        team = _team_secret_volumes(spec.secrets)
+        team = _team_secret_volumes(spec.secrets) + _data_ca_volume(args.data)
         container = k8s.core.v1.ContainerArgs(
             name=spec.name,
-            image=spec.image,
+            image=args.image if args.image is not None else spec.image,
             image_pull_policy="IfNotPresent",
             args=list(spec.args) or None,
             ports=[k8s.core.v1.ContainerPortArgs(name=port_name, container_port=spec.port, protocol="TCP")],
@@ -233,7 +278,18 @@ class ContextService(pulumi.ComponentResource):
                 ),
                 revision_history_limit=5,
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        labels=labels,
+                        annotations=(
+                            {
+                                "prometheus.io/scrape": "true",
+                                "prometheus.io/port": str(spec.port),
+                                "prometheus.io/path": spec.probes.metrics_path,
+                            }
+                            if args.meshed
+                            else None
+                        ),
+                    ),
                     spec=k8s.core.v1.PodSpecArgs(
                         service_account_name=account.metadata.name,
                         automount_service_account_token=False,
@@ -268,16 +324,25 @@ class ContextService(pulumi.ComponentResource):
             opts=deployment_opts,
         )
 
-        self.service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=meta,
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=selector,
-                ports=[k8s.core.v1.ServicePortArgs(name=port_name, port=80, target_port=port_name, protocol="TCP")],
-            ),
-            opts=inside,
-        )
+        # Under a canary Flagger creates this Service (and points it at the primary's pods): a
+        # second owner would fight it over the selector.
+        self.service: k8s.core.v1.Service | None = None
+        if not spec.canary:
+            self.service = k8s.core.v1.Service(
+                f"{name}-service",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=spec.name,
+                    namespace=args.namespace,
+                    labels=labels,
+                    annotations={INTERNAL_ANNOTATION: "true"} if args.internal else None,
+                ),
+                spec=k8s.core.v1.ServiceSpecArgs(
+                    type="ClusterIP",
+                    selector=selector,
+                    ports=[k8s.core.v1.ServicePortArgs(name=port_name, port=80, target_port=port_name, protocol="TCP")],
+                ),
+                opts=inside,
+            )
 
         target = k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
             api_version="apps/v1", kind="Deployment", name=spec.name
@@ -339,7 +404,7 @@ class ContextService(pulumi.ComponentResource):
                 metadata=meta,
                 spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
                     max_unavailable=1,
-                    selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                    selector=k8s.meta.v1.LabelSelectorArgs(match_labels=instance if spec.canary else selector),
                 ),
                 opts=after_deployment,
             )

@@ -29,6 +29,8 @@ class AwsNetwork:
     provider: pulumi.ProviderResource | None = None
     # The private subnets' route tables (one per zone): prod's inter-region peering routes here.
     private_route_table_ids: Sequence[pulumi.Input[str]] = ()
+    # Public subnets, one per zone: internet-facing load balancers only (the gateway's NLB).
+    public_subnet_ids: Sequence[pulumi.Input[str]] = ()
 
 
 @dataclass(frozen=True)

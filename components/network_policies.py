@@ -61,6 +61,11 @@ def data_egress_rule(egress: DataEgress) -> k8s.networking.v1.NetworkPolicyEgres
     """To a data service: only its own ports, only where it runs (its namespace, or its network)."""
     if egress.namespace is not None:
         peer = namespace_peer(egress.namespace)
+        if egress.pod_labels is not None:
+            peer = k8s.networking.v1.NetworkPolicyPeerArgs(
+                namespace_selector=peer.namespace_selector,
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(egress.pod_labels)),
+            )
     else:
         assert egress.cidr is not None, "a data service is in a namespace or a network range"
         peer = k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=egress.cidr))

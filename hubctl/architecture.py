@@ -73,6 +73,8 @@ ENGINE_SERVICES = {
 RECOVERY_TYPE = "bakhmach:dr:DisasterRecovery"
 # Cloud resources that put a name on the Internet: the edge in front of the regions.
 EDGE_TYPE_PREFIXES = ("aws:route53/", "azure-native:trafficmanager:", "azure-native:dns:", "cloudflare:")
+# What puts a component on a request's path as its failover name.
+FAILOVER_TYPES = ("aws:route53/record:Record", "azure-native:trafficmanager:Profile", "azure-native:dns:RecordSet")
 # Kubernetes objects that take traffic into a cluster.
 INGRESS_KINDS = ("Gateway", "Ingress", "HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute")
 # Namespace-level housekeeping: it folds into the namespace's group and is never drawn alone.
@@ -90,6 +92,13 @@ NAMESPACED_HOUSEKEEPING = (
     "VerticalPodAutoscaler",
     "Role",
     "RoleBinding",
+    # A service's place in the mesh (routes, traffic policy, canary, who may call it) and the
+    # namespace's copy of the data CA: part of the context, not a piece of their own.
+    "VirtualService",
+    "DestinationRule",
+    "AuthorizationPolicy",
+    "Canary",
+    "Certificate",
 )
 
 
@@ -185,7 +194,11 @@ def _charts(resources: list[Res]) -> list[str]:
     for r in resources:
         if r.type.startswith("kubernetes:helm.sh/") and isinstance(r.inputs.get("chart"), str):
             version = r.inputs.get("version")
-            found.append(f"{r.inputs['chart']} {version}" if isinstance(version, str) else r.inputs["chart"])
+            # An OCI chart is named by its reference (oci://registry/path/name): its name is the last part.
+            chart = (
+                r.inputs["chart"].rsplit("/", 1)[-1] if r.inputs["chart"].startswith("oci://") else r.inputs["chart"]
+            )
+            found.append(f"{chart} {version}" if isinstance(version, str) else chart)
     return found
 
 
@@ -215,6 +228,8 @@ class _Builder:
         self.clusters: dict[str, Group] = {}  # k8s provider URN -> cluster group
         self.edges: list[Edge] = []
         self.top_nodes: list[Node] = [Node("internet", "Internet", "internet")]
+        self._waf_nodes: set[str] = set()  # edge nodes of the WAF (Cloudflare)
+        self._zone_only_nodes: set[str] = set()  # edge nodes holding a zone but no failover record
 
     # -- regions and clusters ---------------------------------------------------------------------
 
@@ -435,6 +450,10 @@ class _Builder:
                 node = Node(node_id("edge", owner.name), title, "edge", self._edge_detail(resources))
                 self.top_nodes.append(node)
                 edge_nodes.append(node)
+                if any(r.type.startswith("cloudflare:") for r in resources):
+                    self._waf_nodes.add(node.id)
+                elif not any(r.type in FAILOVER_TYPES for r in resources):
+                    self._zone_only_nodes.add(node.id)
                 continue
             gateway = any(self._is_ingress(r) for r in resources)
             node = Node(
@@ -481,9 +500,9 @@ class _Builder:
         names = sorted(
             {str(r.inputs.get("name")) for r in resources if r.type == "aws:route53/record:Record"}
             | {
-                f"{r.inputs.get('relativeRecordSetName')}.{zone}"
+                f"{r.inputs.get('relativeRecordSetName')}.{r.inputs.get('zoneName') or zone}"
                 for r in resources
-                if r.type == "azure-native:dns:RecordSet" and zone
+                if r.type == "azure-native:dns:RecordSet" and (r.inputs.get("zoneName") or zone)
             }
         )
         if names:
@@ -528,9 +547,26 @@ class _Builder:
             for group in admitting:
                 for svc in group.nodes:
                     self.edges.append(Edge(gateway.id, svc.id, "planned" if gateway.placeholder else "route"))
-        for edge in edge_nodes:
-            self.edges.append(Edge("internet", edge.id, "ingress"))
-        sources = [n.id for n in edge_nodes] or ["internet"]
+        # A request's path through the edge, outermost first: the WAF (Cloudflare), then the
+        # failover name (Route 53 / Traffic Manager). A DNS zone that holds no record on the path
+        # (the origins' names, cert-manager's answers) is drawn beside it, off the path, unless
+        # nothing else is at the edge.
+        waf = [n for n in edge_nodes if n.id in self._waf_nodes]
+        failover = [n for n in edge_nodes if n not in waf and n.id not in self._zone_only_nodes]
+        path = waf + failover or edge_nodes
+        if failover:
+            for node in edge_nodes:
+                if node.id in self._zone_only_nodes:
+                    node.detail = node.detail.removesuffix(", no failover record yet")
+        previous = ["internet"]
+        for hop in [waf, failover] if waf or failover else [edge_nodes]:
+            if not hop:
+                continue
+            for source in previous:
+                for edge in hop:
+                    self.edges.append(Edge(source, edge.id, "ingress"))
+            previous = [n.id for n in hop]
+        sources = [n.id for n in path if n.id in previous] or ["internet"]
         for source in sources:
             for gateway in entries:
                 self.edges.append(Edge(source, gateway.id, "planned" if gateway.placeholder else "ingress"))

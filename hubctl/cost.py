@@ -616,7 +616,9 @@ class _Meters:
                 )
             )
         elif r.kind == "PerconaServerMongoDB":
-            for rs in items(spec.get("replsets")):
+            # Every shard's members, and a sharded cluster's config servers (its routers hold none).
+            config = _dig(spec, "sharding", "configsvrReplSet") if _dig(spec, "sharding", "enabled") else None
+            for rs in [*items(spec.get("replsets")), *([config] if isinstance(config, dict) else [])]:
                 pvc = _dig(rs, "volumeSpec", "persistentVolumeClaim")
                 size = _dig(pvc, "resources", "requests", "storage")
                 claims.append((gib(size), as_int(_dig(rs, "size"), 1), _dig(pvc, "storageClassName")))
@@ -758,8 +760,10 @@ def _key(line: Line) -> tuple[str, str, str]:
     return re.sub(r" \([^)]*\)", "", line.meter.what), line.meter.sku, line.meter.region
 
 
-def format_markdown(head: Estimate, base: Estimate | None = None, limit: int = 12) -> str:
-    """The PR comment's cost section: the priced total and its delta, and what changed unpriced."""
+def format_markdown(head: Estimate, base: Estimate | None = None, limit: int = 8) -> str:
+    """The PR comment's cost section: the priced total and its delta, and what changed unpriced.
+    At most `limit` changed meters are listed: five stacks share one comment's 65,536 characters
+    (`hubctl cost` lists them all)."""
     total = f"{money(head.floor)}–{money(head.ceiling)}" if head.floor != head.ceiling else money(head.floor)
     text = f"**Monthly cost** (priced meters, floor–ceiling): {total}"
     if base is not None:

@@ -14,7 +14,9 @@ with a message naming the key, the bad value and what is allowed, before anythin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import json
+import re
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,9 +50,26 @@ class PostgresOverride(ComponentOverride):
     storage_gib: int | None = Field(default=None, ge=1)
 
 
+# A collection the stack creates: stricter than the server (which refuses an empty name, `$`,
+# NUL and its own `system.` prefix): plain ASCII anyone can type in any driver or shell, and at
+# most 120 characters, so `<database>.<collection>` (databases are at most 63) stays within the
+# 235 bytes MongoDB allows a sharded collection's namespace.
+MONGO_COLLECTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,119}$")
+
+
+class MongoOverride(ComponentOverride):
+    # Shards of the sharded cluster (staging/prod): each one more replica set of the environment's
+    # size (docs/MONGODB.md, "Adding a shard"). Dev runs one replica set and takes no value.
+    shards: int | None = Field(default=None, ge=1)
+    # The collections each consuming context's database holds, sharded on the hashed key:
+    # `{<context namespace>: [name, ...]}`, replacing that context's default
+    # (`MONGO_DEFAULT_COLLECTIONS`).
+    collections: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+
 class DataSettings(_Section):
     postgres: PostgresOverride = Field(default_factory=PostgresOverride)
-    mongo: ComponentOverride = Field(default_factory=ComponentOverride)
+    mongo: MongoOverride = Field(default_factory=MongoOverride)
     redis: ComponentOverride = Field(default_factory=ComponentOverride)
     kafka: ComponentOverride = Field(default_factory=ComponentOverride)
 
@@ -96,10 +115,32 @@ RDS_STORAGE_GIB = (20, 65536)
 # for Standard brokers (kafka.*): 4.2.x.kraft is Express-broker only (docs/VERSIONS.md).
 MSK_KAFKA_VERSION = "4.1.x.kraft"
 
-# The seed's "Sharding: Hash-based on tenant_id + context_id". A 3-member replica set holds
-# every shard key's data; the key is recorded on the cluster and handed to the services, so
-# collections are created with it and sharding can be switched on without a data migration.
-MONGO_SHARD_KEY: tuple[str, ...] = ("tenant_id", "context_id")
+# The seed's "Sharding: Hash-based on tenant_id + context_id", as MongoDB 8.0 allows it: a
+# compound key may hash one field only. Each context owns its database, so context_id is one
+# value per database: hashing it would spread nothing, and a range on it could only ever hold
+# one context. tenant_id is what varies (every tenant of the context), so it is the hashed field
+# and the prefix: tenants spread evenly over the shards from the first write (no monotonic
+# hot spot), and a query naming its tenant goes to one shard. context_id stays in the key as the
+# seed asks (queries that name both are targeted too). The key's cardinality is the number of
+# tenants: one tenant's documents of a collection stay on one shard (docs/MONGODB.md).
+MONGO_SHARD_KEY: tuple[tuple[str, str | int], ...] = (("tenant_id", "hashed"), ("context_id", 1))
+
+
+def mongo_shard_key_json() -> str:
+    """The shard key as the document MongoDB takes: `{"tenant_id": "hashed", "context_id": 1}`."""
+    return json.dumps(dict(MONGO_SHARD_KEY), separators=(",", ":"))
+
+
+# The collections each context's database starts with, from the seed's description of what its
+# services keep as documents (settings/seed.py, SERVICE_DATA_NEEDS). The seed's 15-20 per
+# context are the applications'; a stack file lists them (`data.mongo.collections`) as they
+# are designed, and the collections Job creates and shards exactly what is listed.
+MONGO_DEFAULT_COLLECTIONS: dict[str, tuple[str, ...]] = {
+    "bakhmach-hub": ("devices",),  # bakhmach-core: device documents
+    "audityzer-eu": ("evidence",),  # audityzer-audit: evidence documents
+    "debt-defense-agent": ("cases",),  # debt-agent-ai: case documents for the models
+    "black-sea-corridor": ("trade_documents",),  # trade-connector: trade documents
+}
 REDIS_EVICTION_POLICY = "allkeys-lru"  # "Eviction Policy: allkeys-lru"
 
 
@@ -116,11 +157,30 @@ class PostgresSize:
 
 
 @dataclass(frozen=True)
+class MongoSharding:
+    """The sharded cluster's parts besides the shards: config servers and mongos routers."""
+
+    shards: int
+    config_servers: int
+    config_storage_gib: int
+    config_cpu: str
+    config_memory: str
+    routers: int
+    router_cpu: str
+    router_memory: str
+
+
+@dataclass(frozen=True)
 class MongoSize:
-    members: int
-    storage_gib: int
+    members: int  # per shard (or of the one replica set, dev)
+    storage_gib: int  # per member of each shard
     cpu: str
     memory: str
+    sharding: MongoSharding | None = None  # None: one replica set, not sharded (dev)
+
+    @property
+    def shards(self) -> int:
+        return self.sharding.shards if self.sharding else 1
 
 
 @dataclass(frozen=True)
@@ -157,7 +217,10 @@ class EnvironmentDataSizes:
 # production"). Dev: single members on a laptop, except Redis, whose cluster mode needs three
 # leaders (the same cluster-mode client code then runs in every environment), each with one
 # tiny follower so failover behaves as it will in staging.
-# Mongo storage: "500GB per context (projected)" x 6 contexts in prod.
+# Mongo storage: "500GB per context (projected)" x 6 contexts in prod, on every member of every
+# shard: a shard added later brings as much again, so the figure holds per shard as the cluster
+# grows (docs/MONGODB.md). Config servers hold only the cluster's metadata (chunk ranges,
+# databases, users): a few GiB. Routers hold nothing; prod runs one per zone.
 # PostgreSQL storage: 128 GiB (staging) and 512 GiB (prod) are Flexible Server tiers (Azure has no
 # 100 or 500 GiB disk); every backend uses the same size, so staging and prod compare on both clouds.
 # Redis memory: "128GB distributed" over three leaders in prod.
@@ -170,13 +233,13 @@ SIZES: dict[Environment, EnvironmentDataSizes] = {
     ),
     "staging": EnvironmentDataSizes(
         postgres=PostgresSize(3, 2, 128, "1", "4Gi", "db.r7g.large", "Standard_D2ds_v5", "GeneralPurpose"),
-        mongo=MongoSize(3, 1500, "1", "4Gi"),
+        mongo=MongoSize(3, 1500, "1", "4Gi", MongoSharding(1, 3, 10, "250m", "1Gi", 2, "250m", "512Mi")),
         redis=RedisSize(3, 1, "1", "24Gi", "cache.r7g.xlarge", "Balanced_B50"),
         kafka=KafkaSize(3, 3, 250, "1", "4Gi", "kafka.m7g.large", 3, 2),
     ),
     "prod": EnvironmentDataSizes(
         postgres=PostgresSize(3, 2, 512, "2", "8Gi", "db.r7g.xlarge", "Standard_D4ds_v5", "GeneralPurpose"),
-        mongo=MongoSize(3, 3000, "2", "8Gi"),
+        mongo=MongoSize(3, 3000, "2", "8Gi", MongoSharding(1, 3, 20, "500m", "2Gi", 3, "500m", "1Gi")),
         redis=RedisSize(3, 1, "2", "48Gi", "cache.r7g.2xlarge", "Balanced_B150"),
         kafka=KafkaSize(3, 3, 500, "2", "8Gi", "kafka.m7g.xlarge", 3, 2),
     ),
@@ -226,6 +289,8 @@ class DataGrant:
     username: str
     # The database (PostgreSQL, MongoDB), key prefix (Redis) or topic prefix (Kafka).
     resource: str
+    # MongoDB: the collections of its database that are created and sharded on the hashed key.
+    collections: tuple[str, ...] = ()
 
     @property
     def env(self) -> str:
@@ -269,6 +334,8 @@ class DataLayerSpec:
     sizes: EnvironmentDataSizes
     # Every namespace that uses a data service, in namespace order.
     consumers: tuple[DataConsumer, ...]
+    # The collections of each MongoDB consumer's database (its namespace -> names).
+    mongo_collections: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Prod: the copies in the secondary region, which the in-cluster services are exposed to.
     dr: DrSpec | None = None
 
@@ -277,8 +344,13 @@ class DataLayerSpec:
         return tuple(s for s, c in self.components.items() if c.backend == "in-cluster")
 
     def grants(self, service: DataService) -> tuple[DataGrant, ...]:
-        """Every consumer's grant in one data service."""
-        return tuple(g for consumer in self.consumers for g in consumer.grants if g.service == service)
+        """Every consumer's grant in one data service (MongoDB's with its collections)."""
+        return tuple(
+            replace(g, collections=self.mongo_collections.get(g.consumer, ())) if service == "mongo" else g
+            for consumer in self.consumers
+            for g in consumer.grants
+            if g.service == service
+        )
 
     def consumer(self, namespace: str) -> DataConsumer | None:
         return next((c for c in self.consumers if c.namespace == namespace), None)
@@ -322,6 +394,15 @@ def postgres_storage_problem(gib: int, backend: Backend) -> str | None:
     return None
 
 
+def prod_floor_problem(gib: int, floor_gib: int) -> str | None:
+    """Why a prod size is refused: below prod's own, the seed's figure where it gives one, else the
+    size the project sized prod at (PostgreSQL: the seed names no disk size, so prod's 512 GiB).
+    Staging and dev sizes are cost choices a stack file may lower."""
+    if gib < floor_gib:
+        return f"{gib} GiB is below prod's floor of {floor_gib} GiB (allowed: {floor_gib} or more in prod)"
+    return None
+
+
 def resolve_data_layer(
     data: DataSettings,
     environment: Environment,
@@ -358,6 +439,24 @@ def resolve_data_layer(
         problem = postgres_storage_problem(sizes.postgres.storage_gib, components["postgres"].backend)
         if problem is not None:
             problems.append(("data.postgres.storageGib", problem))
+    if environment == "prod":
+        problem = prod_floor_problem(sizes.postgres.storage_gib, SIZES["prod"].postgres.storage_gib)
+        if problem is not None:
+            problems.append(("data.postgres.storageGib", problem))
+    if data.mongo.shards is not None:
+        sharding = sizes.mongo.sharding
+        if sharding is None:
+            problems.append(
+                (
+                    "data.mongo.shards",
+                    f"{data.mongo.shards}: {environment} runs MongoDB as one replica set, not sharded "
+                    "(allowed: leave the key out)",
+                )
+            )
+        else:
+            sizes = replace(sizes, mongo=replace(sizes.mongo, sharding=replace(sharding, shards=data.mongo.shards)))
+    collections, collection_problems = resolve_mongo_collections(data.mongo.collections, consumers)
+    problems += collection_problems
     if problems:
         raise DataSettingsError(problems)
     return DataLayerSpec(
@@ -366,4 +465,33 @@ def resolve_data_layer(
         components=components,
         sizes=sizes,
         consumers=tuple(sorted(consumers, key=lambda c: c.namespace)),
+        mongo_collections=collections,
     )
+
+
+def resolve_mongo_collections(
+    declared: dict[str, tuple[str, ...]], consumers: tuple[DataConsumer, ...]
+) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, str]]]:
+    """Each MongoDB consumer's collections (its declared list, else the default), and the
+    problems of the stack file's `data.mongo.collections`."""
+    users = sorted(c.namespace for c in consumers if "mongo" in c.needs)
+    problems: list[tuple[str, str]] = []
+    for namespace, names in declared.items():
+        key = f"data.mongo.collections.{namespace}"
+        if namespace not in users:
+            problems.append((key, f"{namespace!r} uses no MongoDB (allowed: {', '.join(users) or 'none'})"))
+            continue
+        for name in names:
+            if not MONGO_COLLECTION_NAME.match(name) or name.startswith("system."):
+                problems.append(
+                    (
+                        key,
+                        f"{name!r} is not a collection name the stack creates (allowed: a letter or _, then "
+                        "letters, digits, _, - and ., at most 120 characters, not starting with 'system.')",
+                    )
+                )
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            problems.append((key, f"{', '.join(duplicates)} listed more than once (allowed: each name once)"))
+    resolved = {ns: tuple(declared.get(ns, MONGO_DEFAULT_COLLECTIONS.get(ns, ()))) for ns in users}
+    return resolved, problems

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from settings.model import StackSettings
 from settings.observability import ON_CALL_ENDPOINT_KEY
+from settings.registry import PULL_CREDENTIAL_KEY, credential_problem
 
 PROJECT = "bakhmach-hub"
 
@@ -116,6 +117,37 @@ def check_on_call(settings: StackSettings, source: str, *, endpoint_is_secret: b
     pulumi.log.warn(f"{message}; this preview shows the alert routes, `pulumi up` refuses to deploy without it")
 
 
+def check_registry_credential(
+    settings: StackSettings, source: str, *, credential_is_secret: bool, deploying: bool
+) -> None:
+    """ghcr's pull credential is a stack secret, and staging/prod cannot be deployed without one:
+    their images are private packages, and a cluster without the credential would sit in
+    ImagePullBackOff. A preview (and the offline plan) shows the pull Secrets and warns; the
+    deployment stops here, before anything is registered. Messages never echo the value."""
+    key = f"{PROJECT}:{PULL_CREDENTIAL_KEY}"
+    how = f"set it with `pulumi config set --secret {key} <token>` and registry.username"
+    credential = settings.registry_pull_credential
+    if credential is not None:
+        if not credential_is_secret:
+            raise SettingsError(
+                f"invalid stack settings in {source}:\n  {key}: is stored in plain text (allowed: a secret; "
+                f"remove it, revoke the token, and {how})"
+            )
+        problem = credential_problem(settings.registry.type, credential.get_secret_value())
+        if problem:
+            raise SettingsError(f"invalid stack settings in {source}:\n  {key}: {problem}")
+        return
+    if settings.registry.type != "ghcr" or settings.environment == "dev":
+        return
+    message = (
+        f"{key}: required in {settings.environment} with registry 'ghcr': without it the clusters cannot pull "
+        f"the services' private images ({how})"
+    )
+    if deploying:
+        raise SettingsError(f"invalid stack settings in {source}:\n  {message}")
+    pulumi.log.warn(f"{message}; this preview shows the pull Secrets, `pulumi up` refuses to deploy without it")
+
+
 def project_config(project: str = PROJECT) -> dict[str, Any]:
     """The project's config as `{key: value}`, JSON values decoded (as the stack file wrote them)."""
     prefix = f"{project}:"
@@ -152,6 +184,12 @@ def load_settings(values: dict[str, Any] | None = None, *, source: str | None = 
             settings,
             source or "stack settings",
             endpoint_is_secret=_is_secret(f"{PROJECT}:{ON_CALL_ENDPOINT_KEY}"),
+            deploying=not pulumi.runtime.is_dry_run(),
+        )
+        check_registry_credential(
+            settings,
+            source or "stack settings",
+            credential_is_secret=_is_secret(f"{PROJECT}:{PULL_CREDENTIAL_KEY}"),
             deploying=not pulumi.runtime.is_dry_run(),
         )
     return settings

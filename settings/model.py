@@ -26,8 +26,10 @@ from settings.cloud import CloudSettings
 from settings.data import DataService, DataSettings
 from settings.dr import DrSettings
 from settings.frameworks import FRAMEWORKS, FrameworkProfile
+from settings.front_door import EdgeSettings, GatewaySettings, IdentitySettings
 from settings.observability import ObservabilitySettings
 from settings.quantity import cpu_millicores, format_cpu, format_memory, memory_bytes
+from settings.registry import RegistrySettings, parse_image, short_image_problem
 from settings.seed import Cloud, Environment
 
 # The dev default: a tiny static HTTP server that answers 200 on every path (so on every
@@ -54,6 +56,12 @@ def _memory(value: Any) -> str:
 
 
 def _pinned_image(value: str) -> str:
+    short = parse_image(value)
+    if short is not None:  # a tag/digest in the service's repository (settings/registry.py)
+        problem = short_image_problem(short)
+        if problem:
+            raise ValueError(problem)
+        return value
     match = _IMAGE.match(value)
     if not match:
         raise ValueError(
@@ -75,7 +83,14 @@ def _secret_name(value: str) -> str:
     return value
 
 
+def _batch_route(value: str) -> str:
+    if not re.fullmatch(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*", value):
+        raise ValueError(f"{value!r} is not a path prefix (allowed: a URL path starting with '/', e.g. '/v1/reports/')")
+    return value
+
+
 CpuQuantity = Annotated[str, AfterValidator(_cpu)]
+BatchRoute = Annotated[str, AfterValidator(_batch_route)]
 SecretName = Annotated[str, AfterValidator(_secret_name)]
 MemoryQuantity = Annotated[str, AfterValidator(_memory)]
 PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
@@ -100,6 +115,16 @@ class ServiceOverride(_Section):
     # The team's own Secrets (committed as SealedSecrets under sealed-secrets/<namespace>/) the
     # service mounts, by name; docs/SECRETS.md.
     secrets: tuple[SecretName, ...] = ()
+    # The mesh (settings/mesh.py): the services it calls (replaces the seed's list for it), the
+    # path prefixes it serves as batch operations (60 s timeout; replaces the default prefix),
+    # and how requests are spread over its pods.
+    calls: tuple[str, ...] | None = None
+    batch_routes: tuple[BatchRoute, ...] | None = None
+    load_balancing: seed.LoadBalancing | None = None
+
+
+# What a stack file may set for the gateway's row: its size (components/gateway).
+GATEWAY_OVERRIDES = frozenset({"replicas", "cpu", "memory"})
 
 
 class ClusterSettings(_Section):
@@ -127,6 +152,17 @@ class StackSettings(_Section):
     # The on-call receiver's endpoint (PagerDuty routing key, Slack/Teams webhook URL): a stack
     # secret (`pulumi config set --secret bakhmach-hub:onCallEndpoint ...`), never plain text.
     on_call_endpoint: SecretStr | None = Field(default=None, min_length=1)
+    # The front door (settings/front_door.py): the gateway's routes, Keycloak, the edge WAF.
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    edge: EdgeSettings = Field(default_factory=EdgeSettings)
+    # Cloudflare's API token, where the environment has no CLOUDFLARE_API_TOKEN: a stack secret.
+    cloudflare_api_token: SecretStr | None = Field(default=None, min_length=1)
+    # Where the services' images live and how the clusters pull them (settings/registry.py).
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    # ghcr's pull token (for `registry.username`): a stack secret, never plain text (checked in
+    # settings/load.py without echoing it).
+    registry_pull_credential: SecretStr | None = None
 
     @field_validator("services")
     @classmethod
@@ -157,16 +193,25 @@ class StackSettings(_Section):
                 "the cluster and its kubeconfig (allowed: leave the key out)"
             )
         gateway = self.services.get(seed.GATEWAY_SERVICE)
-        if gateway is not None and gateway.model_fields_set:
-            # The gateway row is not deployed as a ContextService, and the Gateway component that
-            # will realise it does not exist yet: a value here would be accepted and change nothing.
-            keys = sorted(to_camel(k) for k in gateway.model_fields_set)
+        unused = sorted(set(gateway.model_fields_set) - GATEWAY_OVERRIDES) if gateway is not None else []
+        if unused:
+            # The gateway runs Envoy Gateway's proxy (components/gateway): its image comes with the
+            # pinned release and it keeps no data, so only its size is the stack file's to set.
+            keys = [to_camel(k) for k in unused]
             where = f"services.{seed.GATEWAY_SERVICE}"
             what = f"{where}.{keys[0]}: not" if len(keys) == 1 else f"{where}: {', '.join(keys)} are not"
             raise ValueError(
-                f"{what} used yet: this stack does not build the API gateway, so a value here would "
-                f"change nothing (allowed: leave {where} out)"
+                f"{what} settable: the gateway runs Envoy Gateway's pinned proxy and keeps no data "
+                f"(allowed: {', '.join(sorted(GATEWAY_OVERRIDES))})"
             )
+        callable_services = seed.APPLICATION_SERVICES
+        for name, override in self.services.items():
+            for callee in override.calls or ():
+                if callee == name or callee not in callable_services:
+                    others = ", ".join(other for other in callable_services if other != name)
+                    raise ValueError(
+                        f"services.{name}.calls: {callee!r} is not a service it can call (allowed: {others})"
+                    )
         floor = self.profile.replicas_floor
         for name, override in self.services.items():
             if override.replicas is not None and override.replicas < floor:
@@ -205,6 +250,12 @@ class StackSettings(_Section):
     @property
     def application_services(self) -> tuple[ServiceSpec, ...]:
         return tuple(self.service(name) for name in seed.APPLICATION_SERVICES)
+
+    @property
+    def gateway_service(self) -> ServiceSpec:
+        """The matrix's `api-gateway` row as this stack runs it: replicas, resources and
+        autoscaling by the same rules as every service (components/gateway)."""
+        return self.service(seed.GATEWAY_SERVICE)
 
     @property
     def contexts(self) -> tuple[seed.BusinessContext, ...]:
@@ -255,8 +306,17 @@ class ServiceSpec:
     probes: FrameworkProfile
     autoscaling: seed.AutoscalingRule | None
     data_needs: tuple[DataService, ...] = ()
+    # `image` is a tag/digest in the service's repository of the stack's registry, resolved per
+    # cluster (components/registry.py), rather than a full reference.
+    image_in_registry: bool = False
     # The team's own Secrets it mounts (SealedSecrets of its namespace).
     secrets: tuple[str, ...] = ()
+    # The mesh: the services it calls, its batch routes (path prefixes), its load balancing, and
+    # whether new versions reach users through a canary (staging and prod).
+    calls: tuple[str, ...] = ()
+    batch_routes: tuple[str, ...] = (seed.BATCH_ROUTE_PREFIX,)
+    load_balancing: seed.LoadBalancing = "round-robin"
+    canary: bool = False
 
     @property
     def port(self) -> int:
@@ -309,7 +369,15 @@ def _resolve_service(row: seed.ServiceRow, override: ServiceOverride, stack: Sta
         probes=framework,
         autoscaling=profile.autoscaling,
         data_needs=_data_needs(row.name, override),
+        image_in_registry=override.image is not None and parse_image(override.image) is not None,
         secrets=tuple(dict.fromkeys(override.secrets)),
+        calls=tuple(dict.fromkeys(seed.SERVICE_CALLS.get(row.name, ()) if override.calls is None else override.calls)),
+        batch_routes=tuple(
+            dict.fromkeys((seed.BATCH_ROUTE_PREFIX,) if override.batch_routes is None else override.batch_routes)
+        ),
+        load_balancing=override.load_balancing or seed.SERVICE_LOAD_BALANCING.get(row.name, "round-robin"),
+        # Canaries need real traffic and a second environment to promote from: staging and prod.
+        canary=stack.environment != "dev",
     )
 
 

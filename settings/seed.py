@@ -64,7 +64,7 @@ SERVICE_MATRIX: tuple[ServiceRow, ...] = (
     ServiceRow("infusion-processor", "cannabis-infusion", "go", 3, "500m", "512Mi"),
 )
 
-# The api-gateway row is realised by the Gateway component (a later issue), from the same row.
+# The api-gateway row is realised by the Gateway component (components/gateway), from the same row.
 GATEWAY_SERVICE = "api-gateway"
 APPLICATION_SERVICES: tuple[str, ...] = tuple(row.name for row in SERVICE_MATRIX if row.name != GATEWAY_SERVICE)
 
@@ -169,7 +169,7 @@ KUBERNETES_FLOOR = "1.28.0"
 # Which data services each service uses (the seed's descriptions read as data needs). A stack
 # file may override a service's list (`services.<name>.data`).
 # - auth-service: users and clients (PostgreSQL), sessions and token revocation (Redis);
-# - api-gateway: rate-limit counters (Redis);
+# - api-gateway: none: Envoy's local rate limits keep their counters in each proxy (components/gateway.py);
 # - bakhmach-core (smart city + Web3): relational core, device documents, cache, city events;
 # - slon-finance (microfinance): ledgers (PostgreSQL, transactional), cache, payment events;
 # - audityzer-audit: findings, evidence documents, audit-trail streams (Redis Streams), events;
@@ -179,7 +179,6 @@ KUBERNETES_FLOOR = "1.28.0"
 DataServiceName = Literal["postgres", "mongo", "redis", "kafka"]
 SERVICE_DATA_NEEDS: dict[str, tuple[DataServiceName, ...]] = {
     "auth-service": ("postgres", "redis"),
-    "api-gateway": ("redis",),
     "bakhmach-core": ("postgres", "mongo", "redis", "kafka"),
     "slon-finance": ("postgres", "redis", "kafka"),
     "audityzer-audit": ("postgres", "mongo", "redis", "kafka"),
@@ -191,6 +190,34 @@ SERVICE_DATA_NEEDS: dict[str, tuple[DataServiceName, ...]] = {
 # Platform components (not rows of the matrix) that keep data of their own in a data service, by
 # the namespace they run in. Each gets what a business context gets: its own database and login
 # role, user, key prefix or topic prefix, and credentials delivered to that namespace only
-# (settings/data.py `DataConsumer`). The identity issue adds Keycloak here as
-# `"identity": ("postgres",)`; the component that owns the namespace mounts what it is given.
-PLATFORM_DATA_CONSUMERS: dict[str, tuple[DataServiceName, ...]] = {}
+# (settings/data.py `DataConsumer`); the component that owns the namespace mounts what it is given.
+# - identity: Keycloak's realms, users and sessions (PostgreSQL, its own database and role).
+PLATFORM_DATA_CONSUMERS: dict[str, tuple[DataServiceName, ...]] = {"identity": ("postgres",)}
+
+# ---- "Service Mesh" ---------------------------------------------------------------------------
+# "Timeout: 30s default, 60s for batch operations"; "Retry Policy: 3 attempts with exponential
+# backoff"; "Canary: 10% (automated rollback on error rate > 5%)".
+MESH_TIMEOUT_SECONDS = 30
+MESH_BATCH_TIMEOUT_SECONDS = 60
+MESH_RETRY_ATTEMPTS = 3
+CANARY_WEIGHT_PERCENT = 10
+CANARY_MAX_ERROR_RATE_PERCENT = 5
+# "Destination Rules: Load balancing (round-robin, least-request)".
+LoadBalancing = Literal["round-robin", "least-request"]
+LOAD_BALANCING: tuple[LoadBalancing, ...] = ("round-robin", "least-request")
+
+# Who calls whom inside the mesh (the seed's "Network Topology": the gateway fronts every service,
+# and "Auth Svc" serves every context). The gateway's calls are not listed: it reaches every
+# service. Every business service may call auth-service (token introspection, user lookups);
+# the seed names no call between two business contexts ("Configure cross-context communication"
+# is a later phase), so none is open until a stack file adds it (`services.<name>.calls`).
+SERVICE_CALLS: dict[str, tuple[str, ...]] = {
+    name: ("auth-service",) for name in APPLICATION_SERVICES if name != "auth-service"
+}
+# The routes a service declares as batch get the 60 s timeout; by the platform's API convention
+# batch operations live under this prefix (a stack file may list others: `services.<name>.batchRoutes`).
+BATCH_ROUTE_PREFIX = "/batch/"
+# Least-request where a service's requests vary widely in cost: debt-agent-ai runs model
+# inference (TensorFlow Serving), where one slow prediction must not queue others behind it on
+# the same pod as round-robin would. Everything else: round-robin.
+SERVICE_LOAD_BALANCING: dict[str, LoadBalancing] = {"debt-agent-ai": "least-request"}

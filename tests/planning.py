@@ -6,14 +6,16 @@ import asyncio
 import contextvars
 import functools
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.stack import run_pulumi_func
 
-from hubctl.plan import Plan, PlanMocks, PlannedResource, RecordingMonitor, run_plan
+from hubctl.plan import REPO_ROOT, Plan, PlanMocks, PlannedResource, RecordingMonitor, run_plan
 
 # Every stack and cloud the project supports; staging and prod must work on both clouds.
 STACKS: list[tuple[str, str]] = [
@@ -31,6 +33,62 @@ CRD_SCHEMAS = Path(os.environ.get("CRD_SCHEMAS", Path(__file__).resolve().parent
 @functools.cache
 def planned(stack: str, cloud: str) -> Plan:
     return run_plan(stack, None if cloud == "kind" else cloud)
+
+
+# What a stack file may choose instead of the managed services: every data service in the
+# cluster, through its operator (MongoDB always is).
+IN_CLUSTER_DATA = {
+    "postgres": {"backend": "in-cluster"},
+    "redis": {"backend": "in-cluster"},
+    "kafka": {"backend": "in-cluster"},
+}
+
+
+@functools.cache
+def planned_in_cluster(stack: str, cloud: str) -> Plan:
+    """The stack's own file with every data service overridden to in-cluster, planned once per
+    session (per xdist worker) from a copy under a temporary directory."""
+    document = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())
+    config = document.setdefault("config", {})
+    config["bakhmach-hub:data"] = {**(config.get("bakhmach-hub:data") or {}), **IN_CLUSTER_DATA}
+    path = Path(tempfile.mkdtemp(prefix=f"bakhmach-{stack}-{cloud}-in-cluster-")) / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return run_plan(stack, cloud, stack_file=path)
+
+
+# Which backend builds each data service by default, per cloud (settings/data.py `DEFAULT_BACKENDS`,
+# written out: a changed default fails the tests that read it).
+DEFAULT_DATA_BACKENDS: dict[str, dict[str, str]] = {
+    "kind": {"postgres": "in-cluster", "mongo": "in-cluster", "redis": "in-cluster", "kafka": "in-cluster"},
+    "aws": {"postgres": "aws", "mongo": "in-cluster", "redis": "aws", "kafka": "aws"},
+    "azure": {"postgres": "azure", "mongo": "in-cluster", "redis": "azure", "kafka": "in-cluster"},
+}
+
+
+class DataPlan(NamedTuple):
+    """A stack and cloud as the stack file has it, or with every data service in-cluster."""
+
+    stack: str
+    cloud: str
+    in_cluster: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.stack}-{self.cloud}" + ("-in-cluster" if self.in_cluster else "")
+
+    def plan(self) -> Plan:
+        return planned_in_cluster(self.stack, self.cloud) if self.in_cluster else planned(self.stack, self.cloud)
+
+    def backend(self, service: str) -> str:
+        return "in-cluster" if self.in_cluster else DEFAULT_DATA_BACKENDS[self.cloud][service]
+
+
+CLOUD_STACKS: list[tuple[str, str]] = [s for s in STACKS if s[1] != "kind"]
+# Every stack and cloud, plus each staging/prod one with its data services overridden in-cluster.
+DATA_PLANS: list[DataPlan] = [
+    *(DataPlan(stack, cloud) for stack, cloud in STACKS),
+    *(DataPlan(stack, cloud, in_cluster=True) for stack, cloud in CLOUD_STACKS),
+]
 
 
 @functools.cache

@@ -288,7 +288,10 @@ def test_allowed_cidrs_mode_opens_the_api_to_those_ranges_only_and_peers_nothing
         assert vpc["endpointPublicAccess"] is True and vpc["endpointPrivateAccess"] is True
         assert vpc["publicAccessCidrs"] == ["203.0.113.0/28"]
         assert not of_type(plan, "aws:ec2/vpcPeeringConnection:VpcPeeringConnection")
-        assert not of_type(plan, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        # No rule opens the control plane to a hub; the only ingress rules are the gateway's load
+        # balancer's (components/cloud/load_balancer.py), which has a security group of its own.
+        rules = of_type(plan, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        assert rules and {r.inputs["securityGroupId"] for r in rules} == {"public-entry-origin-id"}
     else:
         (cluster,) = of_type(plan, "azure-native:containerservice:ManagedCluster")
         assert cluster.inputs["apiServerAccessProfile"] == {

@@ -63,7 +63,10 @@ def test_default_deny_covers_ingress_and_egress(any_plan: Plan, context: str) ->
 def test_only_dns_egress_and_gateway_ingress_are_allowed(any_plan: Plan, context: str) -> None:
     policies = {p["metadata"]["name"]: p["spec"] for p in k8s(any_plan, "NetworkPolicy", namespace=context)}
     # Every context's services use some data service: egress to those ports only (the data layer).
-    # Prometheus in and OTLP out are checked in tests/test_observability.py.
+    # Prometheus in and OTLP out are checked in tests/test_observability.py; the mesh's own (istiod,
+    # the calls between services: every business context calls auth-service in platform) in
+    # tests/test_mesh.py.
+    calls = {"allow-calls-in"} if context == "platform" else {"allow-calls-out"}
     assert set(policies) == {
         "default-deny",
         "allow-dns",
@@ -71,7 +74,23 @@ def test_only_dns_egress_and_gateway_ingress_are_allowed(any_plan: Plan, context
         "allow-to-data",
         "allow-from-prometheus",
         "allow-to-trace-collector",
+        "allow-to-identity",
+        "allow-to-istiod",
+        *calls,
     }
+    # Keycloak's HTTP port, for the services' client-credentials tokens (its pods admit them too).
+    (identity,) = policies["allow-to-identity"]["egress"]
+    assert policies["allow-to-identity"]["policyTypes"] == ["Egress"]
+    assert identity["to"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "identity"}},
+            "podSelector": {"matchLabels": {"app": "keycloak", "app.kubernetes.io/instance": "keycloak"}},
+        }
+    ]
+    assert identity["ports"] == [{"protocol": "TCP", "port": 8080}]
+    (keycloak,) = k8s(any_plan, "Keycloak", "keycloak", "identity")
+    admitted = keycloak["spec"]["networkPolicy"]["http"]
+    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": context}}} in admitted
     data = policies["allow-to-data"]
     assert data["policyTypes"] == ["Egress"] and "ingress" not in data
     for rule in data["egress"]:

@@ -8,15 +8,14 @@ Shared Key. Percona's `azure` storage has no keyless option, so MongoDB keeps a 
 holding its backups only.
 
 Staging and prod use managed PostgreSQL by default, so the in-cluster PostgreSQL path is planned
-with a stack-file override (as tests/test_data_layer.py does), once per session.
+with a stack-file override, once per session: the stack file with every data service in-cluster
+(tests/planning.py `planned_in_cluster`, the plans the other tests of in-cluster data share;
+Redis and Kafka run no backup agent, so PostgreSQL and MongoDB are still the only ones).
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -24,14 +23,13 @@ import kubernetes_validate
 import pytest
 
 from components.cloud.identity import POD_IDENTITY_TRUST, AzureRole
-from hubctl.plan import REPO_ROOT, Plan, PlannedResource, run_plan
+from hubctl.plan import Plan, PlannedResource
 from hubctl.render import manifests
-from tests.planning import k8s, of_type, one, planned, resource
+from tests.planning import k8s, of_type, one, planned, planned_in_cluster, resource
 from tests.test_manifests import K8S_FLOOR, _is_builtin, crd_schema
 
 STAGES = ["staging", "prod"]
 CLOUD_STACKS = [(stack, cloud) for stack in STAGES for cloud in ("aws", "azure")]
-IN_CLUSTER_POSTGRES = "\n  bakhmach-hub:data:\n    postgres:\n      backend: in-cluster\n"
 
 # Who each agent runs as: CloudNativePG's instance pods (the Barman Cloud sidecar among their
 # containers) as the ServiceAccount named after the Cluster; PBM in the replica set pods as the
@@ -40,14 +38,6 @@ AGENT_SERVICE_ACCOUNTS = {
     "postgres": {("data", "postgres")},
     "mongo": {("data", "mongo"), ("data-system", "psmdb-operator")},
 }
-
-
-@functools.cache
-def with_in_cluster_postgres(stack: str, cloud: str) -> Plan:
-    directory = Path(tempfile.mkdtemp(prefix=f"bakhmach-{stack}-{cloud}-"))
-    stack_file = directory / f"Pulumi.{stack}.yaml"
-    stack_file.write_text((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text() + IN_CLUSTER_POSTGRES)
-    return run_plan(stack, cloud, stack_file=stack_file)
 
 
 def _statements(document: str) -> list[dict[str, Any]]:
@@ -68,7 +58,7 @@ def _backup_secrets(plan: Plan) -> list[str]:
 
 @pytest.mark.parametrize(("stack", "cloud"), CLOUD_STACKS)
 def test_override_plans_postgres_in_cluster_with_the_barman_plugin(stack: str, cloud: str) -> None:
-    plan = with_in_cluster_postgres(stack, cloud)
+    plan = planned_in_cluster(stack, cloud)
     assert one(plan, "ObjectStore", "postgres-backups", "data")
     assert one(plan, "Cluster", "postgres", "data")["spec"]["plugins"][0]["name"] == "barman-cloud.cloudnative-pg.io"
     assert not of_type(plan, "aws:rds/instance:Instance") and not of_type(plan, "azure-native:dbforpostgresql:Server")
@@ -77,7 +67,7 @@ def test_override_plans_postgres_in_cluster_with_the_barman_plugin(stack: str, c
 @pytest.mark.parametrize(("stack", "cloud"), CLOUD_STACKS)
 def test_override_plans_objects_validate_against_their_schemas(stack: str, cloud: str) -> None:
     failures = []
-    for doc in manifests(with_in_cluster_postgres(stack, cloud)):
+    for doc in manifests(planned_in_cluster(stack, cloud)):
         name = f"{doc['kind']} {doc['metadata'].get('name')}"
         if _is_builtin(doc):
             try:
@@ -109,7 +99,7 @@ def _bucket_arn(plan: Plan) -> str:
 @pytest.mark.parametrize("stack", STAGES)
 @pytest.mark.parametrize("agent", sorted(AGENT_SERVICE_ACCOUNTS))
 def test_aws_agent_role_is_assumable_by_pod_identity_only(stack: str, agent: str) -> None:
-    plan = with_in_cluster_postgres(stack, "aws")
+    plan = planned_in_cluster(stack, "aws")
     role = resource(plan, "aws:iam/role:Role", f"data-backups-{agent}-agent")
     (trust,) = _statements(role.inputs["assumeRolePolicy"])
     assert trust["Effect"] == "Allow" and trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
@@ -120,7 +110,7 @@ def test_aws_agent_role_is_assumable_by_pod_identity_only(stack: str, agent: str
 @pytest.mark.parametrize("stack", STAGES)
 @pytest.mark.parametrize("agent", sorted(AGENT_SERVICE_ACCOUNTS))
 def test_aws_agent_role_is_associated_with_exactly_the_agents_service_accounts(stack: str, agent: str) -> None:
-    plan = with_in_cluster_postgres(stack, "aws")
+    plan = planned_in_cluster(stack, "aws")
     role = resource(plan, "aws:iam/role:Role", f"data-backups-{agent}-agent")
     clusters = {r.inputs["name"] for r in of_type(plan, "aws:eks/cluster:Cluster")}
     associations = [
@@ -136,7 +126,7 @@ def test_aws_agent_role_is_associated_with_exactly_the_agents_service_accounts(s
 @pytest.mark.parametrize("stack", STAGES)
 @pytest.mark.parametrize("agent", sorted(AGENT_SERVICE_ACCOUNTS))
 def test_aws_agent_policy_reaches_its_own_prefix_of_the_backup_bucket_only(stack: str, agent: str) -> None:
-    plan = with_in_cluster_postgres(stack, "aws")
+    plan = planned_in_cluster(stack, "aws")
     bucket = _bucket_arn(plan)
     policies = [
         p for p in of_type(plan, "aws:iam/rolePolicy:RolePolicy") if p.name == f"data-backups-{agent}-agent-policy"
@@ -157,7 +147,7 @@ def test_aws_agent_policy_reaches_its_own_prefix_of_the_backup_bucket_only(stack
 
 @pytest.mark.parametrize("stack", STAGES)
 def test_aws_custom_resources_inherit_the_pod_identity(stack: str) -> None:
-    plan = with_in_cluster_postgres(stack, "aws")
+    plan = planned_in_cluster(stack, "aws")
     store = one(plan, "ObjectStore", "postgres-backups", "data")["spec"]["configuration"]
     assert store["s3Credentials"] == {"inheritFromIAMRole": True}
     assert store["destinationPath"].endswith("/postgres")
@@ -172,7 +162,7 @@ def test_aws_custom_resources_inherit_the_pod_identity(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STAGES)
 def test_aws_plans_create_no_access_key_and_no_backup_secret(stack: str) -> None:
-    for plan in (planned(stack, "aws"), with_in_cluster_postgres(stack, "aws")):
+    for plan in (planned(stack, "aws"), planned_in_cluster(stack, "aws")):
         assert not of_type(plan, "aws:iam/accessKey:AccessKey")
         assert not of_type(plan, "aws:iam/user:User")
         assert _backup_secrets(plan) == []
@@ -189,7 +179,7 @@ def _account(plan: Plan, agent: str) -> PlannedResource:
 
 @pytest.mark.parametrize("stack", STAGES)
 def test_azure_postgres_identity_is_federated_with_the_clusters_service_account(stack: str) -> None:
-    plan = with_in_cluster_postgres(stack, "azure")
+    plan = planned_in_cluster(stack, "azure")
     identity = resource(plan, "azure-native:managedidentity:UserAssignedIdentity", "data-backups-postgres-agent")
     (credential,) = [
         c
@@ -208,7 +198,7 @@ def test_azure_postgres_identity_is_federated_with_the_clusters_service_account(
 
 @pytest.mark.parametrize("stack", STAGES)
 def test_azure_postgres_identity_may_use_its_own_container_only(stack: str) -> None:
-    plan = with_in_cluster_postgres(stack, "azure")
+    plan = planned_in_cluster(stack, "azure")
     identity = resource(plan, "azure-native:managedidentity:UserAssignedIdentity", "data-backups-postgres-agent")
     container = resource(plan, "azure-native:storage:BlobContainer", "data-backups-postgres-container")
     grants = [g for g in of_type(plan, "azure-native:authorization:RoleAssignment") if identity.urn in g.dependencies]
@@ -223,7 +213,7 @@ def test_azure_postgres_identity_may_use_its_own_container_only(stack: str) -> N
 
 @pytest.mark.parametrize("stack", STAGES)
 def test_azure_postgres_cluster_runs_as_the_identity_and_the_store_inherits_it(stack: str) -> None:
-    plan = with_in_cluster_postgres(stack, "azure")
+    plan = planned_in_cluster(stack, "azure")
     spec = one(plan, "Cluster", "postgres", "data")["spec"]
     client_id = spec["serviceAccountTemplate"]["metadata"]["annotations"]["azure.workload.identity/client-id"]
     assert client_id == "data-backups-postgres-agent-client"  # the identity's clientId output
@@ -237,7 +227,7 @@ def test_azure_postgres_cluster_runs_as_the_identity_and_the_store_inherits_it(s
 
 @pytest.mark.parametrize(("stack", "in_cluster_postgres"), [(s, o) for s in STAGES for o in (False, True)])
 def test_azure_mongo_key_is_of_an_account_holding_mongo_backups_only(stack: str, in_cluster_postgres: bool) -> None:
-    plan = with_in_cluster_postgres(stack, "azure") if in_cluster_postgres else planned(stack, "azure")
+    plan = planned_in_cluster(stack, "azure") if in_cluster_postgres else planned(stack, "azure")
     psmdb = one(plan, "PerconaServerMongoDB", "mongo", "data")["spec"]
     (storage,) = psmdb["backup"]["storages"].values()
     # Percona's `azure` storage requires credentialsSecret (its CRD): the one key left.
@@ -258,7 +248,7 @@ def test_azure_mongo_key_is_of_an_account_holding_mongo_backups_only(stack: str,
 
 @pytest.mark.parametrize("stack", STAGES)
 def test_azure_backup_accounts_share_one_privatelink_zone(stack: str) -> None:
-    plan = with_in_cluster_postgres(stack, "azure")
+    plan = planned_in_cluster(stack, "azure")
     zones = [
         z
         for z in of_type(plan, "azure-native:privatedns:PrivateZone")

@@ -105,8 +105,14 @@ def test_no_context_can_name_another_s_database_or_prefix(any_plan: Plan) -> Non
                 assert not [b for b in names if b != a and b.startswith(a)], (service, a)
 
 
+def platform_databases(plan: Plan) -> dict[str, str]:
+    """namespace -> the PostgreSQL database a platform component names as its own: Keycloak's
+    (settings/seed.py PLATFORM_DATA_CONSUMERS), which is a custom resource, not a Deployment."""
+    return {kc["metadata"]["namespace"]: kc["spec"]["db"]["database"] for kc in k8s(plan, "Keycloak")}
+
+
 def test_postgres_confines_each_role_to_the_database_it_owns(any_plan: Plan) -> None:
-    databases = set(owned(any_plan)["postgres"].values())
+    databases = set(owned(any_plan)["postgres"].values()) | set(platform_databases(any_plan).values())
     clusters = k8s(any_plan, "Cluster", "postgres", "data")
     if clusters:
         spec = clusters[0]["spec"]
@@ -130,7 +136,20 @@ def test_postgres_confines_each_role_to_the_database_it_owns(any_plan: Plan) -> 
 
 def test_mongo_users_read_and_write_their_own_database_only(any_plan: Plan) -> None:
     databases = owned(any_plan)["mongo"]
-    users = one(any_plan, "PerconaServerMongoDB", "mongo", "data")["spec"]["users"]
+    spec = one(any_plan, "PerconaServerMongoDB", "mongo", "data")["spec"]
+    # Beside the consumers, only the collections Job's user (components/data/mongo.py), whose
+    # role reaches the consumers' databases' collections and the shard keys, and no document.
+    (collections,) = [u for u in spec["users"] if u["name"] == "bakhmach-collections"]
+    assert collections["roles"] == [{"name": "bakhmach-collections", "db": "admin"}]
+    (role,) = spec["roles"]
+    assert role["role"] == "bakhmach-collections" and role["db"] == "admin"
+    for privilege in role["privileges"]:
+        assert not {"find", "insert", "update", "remove"} & set(privilege["actions"]) or privilege == {
+            "resource": {"db": "config", "collection": "collections"},
+            "actions": ["find"],
+        }, privilege
+    assert {p["resource"]["db"] for p in role["privileges"]} - {"config"} == set(databases.values())
+    users = [u for u in spec["users"] if u is not collections]
     assert {u["name"] for u in users} == set(databases.values())
     for user in users:
         assert user["roles"] == [{"name": "readWrite", "db": user["name"]}], user
@@ -265,30 +284,32 @@ def test_the_in_cluster_redis_acl_file_confines_each_user_to_its_prefix() -> Non
     assert "password" not in text  # only hashes
 
 
-def test_a_platform_component_becomes_a_consumer_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The identity issue adds Keycloak as `"identity": ("postgres",)` in seed.PLATFORM_DATA_CONSUMERS;
-    that line alone gives it a role and a database of its own, and nothing of any context's."""
-    from hubctl.plan import run_plan
-    from settings import seed
-
-    monkeypatch.setattr(seed, "PLATFORM_DATA_CONSUMERS", {"identity": ("postgres",)})
-    assert seed.PLATFORM_DATA_CONSUMERS  # what the one line is
-    plan = run_plan("dev")
-    spec = one(plan, "Cluster", "postgres", "data")["spec"]
-    assert "identity" in {r["name"] for r in spec["managed"]["roles"]}
-    owners = {d["spec"]["name"]: d["spec"]["owner"] for d in k8s(plan, "Database", namespace="data")}
-    assert owners["identity"] == "identity"
-    # Its namespace may reach PostgreSQL, and only PostgreSQL.
-    ingress = one(plan, "NetworkPolicy", "allow-from-consumers", "data")["spec"]["ingress"]
-    ports = {
-        rule["ports"][0]["port"]
-        for rule in ingress
-        for peer in rule["from"]
-        if peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == "identity"
-    }
-    assert ports == {5432}
-    # Its Secret waits for the component that owns the namespace (BuiltData.access("identity", ...));
-    # no other namespace received its credential.
-    assert "identity" not in {ns for ns, _ in consumer_secrets(plan)}
-    passwords = {urn for r in consumer_secrets(plan).values() for urn in passwords_of(r)}
-    assert not [urn for urn in passwords if urn.endswith("::data-postgres-identity-password")]
+def test_keycloak_is_a_platform_consumer_with_a_database_and_login_of_its_own(any_plan: Plan) -> None:
+    """`"identity": ("postgres",)` in seed.PLATFORM_DATA_CONSUMERS gives Keycloak a role and a
+    database of its own, credentials only in its namespace, and nothing of any context's."""
+    assert platform_databases(any_plan) == {"identity": "identity"}
+    (keycloak,) = k8s(any_plan, "Keycloak", "keycloak", "identity")
+    secret_name = keycloak["spec"]["db"]["usernameSecret"]["name"]
+    assert keycloak["spec"]["db"]["passwordSecret"]["name"] == secret_name
+    secrets = consumer_secrets(any_plan)
+    assert secrets[("identity", "postgres")].inputs["metadata"]["name"] == secret_name
+    assert {ns for ns, service in secrets if ns == "identity"} == {"identity"}
+    assert [service for ns, service in secrets if ns == "identity"] == ["postgres"]
+    # Its password was generated for it, and no other namespace's Secret carries it.
+    (password,) = passwords_of(secrets[("identity", "postgres")])
+    assert password.endswith("::data-postgres-identity-password")
+    assert not [key for key, r in secrets.items() if key != ("identity", "postgres") and password in passwords_of(r)]
+    if any_plan.stack == "dev":
+        spec = one(any_plan, "Cluster", "postgres", "data")["spec"]
+        assert "identity" in {r["name"] for r in spec["managed"]["roles"]}
+        owners = {d["spec"]["name"]: d["spec"]["owner"] for d in k8s(any_plan, "Database", namespace="data")}
+        assert owners["identity"] == "identity"
+        # Its namespace may reach PostgreSQL, and only PostgreSQL.
+        ingress = one(any_plan, "NetworkPolicy", "allow-from-consumers", "data")["spec"]["ingress"]
+        ports = {
+            rule["ports"][0]["port"]
+            for rule in ingress
+            for peer in rule["from"]
+            if peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == "identity"
+        }
+        assert ports == {5432}

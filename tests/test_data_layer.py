@@ -14,7 +14,19 @@ import pytest
 from hubctl.plan import REPO_ROOT, Plan
 from settings import SettingsError, load_settings, resolve_stack
 from settings.data import FLEXIBLE_SERVER_STORAGE_GIB, SIZES, resolve_data_layer
-from tests.planning import STACKS, k8s, of_type, one, planned, primary_provider, resource, resource_options
+from tests.planning import (
+    DATA_PLANS,
+    STACKS,
+    DataPlan,
+    k8s,
+    of_type,
+    one,
+    planned,
+    planned_in_cluster,
+    primary_provider,
+    resource,
+    resource_options,
+)
 
 AWS_STACKS = [("staging", "aws"), ("prod", "aws")]
 AZURE_STACKS = [("staging", "azure"), ("prod", "azure")]
@@ -106,6 +118,34 @@ def test_aws_redis_is_elasticache_cluster_mode_three_shards_one_replica_lru(stac
         p["name"]: p["value"] for p in only(plan, "aws:elasticache/parameterGroup:ParameterGroup").inputs["parameters"]
     }
     assert params == {"cluster-enabled": "yes", "maxmemory-policy": "allkeys-lru"}
+
+
+# The seed's "Eviction Policy: allkeys-lru", written out: settings/data.py's constant is not read.
+SEED_REDIS_EVICTION = "allkeys-lru"
+# Azure Managed Redis spells the same policies its own way (its Database's `evictionPolicy`).
+MANAGED_REDIS_EVICTION = {"AllKeysLRU": "allkeys-lru", "VolatileLRU": "volatile-lru", "NoEviction": "noeviction"}
+
+
+@pytest.mark.parametrize("data_plan", DATA_PLANS, ids=[p.id for p in DATA_PLANS])
+def test_every_redis_evicts_allkeys_lru_whichever_backend(data_plan: DataPlan) -> None:
+    """The eviction policy where each backend takes it: ElastiCache's parameter group, the Managed
+    Redis database, and the config file the OT operator appends to every in-cluster member's."""
+    plan = data_plan.plan()
+    backend = data_plan.backend("redis")
+    if backend == "aws":
+        group = only(plan, "aws:elasticache/parameterGroup:ParameterGroup").inputs["parameters"]
+        policy = {p["name"]: p["value"] for p in group}["maxmemory-policy"]
+    elif backend == "azure":
+        database = only(plan, "azure-native:redisenterprise:Database")
+        policy = MANAGED_REDIS_EVICTION.get(database.inputs["evictionPolicy"])
+    else:
+        (cluster,) = k8s(plan, "RedisCluster", namespace="data")
+        # Leaders and followers read the same ConfigMap.
+        roles = ("redisLeader", "redisFollower")
+        (name,) = {cluster["spec"][role]["redisConfig"]["additionalRedisConfig"] for role in roles}
+        conf = one(plan, "ConfigMap", name, "data")["data"]["redis-additional.conf"].splitlines()
+        (policy,) = [line.split()[1] for line in conf if line.startswith("maxmemory-policy ")]
+    assert policy == SEED_REDIS_EVICTION, f"{data_plan.id} ({backend}): {policy}"
 
 
 @pytest.mark.parametrize(("stack", "cloud"), AWS_STACKS)
@@ -246,7 +286,7 @@ def test_mongo_is_a_three_member_replica_set_with_backups_and_shard_key(stack: s
     spec = psmdb["spec"]
     assert spec["replsets"][0]["size"] == 3 and spec["image"].split(":")[1] >= "6.0"
     assert spec["replsets"][0]["affinity"]["antiAffinityTopologyKey"] == "topology.kubernetes.io/zone"
-    assert psmdb["metadata"]["annotations"]["bakhmach.io/shard-key"] == "tenant_id,context_id"
+    assert psmdb["metadata"]["annotations"]["bakhmach.io/shard-key"] == '{"tenant_id":"hashed","context_id":1}'
     backup = spec["backup"]
     assert backup["enabled"] and backup["pitr"]["enabled"] and backup["pitr"]["oplogSpanMin"] <= 5
     tasks = {t["name"]: t for t in backup["tasks"]}
@@ -258,13 +298,8 @@ def test_mongo_is_a_three_member_replica_set_with_backups_and_shard_key(stack: s
     assert len(resources) == (2 if stack == "prod" else 1) and all(r.protect for r in resources)
 
 
-def test_in_cluster_postgres_with_backups_archives_wal_through_the_barman_plugin(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from hubctl.plan import run_plan
-
-    source = (REPO_ROOT / "Pulumi.staging.yaml").read_text()
-    stack_file = tmp_path / "Pulumi.staging.yaml"
-    stack_file.write_text(source + "\n  bakhmach-hub:data:\n    postgres:\n      backend: in-cluster\n")
-    plan = run_plan("staging", "aws", stack_file=stack_file)
+def test_in_cluster_postgres_with_backups_archives_wal_through_the_barman_plugin() -> None:
+    plan = planned_in_cluster("staging", "aws")  # the stack file, every data service in-cluster
     cluster = one(plan, "Cluster", "postgres", "data")["spec"]
     assert cluster["instances"] == 3 and cluster["imageName"].split(":")[1].split(".")[0] >= "15"
     (plugin,) = cluster["plugins"]
@@ -334,9 +369,9 @@ def test_a_postgres_storage_size_the_backend_cannot_create_is_refused(cloud: str
 
 
 def test_a_valid_postgres_storage_override_replaces_the_environments_size() -> None:
-    settings = load_settings(_values(postgres={"storageGib": 256}))
+    settings = load_settings(_values(postgres={"storageGib": 1024}))
     spec = resolve_data_layer(settings.data, "prod", "azure")
-    assert spec.sizes.postgres.storage_gib == 256
+    assert spec.sizes.postgres.storage_gib == 1024
     # Every environment's default fits every backend.
     for environment in ("staging", "prod"):
         for cloud in ("aws", "azure"):
@@ -466,15 +501,20 @@ def test_connection_secrets_keep_the_identity_they_had_when_the_data_layer_made_
 
 
 def test_the_provisioning_jobs_scripts_pass_shellcheck(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """The Jobs that make roles, databases and ACLs on the managed services run POSIX sh scripts
-    (components/data/postgres.py, kafka.py), as planned."""
+    """The Jobs that make roles, databases and ACLs on the managed services, and MongoDB's
+    collections, run POSIX sh scripts (components/data/postgres.py, kafka.py, mongo.py), as planned."""
     jobs = [
         r.inputs
         for r in of_type(planned("prod", "aws"), "kubernetes:batch/v1:Job")
         if r.inputs["metadata"]["namespace"] == "data"
     ]
     # The data layer's, and prod's ACL Job for the Kafka copy in the secondary region (components/dr).
-    assert {j["metadata"]["name"] for j in jobs} == {"postgres-roles", "kafka-acls", "kafka-dr-acls"}
+    assert {j["metadata"]["name"] for j in jobs} == {
+        "postgres-roles",
+        "kafka-acls",
+        "mongo-collections",
+        "kafka-dr-acls",
+    }
     for job in jobs:
         (container,) = job["spec"]["template"]["spec"]["containers"]
         assert container["command"][:2] == ["sh", "-c"]

@@ -25,7 +25,6 @@ from hubctl.policy_run import run_policies
 from policy.bakhmach_policies import POLICIES, config_for
 from settings import SettingsError, load_settings, resolve_stack
 from settings import dr as dr_settings
-from tests.failover_plans import with_gateway
 from tests.planning import k8s, of_type, planned, primary_provider, resource
 
 PRIMARY = {"aws": "eu-central-1", "azure": "germanywestcentral"}
@@ -328,7 +327,8 @@ def test_the_dr_output_holds_what_a_failover_needs(cloud: str) -> None:
         assert entry["promote"], service
     assert dr["backups"]["snapshotEveryHours"] == 6 and dr["backups"]["retentionDays"] == 90
     failover = dr["failover"]
-    assert failover["record"] == "api.bakhmach-business-hub.com"
+    # The failover name in the cloud zone (behind Cloudflare, a subdomain of gateway.domain).
+    assert failover["record"] == planned("prod", cloud).outputs["failoverName"]
     assert failover["intervalSeconds"] * failover["failuresToDetect"] == 30 and failover["ttlSeconds"] == 30
     if cloud == "aws":
         assert dr["notify"]["topicArn"].endswith(":bakhmach-prod-dr")
@@ -459,8 +459,8 @@ def test_budget_of_prod_is_within_the_rto_with_every_step_shown(cloud: str, caps
 
 
 @pytest.mark.parametrize("cloud", ["aws", "azure"])
-def test_budget_reads_the_health_checks_once_the_gateway_creates_them(cloud: str) -> None:
-    budget = budget_of(with_gateway(cloud).to_json())
+def test_budget_reads_the_health_checks_the_gateway_s_failover_creates(cloud: str) -> None:
+    budget = budget_of(planned("prod", cloud).to_json())
     (detect,) = [s for s in budget.steps if s.step == "detect"]
     assert "configured by DnsFailover" not in detect.basis
     assert ("requestInterval" if cloud == "aws" else "intervalInSeconds") in detect.basis
@@ -486,8 +486,9 @@ def test_budget_fails_when_a_data_service_has_no_copy(capsys: pytest.CaptureFixt
 
 def test_budget_fails_over_the_rto_and_agrees_with_the_policy(capsys: pytest.CaptureFixture[str]) -> None:
     plan = copy.deepcopy(planned("prod", "azure").to_json())
-    (component,) = [r for r in plan["resources"] if r["type"] == "bakhmach:dr:DisasterRecovery"]
-    component["inputs"]["failover"]["ttlSeconds"] = 600
+    # The Traffic Manager profile the gateway's failover builds: its TTL is what the budget reads.
+    (profile,) = [r for r in plan["resources"] if r["type"] == "azure-native:trafficmanager:Profile"]
+    profile["inputs"]["dnsConfig"]["ttl"] = 600
     code, out = run_budget(plan, capsys)
     assert code == 1 and "OVER the RTO" in out
     report = run_policies(plan, config_for("prod"), [RTO_POLICY])

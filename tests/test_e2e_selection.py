@@ -56,12 +56,18 @@ def test_every_context_namespace_probes_every_service_and_data_port() -> None:
     assert undecided == []
     sources = {c.source.namespace for c in cases}
     assert sources == _context_namespaces(DEV) | {selection.STAND_IN_GATEWAY}
-    services = {f"{s['metadata']['namespace']}/{s['metadata']['name']}" for s in k8s(DEV, "Service")}
+    # Every Service but the gateway's, whose pods Envoy Gateway creates (the plan has no template
+    # to probe from or as): tests/e2e/test_services.py reaches it from the laptop instead.
+    planned = [s for s in k8s(DEV, "Service") if s["metadata"]["namespace"] != "gateway"]
+    services = {f"{s['metadata']['namespace']}/{s['metadata']['name']}" for s in planned}
     data = {c.service for c in selection.data_consumers(DEV)}
     assert {c.target.what.rsplit(":", 1)[0] for c in cases} == services | data
+    assert {f"{s['metadata']['namespace']}/{s['metadata']['name']}" for s in k8s(DEV, "Service")} - services == {
+        "gateway/gateway"
+    }
     # Every port of every Service (the trace collector has three), each tried from every source.
     ports = {(s.namespace, s.name, s.port) for s in selection.planned_services(DEV)}
-    assert len(ports) == sum(len(s["spec"]["ports"]) for s in k8s(DEV, "Service"))
+    assert len(ports) == sum(len(s["spec"]["ports"]) for s in planned)
     targets = {c.target.what for c in cases}
     assert len(targets) == len(ports) + len(data)
     assert len(cases) == len(sources) * len(targets)
@@ -91,9 +97,12 @@ def test_a_context_reaches_exactly_the_data_it_consumes_and_the_trace_collector(
     for consumer in selection.data_consumers(DEV):
         consumed.setdefault(consumer.namespace, set()).add(f"{consumer.service}:{consumer.port}")
     otlp = {f"telemetry/jaeger-collector:{port}" for port in TELEMETRY_ACCESS.otlp.ports}
+    # And the services its own call (settings: every business context calls auth-service).
+    calls = {"platform/auth-service:80"}
     for namespace in _context_namespaces(DEV):
         allowed = {c.target.what for c in cases if c.source.namespace == namespace and c.allowed}
-        assert allowed == consumed.get(namespace, set()) | otlp, namespace
+        own_calls = calls if namespace != "platform" else set()
+        assert allowed == consumed.get(namespace, set()) | otlp | own_calls, namespace
     telemetry = {c.target.what for c in cases if c.target.namespace == "telemetry"}
     assert telemetry - otlp == {"telemetry/jaeger-collector:8888", "telemetry/jaeger-query:16686"}
 
@@ -357,7 +366,7 @@ def _k8s_resource(plan: Plan, api_version: str, kind: str, namespace: str, name:
 
 
 def _with_gateway_and_keycloak(routes: bool = True) -> Plan:
-    plan = _dev()
+    plan = _without_gateway_and_keycloak()
     _k8s_resource(
         plan,
         "k8s.keycloak.org/v2alpha1",
@@ -391,8 +400,36 @@ def _with_gateway_and_keycloak(routes: bool = True) -> Plan:
     return plan
 
 
+def test_the_dev_plan_s_gateway_and_keycloak_give_the_token_check_everything_it_needs() -> None:
+    """tests/e2e/gateway.py: a client-credentials token from the realm the plan imports, through
+    Keycloak's host name, then every context service's route with and without it."""
+    setup, undecided = selection.auth_setup(DEV)
+    assert undecided == [] and setup is not None
+    assert setup.keycloak_hostname == "auth.localhost" and setup.realm == "bakhmach"
+    assert setup.realm_import == ("k8s.keycloak.org/v2beta1", "identity", "bakhmach")
+    # The first confidential client is the gateway's, whose service account is an auditor: it may
+    # read every route, so its token proves each route open to a valid token.
+    assert setup.clients[0] == "api-gateway"
+    assert set(setup.clients) == {"api-gateway", *(s.name for s in selection.context_services(DEV))}
+    assert {r.service for r in setup.routes} == {f"{s.namespace}/{s.name}" for s in selection.context_services(DEV)}
+    assert {r.hostname for r in setup.routes} == {"localhost"}
+    assert {r.path for r in setup.routes} == {f"/{s.name}" for s in selection.context_services(DEV)}
+
+
+def _without_gateway_and_keycloak() -> Plan:
+    plan = _dev()
+    front_door = ("gateway.networking.k8s.io/", "gateway.envoyproxy.io/", "k8s.keycloak.org/")
+    plan.resources = [
+        r
+        for r in plan.resources
+        if not str(r.inputs.get("apiVersion", "")).startswith(front_door)
+        and (r.inputs.get("metadata") or {}).get("name") != "gateway"
+    ]
+    return plan
+
+
 def test_the_gateway_check_waits_for_the_gateway_and_keycloak() -> None:
-    assert selection.auth_setup(DEV) == (None, [])
+    assert selection.auth_setup(_without_gateway_and_keycloak()) == (None, [])
     setup, undecided = selection.auth_setup(_with_gateway_and_keycloak())
     assert undecided == [] and setup is not None
     assert setup.clients == ("gateway",) and setup.realm == "bakhmach"
@@ -432,6 +469,30 @@ def test_the_wait_covers_every_operator_managed_resource_of_the_plan_and_its_cha
         # only after `pulumi up` has returned.
         ("Prometheus", "monitoring", "kube-prometheus-stack-prometheus"),
         ("Alertmanager", "monitoring", "kube-prometheus-stack-alertmanager"),
+        # The data CA (components/data/tls.py), the data servers' certificates, and each consuming
+        # namespace's `trust-data-ca` (its services mount the CA from it).
+        ("ClusterIssuer", "", "bakhmach-data-root"),
+        ("ClusterIssuer", "", "bakhmach-data-ca"),
+        ("Certificate", "cert-manager", "bakhmach-data-ca"),
+        ("Certificate", "data", "postgres-server-tls"),
+        ("Certificate", "data", "mongo-ssl"),
+        ("Certificate", "data", "mongo-ssl-internal"),
+        ("Certificate", "data", "redis-tls"),
+        ("Certificate", "data", "kafka-listener-tls"),
+        *{("Certificate", c.namespace, "trust-data-ca") for c in consumers},
+        # The mongo-collections Job's copy of the CA, in the data namespace.
+        ("Certificate", "data", "trust-data-ca"),
+        # The front door: Keycloak's database, Keycloak and its realm; the dev CA and issuers and
+        # the gateway's certificate; the gateway (its proxies exist once it is Programmed).
+        ("Database", "data", "postgres-identity"),
+        ("Keycloak", "identity", "keycloak"),
+        ("KeycloakRealmImport", "identity", "bakhmach"),
+        ("ClusterIssuer", "", "bakhmach-dev-root"),
+        ("ClusterIssuer", "", "bakhmach"),
+        ("Certificate", "cert-manager", "bakhmach-dev-ca"),
+        ("Certificate", "gateway", "gateway-tls"),
+        ("GatewayClass", "", "bakhmach"),
+        ("Gateway", "gateway", "bakhmach"),
     }
 
 
@@ -497,9 +558,17 @@ def test_prometheus_is_checked_for_every_planned_monitor() -> None:
         for m in k8s(DEV, kind)
     }
     assert {(p.kind, p.namespace, p.name) for p in pools} == monitors
-    # Every context service, the data services and Jaeger.
-    assert {p.namespace for p in pools} == _context_namespaces(DEV) | {"data", "telemetry"}
-    assert "serviceMonitor/slon-credit/slon-finance/0" in {p.job for p in pools}
+    # Every context service (through its sidecar), the data services, Jaeger, istiod, and the
+    # front door: the gateway's proxies, cert-manager and Keycloak.
+    assert {p.namespace for p in pools} == _context_namespaces(DEV) | {
+        "data",
+        "telemetry",
+        "istio-system",
+        "gateway",
+        "cert-manager",
+        "identity",
+    }
+    assert "podMonitor/slon-credit/slon-finance/0" in {p.job for p in pools}
     assert "podMonitor/data/postgres/0" in {p.job for p in pools}
 
 
@@ -711,3 +780,11 @@ def test_the_wait_is_bounded_and_names_what_is_not_ready() -> None:
 )
 def test_diagnostics_keep_the_logs_of_failing_pods(status: dict[str, Any], failing: bool) -> None:
     assert cluster.failing({"status": status}) is failing
+
+
+def test_meshed_services_are_not_read_through_the_api_server_proxy() -> None:
+    """The context services' ports take mTLS only: the smoke test trusts their ready endpoints (the
+    app's readiness probe, run through the sidecar's agent) instead of a plaintext GET."""
+    services = selection.planned_services(DEV)
+    assert {s.namespace for s in services if s.meshed} == _context_namespaces(DEV)
+    assert not any(s.meshed for s in services if s.namespace == "telemetry")

@@ -88,16 +88,30 @@ def test_prod_draws_both_regions_each_with_its_cluster(prod_plan: Plan) -> None:
     copies = [n for n in regions[1].walk_nodes() if n.kind == "data"]
     assert {n.label for n in copies} == {"PostgreSQL", "MongoDB", "Redis", "Kafka"}
     assert all(n.detail.endswith("(copy)") for n in copies)
-    targets = {e.target for e in arch.edges if e.kind == "data"}
-    assert {n.id for n in copies} <= targets
-    # DNS failover in front of both regions.
-    [edge] = [n for n in arch.nodes if n.kind == "edge"]
-    # The failover record exists once the gateway publishes each region's origin; until then
-    # the zone is drawn and says so.
-    failover = prod_plan.outputs.get("failoverName")
-    assert edge.detail == (failover or f"zone {prod_plan.outputs['dnsZone']}, no failover record yet")
-    assert {e.target for e in arch.edges if e.source == edge.id} == {
-        n.id for n in arch.all_nodes() if n.kind == "gateway"
+    assert {n.id for n in copies} <= {e.target for e in arch.edges if e.kind == "data"}
+    # The request's path: Internet -> Cloudflare (the Edge component) -> the failover name ->
+    # each region's gateway; the cloud zone is drawn beside the path.
+    edges = {n.label: n for n in arch.nodes if n.kind == "edge"}
+    assert set(edges) == {"Edge", "DnsFailover", "DnsZone"}
+    assert edges["DnsFailover"].detail == prod_plan.outputs["failoverName"]
+    assert edges["DnsZone"].detail == f"zone {prod_plan.outputs['dnsZone']}"
+    ids = {"internet": "internet"} | {label: node.id for label, node in edges.items()}
+    targets = {label: {e.target for e in arch.edges if e.source == node_id} for label, node_id in ids.items()}
+    gateways = {n.id for n in arch.all_nodes() if n.kind == "gateway"}
+    assert len(gateways) == 2
+    assert targets["internet"] == {edges["Edge"].id}
+    assert targets["Edge"] == {edges["DnsFailover"].id}
+    assert targets["DnsFailover"] == gateways and targets["DnsZone"] == set()
+
+
+def test_staging_s_edge_leads_to_its_one_gateway(staging_plan: Plan) -> None:
+    arch = build(doc(staging_plan))
+    edges = {n.label: n for n in arch.nodes if n.kind == "edge"}
+    assert set(edges) == {"Edge", "DnsZone"}
+    (gateway,) = [n for n in arch.all_nodes() if n.kind == "gateway"]
+    assert {(e.source, e.target) for e in arch.edges if e.kind == "ingress"} == {
+        ("internet", edges["Edge"].id),
+        (edges["Edge"].id, gateway.id),
     }
 
 
@@ -112,27 +126,23 @@ def test_managed_data_sits_in_the_region_in_cluster_data_in_the_cluster(staging_
     assert outside | inside == {"PostgreSQL", "MongoDB", "Redis", "Kafka"}
 
 
-def test_the_gateway_not_yet_built_is_drawn_as_such_and_new_pieces_appear_generically(dev_plan: Plan) -> None:
+def _without_front_door(document: dict[str, Any]) -> dict[str, Any]:
+    """The plan as it was before the gateway: no Gateway component and no gateway namespace."""
+    gone = {r["urn"] for r in document["resources"] if "bakhmach:platform:Gateway" in r["urn"]}
+    return document | {"resources": [r for r in document["resources"] if r["urn"] not in gone]}
+
+
+def test_the_dev_gateway_routes_to_every_service_and_a_missing_one_is_drawn_as_such(dev_plan: Plan) -> None:
     arch = build(doc(dev_plan))
     [gateway] = [n for n in arch.all_nodes() if n.kind == "gateway"]
-    assert gateway.placeholder and "not in this plan" in gateway.detail
-    # A gateway component added to the plan (a Gateway API Gateway in a namespace) replaces the
-    # placeholder with no change to the code; its charts or kinds are its label.
-    document = doc(dev_plan)
-    k8s = next(r for r in document["resources"] if r["type"] == "pulumi:providers:kubernetes")
-    root = next(r["parent"] for r in document["resources"] if r["parent"] and "pulumi:pulumi:Stack::" in r["parent"])
-    component = "urn:pulumi:dev::bakhmach-hub::bakhmach:platform:Gateway::gateway"
-    gw = "urn:pulumi:dev::bakhmach-hub::bakhmach:platform:Gateway$kubernetes:gateway.networking.k8s.io/v1:Gateway::gw"
-    document["resources"] += [
-        {"urn": component, "type": "bakhmach:platform:Gateway", "name": "gateway", "custom": False,
-         "parent": root, "provider": None, "dependencies": [], "protect": False, "inputs": {}},
-        {"urn": gw, "type": "kubernetes:gateway.networking.k8s.io/v1:Gateway", "name": "gw", "custom": True,
-         "parent": component, "provider": k8s["urn"], "dependencies": [], "protect": False,
-         "inputs": {"kind": "Gateway", "metadata": {"name": "edge", "namespace": "gateway"}}},
-    ]  # fmt: skip
-    [real] = [n for n in build(document).all_nodes() if n.kind == "gateway"]
-    assert not real.placeholder and real.label == "Gateway" and real.detail == "Gateway"
-    assert {e.kind for e in build(document).edges if e.source == real.id} == {"route"}
+    assert not gateway.placeholder and gateway.label == "Gateway" and gateway.detail == "gateway-helm v1.9.0"
+    services = {n.id for n in arch.all_nodes() if n.kind == "service"}
+    assert {e.target for e in arch.edges if e.source == gateway.id and e.kind == "route"} == services
+    assert {e.source for e in arch.edges if e.target == gateway.id} == {"internet"}
+    # Without the gateway component, the contexts' NetworkPolicies that admit the gateway role
+    # are drawn to a dashed placeholder.
+    [placeholder] = [n for n in build(_without_front_door(doc(dev_plan))).all_nodes() if n.kind == "gateway"]
+    assert placeholder.placeholder and "not in this plan" in placeholder.detail
 
 
 def test_components_fold_into_the_picture_not_one_box_per_resource(any_plan: Plan) -> None:
@@ -333,17 +343,27 @@ def test_operator_volumes_are_sized_from_the_custom_resources(any_plan: Plan) ->
         for r in any_plan.resources
         if r.inputs.get("kind") == "PerconaServerMongoDB" and r.provider == primary
     )
-    [rs] = spec["replsets"]
-    size = int(rs["volumeSpec"]["persistentVolumeClaim"]["resources"]["requests"]["storage"].removesuffix("Gi"))
-    # One line per replica set (prod's secondary runs the replica site, the same size).
-    assert len(mongo) == (2 if any_plan.stack == "prod" else 1)
-    for m in mongo:
-        if any_plan.cloud == "azure":
-            # An Azure disk bills per disk at the tier its size rounds up to.
-            capacity = int(m.sku.rsplit("(", 1)[1].split()[0])
-            assert m.unit == "disk-month" and m.floor == rs["size"] and size <= capacity < 2 * size
-        else:
-            assert m.floor == size * rs["size"]
+    # Each shard's members, and the config servers of a sharded cluster (staging, prod).
+    parts = [*spec["replsets"], *([spec["sharding"]["configsvrReplSet"]] if spec["sharding"]["enabled"] else [])]
+    assert len(parts) == (1 if any_plan.stack == "dev" else 2)
+
+    def gib(rs: dict[str, Any]) -> int:
+        return int(rs["volumeSpec"]["persistentVolumeClaim"]["resources"]["requests"]["storage"].removesuffix("Gi"))
+
+    if any_plan.cloud == "azure":
+        # An Azure disk bills per disk at the tier its size rounds up to: one meter per tier.
+        # Prod's secondary cluster runs the replica site, the same size: twice the meters.
+        assert len(mongo) == len(parts) * (2 if any_plan.stack == "prod" else 1)
+
+        def capacity(m: Any) -> int:
+            return int(m.sku.rsplit("(", 1)[1].split()[0])
+
+        per_site = sorted(parts, key=gib) * (2 if any_plan.stack == "prod" else 1)
+        for m, rs in zip(sorted(mongo, key=capacity), sorted(per_site, key=gib), strict=True):
+            assert m.unit == "disk-month" and m.floor == rs["size"] and gib(rs) <= capacity(m) < 2 * gib(rs)
+    else:
+        assert len(mongo) == (2 if any_plan.stack == "prod" else 1)
+        assert all(m.floor == sum(gib(rs) * rs["size"] for rs in parts) for m in mongo)
 
 
 def test_dev_on_kind_costs_nothing_and_says_why(dev_plan: Plan) -> None:
@@ -546,6 +566,11 @@ def test_connection_secrets_carry_the_label_the_diagram_reads(dev_plan: Plan) ->
         if r.inputs.get("kind") == "Deployment"
         for volume in r.inputs["spec"]["template"]["spec"].get("volumes", [])
         if "secret" in volume and volume["secret"]["secretName"].startswith("data-")
+    } | {
+        # Keycloak's database login (a platform consumer's), which its operator mounts.
+        (r.inputs["metadata"]["namespace"], r.inputs["spec"]["db"]["usernameSecret"]["name"])
+        for r in dev_plan.resources
+        if r.inputs.get("kind") == "Keycloak"
     }
     assert mounted and set(labelled) == mounted
     assert all(name == f"data-{service}" for (_, name), service in labelled.items())

@@ -6,7 +6,7 @@ import yaml
 
 from hubctl.plan import REPO_ROOT
 from settings.load import load_settings
-from tests.planning import planned
+from tests.planning import k8s, planned
 
 KIND = yaml.safe_load((REPO_ROOT / "kind" / "cluster.yaml").read_text())
 
@@ -27,8 +27,14 @@ def test_the_dev_stack_targets_this_cluster_context() -> None:
     assert settings.cluster.kubeconfig_context == f"kind-{KIND['name']}"
 
 
-def test_the_gateway_can_bind_http_and_https_on_the_node() -> None:
+def test_the_laptop_s_ports_80_and_443_reach_the_gateway_s_node_ports() -> None:
+    """`curl https://localhost/...` (README): kind maps 127.0.0.1:80/443 to the node ports of the
+    gateway's Service in the dev plan, HTTP to HTTP and HTTPS to HTTPS, and to nothing else."""
     (node,) = KIND["nodes"]
-    assert node["labels"]["ingress-ready"] == "true"
-    assert {(m["containerPort"], m["hostPort"]) for m in node["extraPortMappings"]} == {(80, 80), (443, 443)}
-    assert all(m["listenAddress"] == "127.0.0.1" for m in node["extraPortMappings"])
+    mappings = {m["hostPort"]: m["containerPort"] for m in node["extraPortMappings"]}
+    assert set(mappings) == {80, 443}
+    assert all(m["listenAddress"] == "127.0.0.1" and m["protocol"] == "TCP" for m in node["extraPortMappings"])
+    (service,) = k8s(planned("dev", "kind"), "Service", "gateway", "gateway")
+    assert service["spec"]["type"] == "NodePort"
+    node_ports = {p["port"]: p["nodePort"] for p in service["spec"]["ports"]}
+    assert node_ports == {80: mappings[80], 443: mappings[443]}

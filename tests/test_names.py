@@ -28,6 +28,7 @@ import pytest
 import yaml
 
 from hubctl.plan import REPO_ROOT, Plan, PlannedResource, run_plan
+from tests.registry_plans import VARIANT_IDS, VARIANTS, registry_plan
 
 AUTONAME_SUFFIX = 8
 
@@ -46,6 +47,9 @@ class Rule:
 AZ_80 = r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9_]"  # Microsoft.Network: start alnum, end alnum or _
 DNS_LABELS = r"([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)+[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
 LOWER_HYPHEN = r"[a-z][a-z0-9]*(-[a-z0-9]+)*"  # RDS/ElastiCache ids: letter first, no "--", no trailing "-"
+ECR_REPOSITORY_NAME = r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"
+# ECR RepositoryFilter (API reference): a repository name prefix, 2-256.
+ECR_FILTER = r"(?:[a-z0-9]+(?:[._-][a-z0-9]*)*/)*[a-z0-9]*(?:[._-][a-z0-9]*)*"
 
 RULES: dict[str, Rule] = {
     # ---- AWS --------------------------------------------------------------------------------
@@ -88,6 +92,8 @@ RULES: dict[str, Rule] = {
     "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": Rule(
         "globalReplicationGroupIdSuffix", 1, 34, LOWER_HYPHEN
     ),
+    # ECR CreateRepository: 2-256, lowercase path segments separated by "/".
+    "aws:ecr/repository:Repository": Rule("name", 2, 256, ECR_REPOSITORY_NAME),
     # ---- Azure ------------------------------------------------------------------------------
     "azure-native:resources:ResourceGroup": Rule("resourceGroupName", 1, 90, r"[-\w._()]*[-\w_()]"),
     "azure-native:network:VirtualNetwork": Rule("virtualNetworkName", 2, 64, AZ_80),
@@ -125,6 +131,9 @@ RULES: dict[str, Rule] = {
     "azure-native:dataprotection:BackupVault": Rule("vaultName", 2, 50, r"[a-zA-Z][a-zA-Z0-9-]*"),
     "azure-native:dataprotection:BackupPolicy": Rule("backupPolicyName", 3, 50, r"[a-zA-Z][a-zA-Z0-9-]*"),
     "azure-native:dataprotection:BackupInstance": Rule("backupInstanceName", 3, 50, r"[a-zA-Z][a-zA-Z0-9-]*"),
+    # Container registries and their replications: 5-50 alphanumerics (the registry's is global).
+    "azure-native:containerregistry:Registry": Rule("registryName", 5, 50, r"[a-zA-Z0-9]+"),
+    "azure-native:containerregistry:Replication": Rule("replicationName", 5, 50, r"[a-zA-Z0-9]+"),
 }
 # Cloud resources with no name of their own (a parent's name, an id, or a fixed name): tags only.
 NAMELESS = {
@@ -146,6 +155,8 @@ NAMELESS = {
     "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
     "aws:eks/addon:Addon",  # the add-on's AWS name
     "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy",  # the repository's
+    "aws:ecr/replicationConfiguration:ReplicationConfiguration",  # the registry's (one per account and region)
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:kms/key:Key",
     "aws:msk/scramSecretAssociation:ScramSecretAssociation",
@@ -202,6 +213,22 @@ def test_every_generated_cloud_name_fits_its_services_rules(any_plan: Plan) -> N
         assert len(checked) > 30
 
 
+@pytest.mark.parametrize(("stack", "registry"), VARIANTS, ids=VARIANT_IDS)
+def test_registry_names_fit_their_services_rules(stack: str, registry: str) -> None:
+    """ECR and ACR are not in any committed stack file: their plans are walked here."""
+    plan = registry_plan(stack, registry)
+    test_every_generated_cloud_name_fits_its_services_rules(plan)
+    types = {r.type for r, _, _ in names_of(plan)}
+    assert (
+        "aws:ecr/repository:Repository" if registry == "ecr" else "azure-native:containerregistry:Registry"
+    ) in types
+    for r in plan.resources:
+        if r.type == "aws:ecr/replicationConfiguration:ReplicationConfiguration":
+            for rule in r.inputs["replicationConfiguration"]["rules"]:
+                for f in rule["repositoryFilters"]:
+                    assert 2 <= len(f["filter"]) <= 256 and re.fullmatch(ECR_FILTER, f["filter"])
+
+
 def test_aks_pool_names_include_the_bootstrap_pool(any_plan: Plan) -> None:
     """The inline pool of a ManagedCluster follows the AgentPool rule too."""
     pattern = RULES["azure-native:containerservice:AgentPool"].pattern
@@ -237,6 +264,9 @@ def test_the_rules_catch_what_they_claim() -> None:
         "azure-native:privatedns:PrivateZone": "bakhmach-prod-germanywestcentral.privatelink.germanywestcentral.io",
         "aws:rds/instance:Instance": "ends-with-hyphen-",
         "aws:eks/nodeGroup:NodeGroup": "p" * 38 + "x" * 26,
+        "aws:ecr/repository:Repository": "bakhmach-prod//auth-service",
+        "azure-native:containerregistry:Registry": "bakhmach-hub",
+        "azure-native:containerregistry:Replication": "eu1",
     }
     for type_, value in cases.items():
         rule = RULES[type_]

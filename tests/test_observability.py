@@ -6,6 +6,7 @@ routing, logs and traces sized per environment, and everything in the order a fr
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -97,16 +98,29 @@ def test_prometheus_selects_monitors_and_rules_in_every_namespace(any_plan: Plan
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda row: row.name)
 def test_every_context_service_is_scraped_where_it_runs(any_plan: Plan, service: seed.ServiceRow) -> None:
-    monitor = one(any_plan, "ServiceMonitor", service.name, service.context)
-    svc = one(any_plan, "Service", service.name, service.context)
+    # In the mesh the service's port takes mTLS only: Prometheus scrapes each pod's sidecar agent,
+    # which serves the app's metrics (found through the pod's annotations) merged with Envoy's.
+    monitor = one(any_plan, "PodMonitor", service.name, service.context)
+    deployment = one(any_plan, "Deployment", service.name, service.context)
+    template = deployment["spec"]["template"]["metadata"]
     selector = monitor["spec"]["selector"]["matchLabels"]
-    assert selector.items() <= svc["metadata"]["labels"].items()
-    (endpoint,) = monitor["spec"]["endpoints"]
-    assert endpoint["port"] == svc["spec"]["ports"][0]["name"]
-    assert endpoint["path"] == FRAMEWORKS[service.framework].metrics_path
+    assert selector == {"app.kubernetes.io/instance": f"{service.name}-{any_plan.stack}"}
+    assert selector.items() <= template["labels"].items()
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert endpoint["portNumber"] == 15020 and endpoint["path"] == "/stats/prometheus"
+    assert template["annotations"] == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(FRAMEWORKS[service.framework].port),
+        "prometheus.io/path": FRAMEWORKS[service.framework].metrics_path,
+    }
     assert endpoint["interval"] == "30s"
+    # The rules group by `service`: the name, also for a canary's `<name>-primary` pods.
+    (relabel,) = endpoint["relabelings"]
+    assert relabel["targetLabel"] == "service" and relabel["replacement"] == "$1"
+    assert re.fullmatch(relabel["regex"], f"{service.name}-primary")[1] == service.name  # type: ignore[index]
+    assert re.fullmatch(relabel["regex"], service.name)[1] == service.name  # type: ignore[index]
     # Created once its namespace and the monitoring CRDs exist.
-    deps = resource_of(any_plan, "ServiceMonitor", service.name, service.context).dependencies
+    deps = resource_of(any_plan, "PodMonitor", service.name, service.context).dependencies
     assert urn_of(any_plan, "Namespace", service.context) in deps
     assert release(any_plan, "kube-prometheus-stack").urn in deps
 
@@ -121,8 +135,8 @@ def test_only_prometheus_reaches_the_metrics_port_and_only_otlp_leaves_for_trace
             "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
         }
     ]
-    ports = {SERVICE_PORT[row.name] for row in SERVICES if row.context == context}
-    assert {p["port"] for p in rule["ports"]} == ports
+    # The sidecar agent's port, not the services' own (those take mTLS only).
+    assert {p["port"] for p in rule["ports"]} == {15020}
     otlp = one(any_plan, "NetworkPolicy", "allow-to-trace-collector", context)["spec"]
     (egress,) = otlp["egress"]
     assert egress["to"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "telemetry"}
@@ -438,8 +452,15 @@ def test_prods_secondary_region_has_its_own_monitoring_without_data_monitors(pro
     primary = primary_provider(prod_plan)
     secondary = {r.provider for r in of_type(prod_plan, RELEASE) if r.provider != primary}
     (provider,) = secondary
-    assert k8s(prod_plan, "PodMonitor", provider=provider) == []
-    assert len(k8s(prod_plan, "ServiceMonitor", provider=provider)) == len(SERVICES) + 1  # + Jaeger
+    # The services (through their sidecars) and the region's own gateway; no data service (the
+    # data layer is the primary's), and no Keycloak (it runs beside the data layer).
+    pod_monitors = [m["metadata"]["name"] for m in k8s(prod_plan, "PodMonitor", provider=provider)]
+    assert len(pod_monitors) == len(SERVICES) + 1 and "gateway" in pod_monitors
+    assert {m["metadata"]["name"] for m in k8s(prod_plan, "ServiceMonitor", provider=provider)} == {
+        "jaeger",
+        "istiod",
+        "cert-manager",
+    }
     (values,) = [
         r.inputs["values"]
         for r in of_type(prod_plan, RELEASE)
@@ -451,9 +472,57 @@ def test_prods_secondary_region_has_its_own_monitoring_without_data_monitors(pro
     )
 
 
-def test_keycloak_can_become_grafanas_login_through_the_seam() -> None:
-    """The identity issue passes a GrafanaLogin; until then Grafana keeps its generated admin."""
-    from components.observability.metrics import GrafanaLogin, kube_prometheus_stack_values
+def test_grafana_logs_its_users_in_through_the_realm(any_plan: Plan) -> None:
+    """Observability's `grafana_login` seam, wired to Keycloak (components/platform.py): the
+    browser goes to the public issuer, Grafana itself calls the realm inside the cluster, and the
+    realm's system admins are Grafana's admins."""
+    values = kps(any_plan)
+    oauth = values["grafana"]["grafana.ini"]["auth.generic_oauth"]
+    issuer = (
+        "https://auth.localhost/realms/bakhmach"
+        if any_plan.stack == "dev"
+        else f"https://{'auth-staging' if any_plan.stack == 'staging' else 'auth'}.bakhmach-business-hub.com"
+        "/realms/bakhmach"
+    )
+    inside = "http://keycloak-service.identity.svc.cluster.local:8080/realms/bakhmach"
+    assert oauth["enabled"] is True and oauth["client_id"] == "grafana" and oauth["use_pkce"] is True
+    assert oauth["auth_url"] == f"{issuer}/protocol/openid-connect/auth"
+    assert oauth["token_url"] == f"{inside}/protocol/openid-connect/token"
+    assert oauth["api_url"] == f"{inside}/protocol/openid-connect/userinfo"
+    assert oauth["role_attribute_path"] == "contains(roles[*], 'system-admin') && 'Admin' || 'Viewer'"
+    assert oauth["client_secret"] == "$__env{GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET}"
+    secret_ref = values["grafana"]["envValueFrom"]["GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET"]["secretKeyRef"]
+    assert secret_ref == {"name": "grafana-oidc", "key": "client-secret"}
+    secret = one(any_plan, "Secret", "grafana-oidc", "monitoring")
+    assert secret["stringData"] == {"client-secret": "[secret]"}
+    # The realm's Grafana client carries the realm roles the mapping reads.
+    (client,) = [
+        c
+        for c in one(any_plan, "KeycloakRealmImport", "bakhmach", "identity")["spec"]["realm"]["clients"]
+        if c["clientId"] == "grafana"
+    ]
+    assert {m["config"]["claim.name"] for m in client["protocolMappers"]} == {"roles"}
+
+
+def test_the_front_door_is_monitored(any_plan: Plan) -> None:
+    """Observability's `extra_targets` seam: the gateway's proxies (Envoy's own metrics), cert-manager
+    (certificate expiry) and Keycloak's management port, each after what it watches exists."""
+    (gateway,) = k8s(any_plan, "PodMonitor", "gateway", "gateway")
+    (endpoint,) = gateway["spec"]["podMetricsEndpoints"]
+    assert (endpoint["port"], endpoint["path"]) == ("metrics", "/stats/prometheus")
+    assert gateway["spec"]["selector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "envoy",
+        "app.kubernetes.io/component": "proxy",
+    }
+    (cert_manager,) = k8s(any_plan, "ServiceMonitor", "cert-manager", "cert-manager")
+    assert cert_manager["spec"]["endpoints"][0]["port"] == "tcp-prometheus-servicemonitor"
+    (keycloak,) = k8s(any_plan, "ServiceMonitor", "keycloak", "identity")
+    assert keycloak["spec"]["endpoints"][0]["port"] == "management"
+    assert keycloak["spec"]["selector"]["matchLabels"] == {"app": "keycloak", "app.kubernetes.io/instance": "keycloak"}
+
+
+def test_grafana_keeps_its_own_admin_without_a_realm_and_slack_reads_its_webhook_from_a_file() -> None:
+    from components.observability.metrics import kube_prometheus_stack_values
     from settings.observability import ObservabilitySettings, resolve_observability
 
     spec = resolve_observability(
@@ -462,15 +531,8 @@ def test_keycloak_can_become_grafanas_login_through_the_seam() -> None:
         "aws",
         on_call_endpoint_set=True,
     )
-    plain = kube_prometheus_stack_values(spec, cluster_name="staging", contexts=("platform",))
-    assert "auth.generic_oauth" not in plain["grafana"]["grafana.ini"]
-    login = GrafanaLogin(issuer_url="https://id.example/realms/bakhmach", client_id="grafana", client_secret_ref="kc")
-    values = kube_prometheus_stack_values(spec, cluster_name="staging", contexts=("platform",), grafana_login=login)
-    oauth = values["grafana"]["grafana.ini"]["auth.generic_oauth"]
-    assert oauth["enabled"] is True and oauth["auth_url"].startswith("https://id.example/realms/bakhmach/protocol/")
-    assert oauth["client_secret"] == "$__env{GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET}"
-    secret_ref = values["grafana"]["envValueFrom"]["GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET"]["secretKeyRef"]
-    assert secret_ref == {"name": "kc", "key": "client-secret"}
+    values = kube_prometheus_stack_values(spec, cluster_name="staging", contexts=("platform",))
+    assert "auth.generic_oauth" not in values["grafana"]["grafana.ini"]
     # Slack: the webhook URL is read from the mounted Secret as well.
     receivers = {r["name"]: r for r in values["alertmanager"]["config"]["receivers"]}
     assert receivers["on-call-critical"]["slack_configs"][0]["api_url_file"].endswith("/alertmanager-on-call/endpoint")

@@ -16,51 +16,32 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from pulumi_policy import EnforcementLevel, Policy
 
-from hubctl.plan import REPO_ROOT, Plan, run_plan
+from hubctl.plan import Plan
 from hubctl.policy_run import PolicyReport, Violation, run_policies
 from policy.bakhmach_policies import POLICIES, config_for
-from tests.failover_plans import gateway_namespace, gateway_service, with_gateway
-from tests.planning import planned, primary_provider
+from tests.planning import planned, planned_in_cluster, primary_provider
+from tests.registry_plans import REGISTRY_CLOUD, registry_plan
 
 BY_NAME: dict[str, Policy] = {p.name: p for p in POLICIES}
 
+
 # ---- plans ----------------------------------------------------------------------------------
 # "<stack>-<cloud>" is the session's plan; "<stack>-<cloud>-in-cluster" the same stack file with
-# every data service in-cluster (CloudNativePG, OT Redis, Strimzi), as a stack file may choose;
-# "prod-<cloud>-gateway" the prod plan with the gateway's entry points in both regions and the
-# failover records DnsFailover builds for them (tests/failover_plans.py: what issue 10 will add).
-IN_CLUSTER = {
-    "postgres": {"backend": "in-cluster"},
-    "redis": {"backend": "in-cluster"},
-    "kafka": {"backend": "in-cluster"},
-}
-
-
-@functools.cache
-def _in_cluster_plan(stack: str, cloud: str) -> Plan:
-    document = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())
-    config = document.setdefault("config", {})
-    config["bakhmach-hub:data"] = {**(config.get("bakhmach-hub:data") or {}), **IN_CLUSTER}
-    path = Path(tempfile.mkdtemp(prefix="policy-mutations-")) / f"Pulumi.{stack}.yaml"
-    path.write_text(yaml.safe_dump(document))
-    return run_plan(stack, cloud, stack_file=path)
-
-
+# every data service in-cluster (CloudNativePG, OT Redis, Strimzi), as a stack file may choose
+# (tests/planning.py `planned_in_cluster`, shared with the other tests of those plans);
+# "<stack>-<cloud>-ecr|acr" the stack with the cloud's own registry (tests/registry_plans.py).
 def plan_of(key: str) -> Plan:
     stack, cloud, *variant = key.split("-", 2)
-    if variant == ["gateway"]:
-        assert stack == "prod", key
-        return with_gateway(cloud)
-    return _in_cluster_plan(stack, cloud) if variant == ["in-cluster"] else planned(stack, cloud)
+    if variant and variant[0] in REGISTRY_CLOUD:  # "<stack>-<cloud>-ecr|acr": tests/registry_plans.py
+        assert REGISTRY_CLOUD[variant[0]] == cloud, key
+        return registry_plan(stack, variant[0])
+    return planned_in_cluster(stack, cloud) if variant == ["in-cluster"] else planned(stack, cloud)
 
 
 # ---- targets and operations -----------------------------------------------------------------
@@ -311,6 +292,11 @@ TM_ENDPOINT = "azure-native:trafficmanager:Endpoint"
 VAULT = "azure-native:keyvault:Vault"
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
+ECR_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+ECR_REPLICATION = "aws:ecr/replicationConfiguration:ReplicationConfiguration"
+ACR = "azure-native:containerregistry:Registry"
+ACR_REPLICA = "azure-native:containerregistry:Replication"
 SECRET = "kubernetes:core/v1:Secret"
 GENERATED_PASSWORD = "random:index/randomPassword:RandomPassword"
 
@@ -348,6 +334,19 @@ DR = Target(DR_COMPONENT)
 RDS_REPLICA_DR = Target(RDS, name="dr-postgres-replica")
 BACKUP_RULE = ("inputs", "rules", 0)
 DR_ROUTES_BACK = Target(ROUTE, where=((("vpcPeeringConnectionId",), "dr-network-peering-id"),), every=True)
+GATEWAY_SERVICE = Target(SERVICE, where=((("metadata", "namespace"), "gateway"), (("metadata", "name"), "gateway")))
+REALM_IMPORT = Target("kubernetes:k8s.keycloak.org/v2beta1:KeycloakRealmImport")
+CLIENT_POLICY = Target("kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy")
+HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+SECURITY_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy"
+GATEWAY = Target("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+ENVOY_PROXY = Target("kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy")
+# Staging and prod run canaries: Flagger creates slon-finance's Service from its Canary.
+SLON_FINANCE_SERVICE = Target("kubernetes:flagger.app/v1beta1:Canary", where=((("metadata", "name"), "slon-finance"),))
+KEYCLOAK_OPERATOR = Target(DEPLOYMENT, where=((("metadata", "name"), "keycloak-operator"),))
+REALM = ("inputs", "spec", "realm")
+# The realm's public client (browser and native apps): the last of its clients.
+WEB_CLIENT = (*REALM, "clients", 9)
 # An inline AKS pool of one fixed system node, as the policy reads it (a second bootstrap pool).
 FIXED_SYSTEM_NODE = {
     "name": "spare",
@@ -360,13 +359,22 @@ FIXED_SYSTEM_NODE = {
 }
 MEMORY_GROUPS = Target(NODE_GROUP, where=((("labels", "bakhmach.io/pool-role"), "memory"),), every=True)
 SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
+POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor"
+VIRTUAL_SERVICE = "kubernetes:networking.istio.io/v1:VirtualService"
+CANARY = "kubernetes:flagger.app/v1beta1:Canary"
+KAFKA = "kubernetes:kafka.strimzi.io/v1:Kafka"
+SLON_DEPLOYMENT = Target(DEPLOYMENT, where=((("metadata", "name"), "slon-finance"),))
+SLON_ROUTES = Target(VIRTUAL_SERVICE, where=((("metadata", "name"), "slon-finance-routes"),))
+SLON_CANARY = Target(CANARY, where=((("metadata", "name"), "slon-finance"),))
+SLON_API_ROUTE = ("inputs", "spec", "http", 1)
 KPS = Target(RELEASE, name="observability-kube-prometheus-stack")
 PROMETHEUS_SPEC = ("inputs", "values", "prometheus", "prometheusSpec")
 ILM_POLICIES = Target(CONFIG_MAP, where=((("metadata", "name"), "elasticsearch-ilm-policies"),))
 
 
 def monitor_of(service: str) -> Target:
-    return Target(SERVICE_MONITOR, where=((("metadata", "name"), service),))
+    """A context service's monitor: a PodMonitor on its sidecars (in the mesh)."""
+    return Target(POD_MONITOR, where=((("metadata", "name"), service),))
 
 
 def log_policy(delete_after: str) -> str:
@@ -506,6 +514,110 @@ CASES: list[Case] = [
         ("staging-azure", "prod-aws"),
         Target(SERVICE, where=((("spec", "type"), "ClusterIP"),)),
         (Set(("inputs", "spec", "type"), "LoadBalancer"),),
+    ),
+    Case(
+        "gateway-only-exposure",
+        ("staging-aws", "prod-azure"),
+        GATEWAY,
+        (Set(("inputs", "metadata", "namespace"), "slon-credit"),),
+        note="gateway in a context",
+    ),
+    Case(
+        "gateway-only-exposure",
+        ("prod-aws",),
+        ENVOY_PROXY,
+        (
+            Set(("inputs", "metadata", "namespace"), "slon-credit"),
+            Set(("inputs", "spec", "provider", "kubernetes", "envoyService", "type"), "LoadBalancer"),
+        ),
+        note="proxy load balancer in a context",
+    ),
+    # ---- front door
+    Case(
+        "identity-token-lifetimes",
+        ("staging-aws", "prod-azure"),
+        REALM_IMPORT,
+        (Set((*REALM, "accessTokenLifespan"), 86400),),
+        note="access token",
+    ),
+    Case(
+        "identity-token-lifetimes",
+        ("staging-azure", "prod-aws"),
+        REALM_IMPORT,
+        (Delete((*REALM, "offlineSessionIdleTimeout")),),
+        note="offline session default",
+    ),
+    Case(
+        "identity-token-lifetimes",
+        ("prod-aws",),
+        REALM_IMPORT,
+        (Set((*REALM, "ssoSessionMaxLifespan"), 30 * 86400),),
+        note="refresh",
+    ),
+    Case(
+        "identity-token-lifetimes",
+        ("staging-aws",),
+        REALM_IMPORT,
+        (Set((*REALM, "clients", 0, "implicitFlowEnabled"), True),),
+        note="implicit flow",
+    ),
+    Case(
+        "identity-token-lifetimes",
+        ("prod-azure",),
+        REALM_IMPORT,
+        (Delete((*WEB_CLIENT, "attributes", "pkce.code.challenge.method")),),
+        note="pkce",
+    ),
+    Case(
+        "identity-token-lifetimes",
+        ("staging-azure",),
+        REALM_IMPORT,
+        (Set((*REALM, "defaultSignatureAlgorithm"), "HS256"),),
+        note="rs256",
+    ),
+    Case(
+        "gateway-tls-minimum",
+        ("staging-azure", "prod-aws"),
+        CLIENT_POLICY,
+        (Set(("inputs", "spec", "tls", "minVersion"), "1.2"),),
+        reported=GATEWAY,
+    ),
+    Case(
+        "gateway-tls-minimum",
+        ("staging-aws",),
+        CLIENT_POLICY,
+        (Remove(),),
+        reported=GATEWAY,
+        note="no client policy",
+    ),
+    Case(
+        "context-services-routed",
+        ("staging-aws", "prod-azure"),
+        Target(HTTP_ROUTE, where=((("metadata", "name"), "slon-finance"),)),
+        (Remove(),),
+        reported=SLON_FINANCE_SERVICE,
+    ),
+    Case(
+        "context-services-routed",
+        ("staging-azure", "prod-aws"),
+        Target(SECURITY_POLICY, where=((("metadata", "name"), "slon-finance"),)),
+        (Delete(("inputs", "spec", "jwt")),),
+        reported=SLON_FINANCE_SERVICE,
+        note="no jwt",
+    ),
+    Case(
+        "replicas-and-pdb",
+        ("staging-aws", "prod-azure"),
+        KEYCLOAK_OPERATOR,
+        (Delete(("inputs", "metadata", "annotations")),),
+        note="singleton without a reason",
+    ),
+    Case(
+        "replicas-and-pdb",
+        ("prod-aws",),
+        KEYCLOAK_OPERATOR,
+        (Set(("inputs", "spec", "replicas"), 2),),
+        note="singleton asking for more",
     ),
     # ---- data
     Case(
@@ -666,6 +778,44 @@ CASES: list[Case] = [
         note="zones",
     ),
     Case(
+        "mongo-replica-set",
+        ("staging-azure", "prod-aws"),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "sharding", "configsvrReplSet", "size"), 1),),
+        note="config servers",
+    ),
+    Case(
+        "mongo-replica-set",
+        ("prod-azure",),
+        Target(PSMDB),
+        (
+            Set(
+                ("inputs", "spec", "sharding", "configsvrReplSet", "affinity", "antiAffinityTopologyKey"),
+                "kubernetes.io/hostname",
+            ),
+        ),
+        note="config servers' zones",
+    ),
+    Case(
+        "mongo-replica-set",
+        ("staging-aws", "prod-azure"),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "sharding", "mongos", "size"), 1),),
+        note="one router",
+    ),
+    Case(
+        "mongo-replica-set",
+        ("prod-aws",),
+        Target(PSMDB),
+        (
+            Set(
+                ("inputs", "spec", "sharding", "mongos", "affinity", "antiAffinityTopologyKey"),
+                "kubernetes.io/hostname",
+            ),
+        ),
+        note="routers' zones",
+    ),
+    Case(
         "cache-ha",
         ("staging-aws", "prod-aws"),
         Target(ELASTICACHE),
@@ -749,50 +899,70 @@ CASES: list[Case] = [
         (Set(("inputs", "spec", "replsets", 0, "podDisruptionBudget", "maxUnavailable"), 2),),
         note="mongo operator",
     ),
-    # A public entry point (the gateway's LoadBalancer Service) in each region's cluster, and no
-    # failover records: the prod plans have none until the gateway publishes each region's origin.
+    Case(
+        "pdb-max-unavailable",
+        ("staging-aws",),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "sharding", "mongos", "podDisruptionBudget", "maxUnavailable"), 2),),
+        note="mongo routers",
+    ),
+    Case(
+        "pdb-max-unavailable",
+        ("prod-aws",),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "sharding", "configsvrReplSet", "podDisruptionBudget", "maxUnavailable"), 2),),
+        note="mongo config servers",
+    ),
+    # The gateway's public entry point (its LoadBalancer Service) in each region's cluster, and
+    # the failover records or profile gone.
     Case(
         "prod-multi-region-failover",
-        ("prod-aws", "prod-azure"),
-        Target(K8S_PROVIDER, every=True),
-        (
-            AddToCluster(NAMESPACE, "gateway-namespace", gateway_namespace()),
-            AddToCluster(SERVICE, "gateway", gateway_service("api-region.bakhmach-business-hub.com")),
-        ),
+        ("prod-aws",),
+        Target(ROUTE53_RECORD, every=True),
+        (Remove(),),
+        reported=GATEWAY_SERVICE,
         note="gateway without failover",
     ),
     Case(
         "prod-multi-region-failover",
-        ("prod-aws-gateway",),
+        ("prod-azure",),
+        Target(TM_PROFILE),
+        (Remove(),),
+        reported=GATEWAY_SERVICE,
+        note="gateway without traffic manager",
+    ),
+    Case(
+        "prod-multi-region-failover",
+        ("prod-aws",),
         Target(ROUTE53_RECORD, name="prod-failover"),
         (Set(("inputs", "ttl"), 300),),
         note="ttl",
     ),
     Case(
         "prod-multi-region-failover",
-        ("prod-aws-gateway",),
+        ("prod-aws",),
         Target(ROUTE53_RECORD, name="prod-failover"),
         (Delete(("inputs", "healthCheckId")), DropDependencies(ROUTE53_CHECK)),
         note="health check",
     ),
     Case(
         "prod-multi-region-failover",
-        ("prod-aws-gateway",),
+        ("prod-aws",),
         Target(ROUTE53_RECORD, name="prod-eu-west-1-failover"),
         (Remove(),),
-        reported=Target(SERVICE, where=((("metadata", "namespace"), "gateway"),)),
+        reported=GATEWAY_SERVICE,
         note="one record",
     ),
     Case(
         "prod-multi-region-failover",
-        ("prod-azure-gateway",),
+        ("prod-azure",),
         Target(TM_PROFILE),
         (Set(("inputs", "monitorConfig", "intervalInSeconds"), 30),),
         note="probe",
     ),
     Case(
         "prod-multi-region-failover",
-        ("prod-azure-gateway",),
+        ("prod-azure",),
         Target(TM_ENDPOINT, name="prod-northeurope-endpoint"),
         (Set(("inputs", "endpointStatus"), "Disabled"),),
         reported=Target(TM_PROFILE),
@@ -1131,6 +1301,111 @@ CASES: list[Case] = [
         ),
         reported=PROVIDER,
     ),
+    # ---- service mesh
+    Case(
+        "mesh-service-resilience",
+        ("staging-aws", "prod-azure"),
+        SLON_ROUTES,
+        (Delete((*SLON_API_ROUTE, "timeout")),),
+        reported=SLON_DEPLOYMENT,
+        note="no timeout",
+    ),
+    Case(
+        "mesh-service-resilience",
+        ("prod-aws",),
+        SLON_ROUTES,
+        (Set((*SLON_API_ROUTE, "timeout"), "120s"),),
+        reported=SLON_DEPLOYMENT,
+        note="timeout above 30s",
+    ),
+    Case(
+        "mesh-service-resilience",
+        ("staging-azure",),
+        SLON_ROUTES,
+        (Set((*SLON_API_ROUTE, "retries", "attempts"), 1),),
+        reported=SLON_DEPLOYMENT,
+        note="one attempt",
+    ),
+    Case(
+        "mesh-service-resilience",
+        ("prod-aws",),
+        SLON_ROUTES,
+        (Set((*SLON_API_ROUTE, "retries", "retryOn"), "gateway-error"),),
+        reported=SLON_DEPLOYMENT,
+        note="retry on",
+    ),
+    Case(
+        "mesh-service-resilience",
+        ("staging-aws", "prod-azure"),
+        SLON_CANARY,
+        (Delete(("inputs", "spec", "service", "trafficPolicy", "outlierDetection")),),
+        reported=SLON_DEPLOYMENT,
+        note="no outlier detection",
+    ),
+    Case(
+        "mesh-service-resilience",
+        ("prod-aws",),
+        SLON_ROUTES,
+        (Remove(),),
+        reported=SLON_DEPLOYMENT,
+        note="not routed",
+    ),
+    Case(
+        "canary-rollout",
+        ("staging-aws", "prod-azure"),
+        SLON_CANARY,
+        (Remove(),),
+        reported=SLON_DEPLOYMENT,
+    ),
+    Case(
+        "canary-rollout",
+        ("prod-aws",),
+        SLON_CANARY,
+        (Set(("inputs", "spec", "analysis", "maxWeight"), 50),),
+        note="weight",
+    ),
+    Case(
+        "canary-rollout",
+        ("staging-azure",),
+        SLON_CANARY,
+        (Set(("inputs", "spec", "analysis", "metrics", 0, "thresholdRange", "min"), 90),),
+        note="success rate",
+    ),
+    Case(
+        "data-connections-tls",
+        ("staging-aws", "prod-azure"),
+        SLON_DEPLOYMENT,
+        (Set((*CONTAINER, "env", 6), {"name": "POSTGRES_TLS", "value": "false"}),),
+        note="client",
+    ),
+    Case(
+        "data-connections-tls",
+        ("staging-azure", "prod-aws"),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "tls", "mode"), "preferTLS"),),
+        note="mongo",
+    ),
+    Case(
+        "data-connections-tls",
+        ("staging-azure",),
+        Target(KAFKA),
+        (Set(("inputs", "spec", "kafka", "listeners", 0, "tls"), False),),
+        note="kafka",
+    ),
+    Case(
+        "data-connections-tls",
+        ("prod-aws-in-cluster",),
+        Target(OT_REDIS),
+        (Delete(("inputs", "spec", "TLS")),),
+        note="redis",
+    ),
+    Case(
+        "data-connections-tls",
+        ("staging-aws-in-cluster",),
+        CNPG_CLUSTER,
+        (Set(("inputs", "spec", "postgresql", "pg_hba", 0), "host sameuser all all scram-sha-256"),),
+        note="postgres",
+    ),
     # ---- observability
     Case(
         "context-services-scraped",
@@ -1164,7 +1439,7 @@ CASES: list[Case] = [
         "prometheus-retention-and-interval",
         ("prod-azure",),
         monitor_of("slon-finance"),
-        (Set(("inputs", "spec", "endpoints", 0, "interval"), "60s"),),
+        (Set(("inputs", "spec", "podMetricsEndpoints", 0, "interval"), "60s"),),
         note="monitor interval",
     ),
     Case(
@@ -1416,7 +1691,7 @@ CASES: list[Case] = [
     ),
     Case(
         "dr-rto-budget",
-        ("prod-aws-gateway",),
+        ("prod-aws",),
         Target(ROUTE53_CHECK, every=True),
         (Set(("inputs", "requestInterval"), 30), Set(("inputs", "failureThreshold"), 10)),
         reported=DR,
@@ -1424,7 +1699,7 @@ CASES: list[Case] = [
     ),
     Case(
         "dr-rto-budget",
-        ("prod-azure-gateway",),
+        ("prod-azure",),
         Target(TM_PROFILE),
         (Set(("inputs", "dnsConfig", "ttl"), 600),),
         reported=DR,
@@ -1436,6 +1711,95 @@ CASES: list[Case] = [
         DR,
         (Delete(("inputs", "failover")),),
         note="no failover to time",
+    ),
+    # ---- registry
+    Case(
+        "images-from-allowed-registries",
+        ("staging-aws", "prod-azure"),
+        AUTH_DEPLOYMENT,
+        (Set((*CONTAINER, "image"), "docker.io/bakhmach/auth-service:1.0.0"),),
+        note="context service",
+    ),
+    Case(
+        "images-from-allowed-registries",
+        ("prod-aws-ecr", "staging-azure-acr"),
+        AUTH_DEPLOYMENT,
+        (Set((*CONTAINER, "image"), "ghcr.io/bakhmach-business-hub/auth-service:1.0.0"),),
+        note="not the stack's registry",
+    ),
+    Case(
+        "images-from-allowed-registries",
+        ("staging-azure", "prod-aws-ecr"),
+        Target(DEPLOYMENT, where=((("metadata", "namespace"), "telemetry"),)),
+        (Set((*CONTAINER, "image"), "docker.io/someone/jaeger:2.20.0"),),
+        note="third party",
+    ),
+    Case(
+        "images-from-allowed-registries",
+        ("staging-aws",),
+        Target(PSMDB),
+        (Set(("inputs", "spec", "image"), "docker.io/someone/percona-server-mongodb:8.0.19-7"),),
+        note="custom resource",
+    ),
+    Case(
+        "registry-hardened",
+        ("staging-aws-ecr", "prod-aws-ecr"),
+        Target(ECR_REPOSITORY),
+        (Set(("inputs", "imageTagMutability"), "MUTABLE"),),
+        note="mutable tags",
+    ),
+    Case(
+        "registry-hardened",
+        ("prod-aws-ecr",),
+        Target(ECR_REPOSITORY, name="registry-eu-west-1-slon-finance"),
+        (Set(("inputs", "imageScanningConfiguration", "scanOnPush"), False),),
+        note="no scan",
+    ),
+    Case(
+        "registry-hardened",
+        ("staging-aws-ecr",),
+        Target(ECR_REPOSITORY),
+        (Set(("inputs", "encryptionConfigurations"), [{"encryptionType": "AES256"}]),),
+        note="no kms",
+    ),
+    Case(
+        "registry-hardened",
+        ("staging-aws-ecr",),
+        Target(ECR_LIFECYCLE, name="registry-auth-service-lifecycle"),
+        (Remove(),),
+        reported=Target(ECR_REPOSITORY, name="registry-auth-service"),
+        note="no lifecycle",
+    ),
+    Case(
+        "registry-hardened",
+        ("prod-aws-ecr",),
+        Target(ECR_REPLICATION),
+        (Remove(),),
+        reported=Target(ECR_REPOSITORY, name="registry-auth-service"),
+        note="no replication",
+    ),
+    Case(
+        "registry-hardened",
+        ("prod-aws-ecr",),
+        Target(ECR_REPOSITORY, name="registry-eu-west-1-auth-service"),
+        (Remove(),),
+        reported=Target(ECR_REPOSITORY, name="registry-auth-service"),
+        note="no replica repository",
+    ),
+    Case(
+        "registry-hardened",
+        ("staging-azure-acr", "prod-azure-acr"),
+        Target(ACR),
+        (Set(("inputs", "adminUserEnabled"), True),),
+        note="admin user",
+    ),
+    Case(
+        "registry-hardened",
+        ("prod-azure-acr",),
+        Target(ACR_REPLICA),
+        (Remove(),),
+        reported=Target(ACR),
+        note="no geo replica",
     ),
 ]
 
@@ -1506,11 +1870,13 @@ def test_the_pack_catches_the_mutation(case: Case, key: str) -> None:
         "staging-azure-in-cluster",
         "prod-aws-in-cluster",
         "prod-azure-in-cluster",
-        "prod-aws-gateway",
-        "prod-azure-gateway",
+        "staging-aws-ecr",
+        "prod-aws-ecr",
+        "staging-azure-acr",
+        "prod-azure-acr",
     ],
 )
-def test_in_cluster_data_stacks_and_prod_with_its_gateway_pass_every_mandatory_policy(key: str) -> None:
+def test_in_cluster_data_stacks_pass_every_mandatory_policy(key: str) -> None:
     report = run_policies(plan_of(key).to_json())
     assert [f"{v.policy} {v.urn}: {v.message}" for v in report.mandatory] == []
     assert report.skipped == []

@@ -25,6 +25,7 @@ from hubctl.policy_run import PolicyReport, run_policies
 from policy.bakhmach_policies import PACK_NAME, POLICIES, config_for, seed
 from policy.tools import gen_config
 from settings import data as program_data
+from settings import front_door as program_front_door
 from settings import observability as program_observability
 from settings import seed as program_seed
 from tests.planning import STACK_IDS, STACKS, planned
@@ -194,6 +195,9 @@ def test_pack_seed_numbers_match_the_program_seed() -> None:
     assert seed.LOG_RETENTION_MIN_DAYS == program_observability.LOG_MIN_RETENTION_DAYS
     assert seed.LOG_RETENTION_MAX_DAYS == program_observability.LOG_RETENTION_DAYS
     assert seed.ILM_POLICIES_LABEL == ILM_LABEL
+    assert seed.ACCESS_TOKEN_SECONDS == program_front_door.ACCESS_TOKEN_SECONDS
+    assert seed.REFRESH_TOKEN_SECONDS == program_front_door.REFRESH_TOKEN_SECONDS
+    assert seed.GATEWAY_TLS_MINIMUM == program_front_door.GATEWAY_TLS_MINIMUM
     for env, profile in program_seed.ENVIRONMENT_PROFILES.items():
         assert seed.NODE_FLOOR[env] == profile.nodes
         assert seed.TTL[env] == ttl_label(env)

@@ -50,9 +50,22 @@ RELEASE_CLASSES: dict[str, tuple[tuple[tuple[str, ...], ...], str]] = {
         PLATFORM,
     ),
     "elastic-operator": (ONE_VALUE, PLATFORM),
+    # Envoy Gateway v1.9.0: the controller Deployment (its proxies' class is the EnvoyProxy's).
+    "envoy-gateway": ((("deployment", "priorityClassName"),), PLATFORM),
+    # The AWS Load Balancer Controller 3.5.0 runs beside kube-system's own add-ons.
+    "aws-load-balancer-controller": (ONE_VALUE, SYSTEM),
+    # Istio 1.31: istiod's pods (the istiod chart's `global.priorityClassName`); Flagger's
+    # (`podPriorityClassName`). The base chart runs no pods.
+    "istiod": ((("global", "priorityClassName"),), PLATFORM),
+    "flagger": ((("podPriorityClassName",),), PLATFORM),
 }
+# The stack's own workloads that are a step of an in-cluster database (they wait for it and are
+# nothing without it) rank with the database pods (components/data/mongo.py).
+DATA_CLASS_WORKLOADS = {("data", "mongo-collections")}
 # Charts with no value for it (docs/VERSIONS.md says which and why).
-NO_PRIORITY_VALUE = {"psmdb-operator"}
+# istio-base runs no pods; istio-cni's DaemonSet hard-codes `system-node-critical` (its chart's
+# templates/daemonset.yaml at 1.31), which outranks every class of ours, as a node agent should.
+NO_PRIORITY_VALUE = {"psmdb-operator", "istio-base", "istio-cni"}
 
 
 def kubernetes_providers(plan: Plan) -> list[PlannedResource]:
@@ -115,6 +128,8 @@ def test_every_workload_names_its_class_and_waits_for_it(any_plan: Plan) -> None
     for r, templates in found:
         context = r.inputs["metadata"]["labels"]["bakhmach.io/context"]
         expected = PLATFORM if context == seed.SHARED_CONTEXT.slug else CONTEXT
+        if (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]) in DATA_CLASS_WORKLOADS:
+            expected = DATA
         for template in templates:
             assert template["spec"].get("priorityClassName") == expected, r.name
         assert classes[(r.provider, expected)] in r.dependencies, r.name

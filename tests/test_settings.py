@@ -40,8 +40,12 @@ def prod_values() -> dict[str, Any]:
                 "secondaryRegion": "eu-west-1",
                 "apiAccess": {"mode": "allowed-cidrs", "cidrs": ["203.0.113.0/24"]},
             },
-            "dns": {"zone": "bakhmach-business-hub.com"},
+            # The cloud zone below the public domain, which Cloudflare's zone delegates to it.
+            "dns": {"zone": "origin.bakhmach-business-hub.com"},
         },
+        # The front door's public names, behind Cloudflare (settings/front_door.py).
+        "gateway": {"domain": "bakhmach-business-hub.com"},
+        "edge": {"provider": "cloudflare", "zoneId": "0123456789abcdef0123456789abcdef"},
     }
 
 

@@ -94,22 +94,21 @@ def test_a_stack_file_that_is_not_text(tmp_path: Path, capsys: pytest.CaptureFix
 @pytest.mark.parametrize(
     ("gateway", "expected"),
     [
-        (
-            {"image": "kong:3.9.1"},
-            "bakhmach-hub:services.api-gateway.image: not used yet: this stack does not build the API gateway",
-        ),
-        ({"replicas": 4}, "bakhmach-hub:services.api-gateway.replicas: not used yet"),
-        ({"image": "kong:3.9.1", "replicas": 4}, "bakhmach-hub:services.api-gateway: image, replicas are not used yet"),
+        ({"image": "kong:3.9.1"}, "bakhmach-hub:services.api-gateway.image: not settable"),
+        ({"data": ["postgres"]}, "bakhmach-hub:services.api-gateway.data: not settable"),
+        ({"image": "kong:3.9.1", "args": ["x"]}, "bakhmach-hub:services.api-gateway: args, image are not settable"),
     ],
 )
 def test_api_gateway_settings_that_would_change_nothing_are_refused(
     gateway: dict[str, Any], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The gateway runs Envoy Gateway's pinned proxy and keeps no data: only its size is the
+    stack file's (tests/test_gateway.py applies replicas, cpu and memory)."""
     values = prod_values()
     values["services"]["api-gateway"] = gateway
     err = _plan_error(_stack_file(tmp_path, values), capsys)
     assert expected in err
-    assert "(allowed: leave services.api-gateway out)" in err
+    assert "(allowed: cpu, memory, replicas)" in err
 
 
 def test_a_stack_name_pulumi_would_refuse_is_refused(capsys: pytest.CaptureFixture[str]) -> None:

@@ -27,7 +27,30 @@ ACTION_MAJORS = {
     "azure/use-kubelogin": "v1",
     "helm/kind-action": "v1",
     "pulumi/actions": "v7",
+    "actions/attest": "v4",
+    "aquasecurity/trivy-action": "v0",
+    "aws-actions/amazon-ecr-login": "v2",
+    "docker/build-push-action": "v7",
+    "docker/login-action": "v4",
+    "docker/setup-buildx-action": "v4",
+    "sigstore/cosign-installer": "v4",
 }
+# Actions pinned by the full commit of a release tag (build-image.yml, which holds registry
+# credentials): the commit each tag pointed at when looked up (the action's own repository,
+# `git rev-parse <tag>^{commit}`; docs/VERSIONS.md). A moved tag cannot change what runs.
+ACTION_COMMITS = {
+    "actions/checkout": ("v7.0.1", "3d3c42e5aac5ba805825da76410c181273ba90b1"),
+    "actions/attest": ("v4.2.2", "1e69f48acb82d1966a394da916b4c1698aa569d6"),
+    "aquasecurity/trivy-action": ("v0.36.0", "ed142fd0673e97e23eac54620cfb913e5ce36c25"),
+    "aws-actions/amazon-ecr-login": ("v2.1.7", "03f1aad4c6c7ffd436567f42f9384779290529bd"),
+    "aws-actions/configure-aws-credentials": ("v6.2.3", "e6de054238d6b7531b4efff3b6587d9aade6a06c"),
+    "azure/login": ("v3.0.1", "f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca"),
+    "docker/build-push-action": ("v7.3.0", "53b7df96c91f9c12dcc8a07bcb9ccacbed38856a"),
+    "docker/login-action": ("v4.1.0", "4907a6ddec9925e35a0a9e82d7399ccc52663121"),
+    "docker/setup-buildx-action": ("v4.3.0", "37fe631027851001ddb9b187196cc803df7f5f0e"),
+    "sigstore/cosign-installer": ("v4.1.2", "6f9f17788090df1f26f669e9d70d6ae9567deba6"),
+}
+SHA_PINNED_WORKFLOWS = {"build-image.yml"}
 RUNNER_LABELS = {"dev": "bakhmach-kind", "staging": "bakhmach-staging", "prod": "bakhmach-prod"}
 
 
@@ -69,11 +92,19 @@ def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
 
 
 def test_every_action_is_pinned_to_its_current_major() -> None:
+    """By major where no credential for a registry is present; by the commit of a release tag of
+    that major (named in a comment) in the workflows that hold one."""
     for path in WORKFLOWS.glob("*.yml"):
         for line in path.read_text().splitlines():
-            match = re.search(r"uses:\s*([\w.-]+/[\w.-]+)@(\S+)", line)
-            if match:
-                assert ACTION_MAJORS.get(match[1]) == match[2], f"{path.name}: {match[1]}@{match[2]}"
+            match = re.search(r"uses:\s*([\w.-]+/[\w.-]+)@(\S+)(?:\s+#\s*(\S+))?", line)
+            if not match:
+                continue
+            action, ref, comment = match[1], match[2], match[3]
+            if path.name in SHA_PINNED_WORKFLOWS:
+                assert ACTION_COMMITS.get(action) == (comment, ref), f"{path.name}: {action}@{ref} # {comment}"
+                assert comment.split(".")[0] == ACTION_MAJORS[action], f"{path.name}: {action} {comment}"
+            else:
+                assert ACTION_MAJORS.get(action) == ref, f"{path.name}: {action}@{ref}"
 
 
 def test_pull_request_checks_need_no_secrets_and_cannot_write() -> None:
@@ -180,8 +211,8 @@ def test_pr_report_writes_one_comment_under_the_size_limit(tmp_path: Path) -> No
     # against the base branch.
     assert "<details><summary>Diagram</summary>\n\n```mermaid\nflowchart TB" in comment
     assert "**Deploy time**" in comment and "(unchanged against the base branch)" in comment
-    # dev: ≈ 3 min from empty (each service waits for its context's own database and login).
-    assert "**Monthly cost**" in comment and "| 3 min | $0–$0 | ✅ |" in comment
+    # dev: ≈ 4 min from empty (each service waits for the mesh: base chart, then istiod).
+    assert "**Monthly cost**" in comment and "| 4 min | $0–$0 | ✅ |" in comment
 
 
 @pytest.mark.slow
@@ -294,3 +325,61 @@ def test_the_cloud_step_reads_the_stack_files_cloud() -> None:
         config = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
         assert module.stack_cloud(stack) == config["bakhmach-hub:cloud"]
     assert module.stack_cloud("dev") == "kind"
+
+
+def test_the_image_workflow_is_reusable_and_pushes_only_what_its_scan_passed() -> None:
+    """build-image.yml (docs/CI.md): called by the application repositories; the image is built
+    under a local name, scanned, and only then do registry credentials appear and is it pushed;
+    the attestation or signature names the pushed digest."""
+    flow = workflow("build-image.yml")
+    assert set(flow["on"]) == {"workflow_call"}
+    assert set(flow["on"]["workflow_call"]["inputs"]) >= {"registry", "service", "tag", "signing"}
+    assert set(flow["on"]["workflow_call"]["outputs"]) == {"image", "digest"}
+    assert flow["permissions"] == {}
+    (job,) = flow["jobs"].values()
+    assert job["permissions"] == {
+        "contents": "read",
+        "packages": "write",
+        "id-token": "write",
+        "attestations": "write",
+        "artifact-metadata": "write",
+    }
+    order = [str(s.get("uses", s.get("name", ""))).split("@")[0] for s in job["steps"]]
+
+    def at(name: str) -> int:
+        return order.index(name)
+
+    build = at("docker/build-push-action")
+    (build_step,) = uses(flow, "docker/build-push-action")
+    assert build_step["with"]["push"] is False and build_step["with"]["load"] is True
+    assert "local" in build_step["with"]["tags"]
+    scan = at("aquasecurity/trivy-action")
+    (scan_step,) = uses(flow, "aquasecurity/trivy-action")
+    assert (
+        scan_step["with"]["exit-code"] == "1"
+        and "CRITICAL" in flow["on"]["workflow_call"]["inputs"]["severity"]["default"]
+    )
+    logins = [
+        at(a)
+        for a in (
+            "docker/login-action",
+            "aws-actions/configure-aws-credentials",
+            "aws-actions/amazon-ecr-login",
+            "azure/login",
+        )
+    ] + [at("Log in to ACR")]
+    push = at("Push")
+    assert (
+        build < scan < min(logins) and max(logins) < push < at("actions/attest") and push < at("Sign (cosign, keyless)")
+    )
+    (attest,) = uses(flow, "actions/attest")
+    assert attest["with"]["subject-digest"] == "${{ steps.push.outputs.digest }}"
+    assert attest["with"]["push-to-registry"] is True
+    # The ghcr login uses the run's own token; the clouds log in through OIDC, no stored key.
+    (ghcr,) = uses(flow, "docker/login-action")
+    assert ghcr["with"]["password"] == "${{ github.token }}"
+    (aws,) = uses(flow, "aws-actions/configure-aws-credentials")
+    assert set(aws["with"]) == {"role-to-assume", "aws-region"}
+    (azure,) = uses(flow, "azure/login")
+    assert set(azure["with"]) == {"client-id", "tenant-id", "subscription-id"}
+    assert "secrets" not in flow["on"]["workflow_call"]

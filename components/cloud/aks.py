@@ -67,6 +67,8 @@ class AksClusterArgs:
     scope: CloudScope
     settings: AzureCluster
     kubernetes_version: str
+    # The container registry the nodes pull from (components/registry.py), where the stack has one.
+    acr_id: pulumi.Input[str] | None = None
 
 
 def autoscaler_profile() -> containerservice.ManagedClusterPropertiesAutoScalerProfileArgs:
@@ -460,6 +462,17 @@ def node_pools(
     return pools
 
 
+def kubelet_object_id(cluster: containerservice.ManagedCluster) -> pulumi.Output[str]:
+    """The object id of the identity the nodes' kubelet pulls images with (AKS creates it in the
+    node resource group when the cluster names none)."""
+
+    def object_id(profile: Any) -> str:
+        kubelet = (profile or {}).get("kubeletidentity")
+        return (kubelet.object_id if kubelet is not None else None) or ""
+
+    return cluster.identity_profile.apply(object_id)
+
+
 def kubernetes_provider(
     scope: CloudScope,
     rg: resources.ResourceGroup,
@@ -552,6 +565,17 @@ class AksCluster(pulumi.ComponentResource):
         self.node_pools = node_pools(
             name, scope, settings, args.kubernetes_version, rg, self.vnet, self.cluster, self.pool_sizes, self
         )
+        # The nodes pull the services' images through their kubelet identity: the provider waits
+        # for the grant, so no pod is created before its image can be pulled.
+        self.acr_pull: authorization.RoleAssignment | None = None
+        if args.acr_id is not None:
+            self.acr_pull = role_assignment(
+                f"{name}-kubelet-acr-pull",
+                role=AzureRole.ACR_PULL,
+                principal_id=kubelet_object_id(self.cluster),
+                scope=args.acr_id,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.api_path = ApiPath()
         if api_zone is not None:
             self.api_path = azure_hub_access(
@@ -571,7 +595,12 @@ class AksCluster(pulumi.ComponentResource):
             scope,
             rg,
             self.cluster,
-            after=[*self.node_pools.values(), self.deployer_admin, *self.api_path.ready],
+            after=[
+                *self.node_pools.values(),
+                self.deployer_admin,
+                *self.api_path.ready,
+                *([self.acr_pull] if self.acr_pull else []),
+            ],
             parent=self,
         )
         self.network = AzureNetwork(
@@ -599,7 +628,9 @@ class AksBackend:
         scope = scope_for(args, settings.location, settings.secondary_location, "cloudCluster.azure.secondaryLocation")
         aks = AksCluster(
             scope.prefix,
-            AksClusterArgs(scope=scope, settings=settings, kubernetes_version=args.kubernetes_version),
+            AksClusterArgs(
+                scope=scope, settings=settings, kubernetes_version=args.kubernetes_version, acr_id=args.acr_id
+            ),
             opts=pulumi.ResourceOptions(parent=parent),
         )
         return ClusterEndpoint(

@@ -35,6 +35,9 @@ class ClusterArgs:
     owner: str = "platform-team"
     secondary: bool = False
     protect: bool = False
+    # The ACR the nodes pull from (AKS: the kubelet identity is granted AcrPull on it); EKS nodes
+    # pull from ECR through their node role, and ghcr needs nothing of the cluster.
+    acr_id: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,13 @@ points at the primary origin while its health check passes and at the secondary 
 - Azure: a Traffic Manager profile with priority routing, HTTPS probes every 10 s (2 tolerated
   failures) and a 30 s TTL, aliased from the Azure DNS zone.
 
-Until something publishes the origins (the gateway, a later issue), a health check could only
-fail and a failover record would point at names that do not exist. So the zone and each region's
-external-dns are built (the zone must exist to be delegated at the registrar; external-dns is what
-will publish the origins), and the health checks, failover records and Traffic Manager profile
-are built only once every region has a `RegionalOrigin`.
-
-The seam for the gateway: build `RegionalCluster(..., origin=RegionalOrigin(hostname=
-settings.origin(region), published_by=<the gateway's Service>))` for each region (components/
-platform.py, `_regional`); the health checks then wait for that Service and probe that name.
+The zone itself is built first (components/cloud/dns_zone.py: cert-manager writes its DNS-01
+records there before any of this). Each region's gateway Service publishes its origin
+(components/gateway.py), and `RegionalCluster.origin` says so (components/platform.py,
+`_regional`); the health checks wait for that Service and probe that name. Without origins (a
+stack that serves nothing) a health check could only fail and a failover record would point at
+names that do not exist, so only external-dns is built. Staging runs one region: external-dns
+publishes its origin and there is nothing to fail over.
 """
 
 from __future__ import annotations
@@ -32,12 +30,12 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.dns as dns
-import pulumi_azure_native.resources as resources
 import pulumi_azure_native.trafficmanager as trafficmanager
 import pulumi_kubernetes as k8s
 
 from components.cloud import versions
 from components.cloud.common import CloudScope
+from components.cloud.dns_zone import BuiltZone
 from components.cloud.identity import AzureRole, federated_identity, pod_identity_role, role_assignment
 from components.labels import standard_labels
 from components.network import AwsNetwork, AzureNetwork, CloudNetwork
@@ -78,8 +76,9 @@ class RegionalCluster:
 class DnsFailoverArgs:
     cloud: Cloud
     settings: DnsFailoverSettings
-    # Primary first, then secondary.
+    # Primary first, then secondary (prod); staging has one.
     clusters: tuple[RegionalCluster, ...]
+    zone: BuiltZone
 
     @property
     def origins(self) -> tuple[RegionalOrigin, ...] | None:
@@ -91,6 +90,11 @@ class DnsFailoverArgs:
         if len(given) != len(self.clusters):
             raise ValueError("DnsFailover: every region needs an origin, or none does")
         return tuple(given)
+
+    @property
+    def fails_over(self) -> bool:
+        """Health-checked failover: every region serves, and there are two of them."""
+        return self.origins is not None and len(self.clusters) > 1
 
 
 def external_dns_values(
@@ -124,13 +128,8 @@ class Route53Failover:
         first = primary.network
         assert isinstance(first, AwsNetwork)
         global_opts = pulumi.ResourceOptions(parent=parent, provider=first.provider)
-        zone = aws.route53.Zone(
-            "dns-zone",
-            name=settings.zone,
-            comment=f"Bakhmach Business Hub ({primary.scope.environment})",
-            tags=primary.scope.tags,
-            opts=pulumi.ResourceOptions(parent=parent, provider=first.provider, protect=primary.scope.protect),
-        )
+        zone = args.zone
+        assert zone.arn is not None
         for cluster in args.clusters:
             network, scope = cluster.network, cluster.scope
             assert isinstance(network, AwsNetwork) and network.cluster_name is not None
@@ -179,8 +178,8 @@ class Route53Failover:
                 opts=pulumi.ResourceOptions(parent=parent, provider=cluster.provider, depends_on=[role]),
             )
         origins = args.origins
-        if origins is None:
-            return zone.zone_id
+        if origins is None or not args.fails_over:
+            return zone.id
         for index, (cluster, origin) in enumerate(zip(args.clusters, origins, strict=True)):
             scope = cluster.scope
             check = aws.route53.HealthCheck(
@@ -200,7 +199,7 @@ class Route53Failover:
             role_name = "PRIMARY" if index == 0 else "SECONDARY"
             aws.route53.Record(
                 f"{scope.prefix}-failover",
-                zone_id=zone.zone_id,
+                zone_id=zone.id,
                 name=settings.fqdn,
                 type="CNAME",
                 ttl=FAILOVER_TTL_SECONDS,
@@ -210,7 +209,7 @@ class Route53Failover:
                 health_check_id=check.id,
                 opts=global_opts,
             )
-        return zone.zone_id
+        return zone.id
 
 
 class TrafficManagerFailover:
@@ -219,22 +218,9 @@ class TrafficManagerFailover:
         primary = args.clusters[0]
         scope = primary.scope
         child = pulumi.ResourceOptions(parent=parent)
-        group = resources.ResourceGroup(
-            "dns-rg",
-            resource_group_name=f"rg-{scope.cluster_name}-global",
-            location=scope.region,
-            tags=scope.tags,
-            opts=child,
-        )
-        zone = dns.Zone(
-            "dns-zone",
-            zone_name=settings.zone,
-            resource_group_name=group.name,
-            location="global",
-            zone_type=dns.ZoneType.PUBLIC,
-            tags=scope.tags,
-            opts=pulumi.ResourceOptions(parent=parent, protect=scope.protect),
-        )
+        zone = args.zone
+        assert zone.resource_group_name is not None and zone.resource_group_id is not None
+        group_name, group_id = zone.resource_group_name, zone.resource_group_id
         client = authorization.get_client_config_output()
 
         for cluster in args.clusters:
@@ -262,11 +248,11 @@ class TrafficManagerFailover:
                 f"{regional.prefix}-external-dns-group-reader",
                 role=AzureRole.READER,
                 principal_id=identity.principal_id,
-                scope=group.id,
+                scope=group_id,
                 opts=child,
             )
             # external-dns reads its Azure target from azure.json; it holds identifiers, no secret.
-            azure_json = pulumi.Output.all(client.tenant_id, client.subscription_id, group.name).apply(
+            azure_json = pulumi.Output.all(client.tenant_id, client.subscription_id, group_name).apply(
                 lambda v: json.dumps(
                     {
                         "tenantId": v[0],
@@ -317,12 +303,12 @@ class TrafficManagerFailover:
                 ),
             )
         origins = args.origins
-        if origins is None:
-            return zone.name
+        if origins is None or not args.fails_over:
+            return pulumi.Output.from_input(zone.name)
         profile = trafficmanager.Profile(
             "dns-failover",
             profile_name=f"tm-{scope.cluster_name}",
-            resource_group_name=group.name,
+            resource_group_name=group_name,
             location="global",
             profile_status="Enabled",
             traffic_routing_method=trafficmanager.TrafficRoutingMethod.PRIORITY,
@@ -346,7 +332,7 @@ class TrafficManagerFailover:
                 f"{cluster.scope.prefix}-endpoint",
                 endpoint_name=cluster.scope.region,
                 profile_name=profile.name,
-                resource_group_name=group.name,
+                resource_group_name=group_name,
                 endpoint_type="ExternalEndpoints",
                 target=origin.hostname,
                 priority=index + 1,
@@ -358,13 +344,13 @@ class TrafficManagerFailover:
             relative_record_set_name=settings.record,
             record_type="CNAME",
             zone_name=zone.name,
-            resource_group_name=group.name,
+            resource_group_name=group_name,
             ttl=FAILOVER_TTL_SECONDS,
             # An alias: the record follows the profile, whichever endpoint it answers with.
             target_resource=dns.SubResourceArgs(id=profile.id),
             opts=child,
         )
-        return zone.name
+        return pulumi.Output.from_input(zone.name)
 
 
 FAILOVER_BACKENDS: dict[Cloud, FailoverBackend] = {"aws": Route53Failover(), "azure": TrafficManagerFailover()}
@@ -378,7 +364,7 @@ class DnsFailover(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DnsFailoverArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("bakhmach:cloud:DnsFailover", name, None, opts)
-        active = args.origins is not None
+        active = args.fails_over
         self.zone = FAILOVER_BACKENDS[args.cloud].build(args, self)
         self.fqdn = args.settings.fqdn if active else None
         self.zone_name = args.settings.zone

@@ -566,6 +566,7 @@ class EksCluster(pulumi.ComponentResource):
             vpc_id=self.vpc.vpc.id,
             vpc_cidr=settings.cidr(scope.region),
             private_subnet_ids=private_subnet_ids,
+            public_subnet_ids=[s.id for s in self.vpc.public_subnets],
             # Managed node groups without a custom security group use the cluster security group.
             node_security_group_id=self.cluster.vpc_config.apply(lambda c: c.cluster_security_group_id or ""),
             tags=scope.tags,

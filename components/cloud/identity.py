@@ -145,6 +145,8 @@ class AzureRole:
     STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
     # AKS writes its API server's record into a private DNS zone it was given.
     PRIVATE_DNS_ZONE_CONTRIBUTOR = "b12aa53e-6015-4669-85d0-8515ebb3ae7f"
+    # A cluster's kubelet identity pulls images from a container registry, nothing else.
+    ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 
 
 def role_definition_id(role: str) -> pulumi.Output[str]:

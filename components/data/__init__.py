@@ -26,6 +26,8 @@ from components.data.namespace import DataNamespace, DataNamespaceArgs
 from components.data.operators import OPERATOR_NAMESPACE, DataOperators, DataOperatorsArgs
 from components.data.postgres import PostgresCluster
 from components.data.redis import RedisCluster
+from components.data.shared_ca import SharedCa, shared_data_ca
+from components.data.tls import DataCa, DataTls, DataTlsArgs
 from components.network import AwsNetwork, CloudNetwork
 from settings.data import DataLayerSpec, DataService
 from settings.quantity import MI, cpu_millicores, format_cpu, format_memory, memory_bytes
@@ -47,6 +49,9 @@ class DataLayerArgs:
     network: CloudNetwork | None
     # The PriorityClasses the operators and data pods name (components/priorities.py).
     scheduling: tuple[pulumi.Resource, ...] = ()
+    # The cluster's cert-manager, where another component installs it; None: the data layer
+    # installs it for its own certificates (components/data/tls.py says why this seam exists).
+    cert_manager: tuple[pulumi.Resource, ...] | None = None
 
 
 def namespace_size(spec: DataLayerSpec) -> dict[str, str]:
@@ -55,7 +60,11 @@ def namespace_size(spec: DataLayerSpec) -> dict[str, str]:
     if spec.components["postgres"].backend == "in-cluster":
         members.append((s.postgres.instances, s.postgres.cpu, s.postgres.memory, s.postgres.storage_gib))
     if spec.components["mongo"].backend == "in-cluster":
-        members.append((s.mongo.members, s.mongo.cpu, s.mongo.memory, s.mongo.storage_gib))
+        members.append((s.mongo.members * s.mongo.shards, s.mongo.cpu, s.mongo.memory, s.mongo.storage_gib))
+        if s.mongo.sharding is not None:
+            m = s.mongo.sharding
+            members.append((m.config_servers, m.config_cpu, m.config_memory, m.config_storage_gib))
+            members.append((m.routers, m.router_cpu, m.router_memory, 0))
     if spec.components["redis"].backend == "in-cluster":
         nodes = s.redis.leaders * (1 + s.redis.followers_per_leader)
         members.append((nodes, s.redis.cpu, s.redis.memory, 1 if spec.environment == "dev" else 20))
@@ -82,7 +91,8 @@ def _other_region(spec: DataLayerSpec) -> tuple[int, dict[int, str]]:
     if spec.dr is None:
         return balancers, ports
     if spec.components["mongo"].backend == "in-cluster":
-        balancers += spec.sizes.mongo.members
+        # Every member of every replica set: each shard's and the config servers'.
+        balancers += sum(len(pods) for pods in mongo.replica_sets(spec.sizes.mongo).values())
         ports[mongo.PORT] = spec.dr.secondary_cidr
     if spec.components["kafka"].backend == "in-cluster":
         balancers += spec.sizes.kafka.brokers + 1  # and the bootstrap
@@ -97,6 +107,10 @@ class BuiltData:
     services: dict[DataService, BuiltService]
     # Where the in-cluster services back up to, by agent (prod copies them to the other region).
     backups: dict[str, BackupLocation] = field(default_factory=dict)
+    # The CA the in-cluster servers' certificates come from (None: nothing runs in-cluster).
+    ca: DataCa | None = None
+    # Prod: that CA's keypair, which the secondary region's cluster holds too (components/dr).
+    shared_ca: SharedCa | None = None
 
     def access(self, consumer: str, needs: tuple[DataService, ...]) -> tuple[DataAccess, ...]:
         """What `consumer`'s namespace receives for the data services in `needs`: its own
@@ -143,7 +157,23 @@ class DataLayer(pulumi.ComponentResource):
         needs_backup_store = spec.cloud != "kind" and bool(backup_agents)
 
         operators = None
+        tls = None
+        shared_ca = None
         if in_cluster:
+            # Prod: one data CA both regions' clusters hold (components/data/shared_ca.py).
+            shared_ca = shared_data_ca(f"{name}-shared-ca", self) if spec.dr is not None else None
+            # Every in-cluster data service serves TLS only, with certificates of the data CA.
+            tls = DataTls(
+                f"{name}-tls",
+                DataTlsArgs(
+                    environment=spec.environment,
+                    pod_security_version=args.pod_security_version,
+                    cert_manager=args.cert_manager,
+                    scheduling=args.scheduling,
+                    shared=shared_ca,
+                ),
+                opts=child,
+            )
             operators = DataOperators(
                 f"{name}-operators",
                 DataOperatorsArgs(
@@ -152,6 +182,7 @@ class DataLayer(pulumi.ComponentResource):
                     services=in_cluster,
                     postgres_backups=needs_backup_store and "postgres" in in_cluster,
                     after=args.scheduling,
+                    cert_manager=tls.cert_manager,
                 ),
                 opts=child,
             )
@@ -160,6 +191,12 @@ class DataLayer(pulumi.ComponentResource):
         for grant_service in in_cluster:
             for grant in spec.grants(grant_service):
                 consumers.setdefault(_IN_CLUSTER_PORTS[grant_service], set()).add(grant.consumer)
+        # Where a data service has an entry point of its own (a sharded MongoDB's routers), its
+        # consumers reach those pods only.
+        entry_pods: dict[int, dict[str, str]] = {}
+        mongo_routers = mongo.router_labels(spec.sizes.mongo) if "mongo" in in_cluster else None
+        if mongo_routers is not None:
+            entry_pods[mongo.PORT] = mongo_routers
         # The namespace also runs the provisioning Jobs of the managed services, so it always exists.
         balancers, other_region = _other_region(spec)
         namespace = DataNamespace(
@@ -170,6 +207,7 @@ class DataLayer(pulumi.ComponentResource):
                 pod_security_version=args.pod_security_version,
                 operator_namespace=OPERATOR_NAMESPACE,
                 consumers={port: tuple(sorted(ns)) for port, ns in consumers.items()},
+                entry_pods=entry_pods,
                 **namespace_size(spec),
                 load_balancers=balancers,
                 other_region=other_region,
@@ -223,11 +261,14 @@ class DataLayer(pulumi.ComponentResource):
                     backup=location,
                     backup_dependencies=location.dependencies if location else (),
                     dr=spec.dr,
+                    ca=tls.ca if tls else None,
                 ),
                 opts=child,
             )
             built[service] = component.built
-        self.built = BuiltData(built, backups=dict(backup.locations) if backup else {})
+        self.built = BuiltData(
+            built, backups=dict(backup.locations) if backup else {}, ca=tls.ca if tls else None, shared_ca=shared_ca
+        )
         self.register_outputs(
             {
                 service: {
@@ -235,6 +276,7 @@ class DataLayer(pulumi.ComponentResource):
                     "host": b.endpoint.host,
                     "port": b.endpoint.port,
                     "tls": b.endpoint.tls,
+                    "trust": b.endpoint.trust,
                     "consumers": sorted(b.credentials),
                 }
                 for service, b in built.items()

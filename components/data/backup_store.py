@@ -265,6 +265,9 @@ class AzureBackupStore:
                 kind=storage.Kind.STORAGE_V2,
                 # Prod: "Backups: Hourly + cross-region" -> geo-zone-redundant; else zone-redundant.
                 sku=storage.SkuArgs(name="Standard_GZRS" if args.geo_redundant else "Standard_ZRS"),
+                # The highest minimum Storage enforces: the API lists TLS1_3, but Microsoft's "Enforce
+                # a minimum required version of TLS for requests to a storage account" says 1.3 is
+                # supported and negotiated, not yet enforceable as the minimum (1.2 recommended).
                 minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
                 enable_https_traffic_only=True,
                 allow_blob_public_access=False,

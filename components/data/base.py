@@ -14,6 +14,7 @@ from pulumi_azure_native import authorization
 from components.data.backup_store import BackupLocation
 from components.data.connection import BuiltService
 from components.data.credentials import generate_password
+from components.data.tls import DataCa
 from components.labels import PLATFORM_CONTEXT, standard_labels
 from components.network import AwsNetwork, AzureNetwork, CloudNetwork
 from settings.data import Backend, DataComponentSpec, DataGrant
@@ -40,6 +41,8 @@ class DataComponentArgs(Generic[SizeT]):
     backup_dependencies: tuple[pulumi.Resource, ...] = ()
     # Prod: the secondary region the in-cluster services are copied to (components/dr).
     dr: DrSpec | None = None
+    # In-cluster backends: the data CA their servers' certificates come from (components/data/tls.py).
+    ca: DataCa | None = None
 
 
 class DataBackend(Protocol[SizeT]):
@@ -47,6 +50,12 @@ class DataBackend(Protocol[SizeT]):
     admin_password: bool
 
     def build(self, name: str, args: DataComponentArgs[SizeT], parent: pulumi.Resource) -> BuiltService: ...
+
+
+def ca_of(args: DataComponentArgs[Any]) -> DataCa:
+    """The data CA of an in-cluster backend (the data layer builds it where anything runs in-cluster)."""
+    assert args.ca is not None, f"data.{args.spec.service}: an in-cluster backend without the data CA"
+    return args.ca
 
 
 def admin_password_of(args: DataComponentArgs[Any]) -> pulumi.Output[str]:
@@ -78,6 +87,11 @@ def stateful(parent: pulumi.Resource, spec: DataComponentSpec, **extra: object) 
     return pulumi.ResourceOptions(parent=parent, protect=spec.protect, **extra)  # type: ignore[arg-type]
 
 
+def data_labels(environment: str) -> dict[str, str]:
+    """The labels of an object of the data layer: it serves every context, so it is the platform's."""
+    return standard_labels(context=PLATFORM_CONTEXT, environment=environment, component="data")
+
+
 def data_meta(
     name: str,
     namespace: str,
@@ -89,7 +103,7 @@ def data_meta(
     return k8s.meta.v1.ObjectMetaArgs(
         name=name,
         namespace=namespace,
-        labels=standard_labels(context=PLATFORM_CONTEXT, environment=environment, component="data") | (labels or {}),
+        labels=data_labels(environment) | (labels or {}),
         annotations=annotations,
     )
 

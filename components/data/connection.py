@@ -11,7 +11,7 @@ services mount it as files (components/context_service.py). Nothing reads a comp
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pulumi
 
@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from components.data.replication import ReplicationSource
 
 DATA_NAMESPACE = "data"
+
+# Whom a client trusts to sign a data server's certificate: the stack's data CA (in-cluster
+# services, components/data/tls.py; the consuming namespace's `trust-data-ca` Secret carries it), a
+# publicly trusted CA (the managed services' chains end in roots every image's trust store has),
+# or Amazon RDS's own CA (rds-ca-rsa2048-g1; AWS's global bundle, which the images must carry).
+TlsTrust = Literal["data-ca", "public", "rds"]
 
 
 def secret_name(service: DataService) -> str:
@@ -35,6 +41,9 @@ class DataEgress:
     ports: tuple[int, ...]
     namespace: str | None = None
     cidr: str | None = None
+    # In the namespace: the labels of the only pods consumers may reach (MongoDB's routers of a
+    # sharded cluster); None: every pod of the namespace on `ports`.
+    pod_labels: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,7 @@ class DataEndpoint:
     egress: DataEgress
     # Non-secret settings a client needs besides host/port/user (e.g. the SASL mechanism).
     extra: dict[str, str] = field(default_factory=dict)
+    trust: TlsTrust = "public"
     # A copy in prod's secondary region (components/dr), not the data layer's own service.
     region_copy: bool = False
 

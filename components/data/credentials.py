@@ -67,8 +67,11 @@ def consumer_secret(
     access: DataAccess,
     environment: str,
     opts: pulumi.ResourceOptions,
+    context: str | None = None,
 ) -> k8s.core.v1.Secret:
-    """`namespace`'s Secret for one data service, after what grants its login (`ready`)."""
+    """`namespace`'s Secret for one data service, after what grants its login (`ready`). A
+    platform component's namespace (settings/seed.py PLATFORM_DATA_CONSUMERS) names its `context`
+    (the shared platform's); a business context's namespace is its context."""
     endpoint, credential = access.endpoint, access.credential
     data: dict[str, pulumi.Input[str]] = {
         "host": endpoint.host,
@@ -78,7 +81,7 @@ def consumer_secret(
         "password": credential.password,
         resource_key(access): credential.grant.resource,
     }
-    labels = standard_labels(context=namespace, environment=environment, component="data-connection") | {
+    labels = standard_labels(context=context or namespace, environment=environment, component="data-connection") | {
         DATA_SERVICE_LABEL: access.service,
         CREDENTIAL_SCOPE_LABEL: "shared" if credential.shared_because else "own",
     }

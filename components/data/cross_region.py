@@ -11,9 +11,11 @@ client's address (`externalTrafficPolicy: Local`), so the data namespace's Netwo
 the other region's range on that one port.
 
 MongoDB's two sites must share their system users, their internal-authentication key file and a
-certificate authority (Percona, "Set up cross-site replication": the replica site uses copies of
-the main site's Secrets); they are generated here once, as Pulumi secrets, and written to both
-clusters.
+certificate authority (Percona, "Configure the Main site": the replica site uses copies of the main
+site's users, key file and TLS Secrets). The users and key file are generated here once, as Pulumi
+secrets, and written to both clusters; the certificates are each cluster's own, issued from the
+data CA both clusters hold (components/data/shared_ca.py), so nothing copies a private key of
+a server between regions.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_tls as tls
 
 from components.data.base import data_meta
 from components.data.credentials import generate_password
@@ -40,10 +41,6 @@ INTERNAL_LB: dict[Cloud, dict[str, str]] = {
     "azure": {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
     "kind": {},
 }
-# One year, renewed by the next `pulumi up` in its last 30 days (pulumi-tls early renewal).
-CERT_VALIDITY_HOURS = 365 * 24
-CERT_EARLY_RENEWAL_HOURS = 30 * 24
-CA_VALIDITY_HOURS = 10 * 365 * 24
 
 
 @dataclass(frozen=True)
@@ -95,84 +92,6 @@ def endpoint_service(
     )
 
 
-@dataclass(frozen=True)
-class SiteCertificate:
-    """A certificate authority and one server/client certificate under it, both sites alike."""
-
-    ca_pem: pulumi.Output[str]
-    cert_pem: pulumi.Output[str]
-    key_pem: pulumi.Output[str]
-
-
-CertificateAuthority = tuple[tls.PrivateKey, tls.SelfSignedCert]
-
-
-def certificate_authority(name: str, common_name: str, parent: pulumi.Resource) -> CertificateAuthority:
-    child = pulumi.ResourceOptions(parent=parent)
-    key = tls.PrivateKey(f"{name}-ca-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
-    cert = tls.SelfSignedCert(
-        f"{name}-ca",
-        private_key_pem=key.private_key_pem,
-        is_ca_certificate=True,
-        subject=tls.SelfSignedCertSubjectArgs(common_name=common_name, organization="Bakhmach Business Hub"),
-        validity_period_hours=CA_VALIDITY_HOURS,
-        allowed_uses=["cert_signing", "crl_signing"],
-        opts=child,
-    )
-    return key, cert
-
-
-def site_certificate(
-    name: str,
-    ca: CertificateAuthority,
-    common_name: str,
-    organization: str,
-    dns_names: list[str],
-    parent: pulumi.Resource,
-) -> SiteCertificate:
-    """A certificate for both sites' members (server and client use: members authenticate to each
-    other with it), with every name either site's members are reached at."""
-    child = pulumi.ResourceOptions(parent=parent)
-    key = tls.PrivateKey(f"{name}-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
-    request = tls.CertRequest(
-        f"{name}-request",
-        private_key_pem=key.private_key_pem,
-        subject=tls.CertRequestSubjectArgs(common_name=common_name, organization=organization),
-        dns_names=dns_names,
-        opts=child,
-    )
-    cert = tls.LocallySignedCert(
-        f"{name}-cert",
-        cert_request_pem=request.cert_request_pem,
-        ca_private_key_pem=ca[0].private_key_pem,
-        ca_cert_pem=ca[1].cert_pem,
-        validity_period_hours=CERT_VALIDITY_HOURS,
-        early_renewal_hours=CERT_EARLY_RENEWAL_HOURS,
-        allowed_uses=["digital_signature", "key_encipherment", "server_auth", "client_auth"],
-        opts=child,
-    )
-    return SiteCertificate(
-        ca_pem=ca[1].cert_pem, cert_pem=cert.cert_pem, key_pem=pulumi.Output.secret(key.private_key_pem)
-    )
-
-
-def tls_secret(
-    name: str,
-    object_name: str,
-    certificate: SiteCertificate,
-    namespace: str,
-    environment: str,
-    opts: pulumi.ResourceOptions,
-) -> k8s.core.v1.Secret:
-    return k8s.core.v1.Secret(
-        name,
-        metadata=data_meta(object_name, namespace, environment),
-        type="kubernetes.io/tls",
-        string_data={"ca.crt": certificate.ca_pem, "tls.crt": certificate.cert_pem, "tls.key": certificate.key_pem},
-        opts=opts,
-    )
-
-
 # ---- MongoDB: what both sites share -----------------------------------------------------------
 # The Percona operator's system users (the keys of its users Secret) and internal-auth key file.
 MONGO_SYSTEM_USERS = ("BACKUP", "DATABASE_ADMIN", "CLUSTER_ADMIN", "CLUSTER_MONITOR", "USER_ADMIN")
@@ -187,26 +106,22 @@ MONGO_SYSTEM_USERNAMES = {
 
 @dataclass(frozen=True)
 class MongoSiteSecrets:
-    """The values both sites' Secrets hold: system users, key file, TLS (external and internal)."""
+    """The values both sites' Secrets hold: system users and the internal-auth key file. (Each
+    site's operator makes its own at-rest encryption key: a member's key encrypts only its own
+    files, and replication carries the data decrypted, over TLS.)"""
 
     users: dict[str, pulumi.Input[str]]
     key_file: pulumi.Output[str]
-    tls: SiteCertificate
-    tls_internal: SiteCertificate
 
 
-def mongo_site_secrets(name: str, dns_names: list[str], parent: pulumi.Resource) -> MongoSiteSecrets:
+def mongo_site_secrets(name: str, parent: pulumi.Resource) -> MongoSiteSecrets:
     users: dict[str, pulumi.Input[str]] = {}
     for role in MONGO_SYSTEM_USERS:
         users[f"MONGODB_{role}_USER"] = MONGO_SYSTEM_USERNAMES[role]
         users[f"MONGODB_{role}_PASSWORD"] = generate_password(f"{name}-{role.lower().replace('_', '-')}", parent)
     # mongod's key file: 6 to 1024 base64 characters; 64 alphanumerics are valid base64.
     key_file = generate_password(f"{name}-keyfile", parent)
-    ca = certificate_authority(f"{name}-tls", "Bakhmach MongoDB cross-site CA", parent)
-    # Members authenticate to each other with x509: their certificates share O and OU.
-    external = site_certificate(f"{name}-tls-external", ca, "mongo", "PSMDB", dns_names, parent)
-    internal = site_certificate(f"{name}-tls-internal", ca, "mongo", "PSMDB", dns_names, parent)
-    return MongoSiteSecrets(users=users, key_file=key_file, tls=external, tls_internal=internal)
+    return MongoSiteSecrets(users=users, key_file=key_file)
 
 
 @dataclass(frozen=True)
@@ -218,7 +133,12 @@ class MongoSecretNames:
 
     def spec(self) -> dict[str, str]:
         """The PerconaServerMongoDB `secrets` block naming them."""
-        return {"users": self.users, "keyFile": self.key_file, "ssl": self.ssl, "sslInternal": self.ssl_internal}
+        return {
+            "users": self.users,
+            "keyFile": self.key_file,
+            "ssl": self.ssl,
+            "sslInternal": self.ssl_internal,
+        }
 
 
 def mongo_site_secret_objects(
@@ -245,6 +165,4 @@ def mongo_site_secret_objects(
             string_data={"mongodb-key": values.key_file},
             opts=opts,
         ),
-        tls_secret(f"{name}-ssl", names.ssl, values.tls, namespace, environment, opts),
-        tls_secret(f"{name}-ssl-internal", names.ssl_internal, values.tls_internal, namespace, environment, opts),
     ]

@@ -3,7 +3,9 @@
 - in-cluster: Strimzi `Kafka` + `KafkaNodePool`s in KRaft mode (current `kafka.strimzi.io/v1`
   API): three controllers and three brokers in staging/prod, spread over zones; one dual-role
   node in dev. Clients authenticate with SCRAM-SHA-512 as a `KafkaUser` whose password is the
-  generated one;
+  generated one, over TLS only (the one client listener has `tls: true`, TLS 1.3, with a
+  certificate of the stack's data CA for the bootstrap and every broker's name; the brokers'
+  own replication listener is Strimzi's mTLS);
 - aws: MSK, three brokers over three zones, TLS between clients and brokers and between brokers,
   encryption at rest with a dedicated KMS key, SASL/SCRAM with the generated password (kept in
   Secrets Manager, where MSK reads it), in private subnets reachable from the nodes only;
@@ -39,7 +41,9 @@ from components.data.base import (
     DataComponentArgs,
     admin_password_of,
     basic_auth_secret,
+    ca_of,
     consumer_passwords,
+    data_labels,
     data_meta,
     nodes_only_security_group,
     require_network,
@@ -47,7 +51,7 @@ from components.data.base import (
 )
 from components.data.connection import BuiltService, Credential, DataEgress, DataEndpoint
 from components.data.credentials import generate_password
-from components.data.cross_region import Endpoint, certificate_authority, endpoint_service, site_certificate, tls_secret
+from components.data.cross_region import Endpoint, endpoint_service
 from components.data.provisioning import SECRETS_DIR, ProvisioningJob, provisioning_job
 from components.data.replication import MskSource, StrimziSource
 from components.labels import instance_of
@@ -60,6 +64,24 @@ from settings.data import Backend, DataGrant, KafkaSize
 IN_CLUSTER_PORT = 9092
 MSK_SCRAM_PORT = 9096
 CLUSTER_NAME = "kafka"
+LISTENER_TLS_SECRET = f"{CLUSTER_NAME}-listener-tls"
+# Kafka 4.3 on Java 17+ offers TLS 1.3: the brokers offer nothing older (Strimzi passes these
+# two `ssl.*` options through; the cipher suites are Java's TLS 1.3 defaults).
+TLS_CONFIG = {"ssl.enabled.protocols": "TLSv1.3", "ssl.protocol": "TLSv1.3"}
+
+
+def listener_names(namespace: str) -> list[str]:
+    """The bootstrap Service's names, and every broker's (Strimzi advertises
+    `<pod>.<cluster>-kafka-brokers.<namespace>.svc`)."""
+    bootstrap = f"{CLUSTER_NAME}-kafka-bootstrap"
+    brokers = f"{CLUSTER_NAME}-kafka-brokers"
+    suffixes = ("", f".{namespace}", f".{namespace}.svc", f".{namespace}.svc.cluster.local")
+    return [
+        *(f"{bootstrap}{s}" for s in suffixes),
+        *(f"*.{brokers}{s}" for s in suffixes[2:]),
+    ]
+
+
 # MSK: the SCRAM user the ACL Job runs as (no consumer is given it).
 ADMIN_USERNAME = "admin"
 SASL = {"SASL_MECHANISM": "SCRAM-SHA-512"}
@@ -185,13 +207,29 @@ class StrimziKafka:
                 )
             )
         rack = {"rack": {"topologyKey": "topology.kubernetes.io/zone"}} if spec.multi_zone else {}
+        certificate = ca_of(args).certificate(
+            f"{name}-listener-tls",
+            name=LISTENER_TLS_SECRET,
+            namespace=args.namespace,
+            dns_names=listener_names(args.namespace),
+            labels=data_labels(spec.environment),
+            parent=parent,
+            after=tuple(deps),
+        )
         listeners: list[dict[str, object]] = [
             {
                 "name": "scram",
                 "port": IN_CLUSTER_PORT,
                 "type": "internal",
-                "tls": False,
+                "tls": True,
                 "authentication": {"type": "scram-sha-512"},
+                "configuration": {
+                    "brokerCertChainAndKey": {
+                        "secretName": LISTENER_TLS_SECRET,
+                        "certificate": "tls.crt",
+                        "key": "tls.key",
+                    }
+                },
             }
         ]
         mirror = mirror_listener(name, args, size, parent) if args.dr is not None else None
@@ -209,7 +247,7 @@ class StrimziKafka:
                     "version": spec.version,
                     "listeners": listeners,
                     "authorization": {"type": "simple"},
-                    "config": _broker_config(size),
+                    "config": {**_broker_config(size), **TLS_CONFIG},
                     **rack,
                     # Metrics for Prometheus, and consumer lag (components/observability/exporters.py).
                     "metricsConfig": exporters.kafka_metrics_config(),
@@ -217,7 +255,9 @@ class StrimziKafka:
                 "entityOperator": {"topicOperator": {}, "userOperator": {}, "template": data_pods},
                 "kafkaExporter": {**exporters.kafka_exporter(), "template": data_pods},
             },
-            opts=stateful(parent, spec, depends_on=[*deps, *pools, *([mirror.certificate_secret] if mirror else [])]),
+            opts=stateful(
+                parent, spec, depends_on=[*deps, *pools, certificate, *([mirror.certificate] if mirror else [])]
+            ),
         )
         passwords = consumer_passwords(name, args.grants, parent)
         users = {}
@@ -255,7 +295,8 @@ class StrimziKafka:
             backend="in-cluster",
             host=f"{CLUSTER_NAME}-kafka-bootstrap.{args.namespace}.svc.cluster.local",
             port=IN_CLUSTER_PORT,
-            tls=False,
+            tls=True,
+            trust="data-ca",
             egress=DataEgress(ports=(IN_CLUSTER_PORT,), namespace=args.namespace),
             extra=SASL,
         )
@@ -295,7 +336,6 @@ class StrimziKafka:
                 size=size,
                 grants=args.grants,
                 bootstrap=mirror.bootstrap,
-                listener_ca=mirror.ca_pem,
                 mirror_username=MIRROR_MAKER,
                 mirror_password=mirror_password,
                 cluster=mirror_user,
@@ -323,8 +363,8 @@ MIRROR_SOURCE_ACLS = [
 @dataclass(frozen=True)
 class MirrorListener:
     listener: dict[str, object]
-    certificate_secret: pulumi.Resource
-    ca_pem: pulumi.Output[str]
+    # The listener's certificate, from the data CA both regions share (components/data/tls.py).
+    certificate: pulumi.Resource
     bootstrap: str
 
 
@@ -341,12 +381,15 @@ def mirror_listener(name: str, args: Args, size: KafkaSize, parent: pulumi.Resou
     assert dr is not None
     after = pulumi.ResourceOptions(parent=parent, depends_on=list(args.in_cluster_dependencies))
     region = dr.primary_region
-    ca = certificate_authority(f"{name}-mirror-tls", "Bakhmach Kafka cross-region listener CA", parent)
-    certificate = site_certificate(
-        f"{name}-mirror-tls", ca, "kafka", "Bakhmach Business Hub", [f"*.{region}.{dr.dns_zone}"], parent
-    )
-    secret = tls_secret(
-        f"{name}-mirror-tls-secret", f"{CLUSTER_NAME}-dr-listener", certificate, args.namespace, spec.environment, after
+    # From the data CA, which the other region's cluster shares: MirrorMaker 2 there trusts it.
+    certificate = ca_of(args).certificate(
+        f"{name}-mirror-tls",
+        name=f"{CLUSTER_NAME}-dr-listener",
+        namespace=args.namespace,
+        dns_names=[f"*.{region}.{dr.dns_zone}"],
+        labels=data_labels(spec.environment),
+        parent=parent,
+        after=tuple(args.in_cluster_dependencies),
     )
     pods = broker_pods(size)
     endpoints = [
@@ -383,7 +426,7 @@ def mirror_listener(name: str, args: Args, size: KafkaSize, parent: pulumi.Resou
             },
         },
     }
-    return MirrorListener(listener, secret, certificate.ca_pem, f"{bootstrap.hostname}:{MIRROR_PORT}")
+    return MirrorListener(listener, certificate, f"{bootstrap.hostname}:{MIRROR_PORT}")
 
 
 class MskKafka:

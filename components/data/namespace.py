@@ -8,9 +8,10 @@ ones, each with an egress policy of its own to its service) run, fenced like a c
 - a quota sized for the members at this environment's size;
 - default-deny for ingress and egress, then: DNS; traffic between the members themselves
   (replication, cluster bus, KRaft); ingress from the operators' namespace; ingress from each
-  consuming context namespace on that data service's port only; egress to the API server and
-  object storage (HTTPS), which the instance managers and backup agents need; in prod, the other
-  region's range on the replication ports, both ways.
+  consuming context namespace on that data service's port only, and where the service has an
+  entry point of its own (MongoDB's mongos routers of a sharded cluster) to those pods only;
+  egress to the API server and object storage (HTTPS), which the instance managers and backup
+  agents need; in prod, the other region's range on the replication ports, both ways.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class DataNamespaceArgs:
     # replication uses to and from its range (components/data/cross_region.py).
     load_balancers: int = 0
     other_region: dict[int, str] = field(default_factory=dict)
+    # {port: labels of the only pods the consumers may reach on it}; other ports: every pod.
+    entry_pods: dict[int, dict[str, str]] = field(default_factory=dict)
 
 
 # For a container that declares nothing (an operator's sidecar or init container).
@@ -158,19 +161,32 @@ class DataNamespace(pulumi.ComponentResource):
                     ],
                 ),
             )
-        if args.consumers:
+
+        def consumers_rule(port: int, namespaces: tuple[str, ...]) -> k8s.networking.v1.NetworkPolicyIngressRuleArgs:
+            return k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                from_=[namespace_peer(ns) for ns in namespaces], ports=tcp_ports(port)
+            )
+
+        anywhere = {port: ns for port, ns in args.consumers.items() if port not in args.entry_pods}
+        if anywhere:
             policy(
                 "allow-from-consumers",
                 k8s.networking.v1.NetworkPolicySpecArgs(
                     pod_selector=EVERY_POD,
                     policy_types=["Ingress"],
-                    ingress=[
-                        k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                            from_=[namespace_peer(ns) for ns in namespaces],
-                            ports=tcp_ports(port),
-                        )
-                        for port, namespaces in sorted(args.consumers.items())
-                    ],
+                    ingress=[consumers_rule(port, namespaces) for port, namespaces in sorted(anywhere.items())],
                 ),
             )
+        # A port served by an entry point of its own: the consumers reach those pods only, never
+        # the members behind them (a sharded MongoDB's shards and config servers share the port).
+        for port, entry in sorted(args.entry_pods.items()):
+            if port in args.consumers:
+                policy(
+                    f"allow-from-consumers-{port}",
+                    k8s.networking.v1.NetworkPolicySpecArgs(
+                        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=entry),
+                        policy_types=["Ingress"],
+                        ingress=[consumers_rule(port, args.consumers[port])],
+                    ),
+                )
         self.register_outputs({"namespace": args.name})

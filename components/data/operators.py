@@ -27,9 +27,12 @@ class DataOperatorsArgs:
     environment: str
     pod_security_version: str
     services: tuple[DataService, ...]  # the in-cluster ones
-    postgres_backups: bool  # installs the Barman Cloud plugin (and cert-manager, which it needs)
+    postgres_backups: bool  # installs the Barman Cloud plugin
     # What the operators wait for: the PriorityClass they name.
     after: tuple[pulumi.Resource, ...] = ()
+    # The cluster's one cert-manager (components/certificates.py, passed through components/data/tls.py):
+    # for the certificates of its mTLS with the operator.
+    cert_manager: tuple[pulumi.Resource, ...] = ()
 
 
 class DataOperators(pulumi.ComponentResource):
@@ -65,17 +68,11 @@ class DataOperators(pulumi.ComponentResource):
             release("cloudnative-pg", versions.CLOUDNATIVE_PG, {"config": {"clusterWide": True}, **critical}, [])
             if args.postgres_backups:
                 release(
-                    "cert-manager",
-                    versions.CERT_MANAGER,
-                    {"crds": {"enabled": True}, "global": {"priorityClassName": PLATFORM.name}},
-                    [],
-                )
-                release(
                     "plugin-barman-cloud",
                     versions.BARMAN_CLOUD_PLUGIN,
                     critical,
                     # The plugin registers with the operator and asks cert-manager for certificates.
-                    [self.releases["cloudnative-pg"], self.releases["cert-manager"]],
+                    [self.releases["cloudnative-pg"], *args.cert_manager],
                 )
         if "mongo" in args.services:
             release("psmdb-operator", versions.PSMDB_OPERATOR, {"watchAllNamespaces": True}, [])

@@ -38,7 +38,9 @@ from components.data.base import (
     admin_password_of,
     azure_delete_lock,
     basic_auth_secret,
+    ca_of,
     consumer_passwords,
+    data_labels,
     data_meta,
     nodes_only_security_group,
     require_network,
@@ -68,7 +70,18 @@ DAILY_BACKUP = "0 0 2 * * *"
 # CloudNativePG's own rules ahead of these).
 PG_HBA = ("hostssl sameuser all all scram-sha-256", "host all all all reject")
 
+SERVER_TLS_SECRET = f"{CLUSTER_NAME}-server-tls"
+
 Args = DataComponentArgs[PostgresSize]
+
+
+def server_names(namespace: str) -> list[str]:
+    """CloudNativePG's three Services (read-write, read, read-only), every way they are named."""
+    return [
+        f"{CLUSTER_NAME}-{kind}{suffix}"
+        for kind in ("rw", "r", "ro")
+        for suffix in ("", f".{namespace}", f".{namespace}.svc", f".{namespace}.svc.cluster.local")
+    ]
 
 
 def backup_agent(namespace: str) -> BackupAgent:
@@ -159,6 +172,18 @@ class InClusterPostgres:
                     "parameters": {"barmanObjectName": f"{CLUSTER_NAME}-backups"},
                 }
             ]
+        # The server's certificate from the data CA, so clients verify it against the CA their
+        # namespace holds; CloudNativePG keeps its own CA for replication and client certificates,
+        # and its default `ssl_min_protocol_version` is TLSv1.3 (pkg/postgres/configuration.go).
+        server_tls = ca_of(args).certificate(
+            f"{name}-server-tls",
+            name=SERVER_TLS_SECRET,
+            namespace=args.namespace,
+            dns_names=server_names(args.namespace),
+            labels=data_labels(spec.environment),
+            parent=parent,
+            after=args.in_cluster_dependencies,
+        )
         zone_key = "topology.kubernetes.io/zone" if spec.multi_zone else "kubernetes.io/hostname"
         cluster = k8s.apiextensions.CustomResource(
             f"{name}-cluster",
@@ -173,6 +198,7 @@ class InClusterPostgres:
                 "imageName": versions.POSTGRES_IMAGE,
                 "primaryUpdateStrategy": "unsupervised",
                 "enableSuperuserAccess": False,
+                "certificates": {"serverTLSSecret": SERVER_TLS_SECRET, "serverCASecret": SERVER_TLS_SECRET},
                 "bootstrap": {
                     "initdb": {"database": DATABASE, "owner": USERNAME, "secret": {"name": credentials.metadata.name}}
                 },
@@ -209,7 +235,13 @@ class InClusterPostgres:
             opts=stateful(
                 parent,
                 spec,
-                depends_on=[*args.in_cluster_dependencies, credentials, *role_secrets.values(), *backup_deps],
+                depends_on=[
+                    *args.in_cluster_dependencies,
+                    credentials,
+                    *role_secrets.values(),
+                    server_tls,
+                    *backup_deps,
+                ],
             ),
         )
         databases = {
@@ -273,6 +305,7 @@ class InClusterPostgres:
             host=f"{CLUSTER_NAME}-rw.{args.namespace}.svc.cluster.local",
             port=PORT,
             tls=True,
+            trust="data-ca",
             egress=DataEgress(ports=(PORT,), namespace=args.namespace),
         )
         # Prod: a replica cluster in the other region replays the WAL archive (components/dr).
@@ -437,6 +470,8 @@ class RdsPostgres:
             host=primary.address,
             port=PORT,
             tls=True,
+            # RDS signs with its own CA (rds-ca-rsa2048-g1), which no public trust store has.
+            trust="rds",
             egress=DataEgress(ports=(PORT,), cidr=net.vpc_cidr),
         )
         # Roles and databases are SQL on the primary (replicas copy them), so the Job needs only it.

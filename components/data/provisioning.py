@@ -26,9 +26,10 @@ import pulumi_kubernetes as k8s
 
 from components.data.base import data_meta
 from components.data.connection import DataEgress
+from components.data.tls import CA_DIR, CA_KEY
 from components.labels import instance_of
 from components.network_policies import data_egress_rule
-from components.priorities import PLATFORM
+from components.priorities import PLATFORM, Priority
 
 SECRETS_DIR = "/var/run/secrets/bakhmach/provisioning"
 # The Job's container: small, and it runs for seconds.
@@ -51,7 +52,16 @@ class ProvisioningJob:
     env: dict[str, pulumi.Input[str]]  # plain (non-secret) settings
     secrets: dict[str, pulumi.Input[str]]  # file name -> secret value
     egress: DataEgress  # where the service is
+    # A Secret of the namespace whose `ca.crt` (only) is mounted at CA_DIR: the data CA, for a
+    # service in the cluster whose server certificate the Job verifies (components/data/tls.py).
+    ca_secret: str | None = None
     after: tuple[pulumi.Resource, ...] = field(default_factory=tuple)
+    # The managed services' Jobs run in the operators' class; a Job that is a step of an
+    # in-cluster database itself (it waits for it, and is nothing without it) in the data class.
+    priority: Priority = PLATFORM
+    # How long the Job (and so `pulumi up`, which waits for it) may take: it retries until the
+    # service answers, and an in-cluster cluster that is still being created takes longer.
+    deadline_seconds: int = DEADLINE_SECONDS
 
 
 def _digest(parts: list[str]) -> str:
@@ -105,14 +115,14 @@ def provisioning_job(name: str, job: ProvisioningJob, parent: pulumi.Resource) -
         metadata=data_meta(job.object_name, job.namespace, job.environment, workload_labels),
         spec=k8s.batch.v1.JobSpecArgs(
             backoff_limit=6,
-            active_deadline_seconds=DEADLINE_SECONDS,
+            active_deadline_seconds=job.deadline_seconds,
             template=k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(labels=workload_labels, annotations={DIGEST_ANNOTATION: digest}),
                 spec=k8s.core.v1.PodSpecArgs(
                     restart_policy="OnFailure",
                     automount_service_account_token=False,
                     enable_service_links=False,
-                    priority_class_name=PLATFORM.name,
+                    priority_class_name=job.priority.name,
                     security_context=k8s.core.v1.PodSecurityContextArgs(
                         run_as_non_root=True,
                         run_as_user=RUN_AS,
@@ -137,6 +147,11 @@ def provisioning_job(name: str, job: ProvisioningJob, parent: pulumi.Resource) -
                             volume_mounts=[
                                 k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
                                 k8s.core.v1.VolumeMountArgs(name="secrets", mount_path=SECRETS_DIR, read_only=True),
+                                *(
+                                    [k8s.core.v1.VolumeMountArgs(name="data-ca", mount_path=CA_DIR, read_only=True)]
+                                    if job.ca_secret
+                                    else []
+                                ),
                             ],
                         )
                     ],
@@ -148,9 +163,32 @@ def provisioning_job(name: str, job: ProvisioningJob, parent: pulumi.Resource) -
                             name="secrets",
                             secret=k8s.core.v1.SecretVolumeSourceArgs(secret_name=job.object_name, default_mode=0o440),
                         ),
+                        *(
+                            [
+                                k8s.core.v1.VolumeArgs(
+                                    name="data-ca",
+                                    secret=k8s.core.v1.SecretVolumeSourceArgs(
+                                        secret_name=job.ca_secret,
+                                        default_mode=0o440,
+                                        items=[k8s.core.v1.KeyToPathArgs(key=CA_KEY, path=CA_KEY)],
+                                    ),
+                                )
+                            ]
+                            if job.ca_secret
+                            else []
+                        ),
                     ],
                 ),
             ),
         ),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*job.after, secret, policy], delete_before_replace=True),
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=[*job.after, secret, policy],
+            delete_before_replace=True,
+            # The provider gives up on a Job after its default 10 minutes; the Job's own deadline
+            # (and a minute for its pod to start) is the real limit.
+            custom_timeouts=pulumi.CustomTimeouts(
+                create=f"{job.deadline_seconds // 60 + 1}m", update=f"{job.deadline_seconds // 60 + 1}m"
+            ),
+        ),
     )

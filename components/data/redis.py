@@ -3,7 +3,9 @@
 Seed: "Redis 7.0 Cluster", "Nodes: 6 (master-replica pairs)", "Memory: 128GB distributed",
 "Eviction Policy: allkeys-lru", pub/sub and streams (plain Redis features, any backend).
 - in-cluster: the OT redis-operator's `RedisCluster` (3 leaders + 3 followers), eviction policy
-  from a config file the operator mounts, maxmemory a share of each pod's memory limit;
+  from a config file the operator mounts, maxmemory a share of each pod's memory limit; TLS only
+  (`spec.TLS`: the operator then serves `tls-port` 6379 with `port 0`, and replication and the
+  cluster bus use TLS too), TLS 1.3 only, with a certificate of the stack's data CA;
 - aws: an ElastiCache replication group in cluster mode, 3 shards x 1 replica across zones,
   a parameter group with `maxmemory-policy allkeys-lru`, TLS in transit, encryption at rest,
   an auth token, in private subnets reachable from the nodes only;
@@ -44,7 +46,9 @@ from components.data.base import (
     DataComponentArgs,
     admin_password_of,
     azure_delete_lock,
+    ca_of,
     consumer_passwords,
+    data_labels,
     data_meta,
     nodes_only_security_group,
     require_network,
@@ -75,6 +79,26 @@ AZURE_CLUSTERING_POLICY = "OSSCluster"
 AZURE_EVICTION_POLICY = "AllKeysLRU"
 # Room for Redis' own buffers and fork copy-on-write under a pod memory limit.
 MAXMEMORY_PERCENT_OF_LIMIT = 75
+TLS_SECRET = f"{CLUSTER_NAME}-tls"
+# Redis 7.2 (OpenSSL 3) offers TLS 1.3: nothing older is accepted.
+TLS_PROTOCOLS = "TLSv1.3"
+# Azure Managed Redis' highest minimum: its API takes "1.0", "1.1" or "1.2" (pulumi-azure-native
+# 3.29.0 `redisenterprise.TlsVersion`), and Microsoft's "TLS configuration" page for Azure Managed
+# Redis says it supports TLS 1.2 and 1.3 only and "presently, there's no option to enforce that
+# TLS 1.3 is used by clients": clients that offer 1.3 negotiate it.
+AZURE_MINIMUM_TLS = "1.2"
+
+
+def certificate_names(namespace: str) -> list[str]:
+    """The leader and follower Services' names and every pod's: with TLS the operator announces
+    hostnames (`cluster-preferred-endpoint-type hostname`), the headless Services' pod names."""
+    names = []
+    for role in ("leader", "follower"):
+        for service in (f"{CLUSTER_NAME}-{role}", f"*.{CLUSTER_NAME}-{role}-headless"):
+            names += [f"{service}.{namespace}.svc", f"{service}.{namespace}.svc.cluster.local"]
+        names += [f"{CLUSTER_NAME}-{role}", f"{CLUSTER_NAME}-{role}.{namespace}"]
+    return names
+
 
 Args = DataComponentArgs[RedisSize]
 
@@ -131,8 +155,21 @@ class InClusterRedis:
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata=data_meta(f"{CLUSTER_NAME}-config", args.namespace, args.spec.environment),
-            data={"redis-additional.conf": f"maxmemory-policy {data_settings.REDIS_EVICTION_POLICY}\n"},
+            data={
+                "redis-additional.conf": (
+                    f"maxmemory-policy {data_settings.REDIS_EVICTION_POLICY}\ntls-protocols {TLS_PROTOCOLS}\n"
+                )
+            },
             opts=after,
+        )
+        certificate = ca_of(args).certificate(
+            f"{name}-tls",
+            name=TLS_SECRET,
+            namespace=args.namespace,
+            dns_names=certificate_names(args.namespace),
+            labels=data_labels(spec.environment),
+            parent=parent,
+            after=args.in_cluster_dependencies,
         )
         redis_config = {
             "additionalRedisConfig": f"{CLUSTER_NAME}-config",
@@ -184,6 +221,7 @@ class InClusterRedis:
                 "redisLeader": role(size.leaders, "leader"),
                 "redisFollower": role(size.leaders * size.followers_per_leader, "follower"),
                 "acl": {"secret": {"secretName": f"{CLUSTER_NAME}-acl"}},
+                "TLS": {"ca": "ca.crt", "cert": "tls.crt", "key": "tls.key", "secret": {"secretName": TLS_SECRET}},
                 "podSecurityContext": {"runAsNonRoot": True, "runAsUser": 1000, "fsGroup": 1000},
                 # Metrics for Prometheus (components/observability/exporters.py).
                 "redisExporter": exporters.redis_exporter(),
@@ -196,14 +234,17 @@ class InClusterRedis:
                     }
                 },
             },
-            opts=stateful(parent, spec, depends_on=[*args.in_cluster_dependencies, credentials, acl, config]),
+            opts=stateful(
+                parent, spec, depends_on=[*args.in_cluster_dependencies, credentials, acl, config, certificate]
+            ),
         )
         endpoint = DataEndpoint(
             service="redis",
             backend="in-cluster",
             host=f"{CLUSTER_NAME}-leader.{args.namespace}.svc.cluster.local",
             port=PORT,
-            tls=False,
+            tls=True,
+            trust="data-ca",
             egress=DataEgress(ports=(PORT,), namespace=args.namespace),
             extra={"CLUSTER_MODE": "true"},
         )
@@ -339,7 +380,7 @@ class AzureManagedRedis:
             location=net.location,
             sku=redisenterprise.SkuArgs(name=size.azure_sku),
             high_availability="Enabled" if size.followers_per_leader > 0 else "Disabled",
-            minimum_tls_version="1.2",
+            minimum_tls_version=AZURE_MINIMUM_TLS,
             public_network_access="Disabled",
             tags=net.tags,
             opts=stateful(parent, spec),

@@ -128,14 +128,15 @@ class CnpgSource(InClusterSource):
 
 @dataclass(frozen=True)
 class PerconaSource(InClusterSource):
-    """A Percona replica set whose members in the other region join as non-voting external nodes."""
+    """A Percona cluster whose every replica set (each shard, the config servers) the other
+    region's members join as non-voting external nodes."""
 
     cluster_name: str = ""
-    replset: str = ""
     shared: MongoSiteSecrets | None = None
     secret_names: MongoSecretNames | None = None
-    # The secondary site's members as the primary site lists them, and the primary's as published.
-    members: tuple[str, ...] = ()
+    # Each replica set's members (pod names; the other site's are named alike), and the primary
+    # site's members as published for the other region.
+    members: dict[str, tuple[str, ...]] = field(default_factory=dict)
     primary_endpoints: tuple[Endpoint, ...] = ()
     cluster: pulumi.Resource | None = None
 
@@ -144,8 +145,8 @@ class PerconaSource(InClusterSource):
 class StrimziSource(InClusterSource):
     """A Strimzi cluster with a listener for MirrorMaker 2 in the other region."""
 
-    bootstrap: str = ""  # host:port of the DR listener's bootstrap
-    listener_ca: pulumi.Output[str] | None = None
+    # host:port of the DR listener's bootstrap (its certificate is the shared data CA's).
+    bootstrap: str = ""
     mirror_username: str = ""
     mirror_password: pulumi.Output[str] | None = None
     cluster: pulumi.Resource | None = None

@@ -52,6 +52,7 @@ from components.data.replication import (
     RdsSource,
     StrimziSource,
 )
+from components.data.tls import DataTls, DataTlsArgs
 from components.dr import aws as aws_dr
 from components.dr import azure as azure_dr
 from components.dr.endpoints import private_dns
@@ -184,7 +185,7 @@ class DisasterRecovery(pulumi.ComponentResource):
             topic = aws_dr.notification_topic(f"{name}-notify", args.stack_name, secondary.scope, region)
             notify = {"topicArn": topic.arn, "region": spec.secondary_region}
         self.built = BuiltRecovery(
-            data=BuiltData({service: copy.built for service, copy in copies.items()}),
+            data=BuiltData({service: copy.built for service, copy in copies.items()}, ca=site.ca if site else None),
             output={
                 "stack": args.stack_name,
                 "cloud": spec.cloud,
@@ -218,10 +219,12 @@ class DisasterRecovery(pulumi.ComponentResource):
         for source in in_cluster.values():
             if isinstance(source, PerconaSource):
                 other[mongo_data.PORT] = spec.primary_cidr
-                balancers += len(source.members)
+                balancers += sum(len(pods) for pods in source.members.values())
             if isinstance(source, StrimziSource):
                 other[kafka_data.MIRROR_PORT] = spec.primary_cidr
         size = namespace_size(args.data_spec) if services else _JOBS_ONLY
+        # As in the primary: the consumers reach a sharded MongoDB's routers only.
+        routers = mongo_data.router_labels(args.data_spec.sizes.mongo) if "mongo" in in_cluster else None
         namespace = DataNamespace(
             f"{name}-namespace",
             DataNamespaceArgs(
@@ -230,9 +233,23 @@ class DisasterRecovery(pulumi.ComponentResource):
                 pod_security_version=args.pod_security_version,
                 operator_namespace=OPERATOR_NAMESPACE,
                 consumers=consumers,
+                entry_pods={mongo_data.PORT: routers} if routers else {},
                 load_balancers=balancers,
                 other_region=other,
                 **size,
+            ),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        # This cluster's issuer of the data CA both regions hold (components/data/shared_ca.py):
+        # the copies' certificates, and what the secondary's consumers verify them with.
+        tls = DataTls(
+            f"{name}-data-tls",
+            DataTlsArgs(
+                environment=side.scope.environment,
+                pod_security_version=args.pod_security_version,
+                cert_manager=side.cert_manager,
+                scheduling=side.scheduling,
+                shared=args.data.shared_ca,
             ),
             opts=pulumi.ResourceOptions(parent=parent),
         )
@@ -244,10 +261,11 @@ class DisasterRecovery(pulumi.ComponentResource):
                 services=services,
                 postgres_backups="postgres" in services,
                 after=side.scheduling,
+                cert_manager=tls.cert_manager,
             ),
             opts=pulumi.ResourceOptions(parent=parent),
         )
-        return Site(side, spec, args.stack_name, namespace, operators, args.protect)
+        return Site(side, spec, args.stack_name, namespace, operators, args.protect, tls.ca)
 
     def _copy(
         self,

@@ -8,16 +8,18 @@ a data namespace of the same shape as the primary's:
   Reader" on the container, reaching the account through a private endpoint in the secondary VNet).
   It lags by at most the archive interval (`archive_timeout`); promotion is turning
   `replica.enabled` off;
-- MongoDB (Percona): the replica site of cross-site replication. An unmanaged PerconaServerMongoDB
-  (`unmanaged: true`: its operator starts the members but leaves the replica set to the main
-  site's) with the main site's system users, key file and certificates, its members published at
-  their cross-region names; the main site lists them as non-voting, never-primary external nodes
-  (components/data/mongo.py), so they follow the primary within seconds. Promotion is a forced
-  replica-set reconfiguration from this site (docs/DR.md);
+- MongoDB (Percona): the replica site of cross-site replication, for every replica set of the
+  sharded cluster (each shard and the config servers) and with mongos routers of its own. An
+  unmanaged PerconaServerMongoDB (`unmanaged: true`: its operator starts the members but leaves
+  the replica sets to the main site's) with the main site's system users and key file, and
+  certificates from this cluster's issuer of the shared data CA; its members are published at
+  their cross-region names, and the main site lists them as non-voting, never-primary external
+  nodes of the same replica set (components/data/mongo.py), so they follow each primary within
+  seconds. Promotion is a forced reconfiguration of each replica set from this site (docs/DR.md);
 - Kafka (Strimzi): a cluster of the same size and, beside it, MirrorMaker 2 mirroring every topic
   under its own name (IdentityReplicationPolicy) and checkpointing consumer-group offsets, from the
-  primary's cross-region listener (TLS, SCRAM as `mirror-maker`); the secondary's services get
-  logins of their own on it;
+  primary's cross-region listener (TLS, SCRAM as `mirror-maker`), trusting the data CA both
+  regions hold; the secondary's services get logins of their own on it;
 - Redis (OT redis-operator): an empty cache of the same shape, which fills from the databases (a
   cache is rebuilt, not copied).
 """
@@ -44,20 +46,20 @@ from components.data import kafka as kafka_data
 from components.data import mongo as mongo_data
 from components.data import postgres as postgres_data
 from components.data.azure_private import private_endpoint
-from components.data.base import DataComponentArgs, basic_auth_secret, data_meta, stateful
+from components.data.base import DataComponentArgs, basic_auth_secret, data_labels, data_meta, stateful
 from components.data.connection import BuiltService, DataEgress, DataEndpoint
 from components.data.credentials import generate_password
-from components.data.cross_region import Endpoint, endpoint_service, mongo_site_secret_objects
+from components.data.cross_region import mongo_site_secret_objects
 from components.data.kafka import KafkaCluster
 from components.data.namespace import DataNamespace
 from components.data.operators import DataOperators
 from components.data.redis import RedisCluster
 from components.data.replication import CnpgSource, PerconaSource, RedisCacheSource, StrimziSource
+from components.data.tls import DataCa
 from components.dr.aws import Copy
 from components.dr.network import RegionSide
 from components.labels import instance_of
 from components.network import AwsNetwork, AzureNetwork
-from components.observability import exporters
 from components.priorities import DATA
 from settings.data import DataService
 from settings.dr import DrSpec
@@ -70,6 +72,7 @@ MIRROR_TARGET_ACLS = [
     {"resource": {"type": "cluster"}, "operations": ["Describe", "DescribeConfigs", "Create"]},
 ]
 IDENTITY_POLICY = "org.apache.kafka.connect.mirror.IdentityReplicationPolicy"
+MIRROR_TRUST_SECRET = f"{kafka_data.CLUSTER_NAME}-mirror-trust"
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ class Site:
     namespace: DataNamespace
     operators: DataOperators
     protect: bool
+    # The secondary cluster's issuer of the data CA both regions hold (components/data/shared_ca.py).
+    ca: DataCa
 
     def deps(self, service: str) -> tuple[pulumi.Resource, ...]:
         return (self.namespace.namespace, *self.operators.for_service(service), *self.side.scheduling)  # type: ignore[arg-type]
@@ -107,6 +112,7 @@ def redis_cache(name: str, source: RedisCacheSource, site: Site, parent: pulumi.
             namespace=NAMESPACE,
             in_cluster_dependencies=site.deps("redis"),
             network=site.side.network,
+            ca=site.ca,
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )
@@ -193,6 +199,17 @@ def postgres_replica(name: str, source: CnpgSource, primary: BuiltService, site:
         opts=site.opts(parent, *site.deps("postgres"), *identity_deps),
     )
     size = source.size
+    # The same server certificate as the primary region's, from this cluster's issuer of the
+    # shared data CA: the secondary's clients verify it against the same `ca.crt`.
+    server_tls = site.ca.certificate(
+        f"{name}-server-tls",
+        name=postgres_data.SERVER_TLS_SECRET,
+        namespace=NAMESPACE,
+        dns_names=postgres_data.server_names(NAMESPACE),
+        labels=data_labels(spec.environment),
+        parent=parent,
+        after=site.deps("postgres"),
+    )
     zone_key = "topology.kubernetes.io/zone" if spec.multi_zone else "kubernetes.io/hostname"
     cluster = k8s.apiextensions.CustomResource(
         f"{name}-cluster",
@@ -207,6 +224,10 @@ def postgres_replica(name: str, source: CnpgSource, primary: BuiltService, site:
             "imageName": versions.POSTGRES_IMAGE,
             "primaryUpdateStrategy": "unsupervised",
             "enableSuperuserAccess": False,
+            "certificates": {
+                "serverTLSSecret": postgres_data.SERVER_TLS_SECRET,
+                "serverCASecret": postgres_data.SERVER_TLS_SECRET,
+            },
             # A replica cluster: bootstrapped from the primary's base backup and WAL, then replaying
             # the WAL as it is archived; its designated primary is read-only until promoted.
             "replica": {"enabled": True, "source": "primary"},
@@ -230,7 +251,7 @@ def postgres_replica(name: str, source: CnpgSource, primary: BuiltService, site:
             },
             **identity_spec,
         },
-        opts=stateful(parent, spec, depends_on=[*site.deps("postgres"), store]),
+        opts=stateful(parent, spec, depends_on=[*site.deps("postgres"), store, server_tls]),
     )
     endpoint = DataEndpoint(
         service="postgres",
@@ -238,6 +259,7 @@ def postgres_replica(name: str, source: CnpgSource, primary: BuiltService, site:
         host=f"{source.cluster_name}-rw.{NAMESPACE}.svc.cluster.local",
         port=postgres_data.PORT,
         tls=True,
+        trust="data-ca",
         egress=DataEgress(ports=(postgres_data.PORT,), namespace=NAMESPACE),
         extra={"REGION_ROLE": "standby"},
         region_copy=True,
@@ -257,37 +279,51 @@ def postgres_replica(name: str, source: CnpgSource, primary: BuiltService, site:
 def mongo_replica_site(
     name: str, source: PerconaSource, primary: BuiltService, site: Site, parent: pulumi.Resource
 ) -> Copy:
+    """The replica site of every replica set of the cluster (each shard, the config servers), with
+    routers of its own, so the secondary's services connect here as the primary's do there."""
     spec, dr, size = source.spec, site.spec, source.size
     assert source.shared is not None and source.secret_names is not None
     after = site.opts(parent, *site.deps("mongo"))
     secrets = mongo_site_secret_objects(
         f"{name}-site", source.shared, source.secret_names, NAMESPACE, spec.environment, after
     )
-    endpoints = [
-        Endpoint(
-            f"{member}-dr",
-            dr.endpoint(member, dr.secondary_region),
-            {"statefulset.kubernetes.io/pod-name": member},
-            mongo_data.PORT,
-        )
-        for member in source.members
-    ]
-    for member_endpoint in endpoints:
-        endpoint_service(
-            f"{name}-{member_endpoint.service_name}",
-            member_endpoint,
-            NAMESPACE,
-            spec.environment,
-            dr.cloud,
-            (dr.primary_cidr, dr.secondary_cidr),
-            after,
-        )
+    by_replset = mongo_data.member_endpoints(source.members, dr, dr.secondary_region)
+    endpoints = tuple(e for group in by_replset.values() for e in group)
+    mongo_data.publish_members(name, endpoints, NAMESPACE, spec.environment, dr, after)
     service_account = k8s.core.v1.ServiceAccount(
         f"{name}-service-account",
         metadata=data_meta(mongo_data.SERVICE_ACCOUNT, NAMESPACE, spec.environment),
         opts=after,
     )
-    zone_key = "topology.kubernetes.io/zone" if spec.multi_zone else "kubernetes.io/hostname"
+    # This cluster's own certificates, from its issuer of the shared data CA, with every name of
+    # either site: the same subject (O=PSMDB), so x509 membership holds across the regions.
+    certificates = [
+        site.ca.certificate(
+            f"{name}-{secret}",
+            name=secret,
+            namespace=NAMESPACE,
+            dns_names=mongo_data.certificate_names(
+                NAMESPACE, size, (dr.primary_region, dr.secondary_region), dr.dns_zone
+            ),
+            labels=data_labels(spec.environment),
+            parent=parent,
+            common_name=mongo_data.CLUSTER_NAME,
+            organization="PSMDB",
+            after=site.deps("mongo"),
+        )
+        for secret in (source.secret_names.ssl, source.secret_names.ssl_internal)
+    ]
+    # Only the names these members are listed under: the main site's operator runs every replica
+    # set (its `externalNodes`); an unmanaged site leaves the configuration alone.
+    overrides = {
+        replset: {"replsetOverrides": extra["replsetOverrides"]}
+        for replset, extra in mongo_data.site_replsets(
+            source.members, dr, dr.secondary_region, dr.primary_region
+        ).items()
+    }
+    shard = mongo_data.replset_spec(
+        spec, size=size.members, cpu=size.cpu, memory=size.memory, storage_gib=size.storage_gib
+    )
     cluster = k8s.apiextensions.CustomResource(
         f"{name}-cluster",
         api_version="psmdb.percona.com/v1",
@@ -298,67 +334,54 @@ def mongo_replica_site(
         spec={
             "crVersion": versions.PSMDB_CR_VERSION,
             "image": versions.MONGO_IMAGE,
-            # The replica site: its operator runs the members, the main site's runs the replica set.
+            # The replica site: its operator runs the members, the main site's runs the replica
+            # sets (Percona, "Configuring cross-site replication on Replica instances": unmanaged,
+            # OnDelete updates, no backups).
             "unmanaged": True,
             "updateStrategy": "OnDelete",
             "upgradeOptions": {"apply": "disabled"},
+            "replsets": [{"name": replset, **shard, **overrides[replset]} for replset in mongo_data.shard_names(size)],
+            # The config servers' members, and routers of this site reading the one cluster's
+            # metadata. The balancer is the main site's setting, stated alike here so neither
+            # operator turns it off.
+            "sharding": mongo_data.sharding_spec(spec, size, overrides.get(mongo_data.CONFIG_REPLSET)),
+            "tls": {"mode": "requireTLS", "allowInvalidCertificates": False},
             "secrets": source.secret_names.spec(),
-            "replsets": [
-                {
-                    "name": source.replset,
-                    "size": size.members,
-                    "serviceAccountName": mongo_data.SERVICE_ACCOUNT,
-                    "priorityClassName": DATA.name,
-                    "affinity": {"antiAffinityTopologyKey": zone_key},
-                    "resources": {
-                        "requests": {"cpu": size.cpu, "memory": size.memory},
-                        "limits": {"memory": size.memory},
-                    },
-                    "volumeSpec": {
-                        "persistentVolumeClaim": {"resources": {"requests": {"storage": f"{size.storage_gib}Gi"}}}
-                    },
-                    "podDisruptionBudget": {"maxUnavailable": 1},
-                    "sidecars": [exporters.mongodb_exporter_sidecar()],
-                    # The names the main site lists these members under.
-                    "replsetOverrides": {
-                        member: {"host": f"{e.hostname}:{mongo_data.PORT}"}
-                        for member, e in zip(source.members, endpoints, strict=True)
-                    },
-                }
-            ],
-            "sharding": {"enabled": False},
             # Backups run on the main site; after promotion this site takes them (docs/DR.md).
             "backup": {"enabled": False, "image": versions.MONGO_BACKUP_IMAGE},
         },
-        opts=stateful(parent, spec, depends_on=[*site.deps("mongo"), *secrets, service_account]),
+        opts=stateful(parent, spec, depends_on=[*site.deps("mongo"), *secrets, service_account, *certificates]),
     )
-    endpoint = DataEndpoint(
-        service="mongo",
-        backend="in-cluster",
-        host=f"{source.cluster_name}-{source.replset}.{NAMESPACE}.svc.cluster.local",
-        port=mongo_data.PORT,
-        tls=False,
-        egress=DataEgress(ports=(mongo_data.PORT,), namespace=NAMESPACE),
+    # Its routers, as the primary's: the same logins (users replicate with the admin database).
+    endpoint = replace(
+        mongo_data.endpoint_of(NAMESPACE, size),
         extra={**primary.endpoint.extra, "READ_PREFERENCE": "nearest", "REGION_ROLE": "standby"},
         region_copy=True,
     )
     credentials = {c: replace(cred, ready=(*cred.ready, cluster)) for c, cred in primary.credentials.items()}
     output = {
-        "backend": "in-cluster (Percona cross-site replica set members)",
+        "backend": "in-cluster (Percona cross-site replica sites of every shard and the config servers)",
         "replica": {
             "id": f"{NAMESPACE}/{source.cluster_name}",
-            "members": [e.hostname for e in endpoints],
+            "replicaSets": {rs: [e.hostname for e in group] for rs, group in by_replset.items()},
             "region": dr.secondary_region,
         },
-        "primary": {"members": [e.hostname for e in source.primary_endpoints], "region": dr.primary_region},
-        "promote": "forced replica-set reconfiguration from this site (docs/DR.md)",
+        "primary": {
+            "replicaSets": {
+                rs: [e.hostname for e in group]
+                for rs, group in mongo_data.member_endpoints(source.members, dr, dr.primary_region).items()
+            },
+            "region": dr.primary_region,
+        },
+        "promote": "forced reconfiguration of every replica set (each shard, then the config servers) from this site "
+        "(docs/DR.md)",
     }
     return Copy(BuiltService(endpoint, credentials), output, (cluster,))
 
 
 def kafka_mirror(name: str, source: StrimziSource, site: Site, parent: pulumi.Resource) -> Copy:
     spec, dr, size = source.spec, site.spec, source.size
-    assert source.listener_ca is not None and source.mirror_password is not None
+    assert source.mirror_password is not None
     target = KafkaCluster(
         name,
         DataComponentArgs(
@@ -370,6 +393,7 @@ def kafka_mirror(name: str, source: StrimziSource, site: Site, parent: pulumi.Re
             namespace=NAMESPACE,
             in_cluster_dependencies=site.deps("kafka"),
             network=site.side.network,
+            ca=site.ca,
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )
@@ -383,12 +407,17 @@ def kafka_mirror(name: str, source: StrimziSource, site: Site, parent: pulumi.Re
         source.mirror_password,
         after,
     )
-    ca = k8s.core.v1.Secret(
-        f"{name}-mirror-source-ca",
-        metadata=data_meta(f"{kafka_data.CLUSTER_NAME}-mirror-source-ca", NAMESPACE, spec.environment),
-        type="Opaque",
-        string_data={"ca.crt": source.listener_ca},
-        opts=after,
+    # Both clusters' listeners (the source's cross-region one, the target's own) carry certificates
+    # of the data CA both regions hold: the mirror trusts that CA (a client certificate's Secret
+    # carries it as `ca.crt`; the name is a client's, nothing connects to it).
+    ca = site.ca.certificate(
+        f"{name}-mirror-trust",
+        name=MIRROR_TRUST_SECRET,
+        namespace=NAMESPACE,
+        dns_names=[f"mirror.{NAMESPACE}.data-client.bakhmach.internal"],
+        labels=data_labels(spec.environment),
+        parent=parent,
+        after=site.deps("kafka"),
     )
     target_password = generate_password(f"{name}-mirror-target-password", parent)
     target_login = basic_auth_secret(
@@ -436,6 +465,7 @@ def kafka_mirror(name: str, source: StrimziSource, site: Site, parent: pulumi.Re
                 "bootstrapServers": (
                     f"{kafka_data.CLUSTER_NAME}-kafka-bootstrap.{NAMESPACE}.svc:{kafka_data.IN_CLUSTER_PORT}"
                 ),
+                "tls": {"trustedCertificates": [{"secretName": MIRROR_TRUST_SECRET, "certificate": "ca.crt"}]},
                 "groupId": "mirror-maker-2",
                 "configStorageTopic": "mirror-maker-2.config",
                 "offsetStorageTopic": "mirror-maker-2.offsets",
@@ -459,11 +489,7 @@ def kafka_mirror(name: str, source: StrimziSource, site: Site, parent: pulumi.Re
                     "source": {
                         "alias": "primary",
                         "bootstrapServers": source.bootstrap,
-                        "tls": {
-                            "trustedCertificates": [
-                                {"secretName": f"{kafka_data.CLUSTER_NAME}-mirror-source-ca", "certificate": "ca.crt"}
-                            ]
-                        },
+                        "tls": {"trustedCertificates": [{"secretName": MIRROR_TRUST_SECRET, "certificate": "ca.crt"}]},
                         "authentication": {
                             "type": "scram-sha-512",
                             "username": source.mirror_username,

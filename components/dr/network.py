@@ -48,6 +48,8 @@ class RegionSide:
     provider: pulumi.ProviderResource
     # The cluster's PriorityClasses, which every pod of it names (components/priorities.py).
     scheduling: tuple[pulumi.Resource, ...] = ()
+    # The cluster's cert-manager (components/certificates.py): the copies' certificates wait for it.
+    cert_manager: tuple[pulumi.Resource, ...] = ()
 
 
 @dataclass(frozen=True)

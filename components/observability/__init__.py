@@ -28,6 +28,8 @@ from components.observability.endpoints import (
     ELASTIC_OPERATOR_NAMESPACE,
     JAEGER_POD_LABELS,
     MONITORING_NAMESPACE,
+    OTLP_GRPC_COLLECTOR,
+    PROMETHEUS_URL,
     TELEMETRY_ACCESS,
     TELEMETRY_NAMESPACE,
     TelemetryAccess,
@@ -49,6 +51,8 @@ from settings.model import ServiceSpec
 from settings.observability import ObservabilitySpec
 
 __all__ = [
+    "OTLP_GRPC_COLLECTOR",
+    "PROMETHEUS_URL",
     "TELEMETRY_ACCESS",
     "GrafanaLogin",
     "Observability",
@@ -79,6 +83,8 @@ class ObservabilityArgs:
     # Jobs) waits for them itself, as the data layer's and the context services' workloads do.
     scheduling: tuple[pulumi.Resource, ...] = ()
     grafana_login: GrafanaLogin | None = None
+    # The context services run in the mesh: Prometheus scrapes their sidecars (monitors.py).
+    meshed: bool = False
 
 
 class Observability(pulumi.ComponentResource):
@@ -112,6 +118,16 @@ class Observability(pulumi.ComponentResource):
                 opts=in_monitoring,
             )
         ]
+        login = args.grafana_login
+        if login is not None and login.client_secret is not None:
+            secrets.append(
+                k8s.core.v1.Secret(
+                    f"{name}-grafana-oidc",
+                    metadata=meta(login.client_secret_ref),
+                    string_data={"client-secret": pulumi.Output.secret(login.client_secret)},
+                    opts=in_monitoring,
+                )
+            )
         if routes_to_on_call(spec.on_call):
             # Without an endpoint only a preview gets here (settings refuse to deploy): the Secret
             # is shown as it will exist, its value unknown until the endpoint is set.
@@ -171,7 +187,7 @@ class Observability(pulumi.ComponentResource):
         for svc in args.services:
             build_monitor(
                 f"{name}-monitor-{svc.name}",
-                service_scrape_target(svc),
+                service_scrape_target(svc, meshed=args.meshed),
                 [self.release, args.namespaces[svc.context]],
                 self,
             )

@@ -26,6 +26,10 @@ JAEGER_COLLECTOR_SERVICE = "jaeger-collector"
 # OTLP over HTTP/protobuf: the one protocol every OpenTelemetry SDK of the matrix's frameworks
 # (Python, Java, Node.js, Go) exports by default or supports without an extra gRPC dependency.
 OTLP_ENDPOINT = f"http://{JAEGER_COLLECTOR_SERVICE}.{TELEMETRY_NAMESPACE}.svc.cluster.local:{OTLP_HTTP_PORT}"
+# The mesh's sidecars export their spans over OTLP/gRPC (Istio's OpenTelemetry tracing provider).
+OTLP_GRPC_COLLECTOR = (f"{JAEGER_COLLECTOR_SERVICE}.{TELEMETRY_NAMESPACE}.svc.cluster.local", OTLP_GRPC_PORT)
+# Prometheus's query API: the operator's governing Service of every Prometheus it runs.
+PROMETHEUS_URL = f"http://prometheus-operated.{MONITORING_NAMESPACE}.svc.cluster.local:9090"
 
 
 @dataclass(frozen=True)

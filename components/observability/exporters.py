@@ -1,9 +1,9 @@
 """Metrics of the in-cluster data services, through each operator's own mechanism.
 
 - CloudNativePG: every instance serves metrics on port 9187 (`metrics`); nothing to enable.
-- Percona Server for MongoDB: the operator runs sidecars declared on the replica set; Percona's
-  own `mongodb_exporter` runs there as the operator's cluster-monitor user (the operator's
-  users Secret), on 9216.
+- Percona Server for MongoDB: the operator runs sidecars declared on the replica sets (every
+  shard's and the config servers'); Percona's own `mongodb_exporter` runs there as the
+  operator's cluster-monitor user (the operator's users Secret), on 9216.
 - OT redis-operator: `redisExporter` on the RedisCluster runs oliver006/redis_exporter beside
   each node (the operator passes it REDIS_ADDR and the password), on 9121 (`redis-exporter`).
 - Strimzi: `metricsConfig: strimziMetricsReporter` on the brokers and controllers, and the Kafka
@@ -39,13 +39,19 @@ _RESTRICTED = {
 _SMALL = {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}}
 
 
+# mongod requires TLS: the exporter connects by a name the server certificate carries and trusts
+# the CA in the operator's `ssl` volume (the pod's, mounted at the operator's own path).
+MONGODB_SSL_VOLUME = "ssl"
+MONGODB_SSL_DIR = "/etc/mongodb-ssl"
+
+
 def mongodb_exporter_sidecar() -> dict[str, object]:
     """A container of every mongod pod (Percona's `replsets[].sidecars`)."""
     return {
         "name": "mongodb-exporter",
         "image": versions.MONGODB_EXPORTER_IMAGE,
         "args": [
-            "--mongodb.uri=mongodb://127.0.0.1:27017/admin",
+            f"--mongodb.uri=mongodb://localhost:27017/admin?tls=true&tlsCAFile={MONGODB_SSL_DIR}/ca.crt",
             # The 0.1x metric names (mongodb_mongod_replset_member_replication_lag, ...) the
             # replica-lag alert and the dashboards use.
             "--compatible-mode",
@@ -64,6 +70,7 @@ def mongodb_exporter_sidecar() -> dict[str, object]:
             },
         ],
         "ports": [{"name": "metrics", "containerPort": MONGODB_EXPORTER_PORT, "protocol": "TCP"}],
+        "volumeMounts": [{"name": MONGODB_SSL_VOLUME, "mountPath": MONGODB_SSL_DIR, "readOnly": True}],
         "resources": _SMALL,
         "securityContext": _RESTRICTED,
     }

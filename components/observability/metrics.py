@@ -28,13 +28,18 @@ JAEGER_QUERY_PORT = 16686
 
 @dataclass(frozen=True)
 class GrafanaLogin:
-    """Grafana's single sign-on through an OpenID Connect provider (Keycloak, the identity issue).
-    `client_secret_ref` names a Secret in the monitoring namespace with the key `client-secret`."""
+    """Grafana's single sign-on through an OpenID Connect provider (Keycloak, components/identity.py).
+    `client_secret_ref` names a Secret in the monitoring namespace with the key `client-secret`;
+    with `client_secret` the Observability component creates it. The browser is sent to
+    `issuer_url`; Grafana itself calls `backchannel_url` (the realm's in-cluster address) for the
+    token and user info, since the public name may not resolve inside the cluster."""
 
     issuer_url: str
     client_id: str
     client_secret_ref: str
     admin_role: str = "platform-admin"
+    client_secret: Any = None
+    backchannel_url: str | None = None
 
 
 def _resources(cpu: str, memory: str) -> dict[str, Any]:
@@ -135,8 +140,8 @@ def kube_prometheus_stack_values(
             "client_secret": "$__env{GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET}",
             "scopes": "openid profile email roles",
             "auth_url": f"{grafana_login.issuer_url}/protocol/openid-connect/auth",
-            "token_url": f"{grafana_login.issuer_url}/protocol/openid-connect/token",
-            "api_url": f"{grafana_login.issuer_url}/protocol/openid-connect/userinfo",
+            "token_url": f"{grafana_login.backchannel_url or grafana_login.issuer_url}/protocol/openid-connect/token",
+            "api_url": f"{grafana_login.backchannel_url or grafana_login.issuer_url}/protocol/openid-connect/userinfo",
             "role_attribute_path": f"contains(roles[*], '{grafana_login.admin_role}') && 'Admin' || 'Viewer'",
             "use_pkce": True,
         }

@@ -15,7 +15,7 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.labels import standard_labels
+from components.labels import instance_of, standard_labels
 from components.network_policies import tcp_ports
 from components.observability.endpoints import TELEMETRY_ACCESS
 from settings.model import ServiceSpec
@@ -34,12 +34,46 @@ class ScrapeTarget:
     path: str = "/metrics"
     # Fenced namespaces: the port number the NetworkPolicy opens to Prometheus.
     fenced_port: int | None = None
+    # A PodMonitor on a port number rather than a named port (the mesh agent declares none).
+    port_number: int | None = None
+    relabelings: tuple[dict[str, object], ...] = ()
     # What must exist first (the namespace, the operator that creates the pods).
     dependencies: tuple[pulumi.Resource, ...] = field(default=(), compare=False)
 
 
-def service_scrape_target(spec: ServiceSpec) -> ScrapeTarget:
-    """A context service: its ClusterIP Service's `http` port, the framework's metrics path."""
+# The sidecar agent's port and path (components/mesh/endpoints.py; not imported: the mesh's
+# component imports this package's endpoints).
+MESH_AGENT_PORT = 15020
+MESH_METRICS_PATH = "/stats/prometheus"
+# Under a canary the stable pods are `<name>-primary` (Flagger renames the selector label): the
+# `service` label every context rule groups by stays the service's name for both.
+SERVICE_LABEL_FROM_POD: dict[str, object] = {
+    "sourceLabels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
+    "regex": "(.+?)(-primary)?",
+    "targetLabel": "service",
+    "replacement": "$1",
+    "action": "replace",
+}
+
+
+def service_scrape_target(spec: ServiceSpec, meshed: bool = False) -> ScrapeTarget:
+    """A context service: its ClusterIP Service's `http` port, the framework's metrics path. In
+    the mesh its port speaks mTLS only, so Prometheus scrapes the pods' sidecar agent, which
+    serves the app's metrics (from the pod's `prometheus.io/*` annotations) merged with Envoy's
+    `istio_*` series: the service's pods by their instance label, primary and canary alike."""
+    if meshed:
+        return ScrapeTarget(
+            name=spec.name,
+            namespace=spec.context,
+            kind="PodMonitor",
+            match_labels=instance_of(spec.name, spec.environment),
+            port="",
+            port_number=MESH_AGENT_PORT,
+            context=spec.context,
+            environment=spec.environment,
+            path=MESH_METRICS_PATH,
+            relabelings=(SERVICE_LABEL_FROM_POD,),
+        )
     return ScrapeTarget(
         name=spec.name,
         namespace=spec.context,
@@ -56,11 +90,12 @@ def build_monitor(
     resource_name: str, target: ScrapeTarget, after: list[pulumi.Resource], parent: pulumi.Resource
 ) -> k8s.apiextensions.CustomResource:
     labels = standard_labels(context=target.context, environment=target.environment, component="monitoring")
-    endpoint = {
-        "port": target.port,
+    endpoint: dict[str, object] = {
+        **({"portNumber": target.port_number} if target.port_number is not None else {"port": target.port}),
         "path": target.path,
         # The seed's 30 s, stated on each target too, so no target drifts from Prometheus's default.
         "interval": SCRAPE_INTERVAL,
+        **({"relabelings": [dict(r) for r in target.relabelings]} if target.relabelings else {}),
     }
     selector = {"matchLabels": dict(target.match_labels)}
     if target.kind == "ServiceMonitor":

@@ -36,6 +36,23 @@ def _eks_cluster(a: MockResourceArgs) -> dict[str, Any]:
 
 
 register_state("aws:eks/cluster:Cluster", _eks_cluster)
+register_call(
+    "aws:index/getCallerIdentity:getCallerIdentity",
+    lambda args: {
+        "accountId": ACCOUNT,
+        "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/deployer/offline",
+        "userId": "AROAOFFLINE:offline",
+        "id": ACCOUNT,
+    },
+)
+register_state(
+    "aws:ecr/repository:Repository",
+    lambda a: {
+        "arn": f"arn:aws:ecr:eu-central-1:{ACCOUNT}:repository/{a.inputs.get('name')}",
+        "registryId": ACCOUNT,
+        "repositoryUrl": f"{ACCOUNT}.dkr.ecr.eu-central-1.amazonaws.com/{a.inputs.get('name')}",
+    },
+)
 register_state("aws:iam/role:Role", lambda a: {"arn": _arn("iam", a, "role"), "name": a.inputs.get("name") or a.name})
 register_state(
     "aws:kms/key:Key", lambda a: {"arn": f"arn:aws:kms:eu-central-1:{ACCOUNT}:key/{a.name}", "keyId": a.name}
@@ -53,6 +70,15 @@ register_state(
 def _aks_cluster(a: MockResourceArgs) -> dict[str, Any]:
     name = a.inputs.get("resourceName") or a.name
     return {
+        # AKS creates the kubelet's identity in the node resource group when the cluster names none.
+        "identityProfile": {
+            "kubeletidentity": {
+                "clientId": f"{name}-kubelet-client",
+                "objectId": f"{name}-kubelet-object",
+                "resourceId": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-{name}-nodes/providers/"
+                f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}-agentpool",
+            }
+        },
         "fqdn": f"{name}.hcp.germanywestcentral.azmk8s.io",
         "privateFQDN": f"{name}.privatelink.germanywestcentral.azmk8s.io",
         "oidcIssuerProfile": {"enabled": True, "issuerURL": f"https://oidc.prod-aks.azure.com/{TENANT}/{name}/"},
@@ -127,6 +153,13 @@ register_call(
         "tenantId": TENANT,
     },
 )
+register_state(
+    "azure-native:containerregistry:Registry",
+    lambda a: {
+        "name": a.inputs.get("registryName") or a.name,
+        "loginServer": f"{a.inputs.get('registryName') or a.name}.azurecr.io",
+    },
+)
 register_state("azure-native:keyvault:Vault", lambda a: {"name": a.inputs.get("vaultName") or a.name})
 register_state(
     "azure-native:keyvault:Key",
@@ -134,4 +167,22 @@ register_state(
         "keyUri": f"https://offline.vault.azure.net/keys/{a.inputs.get('keyName')}",
         "keyUriWithVersion": f"https://offline.vault.azure.net/keys/{a.inputs.get('keyName')}/0000",
     },
+)
+
+# DNS zones: four name servers each, as Route 53 and Azure DNS give (the edge delegates to them).
+register_state(
+    "aws:route53/zone:Zone",
+    lambda a: {
+        "zoneId": "Z0123456789ABCDEFGHIJ",
+        "arn": "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ",
+        "nameServers": [f"ns-{i}.awsdns-{i:02d}.net" for i in range(4)],
+    },
+)
+register_state(
+    "azure-native:dns:Zone",
+    lambda a: {"nameServers": [f"ns{i}-01.azure-dns.com." for i in range(1, 5)], "name": a.inputs.get("zoneName")},
+)
+register_call(
+    "aws:ec2/getManagedPrefixList:getManagedPrefixList",
+    lambda args: {"id": "pl-0123456789abcdef0", "name": args.get("name"), "entries": []},
 )

@@ -16,9 +16,12 @@ from . import (
     cluster,
     data,
     dr,
+    front_door,
+    mesh,
     network,
     nodes,
     observability,
+    registry,
     secrets,
     tagging,
     workloads,
@@ -32,6 +35,7 @@ PACK_NAME = "bakhmach-hub-policies"
 POLICIES: list[Policy] = [
     *workloads.POLICIES,
     *network.POLICIES,
+    *front_door.POLICIES,
     *data.POLICIES,
     *secrets.POLICIES,
     *availability.POLICIES,
@@ -41,7 +45,11 @@ POLICIES: list[Policy] = [
     *capacity.POLICIES,
     *observability.POLICIES,
     *dr.POLICIES,
+    *mesh.POLICIES,
+    *registry.POLICIES,
 ]
+# Settings a policy reads from the pack config beside `environment` (their defaults).
+POLICY_CONFIG: dict[str, dict[str, Any]] = {**registry.POLICY_CONFIG}
 
 
 def enforcement_for(policy: Policy, environment: str) -> EnforcementLevel:
@@ -58,7 +66,11 @@ def config_for(environment: str) -> dict[str, Any]:
     if environment not in ENVIRONMENTS:
         raise ValueError(f"environment {environment!r} (allowed: {', '.join(ENVIRONMENTS)})")
     return {
-        p.name: {"enforcementLevel": enforcement_for(p, environment).value, "environment": environment}
+        p.name: {
+            "enforcementLevel": enforcement_for(p, environment).value,
+            "environment": environment,
+            **POLICY_CONFIG.get(p.name, {}),
+        }
         for p in POLICIES
     }
 

@@ -199,6 +199,15 @@ def _check_postgres(args: StackValidationArgs, report: ReportViolation) -> None:
 # ---- MongoDB --------------------------------------------------------------------------------
 
 
+def _mongo_replica_sets(spec: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """Every replica set of a Percona cluster: each shard (or the one replica set), and the config
+    servers where it is sharded."""
+    found = [(f"replset {replset.get('name')}", as_mapping(replset)) for replset in items(spec.get("replsets"))]
+    if as_bool(get(spec, "sharding", "enabled")) is True:
+        found.append(("config server replset", as_mapping(get(spec, "sharding", "configsvrReplSet", default={}))))
+    return found
+
+
 def _check_mongo(args: StackValidationArgs, report: ReportViolation) -> None:
     env = stack_environment(args)
     if env is None:
@@ -206,15 +215,27 @@ def _check_mongo(args: StackValidationArgs, report: ReportViolation) -> None:
     wanted = seed.MONGO_MEMBERS[env]
     zoned = env in seed.MULTI_ZONE_ENVIRONMENTS
     for mongo in _custom(args.resources, PSMDB):
-        for replset in items(get(mongo.props, "spec", "replsets")):
+        spec = as_mapping(get(mongo.props, "spec", default={}))
+        for part, replset in _mongo_replica_sets(spec):
             size = as_number(replset.get("size")) or 0.0
-            label = f"{object_ref(mongo.props)} replset {replset.get('name')}"
+            label = f"{object_ref(mongo.props)} {part}"
             if size < wanted:
                 report(f"{label}: {size:g} member(s); the seed's {env} replica set has {wanted}", mongo.urn)
             if zoned and get(replset, "affinity", "antiAffinityTopologyKey") != seed.ZONE_TOPOLOGY_KEY:
                 report(
                     f"{label}: members are not spread over zones (affinity.antiAffinityTopologyKey "
                     f"{seed.ZONE_TOPOLOGY_KEY})",
+                    mongo.urn,
+                )
+        # A sharded cluster is reached through its routers only: one router, or routers that may
+        # share a zone, would make a zone (or a node) take every database down with it.
+        if zoned and as_bool(get(spec, "sharding", "enabled")) is True:
+            mongos = as_mapping(get(spec, "sharding", "mongos", default={}))
+            routers = as_number(mongos.get("size")) or 0.0
+            if routers < 2 or get(mongos, "affinity", "antiAffinityTopologyKey") != seed.ZONE_TOPOLOGY_KEY:
+                report(
+                    f"{object_ref(mongo.props)} mongos: {routers:g} router(s); at least 2, spread over zones "
+                    f"(affinity.antiAffinityTopologyKey {seed.ZONE_TOPOLOGY_KEY})",
                     mongo.urn,
                 )
     for mongo in _custom(args.resources, MONGODB_COMMUNITY):
@@ -486,10 +507,13 @@ def _operator_budgets(resource: PolicyResource) -> list[tuple[str, Mapping[str, 
             if as_bool(pdb.get("enabled")) is True:
                 found.append((f"{role}.pdb", pdb))
     elif _is(resource, PSMDB):
-        for replset in items(spec.get("replsets")):
-            pdb = as_mapping(replset.get("podDisruptionBudget", {}))
+        parts = _mongo_replica_sets(spec)
+        if as_bool(get(spec, "sharding", "enabled")) is True:
+            parts.append(("mongos", as_mapping(get(spec, "sharding", "mongos", default={}))))
+        for part, members in parts:
+            pdb = as_mapping(members.get("podDisruptionBudget", {}))
             if pdb:
-                found.append((f"replset {replset.get('name')} podDisruptionBudget", pdb))
+                found.append((f"{part} podDisruptionBudget", pdb))
     elif _is(resource, STRIMZI_KAFKA):
         for part in ("kafka", "zookeeper", "cruiseControl"):
             pdb = as_mapping(get(spec, part, "template", "podDisruptionBudget", default={}))
@@ -638,7 +662,8 @@ POLICIES = [
     ),
     stack_policy(
         "mongo-replica-set",
-        "MongoDB runs the seed's 3-member replica set, members spread over zones (staging, prod).",
+        "MongoDB runs the seed's 3-member replica set, members spread over zones (staging, prod); sharded, every "
+        "shard and the config servers are such a replica set, and at least two routers span the zones.",
         _check_mongo,
         environments=("staging", "prod"),
     ),

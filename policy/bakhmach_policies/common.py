@@ -363,8 +363,10 @@ def stack_policy(
     check: StackCheck,
     level: EnforcementLevel = EnforcementLevel.MANDATORY,
     environments: Iterable[str] = ENVIRONMENTS,
+    config_schema: PolicyConfigSchema = CONFIG_SCHEMA,
 ) -> StackValidationPolicy:
-    """A policy over the whole stack (relations between resources); `environments` as above."""
+    """A policy over the whole stack (relations between resources); `environments` as above;
+    `config_schema`: the pack config it reads beside `environment` (CONFIG_SCHEMA's properties)."""
     scope = _scope(name, environments)
 
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -373,7 +375,7 @@ def stack_policy(
         check(args, report)
 
     return StackValidationPolicy(
-        name=name, description=description, validate=validate, enforcement_level=level, config_schema=CONFIG_SCHEMA
+        name=name, description=description, validate=validate, enforcement_level=level, config_schema=config_schema
     )
 
 

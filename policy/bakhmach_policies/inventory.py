@@ -33,10 +33,18 @@ DR = "Disaster Recovery"
 TENANCY = "Multi-Tenant Enterprise Architecture"
 MESH = "Service Mesh"
 OBSERVABILITY = "Monitoring & Observability"
+STACK = "Infrastructure Components: Cloud Deployment Stack"
+PIPELINE = "CI/CD Pipeline Integration"
 
 PROMISES: tuple[Promise, ...] = (
     # ---- security
-    Promise(NETWORK, "Ingress: only from WAF/Load Balancer", ("gateway-only-exposure",)),
+    Promise(
+        NETWORK,
+        "Ingress: only from WAF/Load Balancer",
+        ("gateway-only-exposure",),
+        elsewhere="That the load balancer admits only Cloudflare's published ranges (security group rules on AWS, "
+        "the Service's source ranges that AKS turns into NSG rules): tests/test_edge.py over every cloud plan.",
+    ),
     Promise(
         NETWORK,
         "The cluster API is not an ingress: private endpoints, or public only to listed ranges",
@@ -53,8 +61,8 @@ PROMISES: tuple[Promise, ...] = (
     Promise(
         NETWORK,
         "DNS: Kube-DNS with DNSSEC",
-        elsewhere="DNSSEC signs the public zone at Cloudflare/the registrar, which this program does not manage; "
-        "cluster DNS is the cloud's managed CoreDNS. Nothing in a plan to judge.",
+        elsewhere="DNSSEC is enabled on the public zone at Cloudflare (staging/prod, components/edge.py; "
+        "tests/test_edge.py); cluster DNS is the cloud's managed CoreDNS.",
     ),
     Promise(
         SECURITY,
@@ -68,6 +76,25 @@ PROMISES: tuple[Promise, ...] = (
     ),
     Promise(SECURITY, "Scanned, immutable images (every image pinned by tag or digest)", ("pinned-images",)),
     Promise(
+        STACK,
+        "Registry: Docker Hub / GitHub Container Registry. Staging and prod run the platform's images from the "
+        "stack's registry only (ghcr, or the cloud's ECR/ACR), third-party images from an allow-list",
+        ("images-from-allowed-registries",),
+        elsewhere="Images a Helm chart renders are not in the plan (only the release's values); the allow-list "
+        "(pack config thirdPartyImages) names the ones the plan shows. How each cluster pulls (the ghcr "
+        "credential, the EKS node role, AcrPull) is tests/test_registry.py.",
+    ),
+    Promise(
+        PIPELINE,
+        "Scan: container scanning. The stack's registry keeps tags immutable, scans on push, encrypts, expires old "
+        "releases and, in prod, reaches the secondary region",
+        ("registry-hardened",),
+        elsewhere="ghcr is outside the stack: its images are scanned by the build workflow's Trivy gate before they "
+        "are pushed (.github/workflows/build-image.yml, for every registry). ACR's own scanning is Microsoft "
+        "Defender for Containers, a subscription-wide plan the stack does not own; ACR tags are not immutable, "
+        "so staging/prod pin ACR and ghcr images by digest (a preview warns on a tag alone).",
+    ),
+    Promise(
         SECURITY,
         "Auditor role: compliance & security audits (every cluster ships its API audit log)",
         ("cluster-audit-logs",),
@@ -80,9 +107,21 @@ PROMISES: tuple[Promise, ...] = (
     ),
     Promise(
         AUTH,
-        "OAuth 2.0 + OpenID Connect (Keycloak), JWT RS256, 1 h access / 7 d refresh tokens, the RBAC matrix's roles",
-        elsewhere="Not built yet: the identity issue (Keycloak realm) adds its policy over the realm's custom "
-        "resources.",
+        "OAuth 2.0 + OpenID Connect (Keycloak), JWT RS256, 1 h access / 7 d refresh tokens, no implicit flow, PKCE",
+        ("identity-token-lifetimes",),
+        elsewhere="The realm's five roles, context groups, MFA and the role matrix at the gateway: "
+        "tests/test_identity.py derives the seed's RBAC table from the realm and the routes.",
+    ),
+    Promise(
+        AUTH,
+        "Every request from outside is authenticated: each context service behind a JWT-validating gateway route, "
+        "or internal",
+        ("context-services-routed",),
+    ),
+    Promise(
+        ENCRYPTION,
+        "In-transit: TLS 1.3 at the gateway (1.2 only at the edge, for clients)",
+        ("gateway-tls-minimum",),
     ),
     Promise(
         AUTH,
@@ -110,6 +149,13 @@ PROMISES: tuple[Promise, ...] = (
         "so tls13-where-offered is advisory where the service can require 1.3.",
     ),
     Promise(ENCRYPTION, "mTLS for the service mesh", ("mesh-mtls-strict",)),
+    Promise(
+        ENCRYPTION,
+        "In-transit: no data connection in plaintext (clients and in-cluster servers)",
+        ("data-connections-tls",),
+        elsewhere="Every data connection of every stack and cloud, with its TLS minimum, is walked in "
+        "tests/test_data_tls.py.",
+    ),
     Promise(
         ENCRYPTION,
         "Secrets: Sealed Secrets with key rotation",
@@ -146,15 +192,20 @@ PROMISES: tuple[Promise, ...] = (
     Promise(
         DATABASE,
         "MongoDB: sharding hash-based on tenant_id + context_id; 15-20 collections and 500 GB per context",
-        elsewhere="Application and sizing choices: the shard key is an annotation the services read, sizes are "
-        "settings data (tests/test_data_layer.py).",
+        ("mongo-replica-set",),
+        elsewhere="The pack guards the sharded cluster's shape (every shard and the config servers a zone-spread "
+        "replica set, two or more routers across zones). The key is applied inside the cluster by the "
+        "collections Job to the collections the settings list, and sizes are settings data: "
+        "tests/test_mongo_sharding.py checks both, running the Job's script (docs/MONGODB.md); "
+        "tests/test_data_sizes.py checks 500 GB x 6 contexts on every member.",
     ),
     Promise(CACHE, "Redis Cluster: 6 nodes (master-replica pairs)", ("cache-ha",)),
     Promise(CACHE, "Eviction Policy: allkeys-lru", ("cache-eviction-policy",)),
     Promise(
         CACHE,
         "Memory: 128 GB distributed; TTL context-dependent; Pub/Sub; Streams",
-        elsewhere="Sizing per SKU/node type and application behaviour: tests/test_data_layer.py checks the sizes.",
+        elsewhere="Sizing per SKU/node type and application behaviour: tests/test_data_sizes.py checks the memory "
+        "(node type x shards, the SKU, pod memory x leaders).",
     ),
     Promise(
         DR,
@@ -203,9 +254,10 @@ PROMISES: tuple[Promise, ...] = (
         ENVIRONMENTS,
         "Prod: multi-region, active-active failover",
         ("prod-multi-region-failover",),
-        elsewhere="The pack requires a cluster in each of two regions always, and the DNS failover once the stack "
-        "has a public entry point to fail over (the gateway's LoadBalancer Service, issue 10); until then there "
-        "is nothing to fail over and the program builds no failover records (components/cloud/dns_failover.py).",
+        elsewhere="The pack requires a cluster in each of two regions, and health-checked DNS failover between "
+        "the regions' public entry points (each gateway's LoadBalancer Service, which publishes its region's "
+        "origin): tests/test_dns_failover.py on the prod plans. Active-active data is the disaster-recovery "
+        "issue's.",
     ),
     Promise(
         ENVIRONMENTS,
@@ -284,11 +336,26 @@ PROMISES: tuple[Promise, ...] = (
     # ---- tenancy and ownership
     Promise(TENANCY, "Six business contexts plus the shared one, each labelled", ("kubernetes-context-label",)),
     Promise(TENANCY, "Every cloud resource is owned (environment, owner, managed-by tags)", ("cloud-resource-tags",)),
-    # ---- later issues
+    # ---- service mesh
     Promise(
         MESH,
-        "Timeouts 30 s / 60 s, retries 3 with backoff, circuit breakers; canary 90/10 with rollback on error rate > 5%",
-        elsewhere="Not built yet: the mesh and canary issues add their policies (Istio and Flagger resources).",
+        "Timeout: 30 s default, 60 s for batch operations; retry policy: 3 attempts with exponential backoff; "
+        "circuit breaker",
+        ("mesh-service-resilience",),
+        elsewhere="The backoff is Envoy's (exponential from the 25 ms base the routes state) and the numbers per "
+        "service are tests/test_mesh.py's.",
+    ),
+    Promise(
+        MESH,
+        "Traffic distribution (canary): stable 90%, canary 10%, automated rollback on error rate > 5%",
+        ("canary-rollout",),
+        elsewhere="Dev has no canaries (a laptop has no traffic to judge a canary by).",
+    ),
+    Promise(
+        MESH,
+        "Destination rules: load balancing (round-robin, least-request)",
+        elsewhere="A per-service choice (settings: services.<name>.loadBalancing); tests/test_mesh.py checks "
+        "each service's per stack.",
     ),
     # ---- observability
     Promise(
@@ -303,7 +370,8 @@ PROMISES: tuple[Promise, ...] = (
         "Metrics per context: every context service is scraped (latency, errors, volume, pools, queue depth, cache)",
         ("context-services-scraped",),
         elsewhere="The data services' exporters, the per-context alert rules (promtool, tests/test_alert_rules.py) "
-        "and dashboards: tests/test_observability.py. Service mesh metrics come with the mesh issue.",
+        "and dashboards: tests/test_observability.py. In the mesh each service is scraped through its sidecar, with "
+        "Istio's request metrics beside its own (tests/test_observability.py).",
     ),
     Promise(
         OBSERVABILITY,
@@ -316,7 +384,8 @@ PROMISES: tuple[Promise, ...] = (
         "Tracing: Jaeger, 5% sampling, W3C Trace Context, 72 hours retention",
         elsewhere="The sampler and propagators are every service's SDK environment and the retention is Jaeger's "
         "store: tests/test_observability.py checks each service and stack. '100% on errors' needs tail "
-        "sampling (README, Operations). The mesh reports spans at the same 5% with the mesh issue.",
+        "sampling (README, Operations). The mesh's sidecars report spans at the same 5% (Istio Telemetry, "
+        "tests/test_mesh.py).",
     ),
     Promise(
         OBSERVABILITY,

@@ -206,6 +206,24 @@ def _check_exposure(args: StackValidationArgs, report: ReportViolation) -> None:
             continue
         if not _is_gateway(svc, gateway_namespaces):
             report(f"{object_ref(svc.props)} is of type {svc_type}; only the gateway may be exposed", svc.urn)
+    # A Gateway API Gateway makes its controller create a Service (Envoy Gateway: a LoadBalancer
+    # unless its EnvoyProxy says otherwise): Gateways, and proxy configurations that ask for a
+    # load balancer, belong in the gateway namespace too.
+    for resource in kubernetes_objects(args.resources):
+        kind = resource.props.get("kind")
+        where = (cluster_of(resource), namespace(resource.props))
+        if kind == "Gateway" and where not in gateway_namespaces:
+            report(
+                f"{object_ref(resource.props)} is a Gateway outside the gateway namespace; its controller would "
+                "expose it",
+                resource.urn,
+            )
+        service_type = get(resource.props, "spec", "provider", "kubernetes", "envoyService", "type")
+        if kind == "EnvoyProxy" and service_type in ("LoadBalancer", "NodePort") and where not in gateway_namespaces:
+            report(
+                f"{object_ref(resource.props)} asks for a {service_type} Service outside the gateway namespace",
+                resource.urn,
+            )
 
 
 POLICIES = [
@@ -230,7 +248,8 @@ POLICIES = [
         "gateway-only-exposure",
         "No Service of type LoadBalancer or NodePort except the gateway's (labelled bakhmach.io/role=gateway "
         "or in a namespace so labelled), and prod's replication endpoints: internal load balancers labelled "
-        "bakhmach.io/dr-endpoint open to private ranges only.",
+        "bakhmach.io/dr-endpoint open to private ranges only; Gateway API Gateways and Envoy proxy "
+        "configurations asking for a load balancer live only in such a namespace.",
         _check_exposure,
     ),
 ]

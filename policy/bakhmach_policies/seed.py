@@ -102,6 +102,19 @@ LOG_RETENTION_MAX_DAYS = 90
 # The label a ConfigMap of Elasticsearch ILM policies carries (a Job applies them through the API).
 ILM_POLICIES_LABEL = "bakhmach.io/ilm-policies"
 
+# "Service Mesh": "Timeout: 30s default, 60s for batch operations", "Retry Policy: 3 attempts",
+# retried on what the mesh can safely retry; "Canary: 10% (automated rollback on error rate > 5%)".
+MESH_TIMEOUT_SECONDS = 30
+MESH_BATCH_TIMEOUT_SECONDS = 60
+MESH_RETRY_ATTEMPTS = 3
+MESH_RETRY_ON = ("5xx", "reset", "connect-failure")
+CANARY_WEIGHT_PERCENT = 10
+CANARY_MIN_SUCCESS_PERCENT = 95
+CANARY_ENVIRONMENTS = frozenset({"staging", "prod"})
+# The env vars through which a service reaches a data service (components/context_service.py):
+# `<SVC>_HOST` names one, `<SVC>_TLS` must be "true".
+DATA_CONNECTION_PREFIXES = ("POSTGRES", "MONGO", "REDIS", "KAFKA")
+
 # Every cloud resource carries these tags (from its own `tags` or its AWS provider's defaultTags).
 REQUIRED_TAGS = ("environment", "owner", "managed-by")
 
@@ -168,3 +181,10 @@ def node_size(instance_type: str) -> NodeSize | None:
         vcpu = int(match["vcpu"])
         return NodeSize(instance_type, vcpu, vcpu * _AZURE_GIB_PER_VCPU[match["family"]])
     return None
+
+
+# "Security Architecture: Authentication & Authorization": "Expiration: 1 hour (access), 7 days
+# (refresh)"; "Encryption: In-Transit: TLS 1.3" at the gateway.
+ACCESS_TOKEN_SECONDS = 3600
+REFRESH_TOKEN_SECONDS = 7 * 24 * 3600
+GATEWAY_TLS_MINIMUM = "1.3"

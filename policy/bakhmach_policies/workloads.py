@@ -229,6 +229,17 @@ def hpas_by_target(resources: list[PolicyResource]) -> dict[tuple[str | None, st
     return found
 
 
+# An operator that has no leader election must run as one pod: a second copy would reconcile the
+# same objects at the same time (the Keycloak operator: keycloak/keycloak#30005). Its Deployment
+# says why in this annotation; a business context's workload never may.
+SINGLE_REPLICA_ANNOTATION = "bakhmach.io/single-replica-because"
+
+
+def _single_by_design(props: Mapping[str, Any]) -> bool:
+    annotations = get(props, "metadata", "annotations", default={}) or {}
+    return bool(annotations.get(SINGLE_REPLICA_ANNOTATION)) and namespace(props) not in seed.CONTEXTS
+
+
 def _check_replicas_and_pdb(args: StackValidationArgs, report: ReportViolation) -> None:
     env = stack_environment(args)
     if env is None:
@@ -238,6 +249,13 @@ def _check_replicas_and_pdb(args: StackValidationArgs, report: ReportViolation) 
     pdbs = [r for r in kubernetes_objects(args.resources) if r.props.get("kind") == "PodDisruptionBudget"]
     for workload in _workloads(args.resources):
         props = workload.props
+        if _single_by_design(props):
+            if as_number(get(props, "spec", "replicas")) not in (None, 1.0):
+                report(
+                    f"{object_ref(props)} says it runs as one pod ({SINGLE_REPLICA_ANNOTATION}) but asks for more",
+                    workload.urn,
+                )
+            continue
         hpa = hpas.get(workload_key(workload, props.get("kind"), name(props)))
         replicas = (
             as_number(get(hpa.props, "spec", "minReplicas")) if hpa else as_number(get(props, "spec", "replicas"))
@@ -308,7 +326,9 @@ POLICIES = [
     stack_policy(
         "replicas-and-pdb",
         f"Every Deployment/StatefulSet runs at least the environment's replicas (staging "
-        f"{seed.REPLICA_FLOOR['staging']}, prod {seed.REPLICA_FLOOR['prod']}) and has a PodDisruptionBudget.",
+        f"{seed.REPLICA_FLOOR['staging']}, prod {seed.REPLICA_FLOOR['prod']}) and has a PodDisruptionBudget; outside "
+        f"the business contexts, an operator without leader election runs exactly one pod and says why "
+        f"({SINGLE_REPLICA_ANNOTATION}).",
         _check_replicas_and_pdb,
         environments=("staging", "prod"),
     ),

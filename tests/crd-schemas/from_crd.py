@@ -4,9 +4,10 @@
 
 The same conversion as the datreeio/CRDs-catalog files in ../shared/crd-schemas: the version's
 openAPIV3Schema, with `additionalProperties: false` on every object that lists its properties (so a
-misplaced field fails) unless the CRD keeps unknown fields, int-or-string as integer or string, and
-`metadata` as any object. Used where the shared catalog predates the operator version this stack
-pins (see README.md beside this file for which file came from which CRD).
+misplaced field fails) unless the CRD keeps unknown fields, int-or-string as integer or string,
+`metadata` as any object, and `apiVersion`/`kind` as strings where the CRD does not list them. Used
+where the shared catalog predates the operator version this stack pins (see README.md beside this
+file for which file came from which CRD).
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ def main(path: str, kind: str, version: str) -> None:
         (served,) = [v for v in doc["spec"]["versions"] if v["name"] == version]
         schema = strict(served["schema"]["openAPIV3Schema"])
         schema["properties"]["metadata"] = {"type": "object"}
+        # Every object has these two; some CRDs (Istio's) leave them out of their schema.
+        for field in ("apiVersion", "kind"):
+            schema["properties"].setdefault(field, {"type": "string"})
         json.dump(schema, sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
         return

@@ -21,6 +21,9 @@ from typing import Any
 from tests.e2e.selection import PROBE_LABELS, CredentialCase, ReachCase
 
 RUN_AS = 10001  # an unprivileged UID, as the services use
+NO_SIDECAR = {"sidecar.istio.io/inject": "false"}
+# Each consuming namespace's copy of the data CA (components/data/tls.py).
+DATA_CA_SECRET = "trust-data-ca"
 CONNECT_SECONDS = 4
 # How long a probe waits after it starts before it probes: the policy engine learns a new pod's
 # address from the API server, and a connection made before that is judged as a stranger's.
@@ -70,12 +73,13 @@ CREDENTIAL_SCRIPTS = {
     "postgres": _CLASSIFY
     + _READ_CREDENTIALS.replace("${P}", "$POSTGRES_")
     + r"""tmp=${E2E_TMP:-/tmp}
-sslmode=disable
-if [ "${POSTGRES_TLS:-false}" = true ]; then sslmode=require; fi
+tls="sslmode=disable"
+if [ "${POSTGRES_TLS:-false}" = true ]; then tls="sslmode=require"; fi
+if [ -n "${POSTGRES_CA_FILE:-}" ]; then tls="sslmode=verify-full sslrootcert=$POSTGRES_CA_FILE"; fi
 umask 077
 printf '%s:%s:%s:%s:%s\n' "$POSTGRES_HOST" "$POSTGRES_PORT" "$POSTGRES_DATABASE" "$user" "$pass" >"$tmp/pgpass"
 export PGPASSFILE="$tmp/pgpass" PGCONNECT_TIMEOUT=20
-out=$(psql "host=$POSTGRES_HOST port=$POSTGRES_PORT dbname=$POSTGRES_DATABASE user=$user sslmode=$sslmode" \
+out=$(psql "host=$POSTGRES_HOST port=$POSTGRES_PORT dbname=$POSTGRES_DATABASE user=$user $tls" \
   -v ON_ERROR_STOP=1 -tAc "select current_user || ' on ' || current_database()" 2>&1)
 classify $? "$out"
 """,
@@ -86,7 +90,8 @@ const env = process.env;
 const read = (file) => encodeURIComponent(fs.readFileSync(file, "utf8").trim());
 const params = ["authSource=" + (env.MONGO_AUTH_SOURCE || env.E2E_MONGO_AUTH_SOURCE), "serverSelectionTimeoutMS=20000"];
 if (env.MONGO_REPLICA_SET) params.push("replicaSet=" + env.MONGO_REPLICA_SET);
-if (env.MONGO_TLS === "true") params.push("tls=true", "tlsInsecure=true");
+const trust = env.MONGO_CA_FILE ? "tlsCAFile=" + env.MONGO_CA_FILE : "tlsInsecure=true";
+if (env.MONGO_TLS === "true") params.push("tls=true", trust);
 const conn = new Mongo("mongodb://" + read(env.MONGO_USERNAME_FILE) + ":" + read(env.MONGO_PASSWORD_FILE) + "@" +
   env.MONGO_HOST + ":" + env.MONGO_PORT + "/?" + params.join("&"));
 const db = conn.getDB(env.MONGO_DATABASE);
@@ -97,7 +102,8 @@ classify $? "$out"
     "redis": _CLASSIFY
     + _READ_CREDENTIALS.replace("${P}", "$REDIS_")
     + r"""export REDISCLI_AUTH="$pass"
-if [ "${REDIS_TLS:-false}" = true ]; then set -- --tls --insecure; else set --; fi
+if [ -n "${REDIS_CA_FILE:-}" ]; then set -- --tls --cacert "$REDIS_CA_FILE"
+elif [ "${REDIS_TLS:-false}" = true ]; then set -- --tls --insecure; else set --; fi
 out=$(timeout 30 redis-cli "$@" -h "$REDIS_HOST" -p "$REDIS_PORT" --user "$user" PING 2>&1)
 if [ "$out" != PONG ]; then classify 1 "$out"; fi
 if [ -n "${REDIS_KEY_PREFIX:-}" ]; then
@@ -109,10 +115,8 @@ classify 0 "PONG as $user"
 """,
     "kafka": _CLASSIFY
     + _READ_CREDENTIALS.replace("${P}", "$KAFKA_")
-    + r"""if [ "${KAFKA_TLS:-false}" = true ]; then
-  echo "ERROR the Kafka listener uses TLS and the probe has no CA for it"
-  exit 4
-fi
+    + r"""protocol=SASL_PLAINTEXT
+if [ "${KAFKA_TLS:-false}" = true ]; then protocol=SASL_SSL; fi
 case "$KAFKA_SASL_MECHANISM" in
   SCRAM-*) module=org.apache.kafka.common.security.scram.ScramLoginModule ;;
   PLAIN) module=org.apache.kafka.common.security.plain.PlainLoginModule ;;
@@ -121,7 +125,12 @@ esac
 tmp=${E2E_TMP:-/tmp}
 umask 077
 {
-  echo "security.protocol=SASL_PLAINTEXT"
+  echo "security.protocol=$protocol"
+  # The data CA where the broker's certificate is the stack's own (else the JVM's public roots).
+  if [ -n "${KAFKA_CA_FILE:-}" ]; then
+    echo "ssl.truststore.type=PEM"
+    echo "ssl.truststore.location=$KAFKA_CA_FILE"
+  fi
   echo "sasl.mechanism=$KAFKA_SASL_MECHANISM"
   echo "sasl.jaas.config=$module required username=\"$user\" password=\"$pass\";"
 } >"$tmp/client.properties"
@@ -194,7 +203,9 @@ def _pod(name: str, namespace: str, labels: Mapping[str, str], container: dict[s
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
+        # Outside the mesh: a probe runs once and exits, and it tests the network policies and the
+        # data services' own logins (TCP and TLS), which a sidecar would only stand between.
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels) | NO_SIDECAR},
         "spec": {
             "restartPolicy": "Never",
             "activeDeadlineSeconds": POD_DEADLINE_SECONDS,
@@ -247,6 +258,10 @@ def credential_probe(case: CredentialCase, image: str, secret: str) -> dict[str,
         "client", image, ["sh", "-c", CREDENTIAL_SCRIPTS[consumer.service]], env, CREDENTIAL_RESOURCES[consumer.service]
     )
     container["volumeMounts"].append({"name": "credentials", "mountPath": consumer.mount_path, "readOnly": True})
+    # The data CA the consumer's services verify in-cluster servers with, where they do.
+    ca_file = env.get(f"{consumer.service.upper()}_CA_FILE")
+    if ca_file:
+        container["volumeMounts"].append({"name": "data-ca", "mountPath": ca_file.rsplit("/", 1)[0], "readOnly": True})
     labels = PROBE_LABELS | {"bakhmach.io/e2e-case": pod_name(case.id)[4:]}
     pod = _pod(pod_name(case.id), consumer.namespace, labels, container)
     pod["spec"]["volumes"].append(
@@ -260,6 +275,17 @@ def credential_probe(case: CredentialCase, image: str, secret: str) -> dict[str,
             },
         }
     )
+    if ca_file:
+        pod["spec"]["volumes"].append(
+            {
+                "name": "data-ca",
+                "secret": {
+                    "secretName": DATA_CA_SECRET,
+                    "defaultMode": 0o440,
+                    "items": [{"key": "ca.crt", "path": ca_file.rsplit("/", 1)[1]}],
+                },
+            }
+        )
     return pod
 
 

@@ -142,6 +142,14 @@ RULES = {
         Rule("monitoring.coreos.com/v1", "Prometheus", "prometheuses", condition("Available")),
         Rule("monitoring.coreos.com/v1", "Alertmanager", "alertmanagers", condition("Available")),
         Rule("bitnami.com/v1alpha1", "SealedSecret", "sealedsecrets", condition("Synced")),
+        # cert-manager's "Ready" on a Certificate (its Secret holds a valid certificate) and on a
+        # ClusterIssuer (it can sign): the data servers and their consumers mount those Secrets.
+        Rule("cert-manager.io/v1", "Certificate", "certificates", condition("Ready")),
+        Rule("cert-manager.io/v1", "ClusterIssuer", "clusterissuers", condition("Ready")),
+        Rule("gateway.networking.k8s.io/v1", "GatewayClass", "gatewayclasses", condition("Accepted")),
+        Rule("gateway.networking.k8s.io/v1", "Gateway", "gateways", condition("Programmed")),
+        Rule("k8s.keycloak.org/v2beta1", "Keycloak", "keycloaks", condition("Ready")),
+        Rule("k8s.keycloak.org/v2beta1", "KeycloakRealmImport", "keycloakrealmimports", condition("Done")),
     )
 }
 # Custom resources the stack creates that have no readiness of their own to wait for.
@@ -151,6 +159,25 @@ NOT_AWAITED = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "scrape configuration: the smoke tests check Prometheus scrapes it",
     ("monitoring.coreos.com/v1", "PodMonitor"): "scrape configuration: the smoke tests check Prometheus scrapes it",
     ("monitoring.coreos.com/v1", "PrometheusRule"): "rules Prometheus loads: promtool tests them (test_alert_rules)",
+    # The gateway's configuration: each is accepted (or not) per parent in its status, and what it
+    # does is what tests/e2e/test_services.py sends requests through once the Gateway is Programmed.
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): "routes: the token check requests each one",
+    ("gateway.networking.k8s.io/v1", "ReferenceGrant"): "a permission: nothing becomes ready",
+    ("gateway.envoyproxy.io/v1alpha1", "EnvoyProxy"): "the proxies' settings: the Gateway's Programmed covers them",
+    ("gateway.envoyproxy.io/v1alpha1", "ClientTrafficPolicy"): "listener settings: requests exercise them",
+    ("gateway.envoyproxy.io/v1alpha1", "BackendTrafficPolicy"): "limits: requests exercise them",
+    ("gateway.envoyproxy.io/v1alpha1", "SecurityPolicy"): "JWT checks: the token check exercises each",
+    ("gateway.envoyproxy.io/v1alpha1", "HTTPRouteFilter"): "a direct response: /healthz answers through it",
+    **{
+        (api_version, kind): "mesh configuration istiod pushes to the sidecars: it has no readiness of its own"
+        for api_version, kind in (
+            ("networking.istio.io/v1", "VirtualService"),
+            ("networking.istio.io/v1", "DestinationRule"),
+            ("security.istio.io/v1", "PeerAuthentication"),
+            ("security.istio.io/v1", "AuthorizationPolicy"),
+            ("telemetry.istio.io/v1", "Telemetry"),
+        )
+    },
 }
 
 
@@ -183,8 +210,16 @@ CHARTS: dict[str, Callable[[Mapping[str, Any]], list[tuple[str, str, str, str]]]
             "redis-operator",
             "strimzi-kafka-operator",
             "sealed-secrets",
+            "aws-load-balancer-controller",
+            # Envoy Gateway's chart, pulled from its OCI registry by reference: the controller's
+            # Deployment; the Gateway it programs and its proxies are the plan's (RULES).
+            "oci://docker.io/envoyproxy/gateway-helm",
+            "istiod",
+            "cni",
+            "flagger",
         )
     },
+    "base": "Istio's CRDs and its validating webhook configuration: nothing runs",
     "eck-operator": "the operator's StatefulSet is listed cluster-wide; ECK's resources are the plan's own",
 }
 # API groups Kubernetes itself serves: their objects are not operator-managed.

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from components.labels import CONTEXT_LABEL, GATEWAY_ROLE, GATEWAY_ROLE_LABEL
 from hubctl.plan import Plan, PlannedResource
@@ -144,6 +145,10 @@ class PlannedService:
     # The readiness probe's HTTP path where the probe is served on this port; None for a TCP
     # probe, or one on a port the Service does not expose (Jaeger's health port).
     readiness_path: str | None
+    # In the mesh (its namespace is labelled for injection): the port takes mTLS only, so nothing
+    # outside the mesh (the API server's proxy) can GET it; the pod's readiness is the app's own
+    # probe, which Istio runs through the sidecar's agent.
+    meshed: bool = False
 
     @property
     def host(self) -> str:
@@ -167,6 +172,11 @@ def planned_services(plan: Plan) -> list[PlannedService]:
     the readiness path of its container where that port serves it."""
     found = []
     planned = deployments(plan)
+    meshed = {
+        ns.inputs["metadata"]["name"]
+        for ns in k8s_objects(plan, "Namespace")
+        if (ns.inputs["metadata"].get("labels") or {}).get("istio-injection") == "enabled"
+    }
     for r in k8s_objects(plan, "Service"):
         svc = r.inputs
         namespace, selector = svc["metadata"]["namespace"], svc["spec"].get("selector") or {}
@@ -195,6 +205,7 @@ def planned_services(plan: Plan) -> list[PlannedService]:
                         pod_port_name=pod_port_name,
                         pod_labels=_template_labels(deployment),
                         readiness_path=_probe_path(probe, int(pod_port), by_name),
+                        meshed=namespace in meshed,
                     )
                 )
                 break
@@ -752,7 +763,9 @@ def auth_setup(plan: Plan) -> tuple[AuthSetup | None, list[Undecided]]:
     if missing:
         undecided.append(Undecided("gateway routes", f"no HTTPRoute understood for {sorted(missing)}"))
     keycloak = keycloaks[0]
-    hostname = ((keycloak.get("spec") or {}).get("hostname") or {}).get("hostname")
+    # Keycloak's `hostname` is a host name or a URL (the stack writes `https://<host>`).
+    configured = ((keycloak.get("spec") or {}).get("hostname") or {}).get("hostname") or ""
+    hostname = urlsplit(configured).hostname if "://" in configured else configured
     imports = [r.inputs for r in k8s_objects(plan, "KeycloakRealmImport")]
     realm = ((imports[0].get("spec") or {}).get("realm") or {}) if imports else {}
     where = (
