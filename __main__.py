@@ -27,4 +27,10 @@ if platform.failover is not None:
         pulumi.export("failoverName", platform.failover.fqdn)
 if platform.recovery is not None:
     # Everything a failover needs (components/dr): `hubctl dr drill --outputs` reads it.
-    pulumi.export("dr", platform.recovery.built.output)
+    pulumi.export(
+        "dr",
+        {
+            **platform.recovery.built.output,
+            **({"identity": platform.identity_failover} if platform.identity_failover else {}),
+        },
+    )

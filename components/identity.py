@@ -18,6 +18,12 @@
   carries. Client secrets are generated here (Pulumi secrets) and delivered to each context's
   namespace as Secret `oidc-client`. The operator imports a realm once: later changes to the
   realm are made in Keycloak, or by deleting the realm and re-importing (README).
+- Prod's secondary region (components/dr, docs/DR.md): a standby of the same Keycloak, on the copy
+  of its database there (read-only until promoted): the operator, the CR with `instances: 0`
+  (Keycloak takes a lock and writes at start, which a read-only replica refuses) and annotation
+  `bakhmach.io/dr-standby`, the same client secrets (the realm, clients and sessions are in the
+  replicated database, so no realm import). A failover promotes the database, then scales the
+  CR to its instances; the RTO budget counts both (policy `dr-rto-budget`).
 """
 
 from __future__ import annotations
@@ -57,6 +63,8 @@ SERVICE = f"{KEYCLOAK}-service"
 HTTP_PORT = 8080
 MANAGEMENT_PORT = 9000
 OIDC_SECRET = "oidc-client"
+# On prod's standby Keycloak (secondary region): the instances a failover scales it to.
+STANDBY_ANNOTATION = "bakhmach.io/dr-standby-instances"
 # What the Keycloak operator labels Keycloak's pods with (for a Keycloak named `keycloak`).
 KEYCLOAK_POD_LABELS = {"app": "keycloak", "app.kubernetes.io/instance": KEYCLOAK}
 # Where the context namespaces' services ask for tokens (their egress; components/context_namespace.py).
@@ -114,6 +122,10 @@ class BuiltIdentity:
     backchannel_url: str
     grafana_secret: pulumi.Output[str]
     ready: tuple[pulumi.Resource, ...] = field(default=(), compare=False)
+    # Every client's secret (a standby in the other region is given the same ones).
+    client_secrets: dict[str, pulumi.Output[str]] = field(default_factory=dict, compare=False)
+    # The standby in prod's secondary region (no instances until a failover).
+    standby: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,6 +139,10 @@ class IdentityArgs:
     namespaces: dict[str, pulumi.Resource]
     services: tuple[tuple[str, str], ...]  # (service, context)
     scheduling: tuple[pulumi.Resource, ...] = ()
+    # Prod's secondary region: a standby on the database's copy there, with the primary's client
+    # secrets (its realm is the replicated one).
+    standby: bool = False
+    client_secrets: dict[str, pulumi.Output[str]] | None = None
 
 
 def _client(client_id: str, secret: pulumi.Output[str], **extra: Any) -> dict[str, Any]:
@@ -367,13 +383,17 @@ class Identity(pulumi.ComponentResource):
             ),
             {**monitoring_peer, "podSelector": {"matchLabels": GRAFANA_POD_LABELS}},
         ]
-        replicas = spec.identity_instances
+        replicas = 0 if args.standby else spec.identity_instances
         keycloak = k8s.apiextensions.CustomResource(
             f"{name}-keycloak",
             api_version=API_VERSION,
             kind="Keycloak",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=KEYCLOAK, namespace=NAMESPACE, labels=labels | instance_of(KEYCLOAK, env)
+                name=KEYCLOAK,
+                namespace=NAMESPACE,
+                labels=labels | instance_of(KEYCLOAK, env),
+                # What a failover scales it to (docs/DR.md; the `dr` output's identity step).
+                annotations={STANDBY_ANNOTATION: str(spec.identity_instances)} if args.standby else None,
             ),
             spec={
                 "instances": replicas,
@@ -425,20 +445,25 @@ class Identity(pulumi.ComponentResource):
         client_ids = [*(s for s, _ in args.services), fd.GATEWAY_CLIENT, fd.GRAFANA_CLIENT]
         # Secrets end to end: the realm import (which carries them, as Keycloak imports them) and
         # every Secret they reach are Pulumi secrets, never plain text in state or a preview.
-        secrets: dict[str, pulumi.Output[str]] = {}
+        secrets: dict[str, pulumi.Output[str]] = dict(args.client_secrets or {})
         for client_id in client_ids:
+            if client_id in secrets:
+                continue
             generated = random.RandomPassword(
                 f"{name}-client-{client_id}", length=40, special=False, opts=pulumi.ResourceOptions(parent=self)
             )
             secrets[client_id] = pulumi.Output.secret(generated.result)
-        realm_import = k8s.apiextensions.CustomResource(
-            f"{name}-realm",
-            api_version=API_VERSION,
-            kind="KeycloakRealmImport",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=fd.REALM, namespace=NAMESPACE, labels=labels),
-            spec={"keycloakCRName": KEYCLOAK, "realm": realm(spec, args.services, secrets)},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[keycloak]),
-        )
+        ready: tuple[pulumi.Resource, ...] = (keycloak,)
+        if not args.standby:
+            realm_import = k8s.apiextensions.CustomResource(
+                f"{name}-realm",
+                api_version=API_VERSION,
+                kind="KeycloakRealmImport",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=fd.REALM, namespace=NAMESPACE, labels=labels),
+                spec={"keycloakCRName": KEYCLOAK, "realm": realm(spec, args.services, secrets)},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[keycloak]),
+            )
+            ready = (keycloak, realm_import)
         issuer_host = f"http://{SERVICE}.{NAMESPACE}.svc.cluster.local:{HTTP_PORT}/realms/{fd.REALM}"
         for service, context in args.services:
             k8s.core.v1.Secret(
@@ -466,7 +491,9 @@ class Identity(pulumi.ComponentResource):
             jwks_uri=f"{issuer_host}/protocol/openid-connect/certs",
             backchannel_url=issuer_host,
             grafana_secret=secrets[fd.GRAFANA_CLIENT],
-            ready=(keycloak, realm_import),
+            ready=ready,
+            client_secrets=secrets,
+            standby=args.standby,
         )
         self.register_outputs({"namespace": NAMESPACE, "issuer": spec.issuer, "instances": replicas})
 

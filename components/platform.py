@@ -16,7 +16,9 @@ between them.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pulumi
 
@@ -34,7 +36,7 @@ from components.data.connection import DATA_NAMESPACE
 from components.dr import DisasterRecovery, RegionSide, recovery_for
 from components.gateway import NAMESPACE as GATEWAY_NAMESPACE
 from components.gateway import Gateway, GatewayArgs, IdentityEndpoint
-from components.identity import KEYCLOAK_PEER, Identity, IdentityArgs
+from components.identity import KEYCLOAK, KEYCLOAK_PEER, Identity, IdentityArgs
 from components.identity import NAMESPACE as IDENTITY_NAMESPACE
 from components.labels import PLATFORM_CONTEXT, instance_of
 from components.mesh import MESH_ACCESS, Mesh, MeshArgs, ServiceTraffic, ServiceTrafficArgs
@@ -96,6 +98,8 @@ class Platform:
     edge: pulumi.ComponentResource | None = None
     # Prod: the data copied to the secondary region, and the `dr` output (components/dr).
     recovery: DisasterRecovery | None = None
+    # Prod: the standby Keycloak in the secondary region, as the `dr` output's `identity` entry.
+    identity_failover: dict[str, Any] | None = None
 
 
 def build_cluster(
@@ -152,6 +156,7 @@ def build_in_cluster(
     replica_data: BuiltData | None = None,
     priorities: PriorityClasses | None = None,
     certificates: Certificates | None = None,
+    identity_secrets: dict[str, pulumi.Output[str]] | None = None,
 ) -> InCluster:
     """Everything in-cluster, on `cluster`'s provider. `prefix` keeps a second cluster's names unique.
     The data layer is the primary cluster's. Every cluster runs a Sealed Secrets controller and
@@ -229,8 +234,8 @@ def build_in_cluster(
                 else (),
                 data_ca=connect.ca if connect else None,
                 telemetry=TELEMETRY_ACCESS,
-                # Keycloak runs beside the data layer: only that cluster's services reach it inside.
-                identity=KEYCLOAK_PEER if built is not None else None,
+                # Keycloak runs beside the data (prod's secondary: its standby, beside the copies).
+                identity=KEYCLOAK_PEER if connect is not None else None,
                 mesh=MESH_ACCESS,
                 calls=tuple(c for c in calls if context.slug in (c.caller_namespace, c.callee_namespace)),
                 pod_overhead=PodOverhead.of(mesh_spec.sidecar),
@@ -299,8 +304,11 @@ def build_in_cluster(
     identity_endpoint = IdentityEndpoint(
         issuer=front_door.issuer, jwks_uri=f"{front_door.issuer}/protocol/openid-connect/certs"
     )
-    if built is not None:
-        (database,) = built.access(IDENTITY_NAMESPACE, ("postgres",))
+    if connect is not None:
+        # Prod's secondary runs a standby on the copy of Keycloak's database there, with the
+        # primary's client secrets; a failover promotes the database and scales it up (docs/DR.md).
+        standby = built is None
+        (database,) = connect.access(IDENTITY_NAMESPACE, ("postgres",))
         identity = Identity(
             f"{prefix}identity",
             IdentityArgs(
@@ -310,6 +318,8 @@ def build_in_cluster(
                 namespaces={slug: ns.namespace for slug, ns in namespaces.items()},
                 services=tuple((s.name, s.context) for s in services),
                 scheduling=tuple(priorities.ready),
+                standby=standby,
+                client_secrets=identity_secrets if standby else None,
             ),
             opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[data] if data else [])),
         )
@@ -472,6 +482,28 @@ def _regional(in_cluster: InCluster, origin: str) -> RegionalCluster:
     )
 
 
+def identity_failover(primary: InCluster, secondary: InCluster, front: FrontDoorSpec) -> dict[str, Any] | None:
+    """What a failover does for identity: the standby Keycloak in the secondary region runs on the
+    copy of its database there; once that copy is promoted (the `postgres` entry), it is scaled to
+    the primary's instances."""
+    standby = secondary.identity
+    if standby is None or not standby.built.standby or primary.identity is None:
+        return None
+    scale = json.dumps({"spec": {"instances": front.identity_instances}}, separators=(",", ":"))
+    return {
+        "backend": "Keycloak (operator), standby on the PostgreSQL copy",
+        "primary": {
+            "id": f"{primary.identity.built.namespace}/{KEYCLOAK}",
+            "region": primary.cluster.region,
+            "instances": front.identity_instances,
+        },
+        "replica": {"id": f"{standby.built.namespace}/{KEYCLOAK}", "region": secondary.cluster.region, "instances": 0},
+        "database": "postgres",
+        "promote": f"kubectl -n {standby.built.namespace} patch keycloak {KEYCLOAK} --type merge -p '{scale}'",
+        "issuer": standby.built.issuer,
+    }
+
+
 def cluster_priorities(settings: StackSettings, cluster: Cluster, prefix: str = "") -> PriorityClasses:
     return PriorityClasses(
         f"{prefix}priorities",
@@ -603,8 +635,10 @@ def build_platform(stack: StackSpec, stack_name: str) -> Platform:
             replica_data=platform.recovery.built.data if platform.recovery else None,
             priorities=secondary_priorities,
             certificates=secondary_certificates,
+            identity_secrets=primary.identity.built.client_secrets if primary.identity else None,
         )
         regions.append(platform.secondary)
+        platform.identity_failover = identity_failover(primary, platform.secondary, front)
     if zone is not None:
         assert dns is not None
         platform.failover = DnsFailover(
@@ -629,7 +663,9 @@ def build_platform(stack: StackSpec, stack_name: str) -> Platform:
                     spec=front,
                     zone=zone,
                     api_origin=dns.fqdn if fails_over else primary_origin,
-                    identity_origin=primary_origin,
+                    # Keycloak fails over with the API: each region's gateway routes its host to
+                    # its own Keycloak (the secondary's a standby until a failover, docs/DR.md).
+                    identity_origin=dns.fqdn if fails_over else primary_origin,
                     api_token=pulumi.Output.secret(token.get_secret_value()) if token else None,
                     origins=tuple(r.gateway.service for r in regions if r.gateway is not None),
                 ),

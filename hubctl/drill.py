@@ -7,8 +7,8 @@ FILE is `pulumi stack output --json` of prod. The steps are the seed's "Failover
 1. detect: the primary origin's Route 53 health check and the primary database's state;
 2. promote: the PostgreSQL replica in the secondary region (RDS `PromoteReadReplica`), refused when
    its replica lag exceeds the RPO unless `--force` (the writes in that lag would be lost), then
-   waited for until RDS reports it standalone; the other data services' promotion (listed in the
-   output) is printed as the step to take by hand;
+   waited for until RDS reports it standalone; the other data services' promotion and the standby
+   Keycloak's start (listed in the output) are printed as the steps to take by hand;
 3. switch DNS: the primary origin's health check is inverted, so Route 53 answers the failover
    name with the secondary origin (the record is not touched; un-inverting it switches back);
 4. verify: the promoted database is available and standalone (writable), and Route 53 answers the
@@ -340,6 +340,10 @@ class AwsDrill:
         for service, entry in sorted(self.dr["services"].items()):
             if service != "postgres" and entry.get("copied"):
                 lines.append(f"{service} ({entry.get('backend')}): {entry.get('promote')}")
+        # Keycloak's standby starts once its database (PostgreSQL, above) is promoted.
+        identity = self.dr.get("identity")
+        if identity:
+            lines.append(f"identity ({identity.get('backend')}), after PostgreSQL: {identity.get('promote')}")
         return lines
 
 
@@ -372,6 +376,9 @@ def run_drill(
             for s, e in sorted(dr["services"].items())
             if e.get("copied")
         ]
+        if dr.get("identity"):
+            identity = dr["identity"]
+            log.append(f"identity ({identity.get('backend')}), after PostgreSQL: {identity.get('promote')}")
         status = "refused" if execute else "would"
         report.steps.append(StepLog("detect", status, started, _now(), 0.0, log))
         return report

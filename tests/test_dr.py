@@ -31,6 +31,7 @@ PRIMARY = {"aws": "eu-central-1", "azure": "germanywestcentral"}
 SECONDARY = {"aws": "eu-west-1", "azure": "northeurope"}
 CIDRS = {"aws": ("10.60.0.0/16", "10.61.0.0/16"), "azure": ("10.70.0.0/16", "10.71.0.0/16")}
 (RTO_POLICY,) = [p for p in POLICIES if p.name == "dr-rto-budget"]
+(COPIES_POLICY,) = [p for p in POLICIES if p.name == "dr-cross-region-copies"]
 
 
 def secondary_provider(plan: Plan) -> str:
@@ -455,7 +456,8 @@ def test_budget_of_prod_is_within_the_rto_with_every_step_shown(cloud: str, caps
     budget = json.loads(out)
     assert budget["within"] is True and budget["totalSeconds"] <= 900 and budget["withoutCopy"] == []
     promoted = {s["what"].split(" -> ")[0] for s in budget["steps"] if s["step"] == "promote"}
-    assert len(promoted) == 4, promoted  # every data service has a copy to promote
+    # Every data service has a copy to promote, and Keycloak a standby to start after PostgreSQL's.
+    assert len(promoted) == 5, promoted
 
 
 @pytest.mark.parametrize("cloud", ["aws", "azure"])
@@ -495,3 +497,88 @@ def test_budget_fails_over_the_rto_and_agrees_with_the_policy(capsys: pytest.Cap
     assert [v.policy for v in report.violations] == ["dr-rto-budget"]
     unchanged = run_policies(planned("prod", "azure").to_json(), config_for("prod"), [RTO_POLICY])
     assert unchanged.violations == [] and budget_of(planned("prod", "azure").to_json()).within
+
+
+# ---- identity: Keycloak's standby in the secondary region -------------------------------------
+
+
+def _keycloaks(plan: Plan) -> tuple[dict[str, Any], dict[str, Any]]:
+    primary = primary_provider(plan)
+    found = {r.provider == primary: r.inputs for r in of_type(plan, "kubernetes:k8s.keycloak.org/v2beta1:Keycloak")}
+    assert len(of_type(plan, "kubernetes:k8s.keycloak.org/v2beta1:Keycloak")) == 2
+    return found[True], found[False]
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure"])
+def test_keycloak_has_a_standby_on_its_database_copy_in_the_secondary_region(cloud: str) -> None:
+    plan = planned("prod", cloud)
+    primary, standby = _keycloaks(plan)
+    # No instances until a failover (a read-only replica refuses Keycloak's start); what it is
+    # scaled to then is on it.
+    assert primary["spec"]["instances"] == 3 and standby["spec"]["instances"] == 0
+    assert standby["metadata"]["annotations"] == {"bakhmach.io/dr-standby-instances": "3"}
+    # Its database: the copy of Keycloak's own PostgreSQL database in the secondary region.
+    # (The mocks answer a server's address with its resource name: the copy is `dr-postgres-replica`.)
+    assert standby["spec"]["db"]["host"].startswith("dr-postgres-replica.")
+    assert primary["spec"]["db"]["host"].startswith("data-postgres-primary.")
+    assert standby["spec"]["db"]["database"] == primary["spec"]["db"]["database"]
+    # The realm, clients and sessions are the replicated database's: imported once, in the primary.
+    imports = of_type(plan, "kubernetes:k8s.keycloak.org/v2beta1:KeycloakRealmImport")
+    assert [r.provider for r in imports] == [primary_provider(plan)]
+    # The same client secrets in both regions: one generated secret per client, each region's
+    # `oidc-client-<service>` Secret made from it.
+    passwords = [r for r in of_type(plan, "random:index/randomPassword:RandomPassword") if "-client-" in r.name]
+    oidc: dict[str, list[str]] = {}
+    for secret in of_type(plan, "kubernetes:core/v1:Secret"):
+        name = secret.inputs["metadata"]["name"]
+        if name.startswith("oidc-client-"):
+            (source,) = [p.urn for p in passwords if p.urn in secret.dependencies]
+            oidc.setdefault(name, []).append(source)
+    assert len(oidc) == 7 and all(len(sources) == 2 and len(set(sources)) == 1 for sources in oidc.values()), oidc
+    # Each region's gateway routes Keycloak's name to its own Keycloak.
+    routes = [
+        r
+        for r in of_type(plan, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
+        if r.inputs["metadata"]["name"] == "identity"
+    ]
+    assert len({r.provider for r in routes}) == 2
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure"])
+def test_the_dr_output_and_budget_start_keycloak_after_its_database(
+    cloud: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = planned("prod", cloud)
+    identity = plan.outputs["dr"]["identity"]
+    assert identity["database"] == "postgres" and identity["replica"]["instances"] == 0
+    assert identity["replica"]["region"] == SECONDARY[cloud] and identity["primary"]["instances"] == 3
+    assert identity["promote"] == (
+        'kubectl -n identity patch keycloak keycloak --type merge -p \'{"spec":{"instances":3}}\''
+    )
+    budget = budget_of(plan.to_json())
+    steps = {s.what: s for s in budget.steps if s.step == "promote"}
+    (keycloak,) = [s for what, s in steps.items() if what.startswith("Keycloak identity/keycloak (standby)")]
+    (database,) = [s for what, s in steps.items() if what.startswith("PostgreSQL")]
+    assert keycloak.seconds == database.seconds + 120 and budget.within
+    # It is the slowest path, so it sets the total.
+    assert budget.total == 30 + keycloak.seconds + 30 + 60
+    code, out = run_budget(plan.to_json(), capsys)
+    assert code == 0 and "Keycloak identity/keycloak (standby)" in out
+
+
+def test_without_a_standby_keycloak_the_budget_and_the_policy_refuse() -> None:
+    plan = planned("prod", "aws").to_json()
+    mutated = copy.deepcopy(plan)
+    mutated["resources"] = [
+        r
+        for r in mutated["resources"]
+        if not (r["type"].endswith(":Keycloak") and r["inputs"]["spec"]["instances"] == 0)
+    ]
+    assert len(mutated["resources"]) == len(plan["resources"]) - 1
+    budget = budget_of(mutated)
+    assert not budget.within and [gap for _, gap in budget.gaps] == [
+        "Keycloak: no standby in the secondary region, so no logins or tokens there"
+    ]
+    report = run_policies(mutated, config_for("prod"), [COPIES_POLICY])
+    assert [v.policy for v in report.violations] == ["dr-cross-region-copies"]
+    assert run_policies(plan, config_for("prod"), [COPIES_POLICY]).violations == []

@@ -159,6 +159,9 @@ def promotions_complete(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return promoted
 
 
+KEYCLOAK_SCALE = 'kubectl -n identity patch keycloak keycloak --type merge -p \'{"spec":{"instances":3}}\''
+
+
 def dr_output(aws: dict[str, Any]) -> dict[str, Any]:
     """What prod's `dr` stack output holds (components/dr), for the resources above."""
     return {
@@ -185,6 +188,12 @@ def dr_output(aws: dict[str, Any]) -> dict[str, Any]:
         "failover": {"zone": ZONE, "record": f"api.{ZONE}", "origins": ORIGINS, "ttlSeconds": 30},
         "notify": {"topicArn": aws["topic"], "region": SECONDARY},
         "backups": {"snapshotEveryHours": 6, "retentionDays": 90, "inClusterBackupsCopiedTo": "prod-backups-copy"},
+        "identity": {
+            "backend": "Keycloak (operator), standby on the PostgreSQL copy",
+            "replica": {"id": "identity/keycloak", "region": SECONDARY, "instances": 0},
+            "database": "postgres",
+            "promote": KEYCLOAK_SCALE,
+        },
     }
 
 
@@ -224,6 +233,11 @@ def test_a_report_only_run_changes_nothing(tmp_path: Path, aws: dict[str, Any]) 
     said = "\n".join(line for s in report.steps for line in s.detail)
     assert "would promote prod-postgres-dr" in said and "would invert health check" in said
     assert "elasticache:FailoverGlobalReplicationGroup" in said  # what the drill leaves to a person
+    # Keycloak's standby is started by hand once PostgreSQL is promoted.
+    assert (
+        f"by hand: identity (Keycloak (operator), standby on the PostgreSQL copy), after PostgreSQL: {KEYCLOAK_SCALE}"
+        in said
+    )
 
 
 def test_a_healthy_drill_fails_over_within_the_rto_and_notifies(

@@ -62,10 +62,10 @@ def test_the_public_names_are_proxied_to_the_origin(stack: str, cloud: str) -> N
     found = records(plan)
     api, auth = NAMES[stack]
     origin = f"api-{PRIMARY[cloud]}.{CLOUD_ZONE[stack]}"
-    # The API's name points at the failover name in prod, at the one region's origin in staging;
-    # Keycloak runs in the primary region only.
-    expected_api = f"api.{CLOUD_ZONE[stack]}" if stack == "prod" else origin
-    for name, content in ((api, expected_api), (auth, origin)):
+    # The API's and Keycloak's names point at the failover name in prod (Keycloak fails over to
+    # its standby in the secondary region, docs/DR.md), at the one region's origin in staging.
+    expected = f"api.{CLOUD_ZONE[stack]}" if stack == "prod" else origin
+    for name, content in ((api, expected), (auth, expected)):
         record = found[f"CNAME {name}"].inputs
         assert record["proxied"] is True and record["content"] == content and record["ttl"] == 1
         assert record["zoneId"] == ZONE_ID

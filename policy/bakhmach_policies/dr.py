@@ -135,6 +135,18 @@ PROMOTION: dict[str, Figure] = {
     ),
     "empty-cache": Figure(0, "nothing to promote: the other region's cache runs empty and fills from the databases"),
 }
+# Keycloak's standby in the secondary region starts once its database is promoted (it takes a
+# lock and writes at start, which a read-only replica refuses).
+KEYCLOAK_START = Figure(
+    120,
+    "estimate: the operator scales the standby Keycloak from 0 to its instances; on nodes that never ran it the "
+    "image is pulled, then Keycloak starts against the promoted database and passes its readiness probe; "
+    "Keycloak publishes no start time, taken as 2 minutes",
+)
+KEYCLOAK = ("k8s.keycloak.org", "Keycloak")
+# The annotation components/identity.py puts on prod's standby Keycloak: its instances after a failover.
+KEYCLOAK_STANDBY = "bakhmach.io/dr-standby-instances"
+POSTGRES_PROMOTIONS = ("rds-read-replica", "flexible-server-replica", "cnpg-replica-cluster")
 RECONNECT = Figure(
     60,
     "estimate: the services' connection pools retry with backoff (at most 30 s between tries) after a promoted "
@@ -472,17 +484,47 @@ def _dns_steps(resources: list[PolicyResource]) -> list[BudgetStep]:
     ]
 
 
+def identity_failover(
+    resources: list[PolicyResource], copies: list[DataCopy]
+) -> tuple[list[BudgetStep], list[tuple[PolicyResource, str]]]:
+    """Prod's identity after a lost region: the standby Keycloak in the secondary region, started
+    once its PostgreSQL copy is promoted (both in turn, beside the other promotions)."""
+    keycloaks = _custom(resources, KEYCLOAK)
+    if not keycloaks or not of_type(resources, DR_COMPONENT):
+        return [], []
+    standbys = [k for k in keycloaks if KEYCLOAK_STANDBY in as_mapping(get(k.props, "metadata", "annotations") or {})]
+    if not standbys:
+        return [], [(keycloaks[0], "Keycloak: no standby in the secondary region, so no logins or tokens there")]
+    standby = standbys[0]
+    database = next((c for c in copies if c.copy is not None and c.promotion in POSTGRES_PROMOTIONS), None)
+    if database is None or database.copy is None:
+        return [], [(standby, "Keycloak: its PostgreSQL has no copy in the secondary region to promote")]
+    promotion = PROMOTION[database.promotion]
+    return [
+        BudgetStep(
+            "promote",
+            f"{object_ref(standby.props)} (standby) after {database.copy.name}",
+            promotion.seconds + KEYCLOAK_START.seconds,
+            f"its database's promotion ({promotion.seconds:g} s), then {KEYCLOAK_START.basis}",
+        )
+    ], []
+
+
 def rto_budget(resources: list[PolicyResource]) -> Budget:
     """The failover path's time as the plan configures it, against the seed's RTO."""
     dns = _dns_steps(resources)
     steps = [s for s in dns if s.step == "detect"]
     gaps: list[tuple[PolicyResource, str]] = []
-    for copy in data_copies(resources):
+    copies = data_copies(resources)
+    for copy in copies:
         if copy.copy is None:
             gaps.append((copy.source, f"{copy.label}: {copy.missing}"))
             continue
         figure = PROMOTION[copy.promotion]
         steps.append(BudgetStep("promote", f"{copy.label} -> {copy.copy.name}", figure.seconds, figure.basis))
+    identity_steps, identity_gaps = identity_failover(resources, copies)
+    steps += identity_steps
+    gaps += identity_gaps
     steps += [s for s in dns if s.step != "detect"]
     steps.append(
         BudgetStep("reconnect", "the services reconnect to the promoted copies", RECONNECT.seconds, RECONNECT.basis)
@@ -508,7 +550,10 @@ def _check_budget(args: StackValidationArgs, report: ReportViolation) -> None:
 
 
 def _check_copies(args: StackValidationArgs, report: ReportViolation) -> None:
-    for copy in data_copies(args.resources):
+    copies = data_copies(args.resources)
+    for resource, gap in identity_failover(args.resources, copies)[1]:
+        report(f"{gap}; the seed's prod survives a lost region", resource.urn)
+    for copy in copies:
         if copy.copy is None:
             report(f"{copy.label}: {copy.missing}; the seed's prod survives a lost region", copy.source.urn)
             continue
@@ -816,7 +861,8 @@ POLICIES = [
         "dr-cross-region-copies",
         "Prod: every data service has a copy in the secondary region (RDS cross-region replica with its backups "
         "replicated, ElastiCache Global Datastore, MSK Replicator, Flexible Server replica, Azure Managed Redis "
-        "geo-replication; in-cluster: a CloudNativePG replica cluster, Percona cross-site members, MirrorMaker 2).",
+        "geo-replication; in-cluster: a CloudNativePG replica cluster, Percona cross-site members, MirrorMaker 2), "
+        "and Keycloak a standby there on its database's copy.",
         _check_copies,
         environments=PROD,
     ),
