@@ -420,8 +420,10 @@ class _Builder:
         return node
 
     def _data_component(self, service: str) -> Res | None:
+        # The data layer's own, not a copy of it in prod's other region (drawn by `_copies`).
+        copies = {x.urn for rec in self.plan.of_type(RECOVERY_TYPE) for x in self.plan.descendants(rec)}
         for r in self.plan.resources:
-            if not r.custom and (r.name == service or r.name.endswith(f"-{service}")):
+            if not r.custom and r.urn not in copies and (r.name == service or r.name.endswith(f"-{service}")):
                 return r
         return None
 

@@ -138,6 +138,21 @@ def of_type(plan: Plan, type_: str) -> list[PlannedResource]:
     return [r for r in plan.resources if r.type == type_]
 
 
+def outside_dr(plan: Plan, resources: list[PlannedResource]) -> list[PlannedResource]:
+    """The resources not of prod's disaster recovery (components/dr: the copies in the secondary
+    region, its network and backups): what the data layer and the platform made."""
+    by_urn = {r.urn: r for r in plan.resources}
+
+    def of_dr(r: PlannedResource | None) -> bool:
+        while r is not None:
+            if r.type == "bakhmach:dr:DisasterRecovery":
+                return True
+            r = by_urn.get(r.parent or "")
+        return False
+
+    return [r for r in resources if not of_dr(r)]
+
+
 def primary_provider(plan: Plan) -> str:
     """The URN of the primary cluster's Kubernetes provider (prod also has a secondary region)."""
     (urn,) = [

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 from hubctl.plan import Plan, PlannedResource
-from tests.planning import DATA_PLANS, DataPlan, k8s, of_type, one
+from tests.planning import DATA_PLANS, DataPlan, k8s, of_type, one, outside_dr
 
 RETENTION_DAYS = 30  # "Retention: 30 days"
 HA_PLANS = [p for p in DATA_PLANS if p.stack != "dev"]
@@ -74,9 +74,10 @@ def test_every_flexible_server_replica_is_on_the_primarys_private_network(data_p
 @pytest.mark.parametrize("data_plan", AWS_PLANS, ids=ids(AWS_PLANS))
 def test_backup_bucket_expires_old_versions_after_the_retention_and_keeps_current_ones(data_plan: DataPlan) -> None:
     plan = data_plan.plan()
-    (bucket,) = of_type(plan, "aws:s3/bucket:Bucket")
-    (versioning,) = of_type(plan, "aws:s3/bucketVersioning:BucketVersioning")
-    (lifecycle,) = of_type(plan, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    # The data layer's store (prod's copy in the secondary region is tests/test_dr.py's).
+    (bucket,) = outside_dr(plan, of_type(plan, "aws:s3/bucket:Bucket"))
+    (versioning,) = outside_dr(plan, of_type(plan, "aws:s3/bucketVersioning:BucketVersioning"))
+    (lifecycle,) = outside_dr(plan, of_type(plan, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"))
     assert versioning.inputs["bucket"] == lifecycle.inputs["bucket"] == f"{bucket.name}-id"
     assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
     (rule,) = lifecycle.inputs["rules"]
@@ -92,8 +93,10 @@ def test_backup_bucket_expires_old_versions_after_the_retention_and_keeps_curren
 def test_every_database_backup_is_kept_for_the_retention(data_plan: DataPlan) -> None:
     plan = data_plan.plan()
     kept: dict[str, int] = {}
-    # MongoDB (always in-cluster): PBM's daily task keeps the last 30.
-    (task,) = one(plan, "PerconaServerMongoDB", "mongo", "data")["spec"]["backup"]["tasks"]
+    # MongoDB (always in-cluster): PBM's daily task keeps the last 30 (prod: 90, beside its DR
+    # snapshots every 6 hours, tests/test_dr.py).
+    tasks = {t["name"]: t for t in one(plan, "PerconaServerMongoDB", "mongo", "data")["spec"]["backup"]["tasks"]}
+    task = tasks["daily"]
     assert task["schedule"] == "0 2 * * *" and task["retention"]["type"] == "count"
     kept["mongo (PBM, daily)"] = task["retention"]["count"]
     backend = data_plan.backend("postgres")
@@ -107,12 +110,16 @@ def test_every_database_backup_is_kept_for_the_retention(data_plan: DataPlan) ->
     else:
         primary, _ = postgres_servers(plan, "azure-native:dbforpostgresql:Server")
         kept["postgres (Flexible Server backups)"] = primary.inputs["backup"]["backupRetentionDays"]
-    lifecycles = of_type(plan, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    lifecycles = outside_dr(plan, of_type(plan, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"))
     for lifecycle in lifecycles:
         (rule,) = lifecycle.inputs["rules"]
         kept["backup bucket (noncurrent versions)"] = rule["noncurrentVersionExpiration"]["noncurrentDays"]
     assert bool(lifecycles) == (data_plan.cloud == "aws")
-    assert kept == dict.fromkeys(kept, RETENTION_DAYS)
+    # Prod's disaster recovery keeps what the in-cluster tools prune by their own count 90 days
+    # (settings/dr.py); the managed services' own backups stay at the seed's 30 and their 90-day
+    # copies are AWS Backup's / Azure Backup's (tests/test_dr.py).
+    dr_kept = ("mongo (PBM, daily)", "postgres (Barman Cloud)") if data_plan.stack == "prod" else ()
+    assert kept == {what: 90 if what in dr_kept else RETENTION_DAYS for what in kept}
 
 
 def test_dev_keeps_no_backups(dev_plan: Plan) -> None:

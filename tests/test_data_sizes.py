@@ -34,7 +34,7 @@ import yaml
 from hubctl.cli import main
 from hubctl.plan import REPO_ROOT, Plan, PlannedResource
 from settings import SettingsError, load_settings, resolve_stack
-from tests.planning import DATA_PLANS, DataPlan, k8s, of_type, one
+from tests.planning import DATA_PLANS, DataPlan, k8s, of_type, one, outside_dr
 
 GB = 10**9
 GiB = 2**30
@@ -242,10 +242,10 @@ def redis_as_planned(v: DataPlan) -> dict[str, Any]:
             "volume": spec["storage"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"],
         }
     if backend == "aws":
-        (group,) = of_type(plan, "aws:elasticache/replicationGroup:ReplicationGroup")
+        (group,) = outside_dr(plan, of_type(plan, "aws:elasticache/replicationGroup:ReplicationGroup"))
         i = group.inputs
         return {"shards": i["numNodeGroups"], "replicas_per_shard": i["replicasPerNodeGroup"], "node": i["nodeType"]}
-    (cluster,) = of_type(plan, "azure-native:redisenterprise:RedisEnterprise")
+    (cluster,) = outside_dr(plan, of_type(plan, "azure-native:redisenterprise:RedisEnterprise"))
     return {"sku": cluster.inputs["sku"]["name"], "highAvailability": cluster.inputs["highAvailability"]}
 
 
@@ -272,8 +272,8 @@ def _server_properties(text: str) -> dict[str, str]:
 def kafka_as_planned(v: DataPlan) -> dict[str, Any]:
     plan = v.plan()
     if v.backend("kafka") == "aws":
-        (cluster,) = of_type(plan, "aws:msk/cluster:Cluster")
-        (configuration,) = of_type(plan, "aws:msk/configuration:Configuration")
+        (cluster,) = outside_dr(plan, of_type(plan, "aws:msk/cluster:Cluster"))
+        (configuration,) = outside_dr(plan, of_type(plan, "aws:msk/configuration:Configuration"))
         info = cluster.inputs["brokerNodeGroupInfo"]
         properties = _server_properties(configuration.inputs["serverProperties"])
         return {

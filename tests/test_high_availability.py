@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from hubctl.plan import Plan, PlannedResource
-from tests.planning import DATA_PLANS, DataPlan, of_type, one
+from tests.planning import DATA_PLANS, DataPlan, of_type, one, outside_dr
 
 ZONE = "topology.kubernetes.io/zone"
 HOST = "kubernetes.io/hostname"
@@ -129,7 +129,6 @@ def cnpg_database_inside_a_placed_cluster(plan: Plan, r: PlannedResource) -> Non
     assert cluster in clusters, f"{r.name}: names cluster {cluster}, not one of {sorted(clusters)}"
 
 
-
 def cnpg_members_in_different_zones(plan: Plan, r: PlannedResource) -> None:
     spec = r.inputs["spec"]
     assert spec["instances"] >= 3
@@ -230,44 +229,51 @@ def test_flexible_server_primary_is_zone_redundant(data_plan: DataPlan) -> None:
     "data_plan", plans_where("postgres", "in-cluster"), ids=ids(plans_where("postgres", "in-cluster"))
 )
 def test_in_cluster_postgres_members_require_different_zones(data_plan: DataPlan) -> None:
-    (cluster,) = of_type(data_plan.plan(), "kubernetes:postgresql.cnpg.io/v1:Cluster")
+    (cluster,) = outside_dr(data_plan.plan(), of_type(data_plan.plan(), "kubernetes:postgresql.cnpg.io/v1:Cluster"))
     cnpg_members_in_different_zones(data_plan.plan(), cluster)
 
 
 @pytest.mark.parametrize("data_plan", HA_PLANS, ids=ids(HA_PLANS))
 def test_mongo_members_require_different_zones(data_plan: DataPlan) -> None:
-    (replica_set,) = of_type(data_plan.plan(), "kubernetes:psmdb.percona.com/v1:PerconaServerMongoDB")
+    (replica_set,) = outside_dr(
+        data_plan.plan(), of_type(data_plan.plan(), "kubernetes:psmdb.percona.com/v1:PerconaServerMongoDB")
+    )
     percona_members_in_different_zones(data_plan.plan(), replica_set)
 
 
 @pytest.mark.parametrize("data_plan", plans_where("redis", "aws"), ids=ids(plans_where("redis", "aws")))
 def test_elasticache_is_multi_az_with_automatic_failover(data_plan: DataPlan) -> None:
-    (group,) = of_type(data_plan.plan(), "aws:elasticache/replicationGroup:ReplicationGroup")
+    (group,) = outside_dr(
+        data_plan.plan(), of_type(data_plan.plan(), "aws:elasticache/replicationGroup:ReplicationGroup")
+    )
     elasticache_survives_a_zone(data_plan.plan(), group)
 
 
 @pytest.mark.parametrize("data_plan", plans_where("redis", "azure"), ids=ids(plans_where("redis", "azure")))
 def test_managed_redis_is_highly_available(data_plan: DataPlan) -> None:
-    (cluster,) = of_type(data_plan.plan(), "azure-native:redisenterprise:RedisEnterprise")
+    (cluster,) = outside_dr(data_plan.plan(), of_type(data_plan.plan(), "azure-native:redisenterprise:RedisEnterprise"))
     managed_redis_survives_a_zone(data_plan.plan(), cluster)
 
 
 @pytest.mark.parametrize("data_plan", plans_where("redis", "in-cluster"), ids=ids(plans_where("redis", "in-cluster")))
 def test_in_cluster_redis_spreads_leaders_and_followers_over_zones(data_plan: DataPlan) -> None:
-    (cluster,) = of_type(data_plan.plan(), "kubernetes:redis.redis.opstreelabs.in/v1beta2:RedisCluster")
+    (cluster,) = outside_dr(
+        data_plan.plan(), of_type(data_plan.plan(), "kubernetes:redis.redis.opstreelabs.in/v1beta2:RedisCluster")
+    )
     redis_roles_spread_over_zones(data_plan.plan(), cluster)
 
 
 @pytest.mark.parametrize("data_plan", plans_where("kafka", "aws"), ids=ids(plans_where("kafka", "aws")))
 def test_msk_brokers_sit_in_three_zones(data_plan: DataPlan) -> None:
-    (cluster,) = of_type(data_plan.plan(), "aws:msk/cluster:Cluster")
+    (cluster,) = outside_dr(data_plan.plan(), of_type(data_plan.plan(), "aws:msk/cluster:Cluster"))
     msk_survives_a_zone(data_plan.plan(), cluster)
 
 
 @pytest.mark.parametrize("data_plan", plans_where("kafka", "in-cluster"), ids=ids(plans_where("kafka", "in-cluster")))
 def test_in_cluster_kafka_is_rack_aware_by_zone(data_plan: DataPlan) -> None:
     plan = data_plan.plan()
-    (kafka,) = of_type(plan, "kubernetes:kafka.strimzi.io/v1:Kafka")
+    # The data layer's (prod's copy in the secondary region is placed alike: its pools are below).
+    (kafka,) = outside_dr(plan, of_type(plan, "kubernetes:kafka.strimzi.io/v1:Kafka"))
     strimzi_brokers_rack_aware_by_zone(plan, kafka)
     for pool in of_type(plan, "kubernetes:kafka.strimzi.io/v1:KafkaNodePool"):
         strimzi_pool_placed_by_its_cluster(plan, pool)

@@ -1535,6 +1535,20 @@ CASES: list[Case] = [
         note="redis not geo-replicated",
     ),
     Case(
+        "dr-cross-region-copies",
+        ("prod-aws",),
+        Target(PSMDB),
+        (Delete(("inputs", "spec", "replsets", 0, "externalNodes")),),
+        note="shard without secondary members",
+    ),
+    Case(
+        "dr-cross-region-copies",
+        ("prod-azure",),
+        Target(PSMDB),
+        (Delete(("inputs", "spec", "sharding", "configsvrReplSet", "externalNodes")),),
+        note="config servers without secondary members",
+    ),
+    Case(
         "dr-backups-every-6-hours-90-days",
         ("prod-aws",),
         Target(BACKUP_PLAN),
@@ -1685,9 +1699,10 @@ CASES: list[Case] = [
     Case(
         "dr-rto-budget",
         ("prod-aws",),
-        DR,
-        (Set(("inputs", "failover", "ttlSeconds"), 600),),
-        note="declared ttl",
+        Target(ROUTE53_RECORD, name="prod-failover"),
+        (Set(("inputs", "ttl"), 600),),
+        reported=DR,
+        note="long record ttl",
     ),
     Case(
         "dr-rto-budget",
@@ -1708,9 +1723,10 @@ CASES: list[Case] = [
     Case(
         "dr-rto-budget",
         ("prod-azure",),
-        DR,
-        (Delete(("inputs", "failover")),),
-        note="no failover to time",
+        Target(TM_PROFILE),
+        (Set(("inputs", "monitorConfig", "toleratedNumberOfFailures"), 20),),
+        reported=DR,
+        note="slow probes",
     ),
     # ---- registry
     Case(

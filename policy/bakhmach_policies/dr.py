@@ -549,8 +549,41 @@ def _check_budget(args: StackValidationArgs, report: ReportViolation) -> None:
         )
 
 
+def percona_replica_sets(resource: PolicyResource) -> dict[str, Mapping[str, Any]]:
+    """A PerconaServerMongoDB's replica sets holding data: each shard, and the config servers of
+    a sharded cluster (`cfg`)."""
+    sets = {str(rs.get("name")): rs for rs in (as_mapping(x) for x in items(get(resource.props, "spec", "replsets")))}
+    sharding = as_mapping(get(resource.props, "spec", "sharding") or {})
+    if as_bool(sharding.get("enabled")) is True:
+        sets["cfg"] = as_mapping(sharding.get("configsvrReplSet") or {})
+    return sets
+
+
+def _percona_cross_site_gaps(copy: DataCopy) -> list[str]:
+    """Every replica set of the main site (each shard and the config servers) must list members in
+    the other region, non-voting and never primary, and the replica site must run it too: a shard
+    or config server replica set left out is data (or the metadata routing it) the other region
+    does not have."""
+    assert copy.copy is not None
+    gaps = []
+    theirs = percona_replica_sets(copy.copy)
+    for name_, rs in percona_replica_sets(copy.source).items():
+        external = [as_mapping(n) for n in items(rs.get("externalNodes"))]
+        if not external:
+            gaps.append(f"replica set {name_} has no members in the secondary region (externalNodes)")
+        elif any(as_number(n.get("votes")) != 0 or as_number(n.get("priority")) != 0 for n in external):
+            gaps.append(f"replica set {name_}'s members in the secondary region may vote or become primary")
+        if name_ not in theirs:
+            gaps.append(f"replica set {name_} is not run by the replica site {object_ref(copy.copy.props)}")
+    return gaps
+
+
 def _check_copies(args: StackValidationArgs, report: ReportViolation) -> None:
     copies = data_copies(args.resources)
+    for copy in copies:
+        if copy.promotion == "percona-cross-site" and copy.copy is not None:
+            for gap in _percona_cross_site_gaps(copy):
+                report(f"{copy.label}: {gap}", copy.source.urn)
     for resource, gap in identity_failover(args.resources, copies)[1]:
         report(f"{gap}; the seed's prod survives a lost region", resource.urn)
     for copy in copies:
@@ -861,8 +894,8 @@ POLICIES = [
         "dr-cross-region-copies",
         "Prod: every data service has a copy in the secondary region (RDS cross-region replica with its backups "
         "replicated, ElastiCache Global Datastore, MSK Replicator, Flexible Server replica, Azure Managed Redis "
-        "geo-replication; in-cluster: a CloudNativePG replica cluster, Percona cross-site members, MirrorMaker 2), "
-        "and Keycloak a standby there on its database's copy.",
+        "geo-replication; in-cluster: a CloudNativePG replica cluster, Percona cross-site members of every shard "
+        "and of the config servers, MirrorMaker 2), and Keycloak a standby there on its database's copy.",
         _check_copies,
         environments=PROD,
     ),
