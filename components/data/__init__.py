@@ -46,11 +46,11 @@ class DataLayerArgs:
     spec: DataLayerSpec
     pod_security_version: str
     network: CloudNetwork | None
+    # The cluster's one cert-manager (components/certificates.py): the data CA's certificates
+    # and the Barman Cloud plugin need it.
+    cert_manager: tuple[pulumi.Resource, ...]
     # The PriorityClasses the operators and data pods name (components/priorities.py).
     scheduling: tuple[pulumi.Resource, ...] = ()
-    # The cluster's cert-manager, where another component installs it; None: the data layer
-    # installs it for its own certificates (components/data/tls.py says why this seam exists).
-    cert_manager: tuple[pulumi.Resource, ...] | None = None
 
 
 def _namespace_size(spec: DataLayerSpec) -> dict[str, str]:
@@ -140,12 +140,7 @@ class DataLayer(pulumi.ComponentResource):
             # Every in-cluster data service serves TLS only, with certificates of the data CA.
             tls = DataTls(
                 f"{name}-tls",
-                DataTlsArgs(
-                    environment=spec.environment,
-                    pod_security_version=args.pod_security_version,
-                    cert_manager=args.cert_manager,
-                    scheduling=args.scheduling,
-                ),
+                DataTlsArgs(environment=spec.environment, cert_manager=args.cert_manager),
                 opts=child,
             )
             operators = DataOperators(
