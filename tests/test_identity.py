@@ -71,7 +71,9 @@ def test_the_operator_s_crds_and_deployment_come_before_any_keycloak(any_plan: P
 VENDORED_SHA256 = {
     "26.6.4": {
         "keycloaks.k8s.keycloak.org-v1.yml": "846783b8de418a5b4187705d9f651af46d1740df58fa4b4348b5e10a91e1678a",
-        "keycloakrealmimports.k8s.keycloak.org-v1.yml": "4b2220309a91f04e7b561fe1c3bdabe112612842d3e2658193e364721579d762",
+        "keycloakrealmimports.k8s.keycloak.org-v1.yml": (
+            "4b2220309a91f04e7b561fe1c3bdabe112612842d3e2658193e364721579d762"
+        ),
         "kubernetes.yml": "3879e218e03abc5f66292b3c55f83805a42e94cb53764f6c01ecbb332d634f08",
     },
 }
