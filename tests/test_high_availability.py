@@ -129,7 +129,6 @@ def cnpg_database_inside_a_placed_cluster(plan: Plan, r: PlannedResource) -> Non
     assert cluster in clusters, f"{r.name}: names cluster {cluster}, not one of {sorted(clusters)}"
 
 
-
 def cnpg_members_in_different_zones(plan: Plan, r: PlannedResource) -> None:
     spec = r.inputs["spec"]
     assert spec["instances"] >= 3
