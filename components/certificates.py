@@ -21,6 +21,7 @@ Certificates are renewed 30 days before they expire (`renewBefore`, on each Cert
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -157,57 +158,33 @@ class Certificates(pulumi.ComponentResource):
             values=values,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *args.after, *identity_ready]),
         )
-        after_release = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
-
-        def cluster_issuer(
-            resource_name: str, issuer_name: str, spec: dict[str, object]
-        ) -> k8s.apiextensions.CustomResource:
-            return k8s.apiextensions.CustomResource(
-                resource_name,
-                api_version=API_VERSION,
-                kind="ClusterIssuer",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=issuer_name, labels=labels),
-                spec=spec,
-                opts=after_release,
-            )
-
         if solver is None:
-            root = cluster_issuer(f"{name}-dev-root", DEV_ROOT_ISSUER, {"selfSigned": {}})
-            ca = k8s.apiextensions.CustomResource(
-                f"{name}-dev-ca",
-                api_version=API_VERSION,
-                kind="Certificate",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=DEV_CA_SECRET, namespace=NAMESPACE, labels=labels),
-                spec={
-                    "isCA": True,
-                    "commonName": "Bakhmach Business Hub dev CA",
-                    "secretName": DEV_CA_SECRET,
-                    "duration": "8760h",
-                    "renewBefore": "720h",
-                    "privateKey": {"algorithm": "ECDSA", "size": 256},
-                    "issuerRef": {"name": DEV_ROOT_ISSUER, "kind": "ClusterIssuer", "group": "cert-manager.io"},
-                },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[root]),
+            self.issuer = self_signed_ca(
+                (f"{name}-dev-root", f"{name}-dev-ca", f"{name}-issuer"),
+                root_issuer=DEV_ROOT_ISSUER,
+                ca_secret=DEV_CA_SECRET,
+                ca_issuer=ISSUER,
+                common_name="Bakhmach Business Hub dev CA",
+                duration="8760h",
+                renew_before="720h",
+                labels=labels,
+                parent=self,
+                after=[self.release],
             )
+        else:
             self.issuer = k8s.apiextensions.CustomResource(
                 f"{name}-issuer",
                 api_version=API_VERSION,
                 kind="ClusterIssuer",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=ISSUER, labels=labels),
-                spec={"ca": {"secretName": DEV_CA_SECRET}},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[ca]),
-            )
-        else:
-            self.issuer = cluster_issuer(
-                f"{name}-issuer",
-                ISSUER,
-                {
+                spec={
                     "acme": {
                         "server": LETS_ENCRYPT,
                         "privateKeySecretRef": {"name": "bakhmach-acme-account"},
                         "solvers": [{"dns01": {**solver, "cnameStrategy": "Follow"}}],
                     }
                 },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
             )
         self.register_outputs({"namespace": NAMESPACE, "issuer": ISSUER})
 
@@ -215,6 +192,59 @@ class Certificates(pulumi.ComponentResource):
     def ready(self) -> list[pulumi.Resource]:
         """What a Certificate waits for: cert-manager and the issuer."""
         return [self.release, self.issuer]
+
+
+def self_signed_ca(
+    resource_names: tuple[str, str, str],
+    *,
+    root_issuer: str,
+    ca_secret: str,
+    ca_issuer: str,
+    common_name: str,
+    duration: str,
+    renew_before: str,
+    labels: dict[str, str],
+    parent: pulumi.Resource,
+    after: Sequence[pulumi.Resource],
+) -> k8s.apiextensions.CustomResource:
+    """A CA of the stack's own, kept in cert-manager's namespace: the self-signed ClusterIssuer
+    `root_issuer` signs one CA certificate (ECDSA P-256, in Secret `ca_secret`), from which the
+    ClusterIssuer `ca_issuer` issues. Each waits for `after` (cert-manager) and the one before it.
+    Returns the CA issuer. Used by the dev issuer here and by the data CA (components/data/tls.py);
+    `resource_names` (root, CA certificate, CA issuer) are each caller's own, kept as they were."""
+    root_name, ca_name, issuer_name = resource_names
+    root = k8s.apiextensions.CustomResource(
+        root_name,
+        api_version=API_VERSION,
+        kind="ClusterIssuer",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=root_issuer, labels=labels),
+        spec={"selfSigned": {}},
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)),
+    )
+    certificate = k8s.apiextensions.CustomResource(
+        ca_name,
+        api_version=API_VERSION,
+        kind="Certificate",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=ca_secret, namespace=NAMESPACE, labels=labels),
+        spec={
+            "isCA": True,
+            "commonName": common_name,
+            "secretName": ca_secret,
+            "duration": duration,
+            "renewBefore": renew_before,
+            "privateKey": {"algorithm": "ECDSA", "size": 256},
+            "issuerRef": {"name": root_issuer, "kind": "ClusterIssuer", "group": "cert-manager.io"},
+        },
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*after, root]),
+    )
+    return k8s.apiextensions.CustomResource(
+        issuer_name,
+        api_version=API_VERSION,
+        kind="ClusterIssuer",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=ca_issuer, labels=labels),
+        spec={"ca": {"secretName": ca_secret}},
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*after, certificate]),
+    )
 
 
 def _route53_policy(zone_arn: str) -> str:

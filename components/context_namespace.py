@@ -10,7 +10,8 @@
   the trace collector's OTLP ports;
 - the namespace's own credentials for those data services, one `data-<service>` Secret each
   (components/data/credentials.py), where one of them runs in the cluster the data CA its
-  services verify servers with (a `trust-data-ca` Certificate: components/data/tls.py), and,
+  services verify servers with (a `trust-data-ca` Certificate: components/data/tls.py), where
+  one of them is RDS, RDS's CA bundle (the `trust-rds-ca` ConfigMap: components/data/trust.py), and,
   where the clusters pull from ghcr with the stack's credential, its `registry-pull` Secret
   (components/registry.py): made here because this component owns the namespace;
 - in the mesh (components/mesh): the injection label, egress to istiod's xDS port, Prometheus in
@@ -31,6 +32,7 @@ import pulumi_kubernetes as k8s
 from components.data.connection import DataAccess
 from components.data.credentials import consumer_secret
 from components.data.tls import DataCa, consumer_ca
+from components.data.trust import rds_ca_config_map
 from components.labels import GATEWAY_ROLE, GATEWAY_ROLE_LABEL, pod_security_labels, standard_labels, ttl_label
 from components.mesh.endpoints import MeshAccess, MeshCall
 from components.network_policies import EVERY_POD, data_egress_rule, default_deny_spec, dns_egress_spec, tcp_ports
@@ -301,6 +303,10 @@ class ContextNamespace(pulumi.ComponentResource):
         if args.data_ca is not None and any(access.endpoint.trust == "data-ca" for access in args.data):
             self.data_secrets.append(
                 consumer_ca(f"{name}-data-tls", args.context, args.data_ca, args.environment, self, [self.namespace])
+            )
+        if any(access.endpoint.tls and access.endpoint.trust == "rds" for access in args.data):
+            self.data_secrets.append(
+                rds_ca_config_map(f"{name}-rds-ca", args.context, args.context, args.environment, inside)
             )
         self.pull_secret = (
             pull_secret(f"{name}-registry-pull", args.context, args.registry_pull, args.environment, inside)

@@ -19,7 +19,8 @@ How a service reaches its data services: where they are (`<SVC>_HOST`, `_PORT`, 
 and what in them is its context's own (`POSTGRES_DATABASE`, `MONGO_DATABASE`, `REDIS_KEY_PREFIX`,
 `KAFKA_TOPIC_PREFIX`) come as plain env vars; the credentials come as files. Each consumed
 `data-<service>` Secret is mounted read-only at `/var/run/secrets/bakhmach/<service>/`, and
-`<SVC>_USERNAME_FILE` / `<SVC>_PASSWORD_FILE` name the files. Files rather than `secretKeyRef`
+`<SVC>_USERNAME_FILE` / `<SVC>_PASSWORD_FILE` name the files; `<SVC>_CA_FILE`, where set, names
+the mounted certificates that sign the server's (components/data/trust.py). Files rather than `secretKeyRef`
 env vars because env vars leak into crash dumps, `/proc/<pid>/environ`, child processes and
 debug endpoints, and a rotated Secret reaches a mounted file without a pod restart. The team's
 own Secrets (`services.<name>.secrets`, SealedSecrets of the namespace; docs/SECRETS.md) are
@@ -34,7 +35,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.data.connection import DataAccess
-from components.data.tls import CA_DIR, CA_FILE, CA_KEY, CONSUMER_SECRET
+from components.data.trust import anchor
 from components.labels import instance_of, standard_labels
 from components.priorities import for_context
 from settings.frameworks import Probe
@@ -95,10 +96,11 @@ def _data_env(conn: DataAccess) -> list[k8s.core.v1.EnvVarArgs]:
         f"{prefix}_TLS": "true" if endpoint.tls else "false",
         grant.env: grant.resource,
     }
-    # The CA that signs an in-cluster server's certificate (the namespace's `trust-data-ca` Secret);
-    # managed services' chains end in public roots the image's trust store has (RDS: its own CA).
-    if endpoint.tls and endpoint.trust == "data-ca":
-        plain[f"{prefix}_CA_FILE"] = CA_FILE
+    # The certificates that sign the server's (components/data/trust.py): the data CA or RDS's
+    # bundle, mounted; none named: the chain ends in a public root of the image's trust store.
+    trusted = anchor(endpoint.trust) if endpoint.tls else None
+    if trusted is not None:
+        plain[f"{prefix}_CA_FILE"] = trusted.file
     plain |= {f"{prefix}_{key}": value for key, value in endpoint.extra.items()}
     # Only paths: the values stay in the mounted Secret.
     plain |= {f"{prefix}_{key.upper()}_FILE": f"{credentials_dir(conn)}/{key}" for key in CREDENTIAL_KEYS}
@@ -122,23 +124,11 @@ def _credentials_mount(conn: DataAccess) -> k8s.core.v1.VolumeMountArgs:
     return k8s.core.v1.VolumeMountArgs(name=conn.secret_name, mount_path=credentials_dir(conn), read_only=True)
 
 
-def _data_ca_volume(data: tuple[DataAccess, ...]) -> list[tuple[k8s.core.v1.VolumeArgs, k8s.core.v1.VolumeMountArgs]]:
-    """The data CA, where a data service the pod uses runs in the cluster: the certificate only."""
-    if not any(conn.endpoint.tls and conn.endpoint.trust == "data-ca" for conn in data):
-        return []
-    return [
-        (
-            k8s.core.v1.VolumeArgs(
-                name="data-ca",
-                secret=k8s.core.v1.SecretVolumeSourceArgs(
-                    secret_name=CONSUMER_SECRET,
-                    default_mode=CREDENTIALS_MODE,
-                    items=[k8s.core.v1.KeyToPathArgs(key=CA_KEY, path=CA_KEY)],
-                ),
-            ),
-            k8s.core.v1.VolumeMountArgs(name="data-ca", mount_path=CA_DIR, read_only=True),
-        )
-    ]
+def _trust_volumes(data: tuple[DataAccess, ...]) -> list[tuple[k8s.core.v1.VolumeArgs, k8s.core.v1.VolumeMountArgs]]:
+    """The certificates the pod verifies its data servers with, once per anchor (the data CA
+    for in-cluster services, RDS's bundle for RDS): certificates only, read-only."""
+    anchors = {a.volume: a for conn in data if conn.endpoint.tls and (a := anchor(conn.endpoint.trust)) is not None}
+    return [(a.volume_args(), a.mount_args()) for a in anchors.values()]
 
 
 def _team_secret_volumes(names: tuple[str, ...]) -> list[tuple[k8s.core.v1.VolumeArgs, k8s.core.v1.VolumeMountArgs]]:
@@ -204,7 +194,7 @@ class ContextService(pulumi.ComponentResource):
 
         probes = spec.probes
         port_name = "http"
-        team = _team_secret_volumes(spec.secrets) + _data_ca_volume(args.data)
+        team = _team_secret_volumes(spec.secrets) + _trust_volumes(args.data)
         container = k8s.core.v1.ContainerArgs(
             name=spec.name,
             image=args.image if args.image is not None else spec.image,

@@ -59,8 +59,21 @@ def conventional_order(doc: dict[str, Any]) -> dict[str, Any]:
     return ordered
 
 
+# What a fresh cluster needs before anything that lives in or refers to it, in Helm's install
+# order; every other kind keeps the plan's order after these. The plan's order alone is the order
+# the program registered resources in, which under the mocks' asynchronous outputs can vary from
+# run to run, so the files' numbering would too.
+_INSTALL_FIRST = ("PriorityClass", "CustomResourceDefinition", "Namespace")
+
+
+def _install_rank(doc: dict[str, Any]) -> int:
+    kind = doc.get("kind")
+    return _INSTALL_FIRST.index(kind) if kind in _INSTALL_FIRST else len(_INSTALL_FIRST)
+
+
 def manifests(plan: Plan) -> list[dict[str, Any]]:
-    return [conventional_order(_placeholders(dict(r.inputs))) for r in plan.resources if is_kubernetes_object(r)]
+    docs = [conventional_order(_placeholders(dict(r.inputs))) for r in plan.resources if is_kubernetes_object(r)]
+    return sorted(docs, key=_install_rank)
 
 
 def _file_name(index: int, doc: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ import pytest
 
 from components.data import kafka, postgres, redis
 from components.data.tls import CA_DIR, CA_FILE, CA_ISSUER, CONSUMER_SECRET
+from components.data.trust import RDS_CA, RDS_CA_CONFIG_MAP, RDS_CA_IDENTIFIER, rds_bundle
 from hubctl.plan import Plan
 from tests.planning import STACKS, k8s, of_type, one, planned
 
@@ -27,9 +28,37 @@ def _pod_specs(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [spec["template"]["spec"]]
 
 
-def plaintext_connections(plan_docs: list[dict[str, Any]]) -> list[str]:
-    """Every data connection a workload makes (`<SVC>_HOST`) that is not TLS, or whose CA file is
-    not mounted from the namespace's copy of the data CA."""
+# Whom each data service's clients must trust, by where it runs (components/data/trust.py): the
+# stack's data CA in the cluster, RDS's bundle for RDS, else the image's trust store (`public`).
+IN_CLUSTER_SERVERS = {  # (API group, kind) of the operators' custom resources
+    "POSTGRES": ("postgresql.cnpg.io", "Cluster"),
+    "MONGO": ("psmdb.percona.com", "PerconaServerMongoDB"),
+    "REDIS": ("redis.redis.opstreelabs.in", "RedisCluster"),
+    "KAFKA": ("kafka.strimzi.io", "Kafka"),
+}
+MANAGED_SERVERS_WITH_OWN_CA = {"POSTGRES": ("aws:rds/instance:Instance", "rds")}
+
+
+def expected_trust(plan: Plan) -> dict[str, str]:
+    """Each data service's trust anchor, from the servers the plan creates."""
+    types = {r.type for r in plan.resources}
+    in_cluster = {(t.split(":")[1].split("/")[0], t.split(":")[-1]) for t in types if t.startswith("kubernetes:")}
+    trust = {prefix: "public" for prefix in DATA}
+    for prefix, (server, anchor) in MANAGED_SERVERS_WITH_OWN_CA.items():
+        if server in types:
+            trust[prefix] = anchor
+    for prefix, group_kind in IN_CLUSTER_SERVERS.items():
+        if group_kind in in_cluster:
+            trust[prefix] = "data-ca"
+    return trust
+
+
+def plaintext_connections(plan_docs: list[dict[str, Any]], trust: dict[str, str]) -> list[str]:
+    """Every data connection a workload makes (`<SVC>_HOST`) that is not TLS, or does not verify
+    its server with what signs that server's certificate: the data CA's Secret (in the cluster) or
+    RDS's bundle (the ConfigMap) mounted where `<SVC>_CA_FILE` points, no CA file for a server
+    with a public chain (the image's trust store), and PostgreSQL in `verify-full`."""
+    sources = {"data-ca": ("secret", "secretName", CONSUMER_SECRET), "rds": ("configMap", "name", RDS_CA_CONFIG_MAP)}
     problems = []
     for doc in plan_docs:
         for pod in _pod_specs(doc):
@@ -42,13 +71,21 @@ def plaintext_connections(plan_docs: list[dict[str, Any]]) -> list[str]:
                         continue
                     if env.get(f"{prefix}_TLS") != "true":
                         problems.append(f"{where}: {prefix} in plaintext")
+                    if prefix == "POSTGRES" and env.get("POSTGRES_SSLMODE") != "verify-full":
+                        problems.append(f"{where}: POSTGRES_SSLMODE {env.get('POSTGRES_SSLMODE')} is not verify-full")
                     ca_file = env.get(f"{prefix}_CA_FILE")
-                    if ca_file is None:
+                    if trust[prefix] == "public":
+                        if ca_file is not None:
+                            problems.append(f"{where}: {prefix}_CA_FILE {ca_file} for a server with a public chain")
                         continue
+                    if ca_file is None:
+                        problems.append(f"{where}: {prefix} without {prefix}_CA_FILE ({trust[prefix]})")
+                        continue
+                    kind, key, name = sources[trust[prefix]]
                     mounts = [m for m in container.get("volumeMounts", []) if ca_file.startswith(m["mountPath"] + "/")]
-                    secrets = [volumes[m["name"]].get("secret", {}).get("secretName") for m in mounts]
-                    if secrets != [CONSUMER_SECRET]:
-                        problems.append(f"{where}: {prefix}_CA_FILE {ca_file} is not the mounted data CA")
+                    mounted = [volumes[m["name"]].get(kind, {}).get(key) for m in mounts]
+                    if mounted != [name] or not all(m.get("readOnly") for m in mounts):
+                        problems.append(f"{where}: {prefix}_CA_FILE {ca_file} is not the mounted {trust[prefix]} CA")
     return problems
 
 
@@ -68,17 +105,71 @@ def test_every_data_connection_of_every_stack_is_tls(any_plan: Plan) -> None:
     ]
     # Every context service uses at least one data service; the walk must find them.
     assert len(connections) >= 7 * 2
-    assert plaintext_connections(workloads) == []
+    assert plaintext_connections(workloads, expected_trust(any_plan)) == []
+
+
+def test_each_service_is_trusted_as_where_it_runs(any_plan: Plan) -> None:
+    """The walk's expectations follow the stack: in the cluster the data CA, RDS its own CA, every
+    other managed service a public chain."""
+    trust = expected_trust(any_plan)
+    if any_plan.cloud == "kind":
+        assert set(trust.values()) == {"data-ca"}
+    elif any_plan.cloud == "aws":
+        assert trust == {"POSTGRES": "rds", "MONGO": "data-ca", "REDIS": "public", "KAFKA": "public"}
+    else:
+        assert trust == {"POSTGRES": "public", "MONGO": "data-ca", "REDIS": "public", "KAFKA": "data-ca"}
 
 
 def test_the_walk_fails_on_a_plaintext_connection(dev_plan: Plan) -> None:
+    trust = expected_trust(dev_plan)
     workloads = copy.deepcopy(_workloads(dev_plan))
     slon = next(doc for doc in workloads if doc["metadata"]["name"] == "slon-finance")
     container = slon["spec"]["template"]["spec"]["containers"][0]
     next(e for e in container["env"] if e["name"] == "KAFKA_TLS")["value"] = "false"
-    assert plaintext_connections(workloads) == ["Deployment slon-credit/slon-finance: KAFKA in plaintext"]
+    assert plaintext_connections(workloads, trust) == ["Deployment slon-credit/slon-finance: KAFKA in plaintext"]
     container["volumeMounts"] = [m for m in container["volumeMounts"] if m["mountPath"] != CA_DIR]
-    assert len(plaintext_connections(workloads)) == 4  # + the CA of PostgreSQL, Redis and Kafka
+    assert len(plaintext_connections(workloads, trust)) == 4  # + the CA of PostgreSQL, Redis and Kafka
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_the_walk_fails_on_an_rds_connection_that_does_not_verify(stack: str) -> None:
+    plan = planned(stack, "aws")
+    trust = expected_trust(plan)
+    pristine = _workloads(plan)
+    assert plaintext_connections(pristine, trust) == []
+    where = "Deployment slon-credit/slon-finance"
+
+    def broken(change: Any) -> list[str]:
+        workloads = copy.deepcopy(pristine)
+        slon = next(doc for doc in workloads if doc["metadata"]["name"] == "slon-finance")
+        change(slon["spec"]["template"]["spec"])
+        return plaintext_connections(workloads, trust)
+
+    def env(pod: dict[str, Any]) -> list[dict[str, Any]]:
+        return pod["containers"][0]["env"]
+
+    def no_ca_file(pod: dict[str, Any]) -> None:
+        pod["containers"][0]["env"] = [e for e in env(pod) if e["name"] != "POSTGRES_CA_FILE"]
+
+    def unmounted(pod: dict[str, Any]) -> None:
+        mounts = pod["containers"][0]["volumeMounts"]
+        pod["containers"][0]["volumeMounts"] = [m for m in mounts if m["mountPath"] != RDS_CA.directory]
+
+    def other_config_map(pod: dict[str, Any]) -> None:
+        next(v for v in pod["volumes"] if v["name"] == RDS_CA.volume)["configMap"]["name"] = "someone-elses-ca"
+
+    def require_only(pod: dict[str, Any]) -> None:
+        next(e for e in env(pod) if e["name"] == "POSTGRES_SSLMODE")["value"] = "require"
+
+    def redis_ca_file(pod: dict[str, Any]) -> None:
+        env(pod).append({"name": "REDIS_CA_FILE", "value": RDS_CA.file})
+
+    assert broken(no_ca_file) == [f"{where}: POSTGRES without POSTGRES_CA_FILE (rds)"]
+    assert broken(unmounted) == [f"{where}: POSTGRES_CA_FILE {RDS_CA.file} is not the mounted rds CA"]
+    assert broken(other_config_map) == [f"{where}: POSTGRES_CA_FILE {RDS_CA.file} is not the mounted rds CA"]
+    assert broken(require_only) == [f"{where}: POSTGRES_SSLMODE require is not verify-full"]
+    # ElastiCache's chain is public: a CA file there would replace the trust store and fail.
+    assert broken(redis_ca_file) == [f"{where}: REDIS_CA_FILE {RDS_CA.file} for a server with a public chain"]
 
 
 def test_in_cluster_clients_verify_servers_with_the_data_ca(dev_plan: Plan) -> None:
@@ -182,7 +273,7 @@ def test_the_mongo_collections_job_verifies_the_server_with_the_data_ca(any_plan
     (container,) = pod["containers"]
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["MONGO_TLS"] == "true" and env["MONGO_CA_FILE"] == CA_FILE
-    assert plaintext_connections([job]) == []
+    assert plaintext_connections([job], expected_trust(any_plan)) == []
     # The certificate only: not the servers' Secrets, whose private keys the Job has no use for.
     (volume,) = [v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == CONSUMER_SECRET]
     assert volume["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}]
@@ -293,3 +384,59 @@ def test_managed_services_on_azure_take_the_highest_minimum_they_offer(stack: st
         if r.inputs["configurationName"] == "ssl_min_protocol_version"
     }
     assert tls == {"TLSv1.3"}
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_rds_clients_verify_the_server_with_the_vendored_bundle(stack: str) -> None:
+    """Every namespace that connects to RDS (the context namespaces and the data namespace's roles
+    Job) holds the vendored bundle as a ConfigMap, and the instances sign with the CA it roots."""
+    plan = planned(stack, "aws")
+    bundle = rds_bundle()
+    instances = of_type(plan, "aws:rds/instance:Instance")
+    assert len(instances) >= 1
+    assert {r.inputs["caCertIdentifier"] for r in instances} == {RDS_CA_IDENTIFIER}
+    clients = {
+        doc["metadata"]["namespace"]
+        for doc in _workloads(plan)
+        for pod in _pod_specs(doc)
+        for c in pod["containers"]
+        if any(e["name"] == "POSTGRES_HOST" for e in c.get("env", []))
+    }
+    assert len(clients) >= 6
+    for namespace in (*clients, "data"):
+        config_map = one(plan, "ConfigMap", RDS_CA_CONFIG_MAP, namespace)
+        assert config_map["data"] == {RDS_CA.key: bundle}, namespace
+    # The roles Job sends the admin login only to a server whose certificate and name it verified.
+    job = one(plan, "Job", "postgres-roles", "data")
+    pod = job["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["PGSSLMODE"] == "verify-full" and env["PGSSLROOTCERT"] == RDS_CA.file
+    assert "PGSSLMODE" not in container["command"][-1]  # the script does not override it
+    (volume,) = [v for v in pod["volumes"] if v["name"] == RDS_CA.volume]
+    assert volume["configMap"]["name"] == RDS_CA_CONFIG_MAP
+    assert {"name": RDS_CA.volume, "mountPath": RDS_CA.directory, "readOnly": True} in container["volumeMounts"]
+    # The Job waits for its copy of the bundle.
+    (job_resource,) = [
+        r
+        for r in plan.resources
+        if r.type == "kubernetes:batch/v1:Job" and r.inputs["metadata"]["name"] == "postgres-roles"
+    ]
+    (data_copy,) = [
+        r
+        for r in plan.resources
+        if r.type == "kubernetes:core/v1:ConfigMap"
+        and r.inputs["metadata"] == {**r.inputs["metadata"], "name": RDS_CA_CONFIG_MAP, "namespace": "data"}
+    ]
+    assert data_copy.urn in job_resource.dependencies
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_flexible_server_clients_verify_with_the_system_trust_store(stack: str) -> None:
+    """Flexible Server's chain ends in public roots: verify-full, no CA file, no RDS bundle."""
+    plan = planned(stack, "azure")
+    assert k8s(plan, "ConfigMap", RDS_CA_CONFIG_MAP) == []
+    job = one(plan, "Job", "postgres-roles", "data")
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["PGSSLMODE"] == "require" and "PGSSLROOTCERT" not in env

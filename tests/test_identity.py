@@ -8,10 +8,13 @@ MFA for all production access (TOTP, WebAuthn)."""
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from components import identity, versions
 from hubctl.plan import Plan, PlannedResource
 from settings import seed
 from tests.planning import k8s, of_type, one, planned, primary_provider
@@ -61,6 +64,29 @@ def test_the_operator_s_crds_and_deployment_come_before_any_keycloak(any_plan: P
     # Its one cluster-wide binding names the namespace it runs in (upstream writes `keycloak`).
     binding = one(any_plan, "ClusterRoleBinding", "keycloak-operator-clusterrole-binding")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "keycloak-operator", "namespace": "identity"}]
+
+
+# The vendored operator release, file by file, as docs/VERSIONS.md records it with its evidence: a
+# changed byte, a file more or less, or a version bump without new evidence fails here.
+VENDORED_SHA256 = {
+    "26.6.4": {
+        "keycloaks.k8s.keycloak.org-v1.yml": "846783b8de418a5b4187705d9f651af46d1740df58fa4b4348b5e10a91e1678a",
+        "keycloakrealmimports.k8s.keycloak.org-v1.yml": (
+            "4b2220309a91f04e7b561fe1c3bdabe112612842d3e2658193e364721579d762"
+        ),
+        "kubernetes.yml": "3879e218e03abc5f66292b3c55f83805a42e94cb53764f6c01ecbb332d634f08",
+    },
+}
+VERSIONS_MD = Path(__file__).resolve().parents[1] / "docs" / "VERSIONS.md"
+
+
+def test_the_vendored_operator_files_are_the_ones_docs_versions_records() -> None:
+    recorded = VENDORED_SHA256[versions.KEYCLOAK_VERSION]
+    found = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in identity.VENDOR.iterdir()}
+    assert found == recorded
+    assert {*identity.CRD_FILES, "kubernetes.yml"} == set(recorded)
+    evidence = VERSIONS_MD.read_text(encoding="utf-8")
+    assert all(digest in evidence for digest in recorded.values())
 
 
 @pytest.mark.parametrize(("stack", "instances"), [("dev", 1), ("staging", 2), ("prod", 3)])

@@ -33,6 +33,22 @@ def test_the_rest_keeps_the_programs_order() -> None:
     assert list(conventional_order(doc)["metadata"]) == ["name", "labels"]
 
 
+def test_cluster_prerequisites_come_first_whatever_the_registration_order() -> None:
+    """The mocks register resources in an order their asynchronous outputs decide; the rendered
+    files must not follow it: PriorityClasses, then CRDs, then Namespaces, then the rest in the
+    plan's order."""
+    plan = planned("dev", "kind")
+    objects = [r for r in plan.resources if r.custom and r.inputs.get("kind")]
+    reversed_plan = Plan(plan.project, plan.stack, plan.cloud, list(reversed(objects)), plan.outputs)
+    kinds = [doc["kind"] for doc in manifests(reversed_plan)]
+    first = ("PriorityClass", "CustomResourceDefinition", "Namespace")
+    counts = [kinds.count(kind) for kind in first]
+    assert all(counts), dict(zip(first, counts, strict=True))
+    assert kinds[: sum(counts)] == [kind for kind, count in zip(first, counts, strict=True) for _ in range(count)]
+    rest = [doc for doc in manifests(reversed_plan) if doc["kind"] not in first]
+    assert rest == [doc for doc in reversed(manifests(plan)) if doc["kind"] not in first]
+
+
 def test_secrets_render_their_keys_with_a_placeholder(any_plan: Plan) -> None:
     planned_secrets = [r.inputs for r in any_plan.resources if r.custom and r.inputs.get("kind") == "Secret"]
     rendered = [doc for doc in manifests(any_plan) if doc["kind"] == "Secret"]

@@ -44,4 +44,3 @@ class CloudScope:
 
     def named(self, name: str) -> dict[str, str]:
         return {**self.tags, "Name": name}
-

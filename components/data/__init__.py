@@ -47,11 +47,11 @@ class DataLayerArgs:
     spec: DataLayerSpec
     pod_security_version: str
     network: CloudNetwork | None
+    # The cluster's one cert-manager (components/certificates.py): the data CA's certificates
+    # and the Barman Cloud plugin need it.
+    cert_manager: tuple[pulumi.Resource, ...]
     # The PriorityClasses the operators and data pods name (components/priorities.py).
     scheduling: tuple[pulumi.Resource, ...] = ()
-    # The cluster's cert-manager, where another component installs it; None: the data layer
-    # installs it for its own certificates (components/data/tls.py says why this seam exists).
-    cert_manager: tuple[pulumi.Resource, ...] | None = None
 
 
 def namespace_size(spec: DataLayerSpec) -> dict[str, str]:
@@ -165,13 +165,7 @@ class DataLayer(pulumi.ComponentResource):
             # Every in-cluster data service serves TLS only, with certificates of the data CA.
             tls = DataTls(
                 f"{name}-tls",
-                DataTlsArgs(
-                    environment=spec.environment,
-                    pod_security_version=args.pod_security_version,
-                    cert_manager=args.cert_manager,
-                    scheduling=args.scheduling,
-                    shared=shared_ca,
-                ),
+                DataTlsArgs(environment=spec.environment, cert_manager=args.cert_manager, shared=shared_ca),
                 opts=child,
             )
             operators = DataOperators(

@@ -25,7 +25,7 @@ DATA_NAMESPACE = "data"
 # Whom a client trusts to sign a data server's certificate: the stack's data CA (in-cluster
 # services, components/data/tls.py; the consuming namespace's `trust-data-ca` Secret carries it), a
 # publicly trusted CA (the managed services' chains end in roots every image's trust store has),
-# or Amazon RDS's own CA (rds-ca-rsa2048-g1; AWS's global bundle, which the images must carry).
+# or Amazon RDS's own CA (rds-ca-rsa2048-g1; AWS's bundle, mounted: components/data/trust.py).
 TlsTrust = Literal["data-ca", "public", "rds"]
 
 

@@ -80,6 +80,7 @@ from components.data.operators import OPERATOR_NAMESPACE
 from components.data.provisioning import SECRETS_DIR, ProvisioningJob, provisioning_job
 from components.data.replication import PerconaSource
 from components.data.tls import CA_FILE, CONSUMER_SECRET
+from components.data.trust import DATA_CA
 from components.labels import instance_of
 from components.observability import exporters
 from components.observability.exporters import PSMDB_USERS_SECRET
@@ -557,7 +558,7 @@ class PerconaMongo:
                 },
                 secrets={"username": COLLECTIONS_USER, "password": collections_password},
                 egress=endpoint.egress,
-                ca_secret=CONSUMER_SECRET,
+                ca=DATA_CA,
                 after=(*deps, cluster, job_ca),
                 priority=DATA,
                 deadline_seconds=COLLECTIONS_DEADLINE_SECONDS,

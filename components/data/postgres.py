@@ -50,7 +50,8 @@ from components.data.base import (
 from components.data.connection import BuiltService, Credential, DataEgress, DataEndpoint
 from components.data.provisioning import SECRETS_DIR, ProvisioningJob, provisioning_job
 from components.data.replication import CnpgSource, FlexibleSource, RdsSource
-from components.labels import instance_of
+from components.data.trust import RDS_CA, RDS_CA_IDENTIFIER, TrustAnchor, rds_ca_config_map
+from components.labels import PLATFORM_CONTEXT, instance_of
 from components.network import AwsNetwork, AzureNetwork
 from components.priorities import DATA
 from settings import data as data_settings
@@ -71,6 +72,10 @@ DAILY_BACKUP = "0 0 2 * * *"
 PG_HBA = ("hostssl sameuser all all scram-sha-256", "host all all all reject")
 
 SERVER_TLS_SECRET = f"{CLUSTER_NAME}-server-tls"
+# What every client is told (`POSTGRES_SSLMODE`): encrypt, verify the chain and the server's name
+# against `POSTGRES_CA_FILE` (the data CA, RDS's bundle) or, where none is named (Flexible Server,
+# whose chain ends in a public root), the image's system trust store (libpq `sslrootcert=system`).
+CLIENT_SETTINGS = {"SSLMODE": "verify-full"}
 
 Args = DataComponentArgs[PostgresSize]
 
@@ -307,6 +312,7 @@ class InClusterPostgres:
             tls=True,
             trust="data-ca",
             egress=DataEgress(ports=(PORT,), namespace=args.namespace),
+            extra=CLIENT_SETTINGS,
         )
         # Prod: a replica cluster in the other region replays the WAL archive (components/dr).
         source = None
@@ -345,7 +351,7 @@ dir=SECRETS_DIR
 umask 077
 admin=$(cat "$dir/admin-username")
 printf '*:*:*:%s:%s\n' "$admin" "$(cat "$dir/admin-password")" >/tmp/pgpass
-export PGPASSFILE=/tmp/pgpass PGUSER="$admin" PGDATABASE=postgres PGSSLMODE=require PGCONNECT_TIMEOUT=20
+export PGPASSFILE=/tmp/pgpass PGUSER="$admin" PGDATABASE=postgres PGCONNECT_TIMEOUT=20
 for role in $ROLES; do
   password=$(cat "$dir/role-$role")
   psql -v ON_ERROR_STOP=1 -v role="$role" -q <<SQL
@@ -370,9 +376,16 @@ def managed_credentials(
     egress: DataEgress,
     after: list[pulumi.Resource],
     parent: pulumi.Resource,
+    ca: TrustAnchor | None = None,
 ) -> dict[str, Credential]:
-    """Each consumer's role and database on a managed server, made by a provisioning Job."""
+    """Each consumer's role and database on a managed server, made by a provisioning Job. With
+    `ca` (RDS) it verifies the server's certificate and name before it sends the admin login;
+    without (Flexible Server) it requires TLS but does not verify: the image's libpq would need
+    the system store (`sslrootcert=system`), which was not checked for this image."""
     passwords = consumer_passwords(name, args.grants, parent)
+    tls: dict[str, pulumi.Input[str]] = (
+        {"PGSSLMODE": "verify-full", "PGSSLROOTCERT": ca.file} if ca is not None else {"PGSSLMODE": "require"}
+    )
     # Roles and databases are named alike (data_settings.grant_for), so one name stands for both.
     assert all(g.username == g.resource for g in args.grants)
     job = provisioning_job(
@@ -383,13 +396,14 @@ def managed_credentials(
             environment=args.spec.environment,
             image=versions.POSTGRES_IMAGE,
             script=ROLES_SCRIPT,
-            env={"PGHOST": host, "PGPORT": str(PORT), "ROLES": " ".join(g.username for g in args.grants)},
+            env={"PGHOST": host, "PGPORT": str(PORT), **tls, "ROLES": " ".join(g.username for g in args.grants)},
             secrets={
                 "admin-username": USERNAME,
                 "admin-password": admin_password_of(args),
                 **{f"role-{g.username}": passwords[g.consumer] for g in args.grants},
             },
             egress=egress,
+            ca=ca,
             after=(*args.in_cluster_dependencies, *after),
         ),
         parent,
@@ -435,6 +449,8 @@ class RdsPostgres:
             db_subnet_group_name=subnets.name,
             vpc_security_group_ids=[group.id],
             parameter_group_name=parameters.name,
+            # The CA whose roots the clients' bundle holds (components/data/trust.py).
+            ca_cert_identifier=RDS_CA_IDENTIFIER,
             publicly_accessible=False,
             # Automated backups + transaction logs every 5 minutes give point-in-time recovery.
             backup_retention_period=spec.backup_retention_days,
@@ -457,6 +473,7 @@ class RdsPostgres:
                 storage_encrypted=True,
                 vpc_security_group_ids=[group.id],
                 parameter_group_name=parameters.name,
+                ca_cert_identifier=RDS_CA_IDENTIFIER,
                 publicly_accessible=False,
                 deletion_protection=spec.protect,
                 skip_final_snapshot=True,
@@ -470,14 +487,23 @@ class RdsPostgres:
             host=primary.address,
             port=PORT,
             tls=True,
-            # RDS signs with its own CA (rds-ca-rsa2048-g1), which no public trust store has.
+            # RDS signs with its own CA (RDS_CA_IDENTIFIER), which no public trust store has.
             trust="rds",
             egress=DataEgress(ports=(PORT,), cidr=net.vpc_cidr),
+            extra=CLIENT_SETTINGS,
+        )
+        # The roles Job verifies RDS with its bundle, from the data namespace's copy.
+        bundle = rds_ca_config_map(
+            f"{name}-rds-ca",
+            args.namespace,
+            PLATFORM_CONTEXT,
+            spec.environment,
+            pulumi.ResourceOptions(parent=parent, depends_on=list(args.in_cluster_dependencies)),
         )
         # Roles and databases are SQL on the primary (replicas copy them), so the Job needs only it.
         return BuiltService(
             endpoint,
-            managed_credentials(name, args, primary.address, endpoint.egress, [primary], parent),
+            managed_credentials(name, args, primary.address, endpoint.egress, [primary, bundle], parent, ca=RDS_CA),
             replication=RdsSource(
                 identifier=primary.identifier,
                 arn=primary.arn,
@@ -578,6 +604,7 @@ class FlexiblePostgres:
             port=PORT,
             tls=True,
             egress=DataEgress(ports=(PORT,), cidr=net.vnet_cidr),
+            extra=CLIENT_SETTINGS,
         )
         # The roles are made once every server operation is done (one operation at a time).
         credentials = managed_credentials(

@@ -26,7 +26,7 @@ import pulumi_kubernetes as k8s
 
 from components.data.base import data_meta
 from components.data.connection import DataEgress
-from components.data.tls import CA_DIR, CA_KEY
+from components.data.trust import TrustAnchor
 from components.labels import instance_of
 from components.network_policies import data_egress_rule
 from components.priorities import PLATFORM, Priority
@@ -52,9 +52,9 @@ class ProvisioningJob:
     env: dict[str, pulumi.Input[str]]  # plain (non-secret) settings
     secrets: dict[str, pulumi.Input[str]]  # file name -> secret value
     egress: DataEgress  # where the service is
-    # A Secret of the namespace whose `ca.crt` (only) is mounted at CA_DIR: the data CA, for a
-    # service in the cluster whose server certificate the Job verifies (components/data/tls.py).
-    ca_secret: str | None = None
+    # The certificates the Job verifies its server with, mounted read-only (components/data/trust.py):
+    # the data CA's Secret for a service in the cluster, RDS's bundle for RDS; None: none needed.
+    ca: TrustAnchor | None = None
     after: tuple[pulumi.Resource, ...] = field(default_factory=tuple)
     # The managed services' Jobs run in the operators' class; a Job that is a step of an
     # in-cluster database itself (it waits for it, and is nothing without it) in the data class.
@@ -147,11 +147,7 @@ def provisioning_job(name: str, job: ProvisioningJob, parent: pulumi.Resource) -
                             volume_mounts=[
                                 k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
                                 k8s.core.v1.VolumeMountArgs(name="secrets", mount_path=SECRETS_DIR, read_only=True),
-                                *(
-                                    [k8s.core.v1.VolumeMountArgs(name="data-ca", mount_path=CA_DIR, read_only=True)]
-                                    if job.ca_secret
-                                    else []
-                                ),
+                                *([job.ca.mount_args()] if job.ca else []),
                             ],
                         )
                     ],
@@ -163,20 +159,7 @@ def provisioning_job(name: str, job: ProvisioningJob, parent: pulumi.Resource) -
                             name="secrets",
                             secret=k8s.core.v1.SecretVolumeSourceArgs(secret_name=job.object_name, default_mode=0o440),
                         ),
-                        *(
-                            [
-                                k8s.core.v1.VolumeArgs(
-                                    name="data-ca",
-                                    secret=k8s.core.v1.SecretVolumeSourceArgs(
-                                        secret_name=job.ca_secret,
-                                        default_mode=0o440,
-                                        items=[k8s.core.v1.KeyToPathArgs(key=CA_KEY, path=CA_KEY)],
-                                    ),
-                                )
-                            ]
-                            if job.ca_secret
-                            else []
-                        ),
+                        *([job.ca.volume_args()] if job.ca else []),
                     ],
                 ),
             ),

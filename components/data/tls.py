@@ -10,10 +10,9 @@ only, with a certificate cert-manager issues from one CA of the stack's own:
   writes the CA into its Secret (`ca.crt`), which the services mount and verify servers against
   (`<SVC>_CA_FILE`). The CA never leaves the cluster and is not in the stack's state.
 
-cert-manager itself: one install per cluster. Until the front-door issue's shared install lands
-(components/certificates.py there), the data layer installs it (`install_cert_manager`) unless
-the composition passes an existing install in (`DataTlsArgs.cert_manager`): that is the seam
-where the shared one plugs in.
+cert-manager itself: the cluster's one install (components/certificates.py), passed in
+(`DataTlsArgs.cert_manager`); the root → CA → issuer chain is made by the same helper as the dev
+issuer there (`self_signed_ca`).
 """
 
 from __future__ import annotations
@@ -23,13 +22,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import versions
+from components.certificates import API_VERSION, self_signed_ca
+from components.certificates import NAMESPACE as CERT_MANAGER_NAMESPACE
 from components.data.shared_ca import SharedCa
-from components.labels import PLATFORM_CONTEXT, pod_security_labels, standard_labels
-from components.priorities import PLATFORM
+from components.labels import PLATFORM_CONTEXT, standard_labels
 
-CERT_MANAGER_NAMESPACE = "cert-manager"
-API_VERSION = "cert-manager.io/v1"
 ROOT_ISSUER = "bakhmach-data-root"
 CA_ISSUER = "bakhmach-data-ca"
 CA_SECRET = "bakhmach-data-ca"
@@ -45,12 +42,8 @@ SERVER_RENEW_BEFORE = "720h"  # 30 days
 @dataclass(frozen=True)
 class DataTlsArgs:
     environment: str
-    pod_security_version: str
-    # An existing cert-manager install (its release and whatever must exist before a Certificate);
-    # None: the data layer installs one.
-    cert_manager: tuple[pulumi.Resource, ...] | None = None
-    # The PriorityClass cert-manager's pods name.
-    scheduling: tuple[pulumi.Resource, ...] = ()
+    # The cluster's cert-manager install: its release and whatever must exist before a Certificate.
+    cert_manager: tuple[pulumi.Resource, ...]
     # Prod: the CA both regions' clusters hold (components/data/shared_ca.py), instead of one
     # made in this cluster.
     shared: SharedCa | None = None
@@ -117,31 +110,6 @@ def consumer_ca(
     )
 
 
-def install_cert_manager(
-    name: str, args: DataTlsArgs, parent: pulumi.Resource
-) -> tuple[k8s.core.v1.Namespace, k8s.helm.v3.Release]:
-    labels = standard_labels(context=PLATFORM_CONTEXT, environment=args.environment, component="certificates")
-    namespace = k8s.core.v1.Namespace(
-        f"{name}-cert-manager-namespace",
-        metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=CERT_MANAGER_NAMESPACE,
-            labels=labels | pod_security_labels(args.pod_security_version, "restricted", warn="restricted"),
-        ),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(args.scheduling)),
-    )
-    release = versions.CERT_MANAGER.release(
-        f"{name}-cert-manager",
-        name="cert-manager",
-        namespace=CERT_MANAGER_NAMESPACE,
-        values={
-            "crds": {"enabled": True, "keep": True},
-            "global": {"priorityClassName": PLATFORM.name},
-        },
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[namespace, *args.scheduling]),
-    )
-    return namespace, release
-
-
 class DataTls(pulumi.ComponentResource):
     ca: DataCa
     cert_manager: tuple[pulumi.Resource, ...]
@@ -149,53 +117,36 @@ class DataTls(pulumi.ComponentResource):
     def __init__(self, name: str, args: DataTlsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("bakhmach:data:DataTls", name, None, opts)
         labels = standard_labels(context=PLATFORM_CONTEXT, environment=args.environment, component="data-tls")
-        if args.cert_manager is None:
-            _, release = install_cert_manager(name, args, self)
-            self.cert_manager = (release,)
-        else:
-            self.cert_manager = args.cert_manager
-        after_cert_manager = pulumi.ResourceOptions(parent=self, depends_on=list(self.cert_manager))
-        ca_certificate: pulumi.Resource
+        self.cert_manager = args.cert_manager
+        issuer: pulumi.Resource
         if args.shared is not None:
-            ca_certificate = k8s.core.v1.Secret(
+            ca_secret = k8s.core.v1.Secret(
                 f"{name}-ca",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=CA_SECRET, namespace=CERT_MANAGER_NAMESPACE, labels=labels),
                 type="kubernetes.io/tls",
                 string_data={"tls.crt": args.shared.cert_pem, "tls.key": args.shared.key_pem},
-                opts=after_cert_manager,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.cert_manager)),
             )
-        else:
-            root = k8s.apiextensions.CustomResource(
-                f"{name}-root-issuer",
+            issuer = k8s.apiextensions.CustomResource(
+                f"{name}-ca-issuer",
                 api_version=API_VERSION,
                 kind="ClusterIssuer",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=ROOT_ISSUER, labels=labels),
-                spec={"selfSigned": {}},
-                opts=after_cert_manager,
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=CA_ISSUER, labels=labels),
+                spec={"ca": {"secretName": CA_SECRET}},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.cert_manager, ca_secret]),
             )
-            ca_certificate = k8s.apiextensions.CustomResource(
-                f"{name}-ca",
-                api_version=API_VERSION,
-                kind="Certificate",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=CA_SECRET, namespace=CERT_MANAGER_NAMESPACE, labels=labels),
-                spec={
-                    "isCA": True,
-                    "commonName": "Bakhmach Business Hub data CA",
-                    "secretName": CA_SECRET,
-                    "duration": "87600h",  # ten years
-                    "renewBefore": "8760h",  # a year ahead, so every server certificate is reissued in time
-                    "privateKey": {"algorithm": "ECDSA", "size": 256},
-                    "issuerRef": {"name": ROOT_ISSUER, "kind": "ClusterIssuer", "group": "cert-manager.io"},
-                },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.cert_manager, root]),
+        else:
+            issuer = self_signed_ca(
+                (f"{name}-root-issuer", f"{name}-ca", f"{name}-ca-issuer"),
+                root_issuer=ROOT_ISSUER,
+                ca_secret=CA_SECRET,
+                ca_issuer=CA_ISSUER,
+                common_name="Bakhmach Business Hub data CA",
+                duration="87600h",  # ten years
+                renew_before="8760h",  # a year ahead, so every server certificate is reissued in time
+                labels=labels,
+                parent=self,
+                after=self.cert_manager,
             )
-        issuer = k8s.apiextensions.CustomResource(
-            f"{name}-ca-issuer",
-            api_version=API_VERSION,
-            kind="ClusterIssuer",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=CA_ISSUER, labels=labels),
-            spec={"ca": {"secretName": CA_SECRET}},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.cert_manager, ca_certificate]),
-        )
         self.ca = DataCa(issuer=CA_ISSUER, ready=(*self.cert_manager, issuer))
         self.register_outputs({"issuer": CA_ISSUER})

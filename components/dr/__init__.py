@@ -244,13 +244,7 @@ class DisasterRecovery(pulumi.ComponentResource):
         # the copies' certificates, and what the secondary's consumers verify them with.
         tls = DataTls(
             f"{name}-data-tls",
-            DataTlsArgs(
-                environment=side.scope.environment,
-                pod_security_version=args.pod_security_version,
-                cert_manager=side.cert_manager,
-                scheduling=side.scheduling,
-                shared=args.data.shared_ca,
-            ),
+            DataTlsArgs(environment=side.scope.environment, cert_manager=side.cert_manager, shared=args.data.shared_ca),
             opts=pulumi.ResourceOptions(parent=parent),
         )
         operators = DataOperators(

@@ -44,8 +44,10 @@ from components.data import kafka as kafka_data
 from components.data.backup_store import BackupLocation
 from components.data.base import nodes_only_security_group
 from components.data.connection import BuiltService, DataEgress, DataEndpoint
+from components.data.postgres import CLIENT_SETTINGS as POSTGRES_CLIENT_SETTINGS
 from components.data.provisioning import ProvisioningJob, provisioning_job
 from components.data.replication import ElastiCacheSource, MskSource, RdsSource
+from components.data.trust import RDS_CA_IDENTIFIER
 from components.network import AwsNetwork
 from settings import seed
 from settings.dr import DrSpec
@@ -132,6 +134,8 @@ def postgres_replica(
         skip_final_snapshot=True,
         auto_minor_version_upgrade=True,
         performance_insights_enabled=True,
+        # The CA whose root the clients' mounted bundle holds, as on the primary.
+        ca_cert_identifier=RDS_CA_IDENTIFIER,
         tags=net.tags,
         opts=pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=[source.instance]),
     )
@@ -148,8 +152,9 @@ def postgres_replica(
         host=replica.address,
         port=source.port,
         tls=True,
+        trust="rds",
         egress=DataEgress(ports=(source.port,), cidr=net.vpc_cidr),
-        extra=STANDBY,
+        extra={**POSTGRES_CLIENT_SETTINGS, **STANDBY},
         region_copy=True,
     )
     output = {

@@ -34,6 +34,7 @@ from components.cloud.identity import AzureRole, role_assignment
 from components.data.azure_private import private_endpoint
 from components.data.base import unique_suffix
 from components.data.connection import BuiltService, Credential, DataEgress, DataEndpoint
+from components.data.postgres import CLIENT_SETTINGS as POSTGRES_CLIENT_SETTINGS
 from components.data.replication import FlexibleSource, ManagedRedisSource
 from components.dr.aws import STANDBY, Copy, _standby
 from components.network import AzureNetwork
@@ -128,7 +129,7 @@ def postgres_replica(
         port=source.port,
         tls=True,
         egress=DataEgress(ports=(source.port,), cidr=net.vnet_cidr),
-        extra=STANDBY,
+        extra={**POSTGRES_CLIENT_SETTINGS, **STANDBY},
         region_copy=True,
     )
     output = {

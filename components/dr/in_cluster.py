@@ -53,6 +53,7 @@ from components.data.cross_region import mongo_site_secret_objects
 from components.data.kafka import KafkaCluster
 from components.data.namespace import DataNamespace
 from components.data.operators import DataOperators
+from components.data.postgres import CLIENT_SETTINGS as POSTGRES_CLIENT_SETTINGS
 from components.data.redis import RedisCluster
 from components.data.replication import CnpgSource, PerconaSource, RedisCacheSource, StrimziSource
 from components.data.tls import DataCa
@@ -261,7 +262,7 @@ def postgres_replica(name: str, source: CnpgSource, primary: BuiltService, site:
         tls=True,
         trust="data-ca",
         egress=DataEgress(ports=(postgres_data.PORT,), namespace=NAMESPACE),
-        extra={"REGION_ROLE": "standby"},
+        extra={**POSTGRES_CLIENT_SETTINGS, "REGION_ROLE": "standby"},
         region_copy=True,
     )
     # The roles and databases are the primary's, replayed: the same logins.
