@@ -40,8 +40,10 @@ def main() -> int:
     if not args.skip_suite:
         seconds = timed([sys.executable, "-m", "pytest", "-n", "2", "-q"])
         over += seconds > SUITE_TARGET_S
-        print(f"{'test suite':<16}{seconds:>10.2f}  target {SUITE_TARGET_S:.0f} s: "
-              f"{'OK' if seconds <= SUITE_TARGET_S else 'OVER'}")
+        print(
+            f"{'test suite':<16}{seconds:>10.2f}  target {SUITE_TARGET_S:.0f} s: "
+            f"{'OK' if seconds <= SUITE_TARGET_S else 'OVER'}"
+        )
     return 1 if over else 0
 
 

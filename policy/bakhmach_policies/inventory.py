@@ -267,8 +267,7 @@ PROMISES: tuple[Promise, ...] = (
     ),
     Promise(
         DR,
-        "RPO: 5 minutes; storage replicated to the secondary region in real time (every data service has a copy "
-        "there)",
+        "RPO: 5 minutes; storage replicated to the secondary region in real time (every data service has a copy there)",
         ("dr-cross-region-copies",),
         elsewhere="The replica lag is watched by the alert rules (tests/test_alert_rules.py) and checked against "
         "the RPO by the drill before it promotes; the settings refuse an archive interval above the RPO.",
