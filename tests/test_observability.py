@@ -453,13 +453,14 @@ def test_prods_secondary_region_has_its_own_monitoring_without_data_monitors(pro
     secondary = {r.provider for r in of_type(prod_plan, RELEASE) if r.provider != primary}
     (provider,) = secondary
     # The services (through their sidecars) and the region's own gateway; no data service (the
-    # data layer is the primary's), and no Keycloak (it runs beside the data layer).
+    # data layer is the primary's), and its standby Keycloak (scraped once a failover starts it).
     pod_monitors = [m["metadata"]["name"] for m in k8s(prod_plan, "PodMonitor", provider=provider)]
     assert len(pod_monitors) == len(SERVICES) + 1 and "gateway" in pod_monitors
     assert {m["metadata"]["name"] for m in k8s(prod_plan, "ServiceMonitor", provider=provider)} == {
         "jaeger",
         "istiod",
         "cert-manager",
+        "keycloak",
     }
     (values,) = [
         r.inputs["values"]
