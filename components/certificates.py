@@ -237,13 +237,29 @@ def self_signed_ca(
         },
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[*after, root]),
     )
+    return ca_cluster_issuer(
+        issuer_name, ca_issuer=ca_issuer, ca_secret=ca_secret, labels=labels, parent=parent, after=[*after, certificate]
+    )
+
+
+def ca_cluster_issuer(
+    resource_name: str,
+    *,
+    ca_issuer: str,
+    ca_secret: str,
+    labels: dict[str, str],
+    parent: pulumi.Resource,
+    after: Sequence[pulumi.Resource],
+) -> k8s.apiextensions.CustomResource:
+    """The ClusterIssuer `ca_issuer` that signs with the CA keypair in Secret `ca_secret` (in
+    cert-manager's namespace), once `after` (cert-manager, and whatever writes that Secret) exists."""
     return k8s.apiextensions.CustomResource(
-        issuer_name,
+        resource_name,
         api_version=API_VERSION,
         kind="ClusterIssuer",
         metadata=k8s.meta.v1.ObjectMetaArgs(name=ca_issuer, labels=labels),
         spec={"ca": {"secretName": ca_secret}},
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*after, certificate]),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)),
     )
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.certificates import API_VERSION, self_signed_ca
+from components.certificates import API_VERSION, ca_cluster_issuer, self_signed_ca
 from components.certificates import NAMESPACE as CERT_MANAGER_NAMESPACE
 from components.data.shared_ca import SharedCa
 from components.labels import PLATFORM_CONTEXT, standard_labels
@@ -127,13 +127,13 @@ class DataTls(pulumi.ComponentResource):
                 string_data={"tls.crt": args.shared.cert_pem, "tls.key": args.shared.key_pem},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.cert_manager)),
             )
-            issuer = k8s.apiextensions.CustomResource(
+            issuer = ca_cluster_issuer(
                 f"{name}-ca-issuer",
-                api_version=API_VERSION,
-                kind="ClusterIssuer",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=CA_ISSUER, labels=labels),
-                spec={"ca": {"secretName": CA_SECRET}},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.cert_manager, ca_secret]),
+                ca_issuer=CA_ISSUER,
+                ca_secret=CA_SECRET,
+                labels=labels,
+                parent=self,
+                after=[*self.cert_manager, ca_secret],
             )
         else:
             issuer = self_signed_ca(
